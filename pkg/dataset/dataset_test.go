@@ -1,0 +1,282 @@
+package dataset
+
+import (
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+)
+
+func writeFile(t *testing.T, path string, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeImage(t *testing.T, path string, w, h int) {
+	t.Helper()
+	data, err := fixture.Image(w, h, filepath.Ext(path), false, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func validDataset(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := fixture.Write(dir, fixture.Options{Images: 4, Width: 24, Height: 16}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestCheckValid(t *testing.T) {
+	dir := validDataset(t)
+	ds, err := Check(dir, Options{LabelColumn: "label", Limits: DefaultLimits})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rels []string
+	for _, f := range ds.Files {
+		rels = append(rels, f.Rel)
+	}
+	wantRels := []string{"labels.csv", "images/img_00000.jpg", "images/img_00001.jpg", "images/img_00002.jpg", "images/img_00003.jpg"}
+	if diff := cmp.Diff(wantRels, rels); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+	got := struct {
+		Images, Rows, W, H int
+		Ext                string
+		Labels             map[string]int
+	}{ds.Images, ds.Rows, ds.Width, ds.Height, ds.Extension, ds.Labels}
+	want := struct {
+		Images, Rows, W, H int
+		Ext                string
+		Labels             map[string]int
+	}{4, 4, 24, 16, ".jpg", map[string]int{"cat": 2, "dog": 2}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("dataset (-want +got):\n%s", diff)
+	}
+	var sum int64
+	for _, f := range ds.Files {
+		sum += f.Size
+	}
+	if sum != ds.Bytes || sum == 0 {
+		t.Errorf("Bytes = %d, sum of files = %d", ds.Bytes, sum)
+	}
+}
+
+func TestCheckProblems(t *testing.T) {
+	tests := []struct {
+		name      string
+		setup     func(t *testing.T, dir string) string
+		label     string
+		limits    *Limits
+		wantErr   []string
+		wantNotes []string
+	}{
+		{name: "missing path", setup: func(t *testing.T, dir string) string { return filepath.Join(dir, "nope") },
+			wantErr: []string{"no such file or folder"}},
+		{name: "path is a file", setup: func(t *testing.T, dir string) string { return filepath.Join(dir, "labels.csv") },
+			wantErr: []string{"is a file, not a folder"}},
+		{name: "labels.csv missing", setup: func(t *testing.T, dir string) string {
+			must(t, os.Remove(filepath.Join(dir, "labels.csv")))
+			return dir
+		}, wantErr: []string{"labels.csv is missing"}},
+		{name: "labels.csv is a folder", setup: func(t *testing.T, dir string) string {
+			must(t, os.Remove(filepath.Join(dir, "labels.csv")))
+			must(t, os.Mkdir(filepath.Join(dir, "labels.csv"), 0o755))
+			return dir
+		}, wantErr: []string{"labels.csv is a folder, not a file"}},
+		{name: "labels.csv is a symlink", setup: func(t *testing.T, dir string) string {
+			must(t, os.Rename(filepath.Join(dir, "labels.csv"), filepath.Join(dir, "real.csv")))
+			must(t, os.Symlink("real.csv", filepath.Join(dir, "labels.csv")))
+			return dir
+		}, wantErr: []string{"labels.csv is a symbolic link"}},
+		{name: "images missing", setup: func(t *testing.T, dir string) string {
+			must(t, os.RemoveAll(filepath.Join(dir, "images")))
+			return dir
+		}, wantErr: []string{"images/ is missing"}},
+		{name: "images is a file", setup: func(t *testing.T, dir string) string {
+			must(t, os.RemoveAll(filepath.Join(dir, "images")))
+			writeFile(t, filepath.Join(dir, "images"), "x")
+			return dir
+		}, wantErr: []string{"images is a file, not a folder"}},
+		{name: "symlink in images", setup: func(t *testing.T, dir string) string {
+			must(t, os.Symlink("/etc/passwd", filepath.Join(dir, "images", "evil.jpg")))
+			return dir
+		}, wantErr: []string{"1 symbolic links in images/: images/evil.jpg"}},
+		{name: "subfolder in images", setup: func(t *testing.T, dir string) string {
+			must(t, os.Mkdir(filepath.Join(dir, "images", "more"), 0o755))
+			return dir
+		}, wantErr: []string{"images/ must be flat", "images/more/"}},
+		{name: "webp", setup: func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "images", "x.webp"), "RIFF")
+			return dir
+		}, wantErr: []string{"images/x.webp", "the ingestor cannot read .webp"}},
+		{name: "other extension", setup: func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "images", "notes.txt"), "hi")
+			return dir
+		}, wantErr: []string{"not .jpg, .jpeg or .png: images/notes.txt"}},
+		{name: "mixed extensions", setup: func(t *testing.T, dir string) string {
+			writeImage(t, filepath.Join(dir, "images", "a.png"), 24, 16)
+			return dir
+		}, wantErr: []string{"images/ mixes extensions: .jpg (4 files), .png (1 files)"}},
+		{name: "upper-case extension is the same extension", setup: func(t *testing.T, dir string) string {
+			writeImage(t, filepath.Join(dir, "images", "A.JPG"), 24, 16)
+			appendRow(t, dir, "A.JPG,cat")
+			return dir
+		}},
+		{name: "file over cap", limits: &Limits{MaxFileBytes: 100, MaxTotalBytes: 1 << 30}, setup: func(t *testing.T, dir string) string { return dir },
+			wantErr: []string{"over the 100 B per-file cap"}},
+		{name: "total over cap", limits: &Limits{MaxFileBytes: 1 << 20, MaxTotalBytes: 500}, setup: func(t *testing.T, dir string) string { return dir },
+			wantErr: []string{"over the 500 B cap of this release"}},
+		{name: "not utf-8", setup: func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "labels.csv"), "filename,label\nimg_00000.jpg,caf\xe9\n")
+			return dir
+		}, wantErr: []string{"labels.csv line 2 is not valid UTF-8"}},
+		{name: "utf-16", setup: func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "labels.csv"), "\xff\xfef\x00i\x00l\x00e\x00")
+			return dir
+		}, wantErr: []string{"labels.csv line 1 holds a NUL byte"}},
+		{name: "duplicate header", setup: func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "labels.csv"), "filename,label,label\nimg_00000.jpg,cat,dog\n")
+			return dir
+		}, wantErr: []string{`names the column "label" twice (columns 2 and 3)`}},
+		{name: "header without rows", setup: func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "labels.csv"), "filename,label\n")
+			return dir
+		}, wantErr: []string{"header but no rows"}},
+		{name: "empty csv", setup: func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "labels.csv"), "")
+			return dir
+		}, wantErr: []string{"labels.csv is empty"}},
+		{name: "no filename column", setup: func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "labels.csv"), "Filename,label\nimg_00000.jpg,cat\nimg_00001.jpg,dog\n")
+			return dir
+		}, wantErr: []string{`no "filename" column ("Filename" is close`, `its columns are "Filename", "label"`}},
+		{name: "label column missing", label: "species", setup: func(t *testing.T, dir string) string { return dir },
+			wantErr: []string{`no label column "species"; its columns are "filename", "label"`, "--label-column"}},
+		{name: "rows whose image is missing", setup: func(t *testing.T, dir string) string {
+			for _, n := range []string{"img_00001.jpg", "img_00002.jpg"} {
+				must(t, os.Remove(filepath.Join(dir, "images", n)))
+			}
+			return dir
+		}, wantErr: []string{"2 rows of labels.csv name images that are not in images/: img_00001.jpg, img_00002.jpg"}},
+		{name: "paths in filename column", setup: func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "labels.csv"), "filename,label\nimages/img_00000.jpg,cat\nimg_00001.jpg,dog\n")
+			return dir
+		}, wantErr: []string{"bare file names"}},
+		{name: "single label value", setup: func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "labels.csv"), "filename,label\nimg_00000.jpg,cat\nimg_00001.jpg,cat\nimg_00002.jpg,cat\nimg_00003.jpg,cat\n")
+			return dir
+		}, wantErr: []string{`the same label "cat"`}},
+		{name: "ragged row", setup: func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "labels.csv"), "filename,label\nimg_00000.jpg,cat\nimg_00001.jpg\n")
+			return dir
+		}, wantErr: []string{"labels.csv line 3 has a different number of fields"}},
+		{name: "image does not decode", setup: func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "images", "img_00002.jpg"), "not a jpeg")
+			return dir
+		}, wantErr: []string{"1 images do not decode: images/img_00002.jpg"}},
+		{name: "image of another size", setup: func(t *testing.T, dir string) string {
+			writeImage(t, filepath.Join(dir, "images", "img_00003.jpg"), 30, 30)
+			return dir
+		}, wantErr: []string{"1 images differ from the 24×16 of the other 3: images/img_00003.jpg (30×30)", "resize them to 24×16"}},
+		{name: "image with no row is a note", setup: func(t *testing.T, dir string) string {
+			writeImage(t, filepath.Join(dir, "images", "extra.jpg"), 24, 16)
+			return dir
+		}, wantNotes: []string{"1 files in images/ have no row in labels.csv"}},
+		{name: "bom is accepted", setup: func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "labels.csv"), "\xef\xbb\xbffilename,label\nimg_00000.jpg,cat\nimg_00001.jpg,dog\nimg_00002.jpg,cat\nimg_00003.jpg,dog\n")
+			return dir
+		}},
+		{name: "empty label", setup: func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "labels.csv"), "filename,label\nimg_00000.jpg,cat\nimg_00001.jpg,\nimg_00002.jpg,dog\nimg_00003.jpg,dog\n")
+			return dir
+		}, wantErr: []string{`1 rows of labels.csv have an empty "label"`}},
+		{name: "several problems at once", setup: func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "images", "x.webp"), "RIFF")
+			writeImage(t, filepath.Join(dir, "images", "img_00003.jpg"), 30, 30)
+			return dir
+		}, wantErr: []string{"has 2 problems", "x.webp", "30×30"}},
+		{name: "other files are a note", setup: func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "README.txt"), "hi")
+			return dir
+		}, wantNotes: []string{"not staged (only labels.csv and images/ are): README.txt"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := tt.setup(t, validDataset(t))
+			opts := Options{LabelColumn: "label", Limits: DefaultLimits}
+			if tt.label != "" {
+				opts.LabelColumn = tt.label
+			}
+			if tt.limits != nil {
+				opts.Limits = *tt.limits
+			}
+			ds, err := Check(root, opts)
+			if len(tt.wantErr) == 0 {
+				if err != nil {
+					t.Fatalf("Check() = %v, want nil", err)
+				}
+				notes := strings.Join(ds.Notes, "\n")
+				for _, w := range tt.wantNotes {
+					if !strings.Contains(notes, w) {
+						t.Errorf("notes %q do not contain %q", notes, w)
+					}
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("Check() = nil, want an error")
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error:\n%v\ndoes not contain %q", err, w)
+				}
+			}
+			if code := exitcode.Of(err); code != exitcode.Local {
+				t.Errorf("exit code = %d, want %d", code, exitcode.Local)
+			}
+		})
+	}
+}
+
+func appendRow(t *testing.T, dir, row string) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(dir, "labels.csv"), os.O_APPEND|os.O_WRONLY, 0)
+	must(t, err)
+	_, err = f.WriteString(row + "\n")
+	must(t, err)
+	must(t, f.Close())
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHumanBytes(t *testing.T) {
+	tests := []struct {
+		n    int64
+		want string
+	}{{0, "0 B"}, {1023, "1023 B"}, {1024, "1.0 KiB"}, {500 << 20, "500.0 MiB"}, {1 << 30, "1.0 GiB"}}
+	for _, tt := range tests {
+		if got := HumanBytes(tt.n); got != tt.want {
+			t.Errorf("HumanBytes(%d) = %q, want %q", tt.n, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,80 @@
+// Package output owns everything the plugin writes: results on stdout, notes,
+// warnings and errors on stderr, colour only on a terminal and never with NO_COLOR.
+package output
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/term"
+)
+
+// Printer writes the plugin's output. It is the only place that prints.
+type Printer struct {
+	Out    io.Writer
+	ErrOut io.Writer
+	// Quiet drops notes; warnings, errors and results still print.
+	Quiet bool
+	color bool
+}
+
+// New returns a Printer over out and errOut. Colour is on only when errOut is a
+// terminal and NO_COLOR is unset.
+func New(out, errOut io.Writer, quiet bool) *Printer {
+	_, noColor := os.LookupEnv("NO_COLOR")
+	return &Printer{Out: out, ErrOut: errOut, Quiet: quiet, color: !noColor && IsTerminal(errOut)}
+}
+
+// IsTerminal reports whether w is a terminal.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// Notef prints a progress note on stderr unless quiet.
+func (p *Printer) Notef(format string, args ...any) {
+	if p.Quiet {
+		return
+	}
+	fmt.Fprintf(p.ErrOut, format+"\n", args...)
+}
+
+// Warnf prints a warning on stderr, even when quiet.
+func (p *Printer) Warnf(format string, args ...any) {
+	fmt.Fprintf(p.ErrOut, "%s "+format+"\n", append([]any{p.paint("warning:", yellow)}, args...)...)
+}
+
+// Error prints err once, with kubectl's lowercase prefix.
+func (p *Printer) Error(err error) {
+	fmt.Fprintf(p.ErrOut, "%s %v\n", p.paint("error:", red), err)
+}
+
+// Resultf prints part of a text result on stdout.
+func (p *Printer) Resultf(format string, args ...any) {
+	fmt.Fprintf(p.Out, format, args...)
+}
+
+// JSON prints v as the single JSON object of a command's stdout.
+func (p *Printer) JSON(v any) error {
+	enc := json.NewEncoder(p.Out)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// Color reports whether the printer paints its prefixes.
+func (p *Printer) Color() bool { return p.color }
+
+const (
+	red    = "31"
+	yellow = "33"
+)
+
+func (p *Printer) paint(s, code string) string {
+	if !p.color {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}

@@ -1,0 +1,161 @@
+// Package stage builds, starts, awaits and deletes the stage Pod: a short-lived
+// Pod that mounts client-pvc so the dataset can be streamed onto it.
+package stage
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+// DefaultImage is the pinned stage image: busybox sh, tar and sha256sum.
+const DefaultImage = "alpine:3.20@sha256:d9e853e87e55526f6b2917df91a2115c36dd7c696a35be12163d44e6e2a4b6bc"
+
+// ImageEnv overrides DefaultImage, for mirrors and air-gapped registries.
+const ImageEnv = "TRACEBLOC_STAGE_IMAGE"
+
+// Labels and annotations that mark what the plugin creates.
+const (
+	LabelManagedBy      = "app.kubernetes.io/managed-by"
+	ManagedBy           = "kubectl-tracebloc"
+	LabelComponent      = "tracebloc.io/component"
+	ComponentStagePod   = "stage-pod"
+	LabelTable          = "tracebloc.io/table"
+	AnnotationTable     = "tracebloc.io/table"
+	AnnotationCreatedBy = "tracebloc.io/created-by"
+	AnnotationCreatedAt = "tracebloc.io/created-at"
+	// Selector finds every stage Pod.
+	Selector = LabelManagedBy + "=" + ManagedBy + "," + LabelComponent + "=" + ComponentStagePod
+)
+
+// Mount points inside the stage Pod.
+const (
+	SharedMount   = "/data/shared"
+	ContainerName = "stage"
+	uid           = 65532
+)
+
+// PodOptions describe one stage Pod.
+type PodOptions struct {
+	Namespace string
+	Table     string
+	Image     string
+	PVC       string
+	// Suffix makes the name unique (random, lower-case alphanumeric).
+	Suffix string
+	// Bytes is the dataset size; the Pod's lifetime grows with it.
+	Bytes int64
+	// Node pins the Pod to a node, for a ReadWriteOnce volume already mounted there.
+	Node      string
+	CreatedBy string
+	Now       time.Time
+}
+
+// PodName returns a DNS-1123 name for the stage Pod of table.
+func PodName(table, suffix string) string {
+	t := strings.Trim(strings.ReplaceAll(strings.ToLower(table), "_", "-"), "-")
+	if len(t) > 40 {
+		t = strings.TrimRight(t[:40], "-")
+	}
+	if t == "" {
+		t = "table"
+	}
+	return "tracebloc-stage-" + t + "-" + suffix
+}
+
+// TableLabel returns a label value for table: label values must start and end
+// with a letter or digit. The exact name is in the table annotation.
+func TableLabel(table string) string {
+	t := strings.Trim(table, "_")
+	if len(t) > 63 {
+		t = strings.TrimRight(t[:63], "_")
+	}
+	return t
+}
+
+// Deadline is how long the Pod may live: ten minutes, plus time for the data
+// at a slow 512 KiB/s.
+func Deadline(bytes int64) time.Duration {
+	return 10*time.Minute + time.Duration(bytes/(512<<10))*time.Second
+}
+
+// BuildPod returns the stage Pod. It passes Pod Security "restricted".
+func BuildPod(o PodOptions) *corev1.Pod {
+	deadline := Deadline(o.Bytes)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      PodName(o.Table, o.Suffix),
+			Namespace: o.Namespace,
+			Labels: map[string]string{
+				LabelManagedBy: ManagedBy,
+				LabelComponent: ComponentStagePod,
+				LabelTable:     TableLabel(o.Table),
+			},
+			Annotations: map[string]string{
+				AnnotationTable:     o.Table,
+				AnnotationCreatedBy: o.CreatedBy,
+				AnnotationCreatedAt: o.Now.UTC().Format(time.RFC3339),
+			},
+		},
+		Spec: corev1.PodSpec{
+			RestartPolicy:                 corev1.RestartPolicyNever,
+			ActiveDeadlineSeconds:         ptr.To(int64(deadline.Seconds())),
+			TerminationGracePeriodSeconds: ptr.To(int64(2)),
+			AutomountServiceAccountToken:  ptr.To(false),
+			EnableServiceLinks:            ptr.To(false),
+			SecurityContext: &corev1.PodSecurityContext{
+				RunAsNonRoot:   ptr.To(true),
+				RunAsUser:      ptr.To(int64(uid)),
+				RunAsGroup:     ptr.To(int64(uid)),
+				FSGroup:        ptr.To(int64(uid)),
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			},
+			Containers: []corev1.Container{{
+				Name:  ContainerName,
+				Image: o.Image,
+				// PID 1 exits at once on SIGTERM, so deleting the Pod is quick.
+				Command:         []string{"sh", "-c", fmt.Sprintf("trap 'exit 0' TERM; sleep %d & wait", int64(deadline.Seconds()))},
+				ImagePullPolicy: corev1.PullIfNotPresent,
+				SecurityContext: &corev1.SecurityContext{
+					AllowPrivilegeEscalation: ptr.To(false),
+					ReadOnlyRootFilesystem:   ptr.To(true),
+					RunAsNonRoot:             ptr.To(true),
+					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+				},
+				Resources: corev1.ResourceRequirements{
+					Requests: corev1.ResourceList{
+						corev1.ResourceCPU:    resource.MustParse("100m"),
+						corev1.ResourceMemory: resource.MustParse("64Mi"),
+					},
+					Limits: corev1.ResourceList{
+						corev1.ResourceCPU:    resource.MustParse("1"),
+						corev1.ResourceMemory: resource.MustParse("256Mi"),
+					},
+				},
+				VolumeMounts: []corev1.VolumeMount{
+					{Name: "shared", MountPath: SharedMount},
+					{Name: "tmp", MountPath: "/tmp"},
+				},
+			}},
+			Volumes: []corev1.Volume{
+				{Name: "shared", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: o.PVC}}},
+				{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{SizeLimit: ptr.To(resource.MustParse("64Mi"))}}},
+			},
+		},
+	}
+	if o.Node != "" {
+		pod.Spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+			RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+				NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchFields: []corev1.NodeSelectorRequirement{{
+					Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: []string{o.Node},
+				}}}},
+			},
+		}}
+	}
+	return pod
+}

@@ -1,0 +1,96 @@
+// Package transfer streams a dataset into the stage Pod as tar over exec,
+// verifies it by SHA-256 and swaps it into place.
+package transfer
+
+// The scripts run in the stage Pod under busybox sh. The table name is passed
+// as a positional argument ($1), never spliced into the script text, so no
+// value can become shell code. Table names are checked before this anyway.
+
+// Remote exit codes, mapped to messages by the client.
+const (
+	codeMissingTool = 127
+	codeMismatch    = 65
+	codeNoAccess    = 73
+	codeExtract     = 74
+	codeSwap        = 75
+	codeNoSpace     = 76
+)
+
+// prelude sets paths and checks the image has every tool the scripts use.
+const prelude = `set -u
+S="${TRACEBLOC_STAGING_ROOT:-/data/shared/.tracebloc-staging}"
+T="$S/$1"
+P="$S/.partial-$1"
+say() { echo "$*" >&2; }
+die() { say "$2"; exit "$1"; }
+for t in tar sha256sum find sort cmp awk mv rm ln mkdir; do
+  command -v "$t" >/dev/null 2>&1 || die 127 "the stage image has no $t: use an image with busybox sh, tar and sha256sum (--stage-image)"
+done
+mkdir -p "$S" 2>/dev/null || die 73 "cannot create $S on the shared volume: check that client-pvc is writable by uid 65532 / fsGroup 65532"
+`
+
+// inventoryScript lists what the volume already holds for the table: the
+// staged copy ("S <sha256>  ./<path>") and the partial copy an interrupted
+// push left ("P ..."). Files of the partial copy that are hard links (to the
+// staged copy) are dropped first, so a later extract never writes through a
+// link into the live copy.
+const inventoryScript = prelude + `
+if [ -d "$P/data" ]; then
+  cd "$P/data" || exit 73
+  find . -type f -links +1 -exec rm -f {} +
+  find . -type f -exec sha256sum {} + | sed 's/^/P /'
+fi
+if [ -d "$T" ]; then
+  cd "$T" || exit 73
+  find . -type f -exec sha256sum {} + | sed 's/^/S /'
+fi
+exit 0
+`
+
+// applyScript extracts the stream into the partial copy, applies the plan
+// (removals, files reused from the staged copy by hard link), verifies every
+// file against the expected SHA-256 list, and swaps the new copy in by rename,
+// keeping the old one until the swap succeeded.
+const applyScript = prelude + `
+mkdir -p "$P/data" || die 73 "cannot create $P"
+cd "$P" || exit 73
+rm -rf plan
+if ! tar -xf - 2>/tmp/tar.err; then
+  if grep -q "No space left" /tmp/tar.err; then
+    cd "$S" && rm -rf "$P"
+    die 76 "no space left on device: the shared volume is full; free space on client-pvc or grow it, then push again"
+  fi
+  cat /tmp/tar.err >&2
+  die 74 "extracting the stream failed"
+fi
+[ -f plan/expected ] || die 74 "the stream ended before the file list: nothing was changed"
+if [ -s plan/remove ]; then
+  while IFS= read -r f; do rm -f "data/$f"; done < plan/remove
+fi
+if [ -s plan/reuse ]; then
+  while IFS= read -r f; do
+    mkdir -p "data/$(dirname "$f")" && ln -f "$T/$f" "data/$f" || die 74 "cannot reuse $f from the staged copy"
+  done < plan/reuse
+fi
+find data -mindepth 1 -maxdepth 1 ! -name labels.csv ! -name images -exec rm -rf {} +
+[ -d data/images ] && find data/images -mindepth 1 ! -type f -exec rm -rf {} +
+(cd data && find . -type f -exec sha256sum {} +) | LC_ALL=C sort > plan/actual || die 74 "hashing the extracted files failed"
+LC_ALL=C sort plan/expected > plan/want
+if ! cmp -s plan/want plan/actual; then
+  awk 'NR == FNR { want[$0]; next } !($0 in want) { sub(/^[0-9a-f]+  /, ""); print }' plan/want plan/actual > plan/bad
+  while IFS= read -r f; do rm -f "data/$f"; done < plan/bad
+  sed 's/^/A /' plan/actual
+  exit 65
+fi
+OLD="$S/.old-$1-$$"
+if [ -d "$T" ]; then
+  mv "$T" "$OLD" || die 75 "cannot move the previous copy aside: nothing was changed"
+fi
+if ! mv data "$T"; then
+  [ -d "$OLD" ] && mv "$OLD" "$T"
+  die 75 "cannot swap the new copy in: the previous copy is back in place"
+fi
+cd "$S" || exit 73
+rm -rf "$OLD" "$P"
+echo "SWAPPED"
+`

@@ -1,0 +1,182 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+
+	utilexec "k8s.io/client-go/util/exec"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+)
+
+// Options describe one staging run.
+type Options struct {
+	Root  string
+	Files []dataset.File
+	// Sums are the local SHA-256 of every file.
+	Sums         Sums
+	Table        string
+	MaxFileBytes int64
+	Runner       Runner
+	// OnPlan is called once the first plan is known, with the bytes to send.
+	OnPlan func(Plan)
+	// Progress is called with each chunk of file data sent.
+	Progress func(n int64)
+}
+
+// Result is what landed.
+type Result struct {
+	Files     int   `json:"files"`
+	SentFiles int   `json:"sentFiles"`
+	SentBytes int64 `json:"sentBytes"`
+	Reused    int   `json:"reusedFiles"`
+	Resumed   int   `json:"resumedFiles"`
+	Verified  int   `json:"verifiedFiles"`
+	Rounds    int   `json:"rounds"`
+}
+
+// maxRounds bounds the re-sends after a verification mismatch.
+const maxRounds = 2
+
+// Stage learns what the volume holds, streams what is missing, has the Pod
+// verify every file and swap the new copy in.
+func Stage(ctx context.Context, o Options) (*Result, error) {
+	out, err := run(ctx, o.Runner, inventoryScript, o.Table, nil)
+	if err != nil {
+		return nil, remoteError("reading the staged copy", err)
+	}
+	inv, err := ParseInventory(out)
+	if err != nil {
+		return nil, exitcode.Wrap(exitcode.Staging, err)
+	}
+	plan := MakePlan(o.Files, o.Sums, inv)
+	if o.OnPlan != nil {
+		o.OnPlan(plan)
+	}
+	res := &Result{Files: len(o.Files), Reused: len(plan.Reuse), Resumed: plan.Resumed}
+	for round := 1; ; round++ {
+		res.Rounds = round
+		res.SentFiles += len(plan.Send)
+		res.SentBytes += plan.SendBytes
+		out, err := apply(ctx, o, plan)
+		if err == nil {
+			if !strings.Contains(out, "SWAPPED") {
+				return nil, exitcode.Errorf(exitcode.Staging, "the stage pod ended without confirming the swap: the staged copy may be old or new, push again")
+			}
+			res.Verified = len(o.Files)
+			return res, nil
+		}
+		if exitOf(err) != codeMismatch || round == maxRounds {
+			return nil, remoteError("staging", err)
+		}
+		actual, perr := parseActual(out)
+		if perr != nil {
+			return nil, exitcode.Wrap(exitcode.Staging, perr)
+		}
+		plan = replan(o.Files, o.Sums, actual)
+	}
+}
+
+func apply(ctx context.Context, o Options, plan Plan) (string, error) {
+	pr, pw := io.Pipe()
+	src := &tarSource{root: o.Root, plan: plan.entries(), files: plan.Send, sums: o.Sums, maxBytes: o.MaxFileBytes, progress: o.Progress}
+	done := make(chan error, 1)
+	go func() {
+		err := src.writeTo(pw)
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	out, err := run(ctx, o.Runner, applyScript, o.Table, pr)
+	// Unblock the writer if the Pod stopped reading early.
+	pr.CloseWithError(errors.New("the stage pod stopped reading"))
+	if werr := <-done; werr != nil && exitcode.Of(werr) != exitcode.Unexpected {
+		return out, werr
+	}
+	return out, err
+}
+
+// remoteFailure carries the Pod's stderr with the exec error.
+type remoteFailure struct {
+	err    error
+	stderr string
+}
+
+func (r *remoteFailure) Error() string {
+	if r.stderr == "" {
+		return r.err.Error()
+	}
+	return r.stderr
+}
+
+func (r *remoteFailure) Unwrap() error { return r.err }
+
+func run(ctx context.Context, r Runner, script, table string, stdin io.Reader) (string, error) {
+	var stdout, stderr bytes.Buffer
+	err := r.Run(ctx, []string{"sh", "-c", script, "tracebloc-stage", table}, stdin, &stdout, &limitedBuffer{buf: &stderr, max: 16 << 10})
+	if err != nil {
+		return stdout.String(), &remoteFailure{err: err, stderr: strings.TrimSpace(stderr.String())}
+	}
+	return stdout.String(), nil
+}
+
+func exitOf(err error) int {
+	var ee utilexec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitStatus()
+	}
+	return -1
+}
+
+func remoteError(doing string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	var coded *exitcode.Error
+	if errors.As(err, &coded) {
+		return err
+	}
+	switch exitOf(err) {
+	case codeMissingTool, codeNoAccess, codeNoSpace, codeSwap, codeExtract:
+		return exitcode.Errorf(exitcode.Staging, "%s: %v", doing, err)
+	case codeMismatch:
+		return exitcode.Errorf(exitcode.Staging, "%s: files on the volume still differ from yours after %d rounds: the stream or the volume corrupts data; the previous staged copy is untouched", doing, maxRounds)
+	}
+	return exitcode.Errorf(exitcode.Staging, "%s: %v", doing, err)
+}
+
+func parseActual(out string) (Sums, error) {
+	actual := Sums{}
+	for _, line := range strings.Split(out, "\n") {
+		rest, ok := strings.CutPrefix(line, "A ")
+		if !ok {
+			continue
+		}
+		rel, sum, err := parseSumLine(rest)
+		if err != nil {
+			return nil, err
+		}
+		actual[rel] = sum
+	}
+	return actual, nil
+}
+
+// limitedBuffer keeps the first max bytes of the remote stderr.
+type limitedBuffer struct {
+	buf *bytes.Buffer
+	max int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := l.max - l.buf.Len(); room > 0 {
+		if len(p) > room {
+			l.buf.Write(p[:room])
+		} else {
+			l.buf.Write(p)
+		}
+	}
+	return len(p), nil
+}

@@ -1,0 +1,341 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	utilexec "k8s.io/client-go/util/exec"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+)
+
+// shellRunner runs the stage scripts with busybox on this machine, against a
+// folder that stands in for the shared volume.
+type shellRunner struct {
+	shell   string
+	bin     string
+	volume  string
+	corrupt int // corrupt the stdin of this many apply runs
+	runs    int
+}
+
+var applets = []string{"sh", "tar", "sha256sum", "find", "sort", "cmp", "awk", "mv", "rm", "ln", "mkdir", "sed", "cat", "grep", "dirname"}
+
+func newShellRunner(t *testing.T, without ...string) *shellRunner {
+	t.Helper()
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Skip("busybox is not installed (apt-get install busybox-static): the stage scripts cannot run locally")
+	}
+	bin := t.TempDir()
+	for _, a := range applets {
+		if contains(without, a) {
+			continue
+		}
+		if err := os.Symlink(bb, filepath.Join(bin, a)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// busybox sh finds its own applets whatever PATH says, so a missing tool
+	// is tried with the system's POSIX sh.
+	shell := filepath.Join(bin, "sh")
+	if len(without) > 0 {
+		shell = "/bin/sh"
+	}
+	return &shellRunner{shell: shell, bin: bin, volume: t.TempDir()}
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *shellRunner) Run(ctx context.Context, command []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd := exec.CommandContext(ctx, r.shell, command[1:]...)
+	cmd.Env = []string{"PATH=" + r.bin, "TRACEBLOC_STAGING_ROOT=" + filepath.Join(r.volume, ".tracebloc-staging")}
+	if stdin != nil {
+		if strings.Contains(command[2], "tar -xf") && r.runs < r.corrupt {
+			stdin = corruptEntry(stdin, "data/images/img_00001.jpg")
+		}
+		if strings.Contains(command[2], "tar -xf") {
+			r.runs++
+		}
+		cmd.Stdin = stdin
+	}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return utilexec.CodeExitError{Err: err, Code: ee.ExitCode()}
+	}
+	return err
+}
+
+// corruptEntry flips one byte in the data of the named tar entry, as a
+// faulty link or disk would.
+func corruptEntry(r io.Reader, name string) io.Reader {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		panic(err)
+	}
+	if i := bytes.Index(b, []byte(name+"\x00")); i >= 0 {
+		b[i+512+50] ^= 0xff
+	}
+	return bytes.NewReader(b)
+}
+
+type world struct {
+	t      *testing.T
+	local  string
+	runner *shellRunner
+}
+
+func newWorld(t *testing.T, without ...string) *world {
+	w := &world{t: t, local: t.TempDir(), runner: newShellRunner(t, without...)}
+	if err := fixture.Write(w.local, fixture.Options{Images: 6, Width: 40, Height: 40, Noise: true}); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *world) push() (*Result, error) {
+	w.t.Helper()
+	ds, err := dataset.Check(w.local, dataset.Options{LabelColumn: "label", Limits: dataset.DefaultLimits})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	sums, err := HashFiles(ds.Root, ds.Files)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return Stage(context.Background(), Options{Root: ds.Root, Files: ds.Files, Sums: sums, Table: "cats",
+		MaxFileBytes: dataset.DefaultLimits.MaxFileBytes, Runner: w.runner})
+}
+
+func (w *world) staged() string { return filepath.Join(w.runner.volume, ".tracebloc-staging", "cats") }
+
+// tree lists every file under dir with its content.
+func tree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		out[filepath.ToSlash(rel)] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func (w *world) assertExactCopy() {
+	w.t.Helper()
+	if diff := cmp.Diff(tree(w.t, w.local), tree(w.t, w.staged())); diff != "" {
+		w.t.Fatalf("staged copy differs from the local dataset (-local +staged):\n%s", diff)
+	}
+	entries, err := os.ReadDir(filepath.Dir(w.staged()))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	if diff := cmp.Diff([]string{"cats"}, names); diff != "" {
+		w.t.Errorf("staging folder holds leftovers (-want +got):\n%s", diff)
+	}
+}
+
+func TestStageFirstPush(t *testing.T) {
+	w := newWorld(t)
+	res, err := w.push()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.assertExactCopy()
+	if res.SentFiles != 7 || res.Verified != 7 || res.Reused != 0 || res.Rounds != 1 {
+		t.Errorf("result = %+v, want 7 sent, 7 verified, 0 reused, 1 round", res)
+	}
+}
+
+func TestStageUnchangedRepushSendsNothing(t *testing.T) {
+	w := newWorld(t)
+	if _, err := w.push(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.push()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.assertExactCopy()
+	if res.SentFiles != 0 || res.SentBytes != 0 || res.Reused != 7 || res.Verified != 7 {
+		t.Errorf("result = %+v, want nothing sent and 7 reused", res)
+	}
+}
+
+func TestStageChangedRepush(t *testing.T) {
+	w := newWorld(t)
+	if _, err := w.push(); err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(w.local, "images")
+	must(t, os.Remove(filepath.Join(img, "img_00005.jpg")))
+	must(t, os.WriteFile(filepath.Join(img, "img_00000.jpg"), mustRead(t, filepath.Join(img, "img_00001.jpg")), 0o644))
+	must(t, os.WriteFile(filepath.Join(img, "new one.jpg"), mustRead(t, filepath.Join(img, "img_00002.jpg")), 0o644))
+	must(t, os.WriteFile(filepath.Join(w.local, "labels.csv"),
+		[]byte("filename,label\nimg_00000.jpg,cat\nimg_00001.jpg,dog\nimg_00002.jpg,cat\nimg_00003.jpg,dog\nimg_00004.jpg,cat\nnew one.jpg,dog\n"), 0o644))
+	res, err := w.push()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.assertExactCopy()
+	if res.SentFiles != 3 || res.Reused != 4 {
+		t.Errorf("result = %+v, want 3 sent (labels.csv, img_00000, new one) and 4 reused", res)
+	}
+}
+
+func TestStageResumesPartialCopy(t *testing.T) {
+	w := newWorld(t)
+	partial := filepath.Join(w.runner.volume, ".tracebloc-staging", ".partial-cats", "data")
+	must(t, os.MkdirAll(filepath.Join(partial, "images"), 0o755))
+	for _, n := range []string{"img_00000.jpg", "img_00001.jpg"} {
+		must(t, os.WriteFile(filepath.Join(partial, "images", n), mustRead(t, filepath.Join(w.local, "images", n)), 0o644))
+	}
+	must(t, os.WriteFile(filepath.Join(partial, "images", "img_00002.jpg"), []byte("half a file"), 0o644))
+	must(t, os.WriteFile(filepath.Join(partial, "images", "gone.jpg"), []byte("stale"), 0o644))
+	res, err := w.push()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.assertExactCopy()
+	if res.Resumed != 2 || res.SentFiles != 5 {
+		t.Errorf("result = %+v, want 2 resumed and 5 sent", res)
+	}
+}
+
+func TestStageTamperedStagedCopyIsResent(t *testing.T) {
+	w := newWorld(t)
+	if _, err := w.push(); err != nil {
+		t.Fatal(err)
+	}
+	must(t, os.WriteFile(filepath.Join(w.staged(), "images", "img_00003.jpg"), []byte("tampered"), 0o644))
+	res, err := w.push()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.assertExactCopy()
+	if res.SentFiles != 1 || res.Reused != 6 {
+		t.Errorf("result = %+v, want the tampered file sent and 6 reused", res)
+	}
+}
+
+func TestStageCorruptStreamIsCaughtAndResent(t *testing.T) {
+	w := newWorld(t)
+	w.runner.corrupt = 1
+	res, err := w.push()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.assertExactCopy()
+	if res.Rounds != 2 || res.SentFiles < 8 {
+		t.Errorf("result = %+v, want a second round that re-sent the corrupted file", res)
+	}
+}
+
+func TestStageCorruptionThatPersistsFailsAndKeepsOldCopy(t *testing.T) {
+	w := newWorld(t)
+	if _, err := w.push(); err != nil {
+		t.Fatal(err)
+	}
+	before := tree(t, w.staged())
+	must(t, os.WriteFile(filepath.Join(w.local, "images", "img_00000.jpg"), bytes.Repeat([]byte{1}, 9000), 0o644))
+	must(t, os.WriteFile(filepath.Join(w.local, "images", "img_00001.jpg"), bytes.Repeat([]byte{2}, 9000), 0o644))
+	w.runner.corrupt, w.runner.runs = 2, 0
+	ds := &dataset.Dataset{Root: w.local}
+	files := []dataset.File{}
+	for _, rel := range []string{"labels.csv", "images/img_00000.jpg", "images/img_00001.jpg", "images/img_00002.jpg", "images/img_00003.jpg", "images/img_00004.jpg", "images/img_00005.jpg"} {
+		info, err := os.Stat(filepath.Join(w.local, rel))
+		must(t, err)
+		files = append(files, dataset.File{Rel: rel, Size: info.Size()})
+	}
+	sums, err := HashFiles(ds.Root, files)
+	must(t, err)
+	_, err = Stage(context.Background(), Options{Root: ds.Root, Files: files, Sums: sums, Table: "cats", MaxFileBytes: 1 << 30, Runner: w.runner})
+	if err == nil || exitcode.Of(err) != exitcode.Staging || !strings.Contains(err.Error(), "still differ") {
+		t.Fatalf("err = %v (exit %d), want a staging error about differing files", err, exitcode.Of(err))
+	}
+	if diff := cmp.Diff(before, tree(t, w.staged())); diff != "" {
+		t.Errorf("the previous staged copy changed (-before +after):\n%s", diff)
+	}
+}
+
+func TestStageMissingToolFailsClearly(t *testing.T) {
+	w := newWorld(t, "sha256sum")
+	_, err := w.push()
+	if err == nil || !strings.Contains(err.Error(), "the stage image has no sha256sum") {
+		t.Fatalf("err = %v, want a message naming sha256sum", err)
+	}
+	if code := exitcode.Of(err); code != exitcode.Staging {
+		t.Errorf("exit code = %d, want %d", code, exitcode.Staging)
+	}
+}
+
+func TestEntryName(t *testing.T) {
+	tests := []struct {
+		rel, want string
+		bad       bool
+	}{
+		{rel: "labels.csv", want: "data/labels.csv"},
+		{rel: "images/a b,c'd\".JPG", want: "data/images/a b,c'd\".JPG"},
+		{rel: "images/kätzchen.png", want: "data/images/kätzchen.png"},
+		{rel: "../etc/passwd", bad: true},
+		{rel: "/etc/passwd", bad: true},
+		{rel: "images/../../x", bad: true},
+		{rel: "images//x", bad: true},
+		{rel: "", bad: true},
+		{rel: ".", bad: true},
+		{rel: "images\\..\\x", bad: true},
+	}
+	for _, tt := range tests {
+		got, err := EntryName(tt.rel)
+		if tt.bad != (err != nil) || got != tt.want {
+			t.Errorf("EntryName(%q) = %q, %v; want %q, bad=%v", tt.rel, got, err, tt.want, tt.bad)
+		}
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	must(t, err)
+	return b
+}
+
