@@ -51,3 +51,34 @@ func TestNoColorOffTerminal(t *testing.T) {
 		t.Error("colour must be off when stderr is not a terminal")
 	}
 }
+
+func TestLogProgress(t *testing.T) {
+	var errOut bytes.Buffer
+	p := New(&bytes.Buffer{}, &errOut, false)
+	old := LogInterval
+	LogInterval = 0
+	defer func() { LogInterval = old }()
+	pr := p.NewProgress("sending", 4<<20)
+	pr.Add(1 << 20)
+	pr.Add(3 << 20)
+	pr.Finish()
+	got := errOut.String()
+	if bytes.Contains([]byte(got), []byte("\r")) {
+		t.Errorf("log progress holds a carriage return: %q", got)
+	}
+	for _, want := range []string{"sending:  25% 1.0 MiB / 4.0 MiB", "sending: 100% 4.0 MiB / 4.0 MiB"} {
+		if !bytes.Contains([]byte(got), []byte(want)) {
+			t.Errorf("progress %q lacks %q", got, want)
+		}
+	}
+}
+
+func TestQuietProgressPrintsNothing(t *testing.T) {
+	var errOut bytes.Buffer
+	pr := New(&bytes.Buffer{}, &errOut, true).NewProgress("sending", 100)
+	pr.Add(100)
+	pr.Finish()
+	if errOut.Len() != 0 {
+		t.Errorf("quiet progress printed %q", errOut.String())
+	}
+}

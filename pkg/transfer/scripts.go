@@ -27,6 +27,12 @@ for t in tar sha256sum find sort cmp awk mv rm ln mkdir; do
   command -v "$t" >/dev/null 2>&1 || die 127 "the stage image has no $t: use an image with busybox sh, tar and sha256sum (--stage-image)"
 done
 mkdir -p "$S" 2>/dev/null || die 73 "cannot create $S on the shared volume: check that client-pvc is writable by uid 65532 / fsGroup 65532"
+# A swap cut short between its two renames left the previous copy aside:
+# put it back. Copies set aside by a finished swap are removed.
+for o in "$S/.old-$1-"*; do
+  [ -d "$o" ] || continue
+  if [ ! -d "$T" ]; then mv "$o" "$T"; else rm -rf "$o"; fi
+done
 `
 
 // inventoryScript lists what the volume already holds for the table: the

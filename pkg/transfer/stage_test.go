@@ -339,3 +339,23 @@ func mustRead(t *testing.T, p string) []byte {
 	return b
 }
 
+
+func TestStageRecoversACutSwap(t *testing.T) {
+	w := newWorld(t)
+	if _, err := w.push(); err != nil {
+		t.Fatal(err)
+	}
+	before := tree(t, w.staged())
+	aside := filepath.Join(filepath.Dir(w.staged()), ".old-cats-4242")
+	must(t, os.Rename(w.staged(), aside))
+	var out, errb bytes.Buffer
+	if err := w.runner.Run(context.Background(), []string{"sh", "-c", inventoryScript, "tracebloc-stage", "cats"}, nil, &out, &errb); err != nil {
+		t.Fatalf("inventory: %v: %s", err, errb.String())
+	}
+	if diff := cmp.Diff(before, tree(t, w.staged())); diff != "" {
+		t.Errorf("the copy set aside was not put back (-before +after):\n%s", diff)
+	}
+	if _, err := os.Stat(aside); !os.IsNotExist(err) {
+		t.Errorf("%s still exists: %v", aside, err)
+	}
+}

@@ -1,0 +1,59 @@
+// Command kubectl-tracebloc is the kubectl plugin that stages datasets on a
+// tracebloc client cluster. kubectl runs it as `kubectl tracebloc`.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/cmd"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/push"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	printer := output.New(os.Stdout, os.Stderr, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	var mu sync.Mutex
+	var pending string
+	hooks := cmd.Hooks{OnPodCreated: func(namespace, pod string) {
+		mu.Lock()
+		defer mu.Unlock()
+		pending = push.DeleteCommand(namespace, pod)
+	}}
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		printer.Warnf("interrupted: cleaning up (interrupt again to exit at once)")
+		cancel()
+		<-sigs
+		mu.Lock()
+		todo := pending
+		mu.Unlock()
+		if todo != "" {
+			printer.Warnf("exiting without cleanup; finish it with: %s", todo)
+		}
+		os.Exit(exitcode.Interrupted)
+	}()
+
+	root := cmd.NewRootCmd(streams, hooks)
+	if err := root.ExecuteContext(ctx); err != nil {
+		printer.Error(err)
+		return exitcode.Of(err)
+	}
+	return exitcode.OK
+}

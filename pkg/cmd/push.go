@@ -1,0 +1,168 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/push"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+)
+
+var pushExample = `  # Check a dataset and show what would be staged, without touching the cluster's storage
+  %[1]s push ./cats_dogs --table cats_dogs --dry-run
+
+  # Stage it in the namespace of the tracebloc client, on another context
+  %[1]s push ./cats_dogs --table cats_dogs --context prod -n tracebloc
+
+  # A held-out test set whose label column is "species"
+  %[1]s push ./holdout --table cats_dogs_test --intent test --label-column species
+
+  # One JSON object on stdout, for scripts
+  %[1]s push ./cats_dogs --table cats_dogs -o json
+
+  # Pull the stage image from your mirror (air-gapped clusters)
+  %[1]s push ./cats_dogs --table cats_dogs --stage-image registry.example.com/library/alpine:3.20`
+
+const pushLong = `Stage a local image-classification dataset on the tracebloc client's shared
+volume, ready for the ingestor.
+
+The folder holds labels.csv (a "filename" column and a label column) and
+images/ (one flat folder of .jpg, .jpeg or .png files, one extension and one
+size). Everything that needs no cluster is checked first: the table name, the
+ingest spec against its schema, then every file of the dataset. Then the
+kubeconfig, the client release and its PVC client-pvc. A stage pod mounts the
+volume, the files stream to it as tar over pods/exec, the pod checks every file's
+SHA-256 and swaps the new copy in at
+/data/shared/.tracebloc-staging/<table>/ in one step. A re-push sends only the
+files that changed; an interrupted push resumes.
+
+Exit codes:
+  0    staged, or --dry-run passed
+  1    unexpected error
+  2    bad flags: the spec fails its schema, or an unsafe table name
+  3    local problem: the dataset, or the kubeconfig
+  4    the cluster has no tracebloc client release or no usable client-pvc here
+  5    your credentials lack a permission the push needs
+  7    staging failed: stage pod, stream, extraction or verification
+  130  interrupted (Ctrl-C or SIGTERM), after cleaning up`
+
+// PushOptions holds the flags of push.
+type PushOptions struct {
+	configFlags *genericclioptions.ConfigFlags
+	streams     genericiooptions.IOStreams
+	hooks       Hooks
+
+	Path              string
+	Table             string
+	Category          string
+	Intent            string
+	LabelColumn       string
+	DryRun            bool
+	Output            string
+	Quiet             bool
+	StageImage        string
+	PodRunningTimeout time.Duration
+}
+
+// NewCmdPush returns the push command.
+func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, hooks Hooks) *cobra.Command {
+	o := &PushOptions{configFlags: flags, streams: streams, hooks: hooks}
+	cmd := &cobra.Command{
+		Use:     "push <local-path> --table <name>",
+		Short:   "Stage a local dataset on the tracebloc client's shared volume",
+		Long:    pushLong,
+		Example: fmt.Sprintf(pushExample, "kubectl tracebloc"),
+		Args:    badArgs(cobra.ExactArgs(1)),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.Path = args[0]
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+	}
+	defaultImage := stage.DefaultImage
+	if env := os.Getenv(stage.ImageEnv); env != "" {
+		defaultImage = env
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Table, "table", "", "table to stage the dataset as: letters, digits and _ (required)")
+	alias(f, "name", "table")
+	f.StringVar(&o.Category, "category", spec.DefaultCategory, "task category of the dataset")
+	alias(f, "task", "category")
+	f.StringVar(&o.Intent, "intent", spec.DefaultIntent, "what the dataset is for: train or test")
+	f.StringVar(&o.LabelColumn, "label-column", spec.DefaultLabel, "column of labels.csv that holds the label")
+	f.BoolVar(&o.DryRun, "dry-run", false, "run every check and print the summary, stage nothing")
+	f.StringVarP(&o.Output, "output", "o", "text", "output format: text or json")
+	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print only warnings, errors and the result")
+	f.StringVar(&o.StageImage, "stage-image", defaultImage, "image of the stage pod (needs sh, tar and sha256sum); env "+stage.ImageEnv+" sets the default")
+	f.DurationVar(&o.PodRunningTimeout, "pod-running-timeout", 2*time.Minute, "how long to wait for the stage pod to run")
+	return cmd
+}
+
+// Validate checks the flags that need no file and no cluster.
+func (o *PushOptions) Validate() error {
+	if o.Output != "text" && o.Output != "json" {
+		return exitcode.Errorf(exitcode.BadFlags, "--output %q is not supported: use text or json", o.Output)
+	}
+	if o.PodRunningTimeout <= 0 {
+		return exitcode.Errorf(exitcode.BadFlags, "--pod-running-timeout must be positive, e.g. 2m")
+	}
+	if o.StageImage == "" {
+		return exitcode.Errorf(exitcode.BadFlags, "--stage-image is empty: give an image with sh, tar and sha256sum")
+	}
+	return nil
+}
+
+// Run runs the push and prints its result.
+func (o *PushOptions) Run(ctx context.Context) error {
+	json := o.Output == "json"
+	p := output.New(o.streams.Out, o.streams.ErrOut, o.Quiet)
+	if json {
+		// Stdout carries the JSON object alone; the summary goes to stderr.
+		p = output.New(o.streams.ErrOut, o.streams.ErrOut, o.Quiet)
+	}
+	ctxFlag := ""
+	if o.configFlags.Context != nil {
+		ctxFlag = *o.configFlags.Context
+	}
+	report, err := push.Run(ctx, push.Options{
+		Path: o.Path, Table: o.Table, Category: o.Category, Intent: o.Intent, LabelColumn: o.LabelColumn,
+		DryRun: o.DryRun, StageImage: o.StageImage, PodRunningTimeout: o.PodRunningTimeout,
+		CleanupTimeout: 30 * time.Second, Limits: dataset.DefaultLimits, Version: Version,
+		Connect: connector(o.configFlags, ctxFlag), Printer: p, ShowSummary: !o.Quiet,
+		OnPodCreated: o.hooks.OnPodCreated,
+	})
+	if json {
+		if jerr := output.New(o.streams.Out, o.streams.ErrOut, o.Quiet).JSON(report); jerr != nil && err == nil {
+			return jerr
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	printDone(p, report)
+	return nil
+}
+
+func printDone(p *output.Printer, r *push.Report) {
+	if r.Status == push.StatusDryRun {
+		p.Resultf("dry run: every check passed; nothing was staged\n")
+		return
+	}
+	t := r.Transfer
+	p.Resultf("staged %d files (%s) at %s in namespace %s\n", r.Files, dataset.HumanBytes(r.Bytes), r.StagedPath, r.Namespace)
+	p.Resultf("verified %d files (SHA-256); sent %d files (%s), reused %d, resumed %d; %.1fs\n",
+		t.Verified, t.SentFiles, dataset.HumanBytes(t.SentBytes), t.Reused, t.Resumed, r.DurationSeconds)
+}

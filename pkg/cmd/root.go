@@ -1,0 +1,64 @@
+// Package cmd wires cobra commands to the engine packages: flags, help,
+// examples, and Options with Complete/Validate/Run.
+package cmd
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+)
+
+// Hooks let main react to what a command creates, e.g. to print the exact
+// cleanup command when a second Ctrl-C exits at once.
+type Hooks struct {
+	OnPodCreated func(namespace, pod string)
+}
+
+// Version is stamped at build time with -ldflags.
+var Version = "dev"
+
+// NewRootCmd returns `kubectl tracebloc` with its subcommands.
+func NewRootCmd(streams genericiooptions.IOStreams, hooks Hooks) *cobra.Command {
+	flags := genericclioptions.NewConfigFlags(true)
+	root := &cobra.Command{
+		Use:   "kubectl-tracebloc",
+		Short: "Stage local datasets on a tracebloc client cluster",
+		Long: `kubectl tracebloc stages a local dataset (labels.csv + images/) on the shared
+volume of a tracebloc client installation, verified by SHA-256, ready for the
+ingestor.`,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl tracebloc"},
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	flags.AddFlags(root.PersistentFlags())
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return exitcode.Errorf(exitcode.BadFlags, "%v\nSee '%s --help' for usage.", err, c.CommandPath())
+	})
+	root.AddCommand(NewCmdPush(flags, streams, hooks))
+	root.AddCommand(NewCmdVersion(streams))
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	return root
+}
+
+// badArgs makes cobra's argument errors exit 2.
+func badArgs(validate cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if err := validate(c, args); err != nil {
+			return exitcode.Errorf(exitcode.BadFlags, "%v\nSee '%s --help' for usage.", err, c.CommandPath())
+		}
+		return nil
+	}
+}
+
+// alias registers name as a hidden second name of an existing string flag.
+func alias(fs *pflag.FlagSet, name, of string) {
+	f := fs.Lookup(of)
+	fs.Var(f.Value, name, fmt.Sprintf("alias of --%s", of))
+	_ = fs.MarkHidden(name)
+}

@@ -1,0 +1,52 @@
+// Package push runs the steps of `kubectl tracebloc push` in order, local
+// checks first, and owns the cleanup of what it creates.
+package push
+
+import (
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/transfer"
+)
+
+// Connection is a live client for the chosen context and namespace.
+type Connection struct {
+	Client    kubernetes.Interface
+	Config    *rest.Config
+	Namespace string
+	Context   string
+}
+
+// Connector opens the connection once the local checks passed, so a broken
+// kubeconfig is only reported after the dataset is known to be good.
+type Connector func() (*Connection, error)
+
+// Options are the resolved inputs of a push.
+type Options struct {
+	Path        string
+	Table       string
+	Category    string
+	Intent      string
+	LabelColumn string
+	DryRun      bool
+	StageImage  string
+	// PodRunningTimeout bounds the wait for the stage Pod to run.
+	PodRunningTimeout time.Duration
+	// CleanupTimeout bounds deleting the stage Pod, even after Ctrl-C.
+	CleanupTimeout time.Duration
+	Limits         dataset.Limits
+	Version        string
+
+	Connect Connector
+	// NewRunner returns the exec runner for a stage Pod; nil means pods/exec.
+	NewRunner func(conn *Connection, pod string) transfer.Runner
+	Printer   *output.Printer
+	// ShowSummary prints the one-screen summary before staging.
+	ShowSummary bool
+	// OnPodCreated tells the caller which Pod to clean up if it must exit at once.
+	OnPodCreated func(namespace, pod string)
+}

@@ -1,0 +1,45 @@
+package push
+
+import (
+	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/transfer"
+)
+
+// Status values of a Report.
+const (
+	StatusStaged = "staged"
+	StatusDryRun = "dry-run"
+	StatusFailed = "failed"
+)
+
+// Report is everything a push learned and did; -o json prints it as the one
+// object on stdout, on success and on failure. docs/json-output.md documents it.
+type Report struct {
+	Status     string           `json:"status"`
+	Table      string           `json:"table"`
+	Category   string           `json:"category"`
+	Intent     string           `json:"intent"`
+	Path       string           `json:"path"`
+	Context    string           `json:"context,omitempty"`
+	Namespace  string           `json:"namespace,omitempty"`
+	Release    *cluster.Release `json:"release,omitempty"`
+	PVC        *cluster.Volume  `json:"pvc,omitempty"`
+	StagedPath string           `json:"stagedPath,omitempty"`
+	Files      int              `json:"files"`
+	Bytes      int64            `json:"bytes"`
+	Extension  string           `json:"extension,omitempty"`
+	ImageSize  []int            `json:"imageSize,omitempty"`
+	Labels     map[string]int   `json:"labels,omitempty"`
+	Notes      []string         `json:"notes,omitempty"`
+	Spec       *spec.Spec       `json:"spec,omitempty"`
+	StagePod   string           `json:"stagePod,omitempty"`
+	Transfer   *transfer.Result `json:"transfer,omitempty"`
+	Verified   bool             `json:"verified"`
+	// DurationSeconds covers the staging, from creating the stage pod to its deletion.
+	DurationSeconds float64 `json:"durationSeconds,omitempty"`
+	// ThroughputMiBps is the dataset size over DurationSeconds.
+	ThroughputMiBps float64 `json:"throughputMiBps,omitempty"`
+	Error           string  `json:"error,omitempty"`
+	ExitCode        int     `json:"exitCode"`
+}

@@ -1,0 +1,137 @@
+package push
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	utilrand "k8s.io/apimachinery/pkg/util/rand"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/transfer"
+)
+
+type hashed struct {
+	sums transfer.Sums
+	err  error
+}
+
+// stageDataset starts the stage Pod while the files are hashed locally, then
+// streams, verifies and swaps. The Pod is deleted on every path.
+func stageDataset(ctx context.Context, o Options, conn *Connection, target *cluster.Target, ds *dataset.Dataset, r *Report) (err error) {
+	start := time.Now()
+	hc := make(chan hashed, 1)
+	go func() {
+		sums, err := transfer.HashFiles(ds.Root, ds.Files)
+		hc <- hashed{sums, err}
+	}()
+
+	pod, err := createPod(ctx, o, conn, target, ds)
+	if err != nil {
+		<-hc
+		return interrupted(ctx, err)
+	}
+	r.StagePod = pod
+	defer func() {
+		removePod(o, conn, pod)
+		if err == nil {
+			r.DurationSeconds = time.Since(start).Seconds()
+			if r.DurationSeconds > 0 {
+				r.ThroughputMiBps = float64(ds.Bytes) / (1 << 20) / r.DurationSeconds
+			}
+		}
+	}()
+	if _, err := stage.WaitRunning(ctx, conn.Client, conn.Namespace, pod, o.PodRunningTimeout); err != nil {
+		<-hc
+		return interrupted(ctx, err)
+	}
+	h := <-hc
+	if h.err != nil {
+		return exitcode.Wrap(exitcode.Local, h.err)
+	}
+	res, err := streamFiles(ctx, o, conn, pod, ds, h.sums)
+	if err != nil {
+		return interrupted(ctx, err)
+	}
+	r.Transfer = res
+	r.Verified = res.Verified == len(ds.Files)
+	r.Status = StatusStaged
+	return nil
+}
+
+func createPod(ctx context.Context, o Options, conn *Connection, target *cluster.Target, ds *dataset.Dataset) (string, error) {
+	node := ""
+	if target.Volume.ReadWriteOnce() {
+		n, err := stage.MountingNode(ctx, conn.Client, conn.Namespace, target.Volume.Name)
+		if err != nil {
+			return "", err
+		}
+		node = n
+	}
+	pod := stage.BuildPod(stage.PodOptions{
+		Namespace: conn.Namespace, Table: o.Table, Image: o.StageImage, PVC: target.Volume.Name,
+		Suffix: utilrand.String(5), Bytes: ds.Bytes, Node: node, CreatedBy: "kubectl-tracebloc " + o.Version, Now: time.Now(),
+	})
+	o.Printer.Notef("creating stage pod %s in namespace %s", pod.Name, conn.Namespace)
+	if _, err := stage.Create(ctx, conn.Client, pod); err != nil {
+		return "", err
+	}
+	if o.OnPodCreated != nil {
+		o.OnPodCreated(conn.Namespace, pod.Name)
+	}
+	return pod.Name, nil
+}
+
+func streamFiles(ctx context.Context, o Options, conn *Connection, pod string, ds *dataset.Dataset, sums transfer.Sums) (*transfer.Result, error) {
+	var runner transfer.Runner = &transfer.PodExec{Client: conn.Client, Config: conn.Config, Namespace: conn.Namespace, Pod: pod, Container: stage.ContainerName}
+	if o.NewRunner != nil {
+		runner = o.NewRunner(conn, pod)
+	}
+	var prog output.Progress = nil
+	res, err := transfer.Stage(ctx, transfer.Options{
+		Root: ds.Root, Files: ds.Files, Sums: sums, Table: o.Table, MaxFileBytes: o.Limits.MaxFileBytes, Runner: runner,
+		OnPlan: func(p transfer.Plan) {
+			o.Printer.Notef("sending %d of %d files (%s); %d reused from the staged copy, %d from an interrupted push",
+				len(p.Send), len(ds.Files), dataset.HumanBytes(p.SendBytes), len(p.Reuse), p.Resumed)
+			prog = o.Printer.NewProgress("sending", p.SendBytes)
+		},
+		Progress: func(n int64) {
+			if prog != nil {
+				prog.Add(n)
+			}
+		},
+	})
+	if prog != nil {
+		prog.Finish()
+	}
+	return res, err
+}
+
+// removePod deletes the stage Pod on a fresh context, so it runs after Ctrl-C
+// too. A failure is a warning with the command that finishes the job.
+func removePod(o Options, conn *Connection, pod string) {
+	ctx, cancel := context.WithTimeout(context.Background(), o.CleanupTimeout)
+	defer cancel()
+	if err := stage.Delete(ctx, conn.Client, conn.Namespace, pod); err != nil {
+		o.Printer.Warnf("could not delete stage pod %s: %v; delete it with: %s", pod, err, DeleteCommand(conn.Namespace, pod))
+		return
+	}
+	o.Printer.Notef("deleted stage pod %s", pod)
+}
+
+// DeleteCommand is the kubectl command that removes a stage Pod by hand.
+func DeleteCommand(namespace, pod string) string {
+	return fmt.Sprintf("kubectl delete pod %s -n %s", pod, namespace)
+}
+
+// interrupted turns any error that follows a Ctrl-C into exit 130.
+func interrupted(ctx context.Context, err error) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	return exitcode.Errorf(exitcode.Interrupted, "interrupted: the stage pod is removed; the staged copy is wholly the previous one (or wholly the new one if the swap had begun), and data already sent is kept for the next push to resume")
+}
