@@ -28,6 +28,8 @@ NODE=tracebloc-node
 SERVER="https://$NODE_IP:6443"
 CTRD_SOCK="$STATE/containerd/containerd.sock"
 IMAGE_TAG=localhost/tracebloc/busybox:1
+# A stage image that lacks sha256sum, for the test of that failure.
+NOSUM_TAG=localhost/tracebloc/no-sha256sum:1
 ADMIN_KUBECONFIG="$STATE/admin.kubeconfig"
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet)
 
@@ -269,6 +271,7 @@ evictionHard:
   imagefs.available: "1%"
   nodefs.inodesFree: "1%"
 clusterDomain: cluster.local
+clusterDNS: [10.0.0.10]
 resolvConf: /etc/resolv.conf
 healthzBindAddress: 127.0.0.1
 serializeImagePulls: false
@@ -277,14 +280,21 @@ EOF
 
 # --- images ------------------------------------------------------------------
 
-import_images() {
-	if ctr --address "$CTRD_SOCK" -n k8s.io images ls -q 2>/dev/null | grep -qx "$IMAGE_TAG"; then
+import_image() { # import_image TAG [WITHOUT...]
+	local tag="$1"
+	shift
+	if ctr --address "$CTRD_SOCK" -n k8s.io images ls -q 2>/dev/null | grep -qx "$tag"; then
 		return 0
 	fi
-	local tarball="$STATE/images/busybox.tar"
-	"$HERE/image.sh" /bin/busybox "$IMAGE_TAG" "$tarball"
+	local tarball="$STATE/images/${tag//[\/:]/_}.tar"
+	"$HERE/image.sh" /bin/busybox "$tag" "$tarball" "$@"
 	ctr --address "$CTRD_SOCK" -n k8s.io images import "$tarball" >/dev/null
-	log "imported $IMAGE_TAG"
+	log "imported $tag"
+}
+
+import_images() {
+	import_image "$IMAGE_TAG"
+	import_image "$NOSUM_TAG" sha256sum
 }
 
 # --- components --------------------------------------------------------------
@@ -361,6 +371,8 @@ write_env() {
 	cat >"$STATE/env" <<EOF
 export KUBECONFIG=$ADMIN_KUBECONFIG
 export TRACEBLOC_STAGE_IMAGE=$IMAGE_TAG
+export LOCALCLUSTER_NOSUM_IMAGE=$NOSUM_TAG
+export LOCALCLUSTER_STATE=$STATE
 export PATH=$BIN:\$PATH
 EOF
 }

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# image.sh BUSYBOX TAG OUT.tar: build a one-layer image holding a static
-# busybox and its applets, as a docker-archive that `ctr images import` reads.
-# The cluster uses it as the pause image, the stage image and the fixture's
-# workload image: no registry is reachable from the test machines.
+# image.sh BUSYBOX TAG OUT.tar [WITHOUT...]: build a one-layer image holding a
+# static busybox and its applets, as a docker-archive that `ctr images import`
+# reads. The cluster uses it as the pause image, the stage image and the
+# fixture's workload image: no registry is reachable from the test machines.
+#
+# Applets named in WITHOUT are left out, and /bin/sh is then dash (busybox sh
+# would still find its own applets), so tests can try a stage image that lacks
+# a tool.
 set -euo pipefail
 busybox="$1" tag="$2" out="$3"
+shift 3
+without=" $* "
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 root="$work/rootfs"
@@ -12,8 +18,16 @@ mkdir -p "$root/bin" "$root/tmp" "$root/data" "$root/etc" "$root/proc" "$root/sy
 chmod 1777 "$root/tmp"
 cp "$busybox" "$root/bin/busybox"
 for applet in $("$busybox" --list); do
-	[[ "$applet" == busybox ]] || ln -s busybox "$root/bin/$applet"
+	[[ "$applet" == busybox || "$without" == *" $applet "* ]] || ln -s busybox "$root/bin/$applet"
 done
+if [[ -n "${without// /}" ]]; then
+	rm -f "$root/bin/sh"
+	cp /bin/dash "$root/bin/sh"
+	for lib in $(ldd /bin/dash | grep -o '/[^ ]*'); do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+fi
 echo "nobody:x:65532:65532:nobody:/tmp:/bin/sh" >"$root/etc/passwd"
 echo "nobody:x:65532:" >"$root/etc/group"
 mkdir -p "$work/image"

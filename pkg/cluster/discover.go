@@ -30,17 +30,17 @@ const (
 // Release is the parent Helm release of the tracebloc client.
 type Release struct {
 	Name         string `json:"name"`
-	ChartVersion string `json:"chartVersion"`
-	AppVersion   string `json:"appVersion,omitempty"`
+	ChartVersion string `json:"chart_version"`
+	AppVersion   string `json:"app_version,omitempty"`
 	Deployment   string `json:"deployment"`
 }
 
 // Volume is the shared PVC.
 type Volume struct {
 	Name         string   `json:"name"`
-	AccessModes  []string `json:"accessModes"`
+	AccessModes  []string `json:"access_modes"`
 	Capacity     string   `json:"capacity,omitempty"`
-	StorageClass string   `json:"storageClass,omitempty"`
+	StorageClass string   `json:"storage_class,omitempty"`
 }
 
 // ReadWriteOnce reports whether only one node can mount the volume at a time.

@@ -1,7 +1,6 @@
 package cmd
 
 import (
-
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 
@@ -35,4 +34,3 @@ func connector(getter genericclioptions.RESTClientGetter, contextFlag string) pu
 		return &push.Connection{Client: client, Config: cfg, Namespace: ns, Context: ctxName}, nil
 	}
 }
-

@@ -56,6 +56,9 @@ Exit codes:
   7    staging failed: stage pod, stream, extraction or verification
   130  interrupted (Ctrl-C or SIGTERM), after cleaning up`
 
+// progressIntervalEnv spaces the progress lines written to a log.
+const progressIntervalEnv = "TRACEBLOC_PROGRESS_INTERVAL"
+
 // PushOptions holds the flags of push.
 type PushOptions struct {
 	configFlags *genericclioptions.ConfigFlags
@@ -131,6 +134,9 @@ func (o *PushOptions) Run(ctx context.Context) error {
 	if json {
 		// Stdout carries the JSON object alone; the summary goes to stderr.
 		p = output.New(o.streams.ErrOut, o.streams.ErrOut, o.Quiet)
+	}
+	if d, err := time.ParseDuration(os.Getenv(progressIntervalEnv)); err == nil && d > 0 {
+		p.LogInterval = d
 	}
 	ctxFlag := ""
 	if o.configFlags.Context != nil {

@@ -157,7 +157,9 @@ func checkOneExt(byExt map[string]int, ds *Dataset, probs *Problems) {
 	for e := range byExt {
 		exts = append(exts, e)
 	}
-	sort.Slice(exts, func(i, j int) bool { return byExt[exts[i]] > byExt[exts[j]] || byExt[exts[i]] == byExt[exts[j]] && exts[i] < exts[j] })
+	sort.Slice(exts, func(i, j int) bool {
+		return byExt[exts[i]] > byExt[exts[j]] || byExt[exts[i]] == byExt[exts[j]] && exts[i] < exts[j]
+	})
 	switch len(exts) {
 	case 0:
 	case 1:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"golang.org/x/term"
 )
@@ -17,14 +18,16 @@ type Printer struct {
 	ErrOut io.Writer
 	// Quiet drops notes; warnings, errors and results still print.
 	Quiet bool
-	color bool
+	// LogInterval spaces progress lines in logs.
+	LogInterval time.Duration
+	color       bool
 }
 
 // New returns a Printer over out and errOut. Colour is on only when errOut is a
 // terminal and NO_COLOR is unset.
 func New(out, errOut io.Writer, quiet bool) *Printer {
 	_, noColor := os.LookupEnv("NO_COLOR")
-	return &Printer{Out: out, ErrOut: errOut, Quiet: quiet, color: !noColor && IsTerminal(errOut)}
+	return &Printer{Out: out, ErrOut: errOut, Quiet: quiet, LogInterval: DefaultLogInterval, color: !noColor && IsTerminal(errOut)}
 }
 
 // IsTerminal reports whether w is a terminal.

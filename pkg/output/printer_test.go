@@ -55,13 +55,14 @@ func TestNoColorOffTerminal(t *testing.T) {
 func TestLogProgress(t *testing.T) {
 	var errOut bytes.Buffer
 	p := New(&bytes.Buffer{}, &errOut, false)
-	old := LogInterval
-	LogInterval = 0
-	defer func() { LogInterval = old }()
+	p.LogInterval = 0
 	pr := p.NewProgress("sending", 4<<20)
 	pr.Add(1 << 20)
 	pr.Add(3 << 20)
 	pr.Finish()
+	if n := bytes.Count(errOut.Bytes(), []byte("100%")); n != 1 {
+		t.Errorf("the final line was printed %d times:\n%s", n, errOut.String())
+	}
 	got := errOut.String()
 	if bytes.Contains([]byte(got), []byte("\r")) {
 		t.Errorf("log progress holds a carriage return: %q", got)

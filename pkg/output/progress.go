@@ -16,8 +16,9 @@ type Progress interface {
 	Finish()
 }
 
-// LogInterval is how often a log line is written when stderr is not a terminal.
-var LogInterval = 5 * time.Second
+// DefaultLogInterval is how often a log line is written when stderr is not a
+// terminal.
+const DefaultLogInterval = 5 * time.Second
 
 // NewProgress returns the progress reporter that fits the printer's stderr.
 func (p *Printer) NewProgress(label string, total int64) Progress {
@@ -27,7 +28,7 @@ func (p *Printer) NewProgress(label string, total int64) Progress {
 	case IsTerminal(p.ErrOut):
 		return &barProgress{w: p.ErrOut, total: total}
 	default:
-		return &logProgress{w: p.ErrOut, label: label, total: total, start: time.Now(), next: time.Now().Add(LogInterval)}
+		return &logProgress{w: p.ErrOut, label: label, total: total, every: p.LogInterval, start: time.Now(), next: time.Now().Add(p.LogInterval)}
 	}
 }
 
@@ -69,6 +70,7 @@ type logProgress struct {
 	label string
 	total int64
 	done  int64
+	every time.Duration
 	start time.Time
 	next  time.Time
 	ended bool
@@ -78,8 +80,13 @@ func (l *logProgress) Add(n int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.done += n
-	if now := time.Now(); now.After(l.next) {
-		l.next = now.Add(LogInterval)
+	switch now := time.Now(); {
+	case l.done >= l.total && !l.ended:
+		// The last byte is out: say so at once, verification follows.
+		l.ended = true
+		l.line(now)
+	case now.After(l.next) && !l.ended:
+		l.next = now.Add(l.every)
 		l.line(now)
 	}
 }

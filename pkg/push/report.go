@@ -25,21 +25,21 @@ type Report struct {
 	Namespace  string           `json:"namespace,omitempty"`
 	Release    *cluster.Release `json:"release,omitempty"`
 	PVC        *cluster.Volume  `json:"pvc,omitempty"`
-	StagedPath string           `json:"stagedPath,omitempty"`
+	StagedPath string           `json:"staged_path,omitempty"`
 	Files      int              `json:"files"`
 	Bytes      int64            `json:"bytes"`
 	Extension  string           `json:"extension,omitempty"`
-	ImageSize  []int            `json:"imageSize,omitempty"`
+	ImageSize  []int            `json:"image_size,omitempty"`
 	Labels     map[string]int   `json:"labels,omitempty"`
 	Notes      []string         `json:"notes,omitempty"`
 	Spec       *spec.Spec       `json:"spec,omitempty"`
-	StagePod   string           `json:"stagePod,omitempty"`
+	StagePod   string           `json:"stage_pod,omitempty"`
 	Transfer   *transfer.Result `json:"transfer,omitempty"`
 	Verified   bool             `json:"verified"`
 	// DurationSeconds covers the staging, from creating the stage pod to its deletion.
-	DurationSeconds float64 `json:"durationSeconds,omitempty"`
+	DurationSeconds float64 `json:"duration_seconds,omitempty"`
 	// ThroughputMiBps is the dataset size over DurationSeconds.
-	ThroughputMiBps float64 `json:"throughputMiBps,omitempty"`
+	ThroughputMiBps float64 `json:"throughput_mib_per_s,omitempty"`
 	Error           string  `json:"error,omitempty"`
-	ExitCode        int     `json:"exitCode"`
+	ExitCode        int     `json:"exit_code"`
 }

@@ -94,14 +94,16 @@ func WaitRunning(ctx context.Context, client kubernetes.Interface, namespace, na
 	return nil, exitcode.Errorf(exitcode.Staging, "waiting for stage pod %s: %v", name, err)
 }
 
-// started reports whether the stage container runs, or why it never will.
+// started reports whether every container of the Pod runs, or why one never will.
 func started(pod *corev1.Pod) (bool, error) {
 	switch pod.Status.Phase {
 	case corev1.PodRunning:
+		running := len(pod.Status.ContainerStatuses) > 0
 		for _, cs := range pod.Status.ContainerStatuses {
-			if cs.Name == ContainerName && cs.State.Running != nil {
-				return true, nil
-			}
+			running = running && cs.State.Running != nil
+		}
+		if running {
+			return true, nil
 		}
 	case corev1.PodFailed, corev1.PodSucceeded:
 		return false, exitcode.Errorf(exitcode.Staging, "stage pod %s ended before the copy (%s): %s", pod.Name, pod.Status.Phase, podReason(pod))

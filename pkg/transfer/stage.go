@@ -31,11 +31,11 @@ type Options struct {
 // Result is what landed.
 type Result struct {
 	Files     int   `json:"files"`
-	SentFiles int   `json:"sentFiles"`
-	SentBytes int64 `json:"sentBytes"`
-	Reused    int   `json:"reusedFiles"`
-	Resumed   int   `json:"resumedFiles"`
-	Verified  int   `json:"verifiedFiles"`
+	SentFiles int   `json:"sent_files"`
+	SentBytes int64 `json:"sent_bytes"`
+	Reused    int   `json:"reused_files"`
+	Resumed   int   `json:"resumed_files"`
+	Verified  int   `json:"verified_files"`
 	Rounds    int   `json:"rounds"`
 }
 

@@ -339,7 +339,6 @@ func mustRead(t *testing.T, p string) []byte {
 	return b
 }
 
-
 func TestStageRecoversACutSwap(t *testing.T) {
 	w := newWorld(t)
 	if _, err := w.push(); err != nil {

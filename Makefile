@@ -1,0 +1,63 @@
+# kubectl-tracebloc. `make demo` and `make test` are the whole set-up on a
+# fresh Linux machine (root, Debian packages installed on demand).
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/tracebloc/kubectl-tracebloc/pkg/cmd.Version=$(VERSION)
+BIN := bin/kubectl-tracebloc
+LC := hack/localcluster/cluster.sh
+LC_ENV := .localcluster/env
+GOLANGCI_VERSION := v2.15.0
+GOLANGCI := bin/tools/golangci-lint
+
+.PHONY: all build test unit e2e lint cluster-up cluster-down demo bench fuzz clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-tracebloc
+
+# Every test: lint, unit tests with the race detector, then the end-to-end
+# suite against the local real cluster (started if it is not running).
+test: lint unit e2e
+
+unit:
+	go test -race -count=1 ./...
+
+e2e: build cluster-up
+	source $(LC_ENV) && TRACEBLOC_PLUGIN=$(CURDIR)/$(BIN) go test -tags e2e -count=1 -timeout 30m -v ./test/e2e/ 2>&1 | tee .localcluster/e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+\S+_test.go)' ; exit $${PIPESTATUS[0]}
+
+$(GOLANGCI):
+	GOBIN=$(CURDIR)/bin/tools go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+
+lint: $(GOLANGCI)
+	@test -z "$$(gofmt -l cmd pkg schema hack test)" || { gofmt -l cmd pkg schema hack test; echo "gofmt: the files above need formatting"; exit 1; }
+	go vet ./...
+	go vet -tags e2e ./test/...
+	$(GOLANGCI) run ./...
+
+cluster-up:
+	bash $(LC) up
+
+cluster-down:
+	bash $(LC) down
+
+# The whole job on a fresh machine: the cluster, a sample dataset of real
+# JPEG images, a push, and how to look at the result.
+demo: build cluster-up
+	@set -e; source $(LC_ENV); dir=$$(mktemp -d /tmp/tracebloc-demo.XXXXXX); \
+	go run ./hack/gendataset -images 200 -size 64 "$$dir/cats_dogs"; \
+	echo "+ kubectl tracebloc push $$dir/cats_dogs --table cats_dogs -n tracebloc"; \
+	PATH=$(CURDIR)/bin:$$PATH kubectl tracebloc push "$$dir/cats_dogs" --table cats_dogs -n tracebloc; \
+	echo; echo "Look at the result:"; \
+	echo "  source $(LC_ENV)"; \
+	echo "  kubectl -n tracebloc get pods                      # no stage pod is left"; \
+	echo "  ls -la .localcluster/volumes/client-pvc/.tracebloc-staging/cats_dogs/"; \
+	echo "  PATH=\$$PWD/bin:\$$PATH kubectl tracebloc push $$dir/cats_dogs --table cats_dogs   # again: nothing is re-sent"
+
+bench: build cluster-up
+	source $(LC_ENV) && TRACEBLOC_PLUGIN=$(CURDIR)/$(BIN) go test -tags e2e -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./test/e2e/ | tee .localcluster/bench.log
+
+clean:
+	rm -rf bin dist

@@ -1,0 +1,261 @@
+//go:build e2e
+
+// Package e2e runs the built plugin against the local real cluster
+// (hack/localcluster) and reads results back through its own Pod, never
+// through the plugin. Run it with `make e2e`.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+)
+
+const (
+	ns         = "tracebloc"
+	readerPod  = "e2e-reader"
+	stagingDir = "/data/shared/.tracebloc-staging"
+)
+
+var (
+	plugin     = os.Getenv("TRACEBLOC_PLUGIN")
+	kubeconfig = os.Getenv("KUBECONFIG")
+	stageImage = os.Getenv("TRACEBLOC_STAGE_IMAGE")
+	kubectlBin = "kubectl"
+	client     kubernetes.Interface
+)
+
+func TestMain(m *testing.M) {
+	if plugin == "" || kubeconfig == "" || stageImage == "" {
+		fmt.Fprintln(os.Stderr, "e2e: TRACEBLOC_PLUGIN, KUBECONFIG and TRACEBLOC_STAGE_IMAGE must be set: run `make e2e`")
+		os.Exit(1)
+	}
+	if state := os.Getenv("LOCALCLUSTER_STATE"); state != "" {
+		kubectlBin = filepath.Join(state, "bin", "kubectl")
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	client = kubernetes.NewForConfigOrDie(cfg)
+	if err := startReader(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: starting the reader pod:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = client.CoreV1().Pods(ns).Delete(context.Background(), readerPod, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))})
+	os.Exit(code)
+}
+
+// restrictedPod is a Pod that passes Pod Security "restricted" and mounts client-pvc.
+func restrictedPod(name string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"e2e": "reader"}},
+		Spec: corev1.PodSpec{
+			AutomountServiceAccountToken:  ptr.To(false),
+			TerminationGracePeriodSeconds: ptr.To(int64(1)),
+			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To(int64(65532)),
+				FSGroup: ptr.To(int64(65532)), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+			Containers: []corev1.Container{{
+				Name: "reader", Image: stageImage, ImagePullPolicy: corev1.PullIfNotPresent,
+				Command: []string{"sh", "-c", "trap 'exit 0' TERM; sleep 36000 & wait"},
+				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false), ReadOnlyRootFilesystem: ptr.To(true),
+					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
+				VolumeMounts: []corev1.VolumeMount{{Name: "shared", MountPath: "/data/shared"}},
+			}},
+			Volumes: []corev1.Volume{{Name: "shared", VolumeSource: corev1.VolumeSource{
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "client-pvc"}}}},
+		},
+	}
+}
+
+func startReader() error {
+	ctx := context.Background()
+	_ = client.CoreV1().Pods(ns).Delete(ctx, readerPod, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))})
+	for i := 0; i < 100; i++ {
+		if _, err := client.CoreV1().Pods(ns).Get(ctx, readerPod, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := client.CoreV1().Pods(ns).Create(ctx, restrictedPod(readerPod), metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	_, err := stage.WaitRunning(ctx, client, ns, readerPod, 2*time.Minute)
+	return err
+}
+
+// inReader runs a shell command in the reader Pod with the real kubectl.
+func inReader(t *testing.T, script string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(kubectlBin, append([]string{"--kubeconfig", kubeconfig, "exec", "-n", ns, readerPod, "--", "sh", "-c", script, "sh"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("reader: %v: %s", err, out)
+	}
+	return string(out)
+}
+
+// stagedSums reads the staged copy of table back: path → SHA-256.
+func stagedSums(t *testing.T, table string) map[string]string {
+	t.Helper()
+	out := inReader(t, `cd "$1" 2>/dev/null || exit 0; find . -type f -exec sha256sum {} +`, stagingDir+"/"+table)
+	sums := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if line == "" {
+			continue
+		}
+		sum, name, ok := strings.Cut(line, "  ")
+		if !ok {
+			t.Fatalf("reader: odd line %q", line)
+		}
+		sums[strings.TrimPrefix(name, "./")] = sum
+	}
+	return sums
+}
+
+// stagingEntries lists the staging folder: staged tables and any leftovers.
+func stagingEntries(t *testing.T) string {
+	t.Helper()
+	return inReader(t, `ls -A "$1" 2>/dev/null || true`, stagingDir)
+}
+
+func removeStaged(t *testing.T, table string) {
+	t.Helper()
+	t.Cleanup(func() {
+		inReader(t, `rm -rf "$1/$2" "$1/.partial-$2" "$1"/.old-"$2"-*`, stagingDir, table)
+	})
+}
+
+// localSums hashes a local dataset the same way.
+func localSums(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	sums := map[string]string{}
+	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		sums[filepath.ToSlash(rel)] = hex.EncodeToString(h.Sum(nil))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sums
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+}
+
+func pluginCmd(env []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(plugin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	return cmd
+}
+
+// runPlugin runs the plugin binary as a user would.
+func runPlugin(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd := pluginCmd(env, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+}
+
+// report is the part of -o json the tests read.
+type report struct {
+	Status   string `json:"status"`
+	Files    int    `json:"files"`
+	Bytes    int64  `json:"bytes"`
+	StagePod string `json:"stage_pod"`
+	Verified bool   `json:"verified"`
+	Error    string `json:"error"`
+	ExitCode int    `json:"exit_code"`
+	Transfer *struct {
+		SentFiles int   `json:"sent_files"`
+		SentBytes int64 `json:"sent_bytes"`
+		Reused    int   `json:"reused_files"`
+		Resumed   int   `json:"resumed_files"`
+		Verified  int   `json:"verified_files"`
+	} `json:"transfer"`
+	DurationSeconds float64 `json:"duration_seconds"`
+	Release         *struct {
+		Name string `json:"name"`
+	} `json:"release"`
+}
+
+func parseReport(t *testing.T, r result) report {
+	t.Helper()
+	var rep report
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	if err := dec.Decode(&rep); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, r)
+	}
+	if dec.More() {
+		t.Fatalf("stdout holds more than one JSON object:\n%s", r)
+	}
+	return rep
+}
+
+// stagePods lists the stage Pods in a namespace.
+func stagePods(t *testing.T, namespace string) []string {
+	t.Helper()
+	pods, err := client.CoreV1().Pods(namespace).List(context.Background(), metav1.ListOptions{LabelSelector: stage.Selector})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range pods.Items {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
+func assertNoStagePods(t *testing.T, namespace string) {
+	t.Helper()
+	if pods := stagePods(t, namespace); len(pods) > 0 {
+		t.Errorf("stage pods left behind in %s: %v", namespace, pods)
+	}
+}
