@@ -133,7 +133,7 @@ func BuildPod(o PodOptions) *corev1.Pod {
 						corev1.ResourceMemory: resource.MustParse("64Mi"),
 					},
 					Limits: corev1.ResourceList{
-						corev1.ResourceCPU:    resource.MustParse("1"),
+						corev1.ResourceCPU:    resource.MustParse("2"),
 						corev1.ResourceMemory: resource.MustParse("256Mi"),
 					},
 				},

@@ -21,9 +21,10 @@ const prelude = `set -u
 S="${TRACEBLOC_STAGING_ROOT:-/data/shared/.tracebloc-staging}"
 T="$S/$1"
 P="$S/.partial-$1"
+M="$S/.$1.manifest"
 say() { echo "$*" >&2; }
 die() { say "$2"; exit "$1"; }
-for t in tar sha256sum find sort cmp awk mv rm ln mkdir; do
+for t in tar sha256sum find sort cmp awk xargs tr sed mv rm ln mkdir; do
   command -v "$t" >/dev/null 2>&1 || die 127 "the stage image has no $t: use an image with busybox sh, tar and sha256sum (--stage-image)"
 done
 mkdir -p "$S" 2>/dev/null || die 73 "cannot create $S on the shared volume: check that client-pvc is writable by uid 65532 / fsGroup 65532"
@@ -40,6 +41,12 @@ done
 // push left ("P ..."). Files of the partial copy that are hard links (to the
 // staged copy) are dropped first, so a later extract never writes through a
 // link into the live copy.
+//
+// The staged copy's hashes come from the manifest written by the last push
+// when a file's size, mtime and inode still match it; any other file is
+// hashed here. The manifest is only a hint: the apply step hashes the whole
+// new copy again before it swaps, so a stale or forged manifest costs a
+// second round, never a wrong copy.
 const inventoryScript = prelude + `
 if [ -d "$P/data" ]; then
   cd "$P/data" || exit 73
@@ -48,7 +55,19 @@ if [ -d "$P/data" ]; then
 fi
 if [ -d "$T" ]; then
   cd "$T" || exit 73
-  find . -type f -exec sha256sum {} + | sed 's/^/S /'
+  find . -type f -exec stat -c '%s %Y %i %n' {} + > /tmp/stat
+  : > /tmp/unknown
+  man=/dev/null
+  [ -f "$M" ] && man="$M"
+  awk -v unknown=/tmp/unknown '
+    function strip(s, n) { while (n-- > 0) s = substr(s, index(s, " ") + 1); return s }
+    FILENAME == ARGV[1] { sum[substr($0, 66)] = substr($0, 1, 64); next }
+    ($0 in sum) { print "S " sum[$0] "  " strip($0, 3); next }
+    { print strip($0, 3) > unknown }
+  ' "$man" /tmp/stat
+  if [ -s /tmp/unknown ]; then
+    tr '\n' '\0' < /tmp/unknown | xargs -0 sha256sum | sed 's/^/S /'
+  fi
 fi
 exit 0
 `
@@ -71,20 +90,33 @@ if ! tar -xf - 2>/tmp/tar.err; then
 fi
 [ -f plan/expected ] || die 74 "the stream ended before the file list: nothing was changed"
 if [ -s plan/remove ]; then
-  while IFS= read -r f; do rm -f "data/$f"; done < plan/remove
+  tr '\n' '\0' < plan/remove | (cd data && xargs -0 rm -f --)
 fi
 if [ -s plan/reuse ]; then
-  while IFS= read -r f; do
-    mkdir -p "data/$(dirname "$f")" && ln -f "$T/$f" "data/$f" || die 74 "cannot reuse $f from the staged copy"
-  done < plan/reuse
+  mkdir -p data/images
+  if grep -qx labels.csv plan/reuse; then
+    ln -f "$T/labels.csv" data/labels.csv || die 74 "cannot reuse labels.csv from the staged copy"
+  fi
+  sed -n 's|^images/||p' plan/reuse > plan/reuse-images
+  if [ -s plan/reuse-images ]; then
+    tr '\n' '\0' < plan/reuse-images |
+      (cd "$T/images" && xargs -0 -r sh -c 'ln -f -- "$@" "$0"' "$P/data/images") ||
+      die 74 "cannot reuse images from the staged copy"
+  fi
 fi
 find data -mindepth 1 -maxdepth 1 ! -name labels.csv ! -name images -exec rm -rf {} +
 [ -d data/images ] && find data/images -mindepth 1 ! -type f -exec rm -rf {} +
-(cd data && find . -type f -exec sha256sum {} +) | LC_ALL=C sort > plan/actual || die 74 "hashing the extracted files failed"
+# Hash on every core; each batch writes its own file so lines never interleave.
+rm -f /tmp/sums.*
+(cd data && find . -type f -print0 |
+  xargs -0 -r -P "$(nproc 2>/dev/null || echo 2)" -n 128 sh -c 'sha256sum "$@" > /tmp/sums.$$' sh) ||
+  die 74 "hashing the extracted files failed"
+cat /tmp/sums.* 2>/dev/null | LC_ALL=C sort > plan/actual
+rm -f /tmp/sums.*
 LC_ALL=C sort plan/expected > plan/want
 if ! cmp -s plan/want plan/actual; then
-  awk 'NR == FNR { want[$0]; next } !($0 in want) { sub(/^[0-9a-f]+  /, ""); print }' plan/want plan/actual > plan/bad
-  while IFS= read -r f; do rm -f "data/$f"; done < plan/bad
+  awk 'NR == FNR { want[$0]; next } !($0 in want) { print substr($0, 67) }' plan/want plan/actual > plan/bad
+  tr '\n' '\0' < plan/bad | (cd data && xargs -0 rm -f --)
   sed 's/^/A /' plan/actual
   exit 65
 fi
@@ -96,7 +128,14 @@ if ! mv data "$T"; then
   [ -d "$OLD" ] && mv "$OLD" "$T"
   die 75 "cannot swap the new copy in: the previous copy is back in place"
 fi
+cp plan/actual /tmp/actual
 cd "$S" || exit 73
 rm -rf "$OLD" "$P"
 echo "SWAPPED"
+# The manifest of the new copy, for the next push's inventory.
+(cd "$T" && find . -type f -exec stat -c '%s %Y %i %n' {} +) > /tmp/stat
+awk 'FILENAME == ARGV[1] { sum[substr($0, 67)] = substr($0, 1, 64); next }
+  { rel = $0; for (i = 0; i < 3; i++) rel = substr(rel, index(rel, " ") + 1) }
+  (rel in sum) { print sum[rel] " " $0 }' /tmp/actual /tmp/stat > "$M.tmp" && mv "$M.tmp" "$M" || rm -f "$M.tmp" "$M"
+exit 0
 `

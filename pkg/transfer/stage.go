@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -86,7 +87,12 @@ func apply(ctx context.Context, o Options, plan Plan) (string, error) {
 	src := &tarSource{root: o.Root, plan: plan.entries(), files: plan.Send, sums: o.Sums, maxBytes: o.MaxFileBytes, progress: o.Progress}
 	done := make(chan error, 1)
 	go func() {
-		err := src.writeTo(pw)
+		// Big writes keep the exec stream's frames full.
+		bw := bufio.NewWriterSize(pw, 256<<10)
+		err := src.writeTo(bw)
+		if err == nil {
+			err = bw.Flush()
+		}
 		pw.CloseWithError(err)
 		done <- err
 	}()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -162,7 +163,7 @@ func (w *world) assertExactCopy() {
 		names = append(names, e.Name())
 	}
 	sort.Strings(names)
-	if diff := cmp.Diff([]string{"cats"}, names); diff != "" {
+	if diff := cmp.Diff([]string{".cats.manifest", "cats"}, names); diff != "" {
 		w.t.Errorf("staging folder holds leftovers (-want +got):\n%s", diff)
 	}
 }
@@ -247,6 +248,66 @@ func TestStageTamperedStagedCopyIsResent(t *testing.T) {
 	w.assertExactCopy()
 	if res.SentFiles != 1 || res.Reused != 6 {
 		t.Errorf("result = %+v, want the tampered file sent and 6 reused", res)
+	}
+}
+
+// TestStageForgedManifestCannotMakeAWrongCopy rewrites a staged file in place
+// (same size, same mtime, same inode: the manifest still matches) so only the
+// final verification can notice.
+func TestStageForgedManifestCannotMakeAWrongCopy(t *testing.T) {
+	w := newWorld(t)
+	if _, err := w.push(); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(w.staged(), "images", "img_00004.jpg")
+	info, err := os.Stat(victim)
+	must(t, err)
+	f, err := os.OpenFile(victim, os.O_WRONLY, 0)
+	must(t, err)
+	_, err = f.WriteAt([]byte("XXXX"), 100)
+	must(t, err)
+	must(t, f.Close())
+	must(t, os.Chtimes(victim, info.ModTime(), info.ModTime()))
+	res, err := w.push()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.assertExactCopy()
+	if res.Rounds != 2 {
+		t.Errorf("result = %+v, want a second round that re-sent the forged file", res)
+	}
+}
+
+func TestStageManifestSkipsHashingOnInventory(t *testing.T) {
+	w := newWorld(t)
+	if _, err := w.push(); err != nil {
+		t.Fatal(err)
+	}
+	manifest := filepath.Join(filepath.Dir(w.staged()), ".cats.manifest")
+	b, err := os.ReadFile(manifest)
+	must(t, err)
+	if n := strings.Count(string(b), "\n"); n != 7 {
+		t.Fatalf("manifest has %d lines, want 7:\n%s", n, b)
+	}
+	// Forge every hash: the inventory must report the forged values, which
+	// proves it read them instead of hashing, and the push must still end
+	// in an exact copy.
+	forged := regexp.MustCompile(`(?m)^[0-9a-f]{64}`).ReplaceAllString(string(b), strings.Repeat("0", 64))
+	must(t, os.WriteFile(manifest, []byte(forged), 0o644))
+	var out, errb bytes.Buffer
+	must(t, w.runner.Run(context.Background(), []string{"sh", "-c", inventoryScript, "x", "cats"}, nil, &out, &errb))
+	inv, err := ParseInventory(out.String())
+	must(t, err)
+	if len(inv.Staged) != 7 || inv.Staged["labels.csv"] != strings.Repeat("0", 64) {
+		t.Fatalf("inventory did not come from the manifest: %v", inv.Staged)
+	}
+	res, err := w.push()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.assertExactCopy()
+	if res.SentFiles != 7 {
+		t.Errorf("result = %+v: with every hash forged, every file must be sent", res)
 	}
 }
 
