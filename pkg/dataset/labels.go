@@ -54,10 +54,9 @@ func checkLabels(abs, labelColumn string, images map[string]struct{}, ds *Datase
 		}
 		line, _ := r.FieldPos(0)
 		name := rec[fileCol]
-		switch {
-		case name == "":
+		if name == "" {
 			emptyNames = append(emptyNames, fmt.Sprintf("line %d", line))
-		default:
+		} else {
 			if _, seen := referenced[name]; seen {
 				dupRows++
 			}

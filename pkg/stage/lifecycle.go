@@ -84,7 +84,7 @@ func WaitRunning(ctx context.Context, client kubernetes.Interface, namespace, na
 		return nil, fatal
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
-	case errors.Is(err, wait.ErrWaitTimeout) || wctx.Err() != nil:
+	case wait.Interrupted(err) || wctx.Err() != nil:
 		return nil, exitcode.Errorf(exitcode.Staging, "stage pod %s did not start within %s: %s", name, timeout, Explain(ctx, client, last))
 	}
 	var coded *exitcode.Error

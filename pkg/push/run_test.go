@@ -1,0 +1,129 @@
+package push
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
+)
+
+func chart(ns string) []runtime.Object {
+	return []runtime.Object{
+		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tb-jobs-manager", Labels: map[string]string{
+			"app.kubernetes.io/name": "client", "app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/instance": "tb", "helm.sh/chart": "client-2.0.1"}}},
+		&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "client-pvc"},
+			Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound, AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}}},
+	}
+}
+
+func options(t *testing.T, client *fake.Clientset, connectErr error) (Options, *bytes.Buffer) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "ds")
+	if err := fixture.Write(dir, fixture.Options{Images: 6, Width: 16, Height: 8}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	return Options{
+		Path: dir, Table: "cats", Category: "image_classification", Intent: "train", LabelColumn: "label",
+		DryRun: true, Limits: dataset.DefaultLimits, Printer: output.New(&out, &out, false),
+		Connect: func() (*Connection, error) {
+			if connectErr != nil {
+				return nil, exitcode.Errorf(exitcode.Local, "%v", connectErr)
+			}
+			return &Connection{Client: client, Namespace: "tb", Context: "dev"}, nil
+		},
+	}, &out
+}
+
+func TestRunExitCodes(t *testing.T) {
+	tests := []struct {
+		name     string
+		mutate   func(*Options)
+		objects  []runtime.Object
+		connErr  error
+		wantCode int
+		wantErr  string
+	}{
+		{name: "dry run passes", objects: chart("tb"), wantCode: 0},
+		{name: "unsafe table", mutate: func(o *Options) { o.Table = "a/b" }, wantCode: 2, wantErr: "not allowed"},
+		{name: "schema", mutate: func(o *Options) { o.Intent = "later" }, wantCode: 2, wantErr: "intent"},
+		{name: "dataset", mutate: func(o *Options) { o.LabelColumn = "species" }, wantCode: 3, wantErr: `no label column "species"`},
+		{name: "kubeconfig", connErr: errors.New("no kubeconfig"), wantCode: 3, wantErr: "no kubeconfig"},
+		{name: "no release", wantCode: 4, wantErr: "no tracebloc client release"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, _ := options(t, fake.NewClientset(tt.objects...), tt.connErr)
+			if tt.mutate != nil {
+				tt.mutate(&o)
+			}
+			r, err := Run(context.Background(), o)
+			if code := exitcode.Of(err); code != tt.wantCode {
+				t.Fatalf("exit code = %d (%v), want %d", code, err, tt.wantCode)
+			}
+			if r.ExitCode != tt.wantCode {
+				t.Errorf("report exit code = %d, want %d", r.ExitCode, tt.wantCode)
+			}
+			if tt.wantErr != "" && !strings.Contains(r.Error, tt.wantErr) {
+				t.Errorf("report error %q lacks %q", r.Error, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestDryRunReportAndSummary(t *testing.T) {
+	client := fake.NewClientset(chart("tb")...)
+	o, out := options(t, client, nil)
+	r, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(b, &fields); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	want := []string{"bytes", "category", "context", "exit_code", "extension", "files", "image_size", "intent", "labels",
+		"namespace", "path", "pvc", "release", "spec", "staged_path", "status", "table", "verified"}
+	if diff := cmp.Diff(want, keys); diff != "" {
+		t.Errorf("JSON fields of a dry run (-want +got):\n%s", diff)
+	}
+	if r.Status != StatusDryRun || r.Files != 7 || r.Release.ChartVersion != "2.0.1" || r.Spec.Spec.FileOptions.Extension != ".jpg" {
+		t.Errorf("report = %+v", r)
+	}
+	for _, line := range []string{"files:       7 (labels.csv + 6 images)", "images:      .jpg, 16×8", "release:     tb (chart 2.0.1)",
+		"volume:      client-pvc (ReadWriteMany)", "target_size:"} {
+		if !strings.Contains(out.String(), line) {
+			t.Errorf("summary lacks %q:\n%s", line, out)
+		}
+	}
+	for _, a := range client.Actions() {
+		if a.GetVerb() == "create" {
+			t.Errorf("a dry run created %s", a.GetResource().Resource)
+		}
+	}
+}
