@@ -40,6 +40,7 @@ ingestor.`,
 		return exitcode.Errorf(exitcode.BadFlags, "%v\nSee '%s --help' for usage.", err, c.CommandPath())
 	})
 	root.AddCommand(NewCmdPush(flags, streams, hooks))
+	root.AddCommand(NewCmdCleanup(flags, streams))
 	root.AddCommand(NewCmdVersion(streams))
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)

@@ -26,16 +26,18 @@ type Report struct {
 	Release    *cluster.Release `json:"release,omitempty"`
 	PVC        *cluster.Volume  `json:"pvc,omitempty"`
 	StagedPath string           `json:"staged_path,omitempty"`
-	Files      int              `json:"files"`
-	Bytes      int64            `json:"bytes"`
-	Extension  string           `json:"extension,omitempty"`
-	ImageSize  []int            `json:"image_size,omitempty"`
-	Labels     map[string]int   `json:"labels,omitempty"`
-	Notes      []string         `json:"notes,omitempty"`
-	Spec       *spec.Spec       `json:"spec,omitempty"`
-	StagePod   string           `json:"stage_pod,omitempty"`
-	Transfer   *transfer.Result `json:"transfer,omitempty"`
-	Verified   bool             `json:"verified"`
+	// Permissions is "ok" or "missing" once the access review ran.
+	Permissions string           `json:"permissions,omitempty"`
+	Files       int              `json:"files"`
+	Bytes       int64            `json:"bytes"`
+	Extension   string           `json:"extension,omitempty"`
+	ImageSize   []int            `json:"image_size,omitempty"`
+	Labels      map[string]int   `json:"labels,omitempty"`
+	Notes       []string         `json:"notes,omitempty"`
+	Spec        *spec.Spec       `json:"spec,omitempty"`
+	StagePod    string           `json:"stage_pod,omitempty"`
+	Transfer    *transfer.Result `json:"transfer,omitempty"`
+	Verified    bool             `json:"verified"`
 	// DurationSeconds covers the staging, from creating the stage pod to its deletion.
 	DurationSeconds float64 `json:"duration_seconds,omitempty"`
 	// ThroughputMiBps is the dataset size over DurationSeconds.

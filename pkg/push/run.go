@@ -3,7 +3,11 @@ package push
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/access"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/cleanup"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
@@ -58,6 +62,12 @@ func run(ctx context.Context, o Options, r *Report) error {
 		return err
 	}
 	r.Release, r.PVC = &target.Release, &target.Volume
+	// Permissions, before anything is created (a dry run reports them too).
+	permErr := access.Check(ctx, conn.Client, conn.Namespace, access.PushRules)
+	r.Permissions = "ok"
+	if permErr != nil {
+		r.Permissions = "missing"
+	}
 	// 6. The summary.
 	if o.ShowSummary || o.DryRun {
 		printSummary(o.Printer, r, ds)
@@ -65,6 +75,10 @@ func run(ctx context.Context, o Options, r *Report) error {
 	for _, n := range ds.Notes {
 		o.Printer.Warnf("%s", n)
 	}
+	if permErr != nil {
+		return permErr
+	}
+	warnLeftovers(ctx, o, conn)
 	if o.DryRun {
 		r.Status = StatusDryRun
 		return nil
@@ -80,4 +94,19 @@ func fillDataset(r *Report, ds *dataset.Dataset) {
 	r.ImageSize = []int{ds.Width, ds.Height}
 	r.Labels = ds.Labels
 	r.Notes = ds.Notes
+}
+
+// warnLeftovers points at `cleanup` when earlier pushes left stage Pods or
+// expired Leases. It is advice only: errors are ignored.
+func warnLeftovers(ctx context.Context, o Options, conn *Connection) {
+	items, _, err := cleanup.FindObjects(ctx, conn.Client, conn.Namespace, time.Now())
+	if err != nil || len(items) == 0 {
+		return
+	}
+	names := make([]string, len(items))
+	for i, it := range items {
+		names[i] = strings.ToLower(it.Kind) + " " + it.Name
+	}
+	o.Printer.Warnf("earlier pushes left %d leftovers (%s): remove them with kubectl tracebloc cleanup -n %s",
+		len(items), strings.Join(names, ", "), conn.Namespace)
 }

@@ -12,10 +12,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
+	authv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
@@ -57,6 +59,7 @@ func TestRunExitCodes(t *testing.T) {
 		mutate   func(*Options)
 		objects  []runtime.Object
 		connErr  error
+		deny     string
 		wantCode int
 		wantErr  string
 	}{
@@ -66,10 +69,13 @@ func TestRunExitCodes(t *testing.T) {
 		{name: "dataset", mutate: func(o *Options) { o.LabelColumn = "species" }, wantCode: 3, wantErr: `no label column "species"`},
 		{name: "kubeconfig", connErr: errors.New("no kubeconfig"), wantCode: 3, wantErr: "no kubeconfig"},
 		{name: "no release", wantCode: 4, wantErr: "no tracebloc client release"},
+		{name: "no exec permission", objects: chart("tb"), deny: "exec", wantCode: 5, wantErr: "missing permission: create pods/exec in namespace tb"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o, _ := options(t, fake.NewClientset(tt.objects...), tt.connErr)
+			client := fake.NewClientset(tt.objects...)
+			allowAllBut(client, tt.deny)
+			o, _ := options(t, client, tt.connErr)
 			if tt.mutate != nil {
 				tt.mutate(&o)
 			}
@@ -89,6 +95,7 @@ func TestRunExitCodes(t *testing.T) {
 
 func TestDryRunReportAndSummary(t *testing.T) {
 	client := fake.NewClientset(chart("tb")...)
+	allowAllBut(client, "")
 	o, out := options(t, client, nil)
 	r, err := Run(context.Background(), o)
 	if err != nil {
@@ -108,7 +115,7 @@ func TestDryRunReportAndSummary(t *testing.T) {
 	}
 	sort.Strings(keys)
 	want := []string{"bytes", "category", "context", "exit_code", "extension", "files", "image_size", "intent", "labels",
-		"namespace", "path", "pvc", "release", "spec", "staged_path", "status", "table", "verified"}
+		"namespace", "path", "permissions", "pvc", "release", "spec", "staged_path", "status", "table", "verified"}
 	if diff := cmp.Diff(want, keys); diff != "" {
 		t.Errorf("JSON fields of a dry run (-want +got):\n%s", diff)
 	}
@@ -122,8 +129,18 @@ func TestDryRunReportAndSummary(t *testing.T) {
 		}
 	}
 	for _, a := range client.Actions() {
-		if a.GetVerb() == "create" {
+		if a.GetVerb() == "create" && a.GetResource().Resource != "selfsubjectaccessreviews" {
 			t.Errorf("a dry run created %s", a.GetResource().Resource)
 		}
 	}
+}
+
+// allowAllBut answers access reviews: everything is allowed but the
+// subresource named deny.
+func allowAllBut(client *fake.Clientset, deny string) {
+	client.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		review := a.(k8stesting.CreateAction).GetObject().(*authv1.SelfSubjectAccessReview)
+		review.Status.Allowed = deny == "" || review.Spec.ResourceAttributes.Subresource != deny
+		return true, review, nil
+	})
 }

@@ -3,6 +3,8 @@ package push
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/user"
 	"time"
 
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
@@ -10,6 +12,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/transfer"
@@ -30,7 +33,14 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 		hc <- hashed{sums, err}
 	}()
 
-	pod, err := createPod(ctx, o, conn, target, ds)
+	holder := lock.Holder(currentUser(), hostname(), os.Getpid(), utilrand.String(6))
+	held, err := lock.Acquire(ctx, conn.Client, conn.Namespace, o.Table, holder, LeaseTTL)
+	if err != nil {
+		<-hc
+		return interrupted(ctx, err)
+	}
+	defer releaseLock(o, held)
+	pod, err := createPod(ctx, o, conn, target, ds, holder)
 	if err != nil {
 		<-hc
 		return interrupted(ctx, err)
@@ -63,7 +73,7 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 	return nil
 }
 
-func createPod(ctx context.Context, o Options, conn *Connection, target *cluster.Target, ds *dataset.Dataset) (string, error) {
+func createPod(ctx context.Context, o Options, conn *Connection, target *cluster.Target, ds *dataset.Dataset, holder string) (string, error) {
 	node := ""
 	if target.Volume.ReadWriteOnce() {
 		n, err := stage.MountingNode(ctx, conn.Client, conn.Namespace, target.Volume.Name)
@@ -75,6 +85,7 @@ func createPod(ctx context.Context, o Options, conn *Connection, target *cluster
 	pod := stage.BuildPod(stage.PodOptions{
 		Namespace: conn.Namespace, Table: o.Table, Image: o.StageImage, PVC: target.Volume.Name,
 		Suffix: utilrand.String(5), Bytes: ds.Bytes, Node: node, CreatedBy: "kubectl-tracebloc " + o.Version, Now: time.Now(),
+		Holder: holder,
 	})
 	o.Printer.Notef("creating stage pod %s in namespace %s", pod.Name, conn.Namespace)
 	if _, err := stage.Create(ctx, conn.Client, pod); err != nil {
@@ -121,6 +132,32 @@ func removePod(o Options, conn *Connection, pod string) {
 		return
 	}
 	o.Printer.Notef("deleted stage pod %s", pod)
+}
+
+// LeaseTTL is how long a push's Lease outlives its last renewal: a push whose
+// client died blocks its table for at most this long.
+const LeaseTTL = 30 * time.Second
+
+func releaseLock(o Options, l *lock.Lock) {
+	ctx, cancel := context.WithTimeout(context.Background(), o.CleanupTimeout)
+	defer cancel()
+	if err := l.Release(ctx); err != nil {
+		o.Printer.Warnf("could not release the push Lease: %v (it expires by itself within %s)", err, LeaseTTL)
+	}
+}
+
+func currentUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "unknown"
+}
+
+func hostname() string {
+	if h, err := os.Hostname(); err == nil {
+		return h
+	}
+	return "unknown"
 }
 
 // DeleteCommand is the kubectl command that removes a stage Pod by hand.

@@ -28,6 +28,7 @@ func printSummary(p *output.Printer, r *Report, ds *dataset.Dataset) {
 	w("  release:     %s (chart %s)\n", r.Release.Name, r.Release.ChartVersion)
 	w("  volume:      %s (%s)\n", r.PVC.Name, strings.Join(r.PVC.AccessModes, ", "))
 	w("  staged at:   %s\n", r.StagedPath)
+	w("  permissions: %s\n", permissionLine(r.Permissions))
 	w("Ingest spec\n")
 	for _, line := range strings.Split(strings.TrimRight(r.Spec.YAML(), "\n"), "\n") {
 		w("  %s\n", line)
@@ -60,4 +61,11 @@ func orNone(s string) string {
 		return "(none)"
 	}
 	return s
+}
+
+func permissionLine(p string) string {
+	if p == "ok" {
+		return "every verb the push needs is allowed"
+	}
+	return "MISSING: see the error below"
 }

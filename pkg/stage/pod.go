@@ -29,6 +29,8 @@ const (
 	AnnotationTable     = "tracebloc.io/table"
 	AnnotationCreatedBy = "tracebloc.io/created-by"
 	AnnotationCreatedAt = "tracebloc.io/created-at"
+	// AnnotationHolder names the push that owns the Pod (its Lease holder).
+	AnnotationHolder = "tracebloc.io/holder"
 	// Selector finds every stage Pod.
 	Selector = LabelManagedBy + "=" + ManagedBy + "," + LabelComponent + "=" + ComponentStagePod
 )
@@ -53,7 +55,9 @@ type PodOptions struct {
 	// Node pins the Pod to a node, for a ReadWriteOnce volume already mounted there.
 	Node      string
 	CreatedBy string
-	Now       time.Time
+	// Holder is the identity of the push's Lease.
+	Holder string
+	Now    time.Time
 }
 
 // PodName returns a DNS-1123 name for the stage Pod of table.
@@ -100,6 +104,7 @@ func BuildPod(o PodOptions) *corev1.Pod {
 				AnnotationTable:     o.Table,
 				AnnotationCreatedBy: o.CreatedBy,
 				AnnotationCreatedAt: o.Now.UTC().Format(time.RFC3339),
+				AnnotationHolder:    o.Holder,
 			},
 		},
 		Spec: corev1.PodSpec{

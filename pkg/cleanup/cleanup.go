@@ -1,0 +1,94 @@
+// Package cleanup finds what pushes that died left behind (stage Pods, expired
+// Leases, temporary staging folders) and removes it.
+package cleanup
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+)
+
+// Item is one leftover.
+type Item struct {
+	Kind       string  `json:"kind"`
+	Name       string  `json:"name"`
+	Table      string  `json:"table,omitempty"`
+	AgeSeconds float64 `json:"age_seconds,omitempty"`
+	Reason     string  `json:"reason"`
+}
+
+// Owners are the holders of live Leases, by table.
+type Owners map[string]string
+
+// FindObjects lists stage Pods and Leases that no live push owns.
+func FindObjects(ctx context.Context, client kubernetes.Interface, namespace string, now time.Time) ([]Item, Owners, error) {
+	leases, err := client.CoordinationV1().Leases(namespace).List(ctx, metav1.ListOptions{LabelSelector: lock.Selector})
+	if err != nil {
+		return nil, nil, cluster.APIError(err, "list", "leases", namespace)
+	}
+	live := Owners{}
+	var items []Item
+	for i := range leases.Items {
+		l := &leases.Items[i]
+		table := l.Annotations[stage.AnnotationTable]
+		if !lock.Expired(l, now) && l.Spec.HolderIdentity != nil {
+			live[table] = *l.Spec.HolderIdentity
+			continue
+		}
+		items = append(items, Item{Kind: "Lease", Name: l.Name, Table: table, AgeSeconds: age(l.CreationTimestamp, now), Reason: "expired: its push stopped renewing it"})
+	}
+	pods, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: stage.Selector})
+	if err != nil {
+		return nil, nil, cluster.APIError(err, "list", "pods", namespace)
+	}
+	for _, p := range pods.Items {
+		table := p.Annotations[stage.AnnotationTable]
+		if holder, ok := live[table]; ok && holder == p.Annotations[stage.AnnotationHolder] {
+			continue
+		}
+		items = append(items, Item{Kind: "Pod", Name: p.Name, Table: table, AgeSeconds: age(p.CreationTimestamp, now), Reason: "no live push owns it"})
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].Kind+items[i].Name < items[j].Kind+items[j].Name })
+	return items, live, nil
+}
+
+func age(t metav1.Time, now time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return now.Sub(t.Time).Round(time.Second).Seconds()
+}
+
+// Folders picks, from the names in the staging folder, the temporary folders
+// of tables no live push owns.
+func Folders(names []string, live Owners) []Item {
+	var items []Item
+	for _, n := range names {
+		var table, reason string
+		switch {
+		case strings.HasPrefix(n, ".partial-"):
+			table, reason = strings.TrimPrefix(n, ".partial-"), "data of an interrupted push (a push of the table would resume from it)"
+		case strings.HasPrefix(n, ".old-"):
+			rest := strings.TrimPrefix(n, ".old-")
+			if i := strings.LastIndex(rest, "-"); i > 0 {
+				rest = rest[:i]
+			}
+			table, reason = rest, "previous copy a finished swap did not remove"
+		default:
+			continue
+		}
+		if _, owned := live[table]; owned {
+			continue
+		}
+		items = append(items, Item{Kind: "Folder", Name: stage.SharedMount + "/.tracebloc-staging/" + n, Table: table, Reason: reason})
+	}
+	return items
+}
