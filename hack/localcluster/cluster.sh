@@ -402,6 +402,17 @@ up() {
 }
 
 down() {
+	# No controller may bring pods back; then let the kubelet tear its pods
+	# down (CNI releases their network namespaces), and stop it.
+	stop kube-controller-manager
+	stop kube-scheduler
+	if running kubelet && running kube-apiserver; then
+		kubectl_admin delete pods --all --all-namespaces --grace-period=0 --force --wait=false >/dev/null 2>&1 || true
+		local deadline=$((SECONDS + 30))
+		while ((SECONDS < deadline)) && [[ -n "$(ctr --address "$CTRD_SOCK" -n k8s.io tasks ls -q 2>/dev/null)" ]]; do
+			sleep 0.5
+		done
+	fi
 	if running kubelet; then stop kubelet; fi
 	if running containerd; then
 		local id

@@ -35,6 +35,7 @@ type Options struct {
 
 // Report is what cleanup found and did; -o json prints it.
 type Report struct {
+	// Status is "clean", "found" (a dry run), "removed" or "failed".
 	Status    string `json:"status"`
 	Namespace string `json:"namespace"`
 	Found     []Item `json:"found"`
@@ -84,9 +85,13 @@ func run(ctx context.Context, o Options, r *Report) error {
 		return exitcode.Errorf(exitcode.Staging, "listing %s: %v %s", spec.StagingRoot, err, errOut.String())
 	}
 	items = append(items, Folders(strings.Fields(out.String()), live)...)
-	r.Found = dropSelf(items, pod.Name)
+	r.Found = append([]Item{}, dropSelf(items, pod.Name)...)
+	if len(r.Found) == 0 {
+		r.Status = "clean"
+		return nil
+	}
 	r.Status = "found"
-	if o.DryRun || len(r.Found) == 0 {
+	if o.DryRun {
 		return nil
 	}
 	if err := remove(ctx, o, runner, r.Found); err != nil {

@@ -75,6 +75,7 @@ type PushOptions struct {
 	Quiet             bool
 	StageImage        string
 	PodRunningTimeout time.Duration
+	Retries           int
 }
 
 // NewCmdPush returns the push command.
@@ -110,6 +111,7 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print only warnings, errors and the result")
 	f.StringVar(&o.StageImage, "stage-image", defaultImage, "image of the stage pod (needs sh, tar and sha256sum); env "+stage.ImageEnv+" sets the default")
 	f.DurationVar(&o.PodRunningTimeout, "pod-running-timeout", 2*time.Minute, "how long to wait for the stage pod to run")
+	f.IntVar(&o.Retries, "retries", 3, "how many times to retry a broken stream; each retry resumes what was sent")
 	return cmd
 }
 
@@ -120,6 +122,9 @@ func (o *PushOptions) Validate() error {
 	}
 	if o.PodRunningTimeout <= 0 {
 		return exitcode.Errorf(exitcode.BadFlags, "--pod-running-timeout must be positive, e.g. 2m")
+	}
+	if o.Retries < 0 {
+		return exitcode.Errorf(exitcode.BadFlags, "--retries must be 0 or more")
 	}
 	if o.StageImage == "" {
 		return exitcode.Errorf(exitcode.BadFlags, "--stage-image is empty: give an image with sh, tar and sha256sum")
@@ -145,7 +150,7 @@ func (o *PushOptions) Run(ctx context.Context) error {
 	report, err := push.Run(ctx, push.Options{
 		Path: o.Path, Table: o.Table, Category: o.Category, Intent: o.Intent, LabelColumn: o.LabelColumn,
 		DryRun: o.DryRun, StageImage: o.StageImage, PodRunningTimeout: o.PodRunningTimeout,
-		CleanupTimeout: 30 * time.Second, Limits: dataset.DefaultLimits, Version: Version,
+		CleanupTimeout: 30 * time.Second, Limits: dataset.DefaultLimits, Version: Version, Retries: o.Retries,
 		Connect: connector(o.configFlags, ctxFlag), Printer: p, ShowSummary: !o.Quiet,
 		OnPodCreated: o.hooks.OnPodCreated,
 	})

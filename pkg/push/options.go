@@ -39,6 +39,8 @@ type Options struct {
 	// CleanupTimeout bounds deleting the stage Pod, even after Ctrl-C.
 	CleanupTimeout time.Duration
 	Limits         dataset.Limits
+	// Retries is how many times a broken stream is retried, resuming.
+	Retries int
 	Version        string
 
 	Connect Connector

@@ -2,11 +2,16 @@ package push
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
+	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
@@ -24,7 +29,9 @@ type hashed struct {
 }
 
 // stageDataset starts the stage Pod while the files are hashed locally, then
-// streams, verifies and swaps. The Pod is deleted on every path.
+// streams, verifies and swaps. A broken stream is retried, resuming what was
+// sent, on the same Pod while it runs or on a new one. Every Pod is deleted on
+// every path.
 func stageDataset(ctx context.Context, o Options, conn *Connection, target *cluster.Target, ds *dataset.Dataset, r *Report) (err error) {
 	start := time.Now()
 	hc := make(chan hashed, 1)
@@ -32,45 +39,75 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 		sums, err := transfer.HashFiles(ds.Root, ds.Files)
 		hc <- hashed{sums, err}
 	}()
+	localSums := sync.OnceValues(func() (transfer.Sums, error) { h := <-hc; return h.sums, h.err })
 
 	holder := lock.Holder(currentUser(), hostname(), os.Getpid(), utilrand.String(6))
 	held, err := lock.Acquire(ctx, conn.Client, conn.Namespace, o.Table, holder, LeaseTTL)
 	if err != nil {
-		<-hc
 		return interrupted(ctx, err)
 	}
 	defer releaseLock(o, held)
-	pod, err := createPod(ctx, o, conn, target, ds, holder)
-	if err != nil {
-		<-hc
-		return interrupted(ctx, err)
-	}
-	r.StagePod = pod
+	var pods []string
 	defer func() {
-		removePod(o, conn, pod)
+		for _, p := range pods {
+			removePod(o, conn, p)
+		}
 		if err == nil {
 			r.DurationSeconds = time.Since(start).Seconds()
-			if r.DurationSeconds > 0 {
-				r.ThroughputMiBps = float64(ds.Bytes) / (1 << 20) / r.DurationSeconds
-			}
+			r.ThroughputMiBps = float64(ds.Bytes) / (1 << 20) / r.DurationSeconds
 		}
 	}()
-	if _, err := stage.WaitRunning(ctx, conn.Client, conn.Namespace, pod, o.PodRunningTimeout); err != nil {
-		<-hc
-		return interrupted(ctx, err)
+	for attempt := 0; ; attempt++ {
+		var res *transfer.Result
+		pod := ""
+		if len(pods) > 0 && podRunning(ctx, conn, pods[len(pods)-1]) {
+			pod = pods[len(pods)-1]
+		} else {
+			pod, err = createPod(ctx, o, conn, target, ds, holder)
+			if pod != "" {
+				pods = append(pods, pod)
+				r.StagePod = pod
+			}
+			if err == nil {
+				_, err = stage.WaitRunning(ctx, conn.Client, conn.Namespace, pod, o.PodRunningTimeout)
+			}
+		}
+		if err == nil {
+			sums, herr := localSums()
+			if herr != nil {
+				return exitcode.Wrap(exitcode.Local, herr)
+			}
+			res, err = streamFiles(ctx, o, conn, pod, ds, sums)
+		}
+		if err == nil {
+			r.Transfer = res
+			r.Verified = res.Verified == len(ds.Files)
+			r.Status = StatusStaged
+			return nil
+		}
+		if ctx.Err() != nil || !retriable(err) || attempt >= o.Retries {
+			return interrupted(ctx, err)
+		}
+		wait := time.Duration(1<<attempt) * time.Second
+		o.Printer.Warnf("%v; retrying in %s (attempt %d of %d), keeping what was sent", err, wait, attempt+2, o.Retries+1)
+		select {
+		case <-ctx.Done():
+			return interrupted(ctx, ctx.Err())
+		case <-time.After(wait):
+		}
 	}
-	h := <-hc
-	if h.err != nil {
-		return exitcode.Wrap(exitcode.Local, h.err)
-	}
-	res, err := streamFiles(ctx, o, conn, pod, ds, h.sums)
-	if err != nil {
-		return interrupted(ctx, err)
-	}
-	r.Transfer = res
-	r.Verified = res.Verified == len(ds.Files)
-	r.Status = StatusStaged
-	return nil
+}
+
+// retriable reports whether another attempt may succeed: the stream broke, or
+// the stage Pod went away while starting.
+func retriable(err error) bool {
+	var se *transfer.StreamError
+	return errors.As(err, &se) || errors.Is(err, stage.ErrPodGone)
+}
+
+func podRunning(ctx context.Context, conn *Connection, pod string) bool {
+	p, err := conn.Client.CoreV1().Pods(conn.Namespace).Get(ctx, pod, metav1.GetOptions{})
+	return err == nil && p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning
 }
 
 func createPod(ctx context.Context, o Options, conn *Connection, target *cluster.Target, ds *dataset.Dataset, holder string) (string, error) {
@@ -88,11 +125,17 @@ func createPod(ctx context.Context, o Options, conn *Connection, target *cluster
 		Holder: holder,
 	})
 	o.Printer.Notef("creating stage pod %s in namespace %s", pod.Name, conn.Namespace)
-	if _, err := stage.Create(ctx, conn.Client, pod); err != nil {
-		return "", err
-	}
 	if o.OnPodCreated != nil {
 		o.OnPodCreated(conn.Namespace, pod.Name)
+	}
+	if _, err := stage.Create(ctx, conn.Client, pod); err != nil {
+		// Cut off mid-request (Ctrl-C, a timeout), the Pod may exist all
+		// the same: hand its name back so the cleanup deletes it.
+		var status apierrors.APIStatus
+		if ctx.Err() != nil || !errors.As(err, &status) {
+			return pod.Name, err
+		}
+		return "", err
 	}
 	return pod.Name, nil
 }

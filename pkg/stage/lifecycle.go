@@ -23,6 +23,9 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 )
 
+// ErrPodGone is a stage Pod deleted by someone else while it started.
+var ErrPodGone = errors.New("deleted while starting")
+
 // Create creates pod. Admission refusals and quota are staging failures
 // (exit 7); other refusals are missing permissions (exit 5).
 func Create(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod) (*corev1.Pod, error) {
@@ -64,7 +67,7 @@ func WaitRunning(ctx context.Context, client kubernetes.Interface, namespace, na
 	var fatal error
 	_, err := watchtools.UntilWithSync(wctx, lw, &corev1.Pod{}, nil, func(ev watch.Event) (bool, error) {
 		if ev.Type == watch.Deleted {
-			return false, exitcode.Errorf(exitcode.Staging, "stage pod %s was deleted while starting", name)
+			return false, exitcode.Wrap(exitcode.Staging, fmt.Errorf("stage pod %s: %w", name, ErrPodGone))
 		}
 		pod, ok := ev.Object.(*corev1.Pod)
 		if !ok {

@@ -5,8 +5,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	utilexec "k8s.io/client-go/util/exec"
 
@@ -27,7 +30,23 @@ type Options struct {
 	OnPlan func(Plan)
 	// Progress is called with each chunk of file data sent.
 	Progress func(n int64)
+	// StallTimeout ends a stream that has sent nothing for this long, so a
+	// dead connection never hangs the push; zero means DefaultStallTimeout.
+	StallTimeout time.Duration
 }
+
+// DefaultStallTimeout is how long a stream may send nothing before it counts
+// as broken.
+const DefaultStallTimeout = 60 * time.Second
+
+// StreamError is a broken exec stream: the connection, the apiserver or the
+// Pod went away, or nothing moved for too long. What was sent stays in the
+// partial copy, so a retry resumes.
+type StreamError struct{ Err error }
+
+func (e *StreamError) Error() string { return "the stream to the stage pod broke: " + e.Err.Error() }
+
+func (e *StreamError) Unwrap() error { return e.Err }
 
 // Result is what landed.
 type Result struct {
@@ -84,7 +103,15 @@ func Stage(ctx context.Context, o Options) (*Result, error) {
 
 func apply(ctx context.Context, o Options, plan Plan) (string, error) {
 	pr, pw := io.Pipe()
-	src := &tarSource{root: o.Root, plan: plan.entries(), files: plan.Send, sums: o.Sums, maxBytes: o.MaxFileBytes, progress: o.Progress}
+	var last atomic.Int64
+	last.Store(time.Now().UnixNano())
+	progress := func(n int64) {
+		last.Store(time.Now().UnixNano())
+		if o.Progress != nil {
+			o.Progress(n)
+		}
+	}
+	src := &tarSource{root: o.Root, plan: plan.entries(), files: plan.Send, sums: o.Sums, maxBytes: o.MaxFileBytes, progress: progress}
 	done := make(chan error, 1)
 	go func() {
 		// Big writes keep the exec stream's frames full.
@@ -96,13 +123,50 @@ func apply(ctx context.Context, o Options, plan Plan) (string, error) {
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	out, err := run(ctx, o.Runner, applyScript, o.Table, pr)
+	sctx, stop := watchStall(ctx, &last, o.StallTimeout, done)
+	out, err := run(sctx, o.Runner, applyScript, o.Table, pr)
+	stop()
 	// Unblock the writer if the Pod stopped reading early.
 	pr.CloseWithError(errors.New("the stage pod stopped reading"))
 	if werr := <-done; werr != nil && exitcode.Of(werr) != exitcode.Unexpected {
 		return out, werr
 	}
+	if cause := context.Cause(sctx); err != nil && ctx.Err() == nil && errors.Is(cause, errStalled) {
+		return out, exitcode.Wrap(exitcode.Staging, &StreamError{Err: cause})
+	}
 	return out, err
+}
+
+var errStalled = errors.New("nothing was sent for too long")
+
+// watchStall cancels the stream when no byte has moved for timeout while
+// there was still data to send. Once the writer is done, the Pod is
+// verifying, and its own deadline bounds that.
+func watchStall(ctx context.Context, last *atomic.Int64, timeout time.Duration, writerDone <-chan error) (context.Context, func()) {
+	if timeout <= 0 {
+		timeout = DefaultStallTimeout
+	}
+	sctx, cancel := context.WithCancelCause(ctx)
+	quit := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(timeout / 10)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+				if len(writerDone) > 0 {
+					return
+				}
+				if time.Since(time.Unix(0, last.Load())) > timeout {
+					cancel(fmt.Errorf("%w (%s)", errStalled, timeout))
+					return
+				}
+			}
+		}
+	}()
+	return sctx, func() { close(quit); cancel(nil) }
 }
 
 // remoteFailure carries the Pod's stderr with the exec error.
@@ -144,6 +208,11 @@ func remoteError(doing string, err error) error {
 	var coded *exitcode.Error
 	if errors.As(err, &coded) {
 		return err
+	}
+	// No exit status (the connection broke) or death by a signal (the Pod
+	// was deleted or its container killed): a retry may succeed.
+	if code := exitOf(err); code < 0 || code > 128 {
+		return exitcode.Wrap(exitcode.Staging, &StreamError{Err: err})
 	}
 	switch exitOf(err) {
 	case codeMissingTool, codeNoAccess, codeNoSpace, codeSwap, codeExtract:
