@@ -9,7 +9,9 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/go-logr/logr"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cmd"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
@@ -22,6 +24,9 @@ func main() {
 }
 
 func run() int {
+	// client-go logs transport hiccups through klog; the plugin reports what
+	// matters itself, once, in plain words.
+	klog.SetLogger(logr.Discard())
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	printer := output.New(os.Stdout, os.Stderr, false)
 	ctx, cancel := context.WithCancel(context.Background())

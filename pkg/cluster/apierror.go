@@ -23,7 +23,7 @@ func APIError(err error, verb, resource, namespace string) error {
 			"the cluster refused your credentials (401 Unauthorized): log in again or refresh the token in your kubeconfig")
 	case unreachable(err):
 		return exitcode.Errorf(exitcode.Local,
-			"cannot reach the cluster: %v: check --context / --kubeconfig and that the cluster is up", err)
+			"cannot reach the cluster: %w: check --context / --kubeconfig and that the cluster is up", err)
 	}
 	return fmt.Errorf("%s %s in namespace %s: %w", verb, resource, namespace, err)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/user"
 	"sync"
@@ -60,6 +61,7 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 	for attempt := 0; ; attempt++ {
 		var res *transfer.Result
 		pod := ""
+		err = nil
 		if len(pods) > 0 && podRunning(ctx, conn, pods[len(pods)-1]) {
 			pod = pods[len(pods)-1]
 		} else {
@@ -88,7 +90,7 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 		if ctx.Err() != nil || !retriable(err) || attempt >= o.Retries {
 			return interrupted(ctx, err)
 		}
-		wait := time.Duration(1<<attempt) * time.Second
+		wait := RetryBackoff << attempt
 		o.Printer.Warnf("%v; retrying in %s (attempt %d of %d), keeping what was sent", err, wait, attempt+2, o.Retries+1)
 		select {
 		case <-ctx.Done():
@@ -98,11 +100,15 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 	}
 }
 
-// retriable reports whether another attempt may succeed: the stream broke, or
-// the stage Pod went away while starting.
+// retriable reports whether another attempt may succeed: the stream broke,
+// the stage Pod went away while starting, or the apiserver is briefly away
+// (a restart, an overloaded or unreachable control plane).
 func retriable(err error) bool {
 	var se *transfer.StreamError
-	return errors.As(err, &se) || errors.Is(err, stage.ErrPodGone)
+	var netErr net.Error
+	return errors.As(err, &se) || errors.Is(err, stage.ErrPodGone) || errors.As(err, &netErr) ||
+		apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
+		apierrors.IsServiceUnavailable(err) || apierrors.IsInternalError(err)
 }
 
 func podRunning(ctx context.Context, conn *Connection, pod string) bool {
@@ -176,6 +182,10 @@ func removePod(o Options, conn *Connection, pod string) {
 	}
 	o.Printer.Notef("deleted stage pod %s", pod)
 }
+
+// RetryBackoff is the wait before the first retry; it doubles each time, so
+// the default three retries span an apiserver restart.
+const RetryBackoff = 2 * time.Second
 
 // LeaseTTL is how long a push's Lease outlives its last renewal: a push whose
 // client died blocks its table for at most this long.

@@ -144,12 +144,21 @@ func podReason(pod *corev1.Pod) string {
 // Delete deletes the Pod and waits until it is gone. NotFound is fine: the
 // Pod is already gone.
 func Delete(ctx context.Context, client kubernetes.Interface, namespace, name string) error {
-	err := client.CoreV1().Pods(namespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(1))})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
+	// The apiserver may be away for a moment (a restart): keep trying until
+	// ctx ends.
+	for {
+		err := client.CoreV1().Pods(namespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(1))})
+		if err == nil || apierrors.IsNotFound(err) {
+			break
+		}
+		if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
 	for {
 		_, err := client.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})

@@ -23,7 +23,10 @@ T="$S/$1"
 P="$S/.partial-$1"
 M="$S/.$1.manifest"
 say() { echo "$*" >&2; }
-die() { say "$2"; exit "$1"; }
+# die reports the exit code on stderr first: the client ends the stream when
+# it reads that line. Until then, stdin is drained, because a container
+# runtime may hold the exec open until its stdin ends.
+die() { say "$2"; echo "tracebloc-exit $1" >&2; cat >/dev/null; exit "$1"; }
 for t in tar sha256sum find sort cmp awk xargs tr sed mv rm ln mkdir; do
   command -v "$t" >/dev/null 2>&1 || die 127 "the stage image has no $t: use an image with busybox sh, tar and sha256sum (--stage-image)"
 done

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -186,11 +187,56 @@ func (r *remoteFailure) Unwrap() error { return r.err }
 
 func run(ctx context.Context, r Runner, script, table string, stdin io.Reader) (string, error) {
 	var stdout, stderr bytes.Buffer
-	err := r.Run(ctx, []string{"sh", "-c", script, "tracebloc-stage", table}, stdin, &stdout, &limitedBuffer{buf: &stderr, max: 16 << 10})
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	watch := &exitWatcher{buf: &limitedBuffer{buf: &stderr, max: 16 << 10}, onExit: cancel}
+	err := r.Run(rctx, []string{"sh", "-c", script, "tracebloc-stage", table}, stdin, &stdout, watch)
+	msg := strings.TrimSpace(strings.Replace(stderr.String(), fmt.Sprintf("%s %d", exitMarker, watch.code), "", 1))
+	if code := watch.exited(); code != 0 && ctx.Err() == nil {
+		return stdout.String(), &remoteFailure{err: utilexec.CodeExitError{Err: fmt.Errorf("exit %d", code), Code: code}, stderr: msg}
+	}
 	if err != nil {
-		return stdout.String(), &remoteFailure{err: err, stderr: strings.TrimSpace(stderr.String())}
+		return stdout.String(), &remoteFailure{err: err, stderr: msg}
 	}
 	return stdout.String(), nil
+}
+
+// exitMarker opens the line a failing script writes on stderr with its exit
+// code, before it drains stdin.
+const exitMarker = "tracebloc-exit"
+
+// exitWatcher passes stderr on and ends the stream as soon as the script
+// reports its exit code: the client then stops sending.
+type exitWatcher struct {
+	mu     sync.Mutex
+	buf    io.Writer
+	line   []byte
+	code   int
+	onExit func()
+}
+
+func (w *exitWatcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, b := range p {
+		if b != '\n' {
+			w.line = append(w.line, b)
+			continue
+		}
+		var code int
+		if _, err := fmt.Sscanf(string(w.line), exitMarker+" %d", &code); err == nil && code != 0 && w.code == 0 {
+			w.code = code
+			w.onExit()
+		}
+		w.line = w.line[:0]
+	}
+	return w.buf.Write(p)
+}
+
+func (w *exitWatcher) exited() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.code
 }
 
 func exitOf(err error) int {

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	utilexec "k8s.io/client-go/util/exec"
@@ -417,5 +418,30 @@ func TestStageRecoversACutSwap(t *testing.T) {
 	}
 	if _, err := os.Stat(aside); !os.IsNotExist(err) {
 		t.Errorf("%s still exists: %v", aside, err)
+	}
+}
+
+// stallRunner reads nothing from stdin and waits, as a dead connection would.
+type stallRunner struct{ inner *shellRunner }
+
+func (s *stallRunner) Run(ctx context.Context, command []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if stdin == nil {
+		return s.inner.Run(ctx, command, stdin, stdout, stderr)
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestStageStalledStreamIsBroken(t *testing.T) {
+	w := newWorld(t)
+	ds, err := dataset.Check(w.local, dataset.Options{LabelColumn: "label", Limits: dataset.DefaultLimits})
+	must(t, err)
+	sums, err := HashFiles(ds.Root, ds.Files)
+	must(t, err)
+	_, err = Stage(context.Background(), Options{Root: ds.Root, Files: ds.Files, Sums: sums, Table: "cats",
+		MaxFileBytes: 1 << 30, Runner: &stallRunner{inner: w.runner}, StallTimeout: 300 * time.Millisecond})
+	var se *StreamError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "nothing was sent for too long (300ms)") {
+		t.Fatalf("err = %v, want a StreamError for the stall", err)
 	}
 }

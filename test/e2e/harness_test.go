@@ -58,6 +58,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	client = kubernetes.NewForConfigOrDie(cfg)
+	// Start from a clean namespace: stage pods of an earlier, killed run of
+	// the suite would fail the checks that nothing is left behind.
+	_ = client.CoreV1().Pods(ns).DeleteCollection(context.Background(), metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))},
+		metav1.ListOptions{LabelSelector: stage.Selector})
 	if err := startReader(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: starting the reader pod:", err)
 		os.Exit(1)
