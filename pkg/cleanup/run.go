@@ -104,7 +104,7 @@ func run(ctx context.Context, o Options, r *Report) error {
 func dropSelf(items []Item, self string) []Item {
 	out := items[:0]
 	for _, i := range items {
-		if !(i.Kind == "Pod" && i.Name == self) {
+		if i.Kind != "Pod" || i.Name != self {
 			out = append(out, i)
 		}
 	}
