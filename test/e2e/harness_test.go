@@ -67,6 +67,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	writeBenchmarks()
 	_ = client.CoreV1().Pods(ns).Delete(context.Background(), readerPod, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))})
 	os.Exit(code)
 }

@@ -1,0 +1,314 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
+)
+
+// The benchmarks run once each (`make bench`), side by side in one run, and
+// write their figures to BENCHMARKS.md.
+
+var (
+	benchMu    sync.Mutex
+	benchLines = map[string][]string{}
+)
+
+func record(section, format string, args ...any) {
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	benchLines[section] = append(benchLines[section], fmt.Sprintf(format, args...))
+}
+
+// writeBenchmarks writes BENCHMARKS.md when benchmarks ran.
+func writeBenchmarks() {
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	if len(benchLines) == 0 {
+		return
+	}
+	var b strings.Builder
+	b.WriteString("# Benchmarks\n\nWritten by `make bench` (`go test -tags e2e -run '^$' -bench . -benchtime 1x ./test/e2e/`) on the local real cluster\n")
+	b.WriteString("of `hack/localcluster` (one node, 2 cores, loopback veth), the plugin and the manual workflow side by side in one run,\n")
+	fmt.Fprintf(&b, "with the same kubectl v1.37.2 built by the cluster tooling. Run of %s.\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	sections := make([]string, 0, len(benchLines))
+	for s := range benchLines {
+		sections = append(sections, s)
+	}
+	sort.Strings(sections)
+	for _, s := range sections {
+		b.WriteString("\n## " + s + "\n\n")
+		for _, l := range benchLines[s] {
+			b.WriteString(l + "\n")
+		}
+	}
+	_ = os.WriteFile(filepath.Join("..", "..", "BENCHMARKS.md"), []byte(b.String()), 0o644)
+}
+
+// benchData caches generated datasets between runs of the suite.
+func benchData(b *testing.B, name string, o fixture.Options) string {
+	b.Helper()
+	root := filepath.Join(os.TempDir(), "tracebloc-bench", name)
+	if _, err := os.Stat(filepath.Join(root, "labels.csv")); err == nil {
+		return root
+	}
+	_ = os.RemoveAll(root)
+	if err := fixture.Write(root, o); err != nil {
+		b.Fatal(err)
+	}
+	return root
+}
+
+type run struct {
+	took   time.Duration
+	maxRSS int64 // KiB
+	out    string
+	code   int
+}
+
+func timed(b *testing.B, env []string, name string, args ...string) run {
+	b.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	r := run{took: time.Since(start), out: out.String()}
+	if cmd.ProcessState != nil {
+		r.code = cmd.ProcessState.ExitCode()
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			r.maxRSS = ru.Maxrss
+		}
+	}
+	if err != nil && r.code == 0 {
+		b.Fatalf("%s: %v", name, err)
+	}
+	return r
+}
+
+func BenchmarkPreflight20k(b *testing.B) {
+	dir := benchData(b, "preflight-20k", fixture.Options{Images: 20000, Width: 64, Height: 64})
+	r := timed(b, nil, plugin, "push", dir, "--table", "bench_preflight", "-n", ns, "--dry-run", "-q")
+	if r.code != 0 {
+		b.Fatalf("dry run:\n%s", r.out)
+	}
+	record("Pre-flight", "| dataset | wall time | files/s | peak RSS |\n| --- | --- | --- | --- |")
+	record("Pre-flight", "| 20 001 files (20 000 64×64 JPEGs + labels.csv), `push --dry-run` incl. cluster discovery | %.2f s | %.0f | %.1f MiB |",
+		r.took.Seconds(), 20001/r.took.Seconds(), float64(r.maxRSS)/1024)
+}
+
+// manualPush is what a user scripts without the plugin: a Pod that mounts
+// the volume, kubectl cp, delete.
+func manualPush(b *testing.B, dir, dest string) time.Duration {
+	b.Helper()
+	manifest := fmt.Sprintf(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"bench-manual","namespace":%q},"spec":{"automountServiceAccountToken":false,"terminationGracePeriodSeconds":1,"securityContext":{"runAsNonRoot":true,"runAsUser":65532,"fsGroup":65532,"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"c","image":%q,"imagePullPolicy":"IfNotPresent","command":["sh","-c","trap 'exit 0' TERM; sleep 3600 & wait"],"securityContext":{"allowPrivilegeEscalation":false,"readOnlyRootFilesystem":true,"capabilities":{"drop":["ALL"]}},"volumeMounts":[{"name":"shared","mountPath":"/data/shared"}]}],"volumes":[{"name":"shared","persistentVolumeClaim":{"claimName":"client-pvc"}}]}}`, ns, stageImage)
+	k := func(args ...string) *exec.Cmd {
+		return exec.Command(kubectlBin, append([]string{"--kubeconfig", kubeconfig, "-n", ns}, args...)...)
+	}
+	start := time.Now()
+	apply := k("apply", "-f", "-")
+	apply.Stdin = strings.NewReader(manifest)
+	steps := []*exec.Cmd{apply, k("wait", "--for=condition=Ready", "pod/bench-manual", "--timeout=120s"),
+		k("cp", dir, "bench-manual:"+dest), k("delete", "pod", "bench-manual", "--grace-period=1")}
+	for _, c := range steps {
+		if out, err := c.CombinedOutput(); err != nil {
+			b.Fatalf("%v: %v\n%s", c.Args, err, out)
+		}
+	}
+	return time.Since(start)
+}
+
+func pushTimed(b *testing.B, dir, table string, extra ...string) run {
+	b.Helper()
+	r := timed(b, nil, plugin, append([]string{"push", dir, "--table", table, "-n", ns, "-q"}, extra...)...)
+	if r.code != 0 {
+		b.Fatalf("push:\n%s", r.out)
+	}
+	return r
+}
+
+func clearStaged(b *testing.B, tables ...string) {
+	b.Helper()
+	for _, t := range tables {
+		out, err := exec.Command(kubectlBin, "--kubeconfig", kubeconfig, "exec", "-n", ns, readerPod, "--", "sh", "-c",
+			`rm -rf "$1/$2" "$1/.$2.manifest" "$1/.partial-$2" /data/shared/bench-manual-*`, "sh", stagingDir, t).CombinedOutput()
+		if err != nil {
+			b.Fatalf("clearing %s: %v %s", t, err, out)
+		}
+	}
+}
+
+func bulkBench(b *testing.B) string {
+	return benchData(b, "bulk-150mb", fixture.Options{Images: 1600, Width: 176, Height: 176, Ext: ".png", Noise: true})
+}
+
+func compareFull(b *testing.B, label string) {
+	dir := bulkBench(b)
+	const table = "bench_full"
+	var ours, manual []time.Duration
+	for i := 0; i < 3; i++ {
+		clearStaged(b, table)
+		manual = append(manual, manualPush(b, dir, fmt.Sprintf("/data/shared/bench-manual-%d", i)))
+		ours = append(ours, pushTimed(b, dir, table).took)
+	}
+	clearStaged(b, table)
+	mo, mm := median(ours), median(manual)
+	record("Full push of 149 MB / 1 601 files", "| %s | plugin (verified, SHA-256) | manual: pod + wait + `kubectl cp` + delete | ratio |", label)
+	record("Full push of 149 MB / 1 601 files", "| --- | --- | --- | --- |")
+	record("Full push of 149 MB / 1 601 files", "| median of 3 | %.2f s | %.2f s | %.2f× |", mo.Seconds(), mm.Seconds(), mo.Seconds()/mm.Seconds())
+	record("Full push of 149 MB / 1 601 files", "")
+}
+
+func median(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func BenchmarkFullPushLoopback(b *testing.B) { compareFull(b, "loopback") }
+
+func BenchmarkFullPush100Mbit(b *testing.B) {
+	if out, err := exec.Command("tc", "qdisc", "replace", "dev", "tblc0", "root", "tbf", "rate", "100mbit", "burst", "256kb", "latency", "50ms").CombinedOutput(); err != nil {
+		b.Fatalf("tc: %v %s", err, out)
+	}
+	defer func() { _ = exec.Command("tc", "qdisc", "del", "dev", "tblc0", "root").Run() }()
+	compareFull(b, "100 Mbit/s (tc tbf on the veth)")
+}
+
+// countingRelay forwards to the apiserver and counts the bytes the client sends.
+type countingRelay struct {
+	ln   net.Listener
+	sent atomic.Int64
+}
+
+func newCountingRelay(b *testing.B) *countingRelay {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := &countingRelay{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", "198.18.0.2:6443")
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go func() { n, _ := io.Copy(up, c); r.sent.Add(n); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+	b.Cleanup(func() { ln.Close() })
+	return r
+}
+
+func (r *countingRelay) measure(b *testing.B, args ...string) int64 {
+	b.Helper()
+	before := r.sent.Load()
+	res := timed(b, nil, plugin, append(args, "--server", "https://"+r.ln.Addr().String())...)
+	if res.code != 0 {
+		b.Fatalf("push:\n%s", res.out)
+	}
+	time.Sleep(200 * time.Millisecond) // let the relay count the closed connections
+	return r.sent.Load() - before
+}
+
+func BenchmarkBytesOnTheWire(b *testing.B) {
+	src := bulkBench(b)
+	dir := filepath.Join(b.TempDir(), "bulk")
+	if out, err := exec.Command("cp", "-a", src, dir).CombinedOutput(); err != nil {
+		b.Fatalf("cp: %v %s", err, out)
+	}
+	const table = "bench_wire"
+	clearStaged(b, table)
+	defer clearStaged(b, table)
+	rel := newCountingRelay(b)
+	args := []string{"push", dir, "--table", table, "-n", ns, "-q"}
+	var total int64
+	_ = filepath.Walk(dir, func(_ string, info os.FileInfo, _ error) error {
+		if info != nil && !info.IsDir() {
+			total += info.Size()
+		}
+		return nil
+	})
+	full := rel.measure(b, args...)
+	unchanged := rel.measure(b, args...)
+	// 5 % of the images changed.
+	for i := 0; i < 80; i++ {
+		p := filepath.Join(dir, "images", fmt.Sprintf("img_%05d.png", i*20))
+		data, err := os.ReadFile(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		data[len(data)-20] ^= 0xff // inside the IEND chunk's CRC area: still a file of that size
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	changed := rel.measure(b, args...)
+	// Interrupted at ~40 %, then resumed.
+	clearStaged(b, table)
+	before := rel.sent.Load()
+	cmd := exec.Command(plugin, "push", dir, "--table", table, "-n", ns, "--server", "https://"+rel.ln.Addr().String())
+	cmd.Env = append(os.Environ(), "TRACEBLOC_PROGRESS_INTERVAL=50ms")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		var pct float64
+		if _, err := fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(sc.Text(), "sending:")), "%f%%", &pct); err == nil && pct >= 40 {
+			_ = cmd.Process.Signal(syscall.SIGINT)
+			break
+		}
+	}
+	_, _ = io.Copy(io.Discard, stderr)
+	_ = cmd.Wait()
+	time.Sleep(200 * time.Millisecond)
+	interrupted := rel.sent.Load() - before
+	resumed := rel.measure(b, args...)
+	s := "Bytes on the wire (client → apiserver, counted by a TCP relay outside the plugin)"
+	record(s, "| case | bytes sent | of the dataset (%d bytes) |\n| --- | --- | --- |", total)
+	record(s, "| full push | %d | %.1f %% |", full, 100*float64(full)/float64(total))
+	record(s, "| unchanged re-push | %d | %.2f %% |", unchanged, 100*float64(unchanged)/float64(total))
+	record(s, "| 5 %% of the images changed | %d | %.1f %% |", changed, 100*float64(changed)/float64(total))
+	record(s, "| interrupted at ~40 %% + resumed | %d + %d | %.1f %% |", interrupted, resumed, 100*float64(interrupted+resumed)/float64(total))
+}
+
+func BenchmarkPeakRSS1GiB(b *testing.B) {
+	dir := benchData(b, "one-gib", fixture.Options{Images: 1000, Width: 590, Height: 590, Ext: ".png", Noise: true})
+	const table = "bench_rss"
+	clearStaged(b, table)
+	defer clearStaged(b, table)
+	r := pushTimed(b, dir, table)
+	var total int64
+	_ = filepath.Walk(dir, func(_ string, info os.FileInfo, _ error) error {
+		if info != nil && !info.IsDir() {
+			total += info.Size()
+		}
+		return nil
+	})
+	record("Memory", "| dataset | push time | peak RSS of the plugin |\n| --- | --- | --- |")
+	record("Memory", "| %.2f GiB, 1 001 files | %.1f s | %.1f MiB |", float64(total)/(1<<30), r.took.Seconds(), float64(r.maxRSS)/1024)
+}
