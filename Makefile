@@ -11,7 +11,9 @@ LC_ENV := .localcluster/env
 GOLANGCI_VERSION := v2.15.0
 GOLANGCI := bin/tools/golangci-lint
 
-.PHONY: all build test unit e2e lint cluster-up cluster-down demo bench fuzz clean
+KREW_VERSION := v0.4.3
+
+.PHONY: all build test unit e2e lint cluster-up cluster-down demo bench dist krew-manifest krew-check clean
 
 all: build
 
@@ -58,6 +60,28 @@ demo: build cluster-up
 
 bench: build cluster-up
 	source $(LC_ENV) && TRACEBLOC_PLUGIN=$(CURDIR)/$(BIN) go test -tags e2e -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./test/e2e/ | tee .localcluster/bench.log
+
+# Release archives for every platform, with checksums.
+dist:
+	bash hack/dist.sh $(VERSION)
+
+# .krew.yaml rendered for the archives in dist/, as the release bot would.
+krew-manifest: dist
+	go run ./hack/krewmanifest .krew.yaml $(VERSION) dist dist/tracebloc.yaml
+
+# krew's own validator, then an offline install with real krew into a
+# throw-away KREW_ROOT, run through a real kubectl.
+krew-check: krew-manifest
+	GOBIN=$(CURDIR)/bin/tools go install sigs.k8s.io/krew/cmd/validate-krew-manifest@$(KREW_VERSION)
+	GOBIN=$(CURDIR)/bin/tools go install sigs.k8s.io/krew/cmd/krew@$(KREW_VERSION)
+	bin/tools/validate-krew-manifest -manifest dist/tracebloc.yaml
+	@set -e; root=$$(mktemp -d); trap 'rm -rf $$root' EXIT; tools=$$(mktemp -d); \
+	cp bin/tools/krew $$tools/kubectl-krew; cp .localcluster/bin/kubectl $$tools/kubectl; \
+	export KREW_ROOT=$$root PATH=$$root/bin:$$tools:$$PATH; \
+	kubectl krew install --manifest=dist/tracebloc.yaml --archive=dist/kubectl-tracebloc_linux_amd64.tar.gz; \
+	kubectl tracebloc version; \
+	kubectl plugin list 2>&1 | grep kubectl-tracebloc; \
+	test -x $$root/bin/kubectl_complete-tracebloc || { echo "krew-check: the completion helper was not installed"; exit 1; }
 
 clean:
 	rm -rf bin dist

@@ -41,6 +41,9 @@ func run() int {
 	}}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	// A closed stdout or stderr (`| head`) must not kill the process before
+	// it cleans up: writes then fail instead.
+	signal.Ignore(syscall.SIGPIPE)
 	go func() {
 		<-sigs
 		printer.Warnf("interrupted: cleaning up (interrupt again to exit at once)")

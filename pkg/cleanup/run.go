@@ -65,39 +65,31 @@ func run(ctx context.Context, o Options, r *Report) error {
 	if err != nil {
 		return err
 	}
-	pod := stage.BuildPod(stage.PodOptions{Namespace: o.Namespace, Table: helperTable, Image: o.Image, PVC: vol.Name,
-		Suffix: utilrand.String(5), CreatedBy: "kubectl-tracebloc cleanup " + o.Version, Holder: "cleanup", Now: time.Now()})
-	o.Note("creating helper pod %s to look at the staging folder", pod.Name)
-	if _, err := stage.Create(ctx, o.Client, pod); err != nil {
+	err = WithHelperPod(ctx, HelperOptions{Client: o.Client, Config: o.Config, Namespace: o.Namespace, PVC: vol.Name, Image: o.Image,
+		Timeout: o.PodRunningTimeout, CleanupTimeout: o.CleanupTimeout, Version: o.Version, Note: o.Note},
+		func(pod string, runner transfer.Runner) error {
+			var out, errOut bytes.Buffer
+			if err := runner.Run(ctx, []string{"sh", "-c", `ls -A "$1" 2>/dev/null; exit 0`, "sh", spec.StagingRoot}, nil, &out, &errOut); err != nil {
+				return exitcode.Errorf(exitcode.Staging, "listing %s: %v %s", spec.StagingRoot, err, errOut.String())
+			}
+			items = append(items, Folders(strings.Fields(out.String()), live)...)
+			r.Found = append([]Item{}, dropSelf(items, pod)...)
+			if len(r.Found) == 0 || o.DryRun {
+				return nil
+			}
+			return remove(ctx, o, runner, r.Found)
+		})
+	if err != nil {
 		return err
 	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.Background(), o.CleanupTimeout)
-		defer cancel()
-		_ = stage.Delete(dctx, o.Client, o.Namespace, pod.Name)
-	}()
-	if _, err := stage.WaitRunning(ctx, o.Client, o.Namespace, pod.Name, o.PodRunningTimeout); err != nil {
-		return err
-	}
-	runner := &transfer.PodExec{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Pod: pod.Name, Container: stage.ContainerName}
-	var out, errOut bytes.Buffer
-	if err := runner.Run(ctx, []string{"sh", "-c", `ls -A "$1" 2>/dev/null; exit 0`, "sh", spec.StagingRoot}, nil, &out, &errOut); err != nil {
-		return exitcode.Errorf(exitcode.Staging, "listing %s: %v %s", spec.StagingRoot, err, errOut.String())
-	}
-	items = append(items, Folders(strings.Fields(out.String()), live)...)
-	r.Found = append([]Item{}, dropSelf(items, pod.Name)...)
-	if len(r.Found) == 0 {
+	switch {
+	case len(r.Found) == 0:
 		r.Status = "clean"
-		return nil
+	case o.DryRun:
+		r.Status = "found"
+	default:
+		r.Status, r.Removed = "removed", true
 	}
-	r.Status = "found"
-	if o.DryRun {
-		return nil
-	}
-	if err := remove(ctx, o, runner, r.Found); err != nil {
-		return err
-	}
-	r.Status, r.Removed = "removed", true
 	return nil
 }
 
@@ -137,4 +129,37 @@ func remove(ctx context.Context, o Options, runner transfer.Runner, items []Item
 		return exitcode.Errorf(exitcode.Staging, "removing staging folders: %v %s", err, errOut.String())
 	}
 	return nil
+}
+
+// HelperOptions describe a short-lived Pod that mounts the shared volume.
+type HelperOptions struct {
+	Client         kubernetes.Interface
+	Config         *rest.Config
+	Namespace      string
+	PVC            string
+	Image          string
+	Timeout        time.Duration
+	CleanupTimeout time.Duration
+	Version        string
+	Note           func(format string, args ...any)
+}
+
+// WithHelperPod runs fn with a restricted Pod that mounts the shared volume,
+// and deletes the Pod afterwards on a fresh context.
+func WithHelperPod(ctx context.Context, o HelperOptions, fn func(pod string, runner transfer.Runner) error) error {
+	pod := stage.BuildPod(stage.PodOptions{Namespace: o.Namespace, Table: helperTable, Image: o.Image, PVC: o.PVC,
+		Suffix: utilrand.String(5), CreatedBy: "kubectl-tracebloc " + o.Version, Holder: "helper", Now: time.Now()})
+	o.Note("creating helper pod %s to look at the staging folder", pod.Name)
+	if _, err := stage.Create(ctx, o.Client, pod); err != nil {
+		return err
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.Background(), o.CleanupTimeout)
+		defer cancel()
+		_ = stage.Delete(dctx, o.Client, o.Namespace, pod.Name)
+	}()
+	if _, err := stage.WaitRunning(ctx, o.Client, o.Namespace, pod.Name, o.Timeout); err != nil {
+		return err
+	}
+	return fn(pod.Name, &transfer.PodExec{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Pod: pod.Name, Container: stage.ContainerName})
 }

@@ -3,10 +3,13 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -36,11 +39,13 @@ ingestor.`,
 		SilenceErrors: true,
 	}
 	flags.AddFlags(root.PersistentFlags())
+	_ = root.RegisterFlagCompletionFunc("namespace", completeNamespaces(flags))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return exitcode.Errorf(exitcode.BadFlags, "%v\nSee '%s --help' for usage.", err, c.CommandPath())
 	})
 	root.AddCommand(NewCmdPush(flags, streams, hooks))
 	root.AddCommand(NewCmdCleanup(flags, streams))
+	root.AddCommand(NewCmdStatus(flags, streams))
 	root.AddCommand(NewCmdVersion(streams))
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
@@ -62,4 +67,25 @@ func alias(fs *pflag.FlagSet, name, of string) {
 	f := fs.Lookup(of)
 	fs.Var(f.Value, name, fmt.Sprintf("alias of --%s", of))
 	_ = fs.MarkHidden(name)
+}
+
+// completeNamespaces offers the cluster's namespaces for -n.
+func completeNamespaces(flags *genericclioptions.ConfigFlags) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(_ *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		conn, err := connector(flags, "")()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		list, err := conn.Client.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []string
+		for _, n := range list.Items {
+			if strings.HasPrefix(n.Name, prefix) {
+				names = append(names, n.Name)
+			}
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
 }

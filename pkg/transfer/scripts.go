@@ -14,6 +14,7 @@ const (
 	codeExtract     = 74
 	codeSwap        = 75
 	codeNoSpace     = 76
+	codeInterrupted = 66
 )
 
 // prelude sets paths and checks the image has every tool the scripts use.
@@ -92,6 +93,7 @@ if ! tar -xf - 2>/tmp/tar.err; then
   die 74 "extracting the stream failed"
 fi
 [ -f plan/expected ] || die 74 "the stream ended before the file list: nothing was changed"
+[ -f plan/interrupted ] && die 66 "interrupted: the files received so far are kept for the next push"
 if [ -s plan/remove ]; then
   tr '\n' '\0' < plan/remove | (cd data && xargs -0 rm -f --)
 fi

@@ -36,6 +36,10 @@ type Options struct {
 	StallTimeout time.Duration
 }
 
+// DrainTimeout bounds how long an interrupted stream may take to deliver
+// what is already in flight.
+const DrainTimeout = 10 * time.Second
+
 // DefaultStallTimeout is how long a stream may send nothing before it counts
 // as broken.
 const DefaultStallTimeout = 60 * time.Second
@@ -112,7 +116,7 @@ func apply(ctx context.Context, o Options, plan Plan) (string, error) {
 			o.Progress(n)
 		}
 	}
-	src := &tarSource{root: o.Root, plan: plan.entries(), files: plan.Send, sums: o.Sums, maxBytes: o.MaxFileBytes, progress: progress}
+	src := &tarSource{root: o.Root, plan: plan.entries(), files: plan.Send, sums: o.Sums, maxBytes: o.MaxFileBytes, progress: progress, stop: ctx.Done()}
 	done := make(chan error, 1)
 	go func() {
 		// Big writes keep the exec stream's frames full.
@@ -124,9 +128,31 @@ func apply(ctx context.Context, o Options, plan Plan) (string, error) {
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	sctx, stop := watchStall(ctx, &last, o.StallTimeout, done)
+	// Ctrl-C does not cut the stream: the writer ends it at a file boundary,
+	// so what is in flight still lands. A stream that does not drain within
+	// DrainTimeout is cut all the same.
+	hctx, hardStop := context.WithCancel(context.WithoutCancel(ctx))
+	defer hardStop()
+	finished := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			select {
+			case <-time.After(DrainTimeout):
+				hardStop()
+			case <-finished:
+			}
+		case <-finished:
+		}
+	}()
+	sctx, stop := watchStall(hctx, &last, o.StallTimeout, done)
 	out, err := run(sctx, o.Runner, applyScript, o.Table, pr)
 	stop()
+	close(finished)
+	if ctx.Err() != nil {
+		_ = <-done
+		return out, ctx.Err()
+	}
 	// Unblock the writer if the Pod stopped reading early.
 	pr.CloseWithError(errors.New("the stage pod stopped reading"))
 	if werr := <-done; werr != nil && exitcode.Of(werr) != exitcode.Unexpected {

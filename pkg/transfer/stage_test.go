@@ -445,3 +445,43 @@ func TestStageStalledStreamIsBroken(t *testing.T) {
 		t.Fatalf("err = %v, want a StreamError for the stall", err)
 	}
 }
+
+func TestStageInterruptKeepsWholeFilesForResume(t *testing.T) {
+	w := newWorld(t)
+	ds, err := dataset.Check(w.local, dataset.Options{LabelColumn: "label", Limits: dataset.DefaultLimits})
+	must(t, err)
+	sums, err := HashFiles(ds.Root, ds.Files)
+	must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var sent int64
+	_, err = Stage(ctx, Options{Root: ds.Root, Files: ds.Files, Sums: sums, Table: "cats", MaxFileBytes: 1 << 30, Runner: w.runner,
+		Progress: func(n int64) {
+			if sent += n; sent > 6000 {
+				cancel()
+			}
+		}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	partial := tree(t, filepath.Join(filepath.Dir(w.staged()), ".partial-cats", "data"))
+	local := tree(t, w.local)
+	if len(partial) == 0 || len(partial) == len(local) {
+		t.Fatalf("partial copy holds %d of %d files, want some but not all", len(partial), len(local))
+	}
+	for rel, content := range partial {
+		if local[rel] != content {
+			t.Errorf("partial %s is not a whole copy", rel)
+		}
+	}
+	if _, err := os.Stat(w.staged()); !os.IsNotExist(err) {
+		t.Errorf("an interrupted first push created the staged copy: %v", err)
+	}
+	res, err := w.push()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.assertExactCopy()
+	if res.Resumed != len(partial) {
+		t.Errorf("resumed %d files, want the %d of the partial copy", res.Resumed, len(partial))
+	}
+}

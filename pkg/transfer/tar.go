@@ -33,7 +33,13 @@ type tarSource struct {
 	sums     Sums
 	maxBytes int64
 	progress func(n int64)
+	// stop ends the stream cleanly at the next file boundary (Ctrl-C): every
+	// file sent so far lands whole in the partial copy, for the next push.
+	stop <-chan struct{}
 }
+
+// interruptedEntry tells the Pod the stream was cut short on purpose.
+const interruptedEntry = "plan/interrupted"
 
 // EntryName is the tar name of a dataset file: clean, relative, under data/.
 // It refuses anything that could land outside the partial copy.
@@ -61,6 +67,15 @@ func (s *tarSource) writeTo(w io.Writer) error {
 		}
 	}
 	for _, f := range s.files {
+		select {
+		case <-s.stop:
+			hdr := &tar.Header{Name: interruptedEntry, Mode: 0o644, ModTime: now, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+			if err := tw.WriteHeader(hdr); err != nil {
+				return err
+			}
+			return tw.Close()
+		default:
+		}
 		if err := s.writeFile(tw, f); err != nil {
 			return err
 		}

@@ -1,0 +1,90 @@
+package cmd
+
+import (
+	"strings"
+	"testing"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+)
+
+func execute(args ...string) (string, string, error) {
+	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	root := NewRootCmd(streams, Hooks{})
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), errOut.String(), err
+}
+
+func TestFlagErrorsExit2(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{name: "unknown flag", args: []string{"push", "x", "--tabel", "y"}, wantErr: "unknown flag: --tabel"},
+		{name: "no path", args: []string{"push", "--table", "y"}, wantErr: "accepts 1 arg(s), received 0"},
+		{name: "bad output", args: []string{"push", "x", "--table", "y", "-o", "yaml"}, wantErr: `--output "yaml" is not supported`},
+		{name: "negative retries", args: []string{"push", "x", "--table", "y", "--retries", "-1"}, wantErr: "--retries must be 0 or more"},
+		{name: "cleanup takes no args", args: []string{"cleanup", "x"}, wantErr: "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := execute(tt.args...)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want %q", err, tt.wantErr)
+			}
+			if code := exitcode.Of(err); code != exitcode.BadFlags {
+				t.Errorf("exit code = %d, want %d", code, exitcode.BadFlags)
+			}
+		})
+	}
+}
+
+func TestHelpSaysKubectlTracebloc(t *testing.T) {
+	out, _, err := execute("push", "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"kubectl tracebloc push <local-path> --table <name>", "Exit codes:", "130  interrupted",
+		"--stage-image", "--retries", "--kubeconfig", "--context", "-n, --namespace"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("push --help lacks %q", want)
+		}
+	}
+}
+
+func TestNameAndTaskAliases(t *testing.T) {
+	// --name and --task reach the same values as --table and --category: an
+	// unsafe --name is refused by the table rule.
+	_, _, err := execute("push", "/nonexistent", "--name", "../x")
+	if err == nil || !strings.Contains(err.Error(), `table "../x" is not allowed`) {
+		t.Fatalf("--name is not an alias of --table: %v", err)
+	}
+	_, _, err = execute("push", "/nonexistent", "--table", "x", "--task", "audio")
+	if err == nil || !strings.Contains(err.Error(), "category") {
+		t.Fatalf("--task is not an alias of --category: %v", err)
+	}
+}
+
+func TestCompletionCompletesFlags(t *testing.T) {
+	out, _, err := execute("__complete", "push", "x", "--ta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "--table") {
+		t.Errorf("completion of --ta offers:\n%s", out)
+	}
+	script, _, err := execute("completion", "bash")
+	if err != nil || !strings.Contains(script, "__start_kubectl-tracebloc") {
+		t.Errorf("bash completion script missing: %v", err)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, _, err := execute("version")
+	if err != nil || out != "kubectl-tracebloc dev\n" {
+		t.Errorf("version = %q, %v", out, err)
+	}
+}
