@@ -13,7 +13,7 @@ GOLANGCI := bin/tools/golangci-lint
 
 KREW_VERSION := v0.4.3
 
-.PHONY: all build test unit e2e lint cluster-up cluster-down demo bench dist krew-manifest krew-check clean
+.PHONY: all build test unit e2e lint cluster-up cluster-down demo bench dist krew-manifest krew-check screenshot clean
 
 all: build
 
@@ -82,6 +82,14 @@ krew-check: krew-manifest
 	kubectl tracebloc version; \
 	kubectl plugin list 2>&1 | grep kubectl-tracebloc; \
 	test -x $$root/bin/kubectl_complete-tracebloc || { echo "krew-check: the completion helper was not installed"; exit 1; }
+
+# docs/img/push.svg: a real push on the local cluster, as a terminal shows it.
+screenshot: build cluster-up
+	@set -e; source $(LC_ENV); dir=$$(mktemp -d /tmp/tracebloc-shot.XXXXXX); \
+	go run ./hack/gendataset -images 200 -size 64 "$$dir/cats_dogs"; \
+	{ echo "$$ kubectl tracebloc push ./cats_dogs --table cats_dogs -n tracebloc"; \
+	  cd $$dir && PATH=$(CURDIR)/bin:$$PATH kubectl tracebloc push ./cats_dogs --table cats_dogs -n tracebloc 2>&1; } \
+	  | go run ./hack/termshot > docs/img/push.svg; rm -rf $$dir
 
 clean:
 	rm -rf bin dist

@@ -151,6 +151,11 @@ func apply(ctx context.Context, o Options, plan Plan) (string, error) {
 	close(finished)
 	if ctx.Err() != nil {
 		_ = <-done
+		if err == nil && strings.Contains(out, "SWAPPED") {
+			// Ctrl-C came after the last byte and the swap went through:
+			// the push is complete, and says so.
+			return out, nil
+		}
 		return out, ctx.Err()
 	}
 	// Unblock the writer if the Pod stopped reading early.
