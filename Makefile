@@ -3,7 +3,10 @@
 SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# Release tags are vX.Y.Z; between tags the version is still semver (krew
+# requires it): v0.0.0-<commit>.
+GIT_DESCRIBE := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+VERSION ?= $(if $(filter v%,$(GIT_DESCRIBE)),$(GIT_DESCRIBE),v0.0.0-$(GIT_DESCRIBE))
 LDFLAGS := -s -w -X github.com/tracebloc/kubectl-tracebloc/pkg/cmd.Version=$(VERSION)
 BIN := bin/kubectl-tracebloc
 LC := hack/localcluster/cluster.sh
