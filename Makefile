@@ -72,19 +72,20 @@ dist:
 krew-manifest: dist
 	go run ./hack/krewmanifest .krew.yaml $(VERSION) dist dist/tracebloc.yaml
 
-# krew's own validator, then an offline install with real krew into a
+# krew's own validator (structure; its install step would download), then an offline install with real krew into a
 # throw-away KREW_ROOT, run through a real kubectl.
 krew-check: krew-manifest
 	GOBIN=$(CURDIR)/bin/tools go install sigs.k8s.io/krew/cmd/validate-krew-manifest@$(KREW_VERSION)
 	GOBIN=$(CURDIR)/bin/tools go install sigs.k8s.io/krew/cmd/krew@$(KREW_VERSION)
-	bin/tools/validate-krew-manifest -manifest dist/tracebloc.yaml
+	bin/tools/validate-krew-manifest -manifest dist/tracebloc.yaml -skip-install
 	@set -e; root=$$(mktemp -d); trap 'rm -rf $$root' EXIT; tools=$$(mktemp -d); \
 	cp bin/tools/krew $$tools/kubectl-krew; cp .localcluster/bin/kubectl $$tools/kubectl; \
 	export KREW_ROOT=$$root PATH=$$root/bin:$$tools:$$PATH; \
 	kubectl krew install --manifest=dist/tracebloc.yaml --archive=dist/kubectl-tracebloc_linux_amd64.tar.gz; \
 	kubectl tracebloc version; \
 	kubectl plugin list 2>&1 | grep kubectl-tracebloc; \
-	test -x $$root/bin/kubectl_complete-tracebloc || { echo "krew-check: the completion helper was not installed"; exit 1; }
+	ls $$root/store/tracebloc/*/kubectl_complete-tracebloc >/dev/null || { echo "krew-check: the completion helper was not installed"; exit 1; }; \
+	echo "krew-check: manifest valid, archive installed offline, plugin runs through kubectl"
 
 # docs/img/push.svg: a real push on the local cluster, as a terminal shows it.
 screenshot: build cluster-up
