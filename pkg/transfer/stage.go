@@ -150,8 +150,8 @@ func apply(ctx context.Context, o Options, plan Plan) (string, error) {
 	stop()
 	close(finished)
 	if ctx.Err() != nil {
-		_ = <-done
-		if err == nil && strings.Contains(out, "SWAPPED") {
+		werr := <-done
+		if err == nil && werr == nil && strings.Contains(out, "SWAPPED") {
 			// Ctrl-C came after the last byte and the swap went through:
 			// the push is complete, and says so.
 			return out, nil
