@@ -17,6 +17,10 @@ const (
 	codeInterrupted = 66
 )
 
+// partialMaxAgeDays is how long the partial copy of an interrupted push waits
+// for a push of its table before any push removes it (README: "7 days").
+const partialMaxAgeDays = "7"
+
 // prelude sets paths and checks the image has every tool the scripts use.
 const prelude = `set -u
 S="${TRACEBLOC_STAGING_ROOT:-/data/shared/.tracebloc-staging}"
@@ -32,6 +36,8 @@ for t in tar sha256sum find sort cmp awk xargs tr sed mv rm ln mkdir; do
   command -v "$t" >/dev/null 2>&1 || die 127 "the stage image has no $t: use an image with busybox sh, tar and sha256sum (--stage-image)"
 done
 mkdir -p "$S" 2>/dev/null || die 73 "cannot create $S on the shared volume: check that client-pvc is writable by uid 65532 / fsGroup 65532"
+# Partial data of pushes that never came back is dropped after PartialMaxAge.
+find "$S" -maxdepth 1 -name '.partial-*' ! -name ".partial-$1" -mtime +` + partialMaxAgeDays + ` -exec rm -rf {} + 2>/dev/null
 # A swap cut short between its two renames left the previous copy aside:
 # put it back. Copies set aside by a finished swap are removed.
 for o in "$S/.old-$1-"*; do

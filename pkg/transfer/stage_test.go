@@ -485,3 +485,25 @@ func TestStageInterruptKeepsWholeFilesForResume(t *testing.T) {
 		t.Errorf("resumed %d files, want the %d of the partial copy", res.Resumed, len(partial))
 	}
 }
+
+func TestStageDropsStalePartialsOfOtherTables(t *testing.T) {
+	w := newWorld(t)
+	root := filepath.Dir(w.staged())
+	stale := filepath.Join(root, ".partial-dogs", "data")
+	fresh := filepath.Join(root, ".partial-birds", "data")
+	for _, d := range []string{stale, fresh} {
+		must(t, os.MkdirAll(d, 0o755))
+		must(t, os.WriteFile(filepath.Join(d, "labels.csv"), []byte("x"), 0o644))
+	}
+	old := time.Now().Add(-8 * 24 * time.Hour)
+	must(t, os.Chtimes(filepath.Dir(stale), old, old))
+	if _, err := w.push(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Dir(stale)); !os.IsNotExist(err) {
+		t.Errorf("a partial folder 8 days old was kept: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a fresh partial folder of another table was removed: %v", err)
+	}
+}
