@@ -59,7 +59,8 @@ demo: build cluster-up
 	echo "  source $(LC_ENV)"; \
 	echo "  kubectl -n tracebloc get pods                      # no stage pod is left"; \
 	echo "  ls -la .localcluster/volumes/client-pvc/.tracebloc-staging/cats_dogs/"; \
-	echo "  PATH=\$$PWD/bin:\$$PATH kubectl tracebloc push $$dir/cats_dogs --table cats_dogs   # again: nothing is re-sent"
+	echo "  PATH=\$$PWD/bin:\$$PATH kubectl tracebloc status -n tracebloc"; \
+	echo "  PATH=\$$PWD/bin:\$$PATH kubectl tracebloc push $$dir/cats_dogs --table cats_dogs -n tracebloc   # again: nothing is re-sent"
 
 bench: build cluster-up
 	source $(LC_ENV) && TRACEBLOC_PLUGIN=$(CURDIR)/$(BIN) go test -tags e2e -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./test/e2e/ | tee .localcluster/bench.log
