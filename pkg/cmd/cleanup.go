@@ -3,7 +3,6 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cleanup"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
 )
 
 var cleanupExample = `  # List what pushes that died left behind, remove nothing
@@ -45,15 +43,11 @@ remove them. A push of a table that holds a live Lease is never touched.`,
 				PodRunningTimeout: timeout, CleanupTimeout: 30 * time.Second, Version: Version, Note: p.Notef})
 		},
 	}
-	defaultImage := stage.DefaultImage
-	if env := os.Getenv(stage.ImageEnv); env != "" {
-		defaultImage = env
-	}
 	f := cmd.Flags()
 	f.BoolVar(&dryRun, "dry-run", false, "only list what would be removed")
 	f.StringVarP(&out, "output", "o", "text", "output format: text or json")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only warnings, errors and the result")
-	f.StringVar(&image, "stage-image", defaultImage, "image of the helper pod that looks at the staging folder")
+	f.StringVar(&image, "stage-image", defaultStageImage(), "image of the helper pod that looks at the staging folder")
 	f.DurationVar(&timeout, "pod-running-timeout", 2*time.Minute, "how long to wait for the helper pod to run")
 	return cmd
 }

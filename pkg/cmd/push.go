@@ -95,10 +95,6 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 			return o.Run(c.Context())
 		},
 	}
-	defaultImage := stage.DefaultImage
-	if env := os.Getenv(stage.ImageEnv); env != "" {
-		defaultImage = env
-	}
 	f := cmd.Flags()
 	f.StringVar(&o.Table, "table", "", "table to stage the dataset as: letters, digits and _ (required)")
 	alias(f, "name", "table")
@@ -109,7 +105,7 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 	f.BoolVar(&o.DryRun, "dry-run", false, "run every check and print the summary, stage nothing")
 	f.StringVarP(&o.Output, "output", "o", "text", "output format: text or json")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print only warnings, errors and the result")
-	f.StringVar(&o.StageImage, "stage-image", defaultImage, "image of the stage pod (needs sh, tar and sha256sum); env "+stage.ImageEnv+" sets the default")
+	f.StringVar(&o.StageImage, "stage-image", defaultStageImage(), "image of the stage pod (needs sh, tar and sha256sum); env "+stage.ImageEnv+" sets the default")
 	f.DurationVar(&o.PodRunningTimeout, "pod-running-timeout", 2*time.Minute, "how long to wait for the stage pod to run")
 	f.IntVar(&o.Retries, "retries", 3, "how many times to retry a broken stream; each retry resumes what was sent")
 	return cmd

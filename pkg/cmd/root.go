@@ -5,6 +5,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
 )
 
 // Hooks let main react to what a command creates, e.g. to print the exact
@@ -88,4 +90,13 @@ func completeNamespaces(flags *genericclioptions.ConfigFlags) func(*cobra.Comman
 		}
 		return names, cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// defaultStageImage is the pinned stage image, or TRACEBLOC_STAGE_IMAGE when
+// set (mirrors, air-gapped registries).
+func defaultStageImage() string {
+	if env := os.Getenv(stage.ImageEnv); env != "" {
+		return env
+	}
+	return stage.DefaultImage
 }

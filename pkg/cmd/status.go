@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/status"
 )
 
@@ -62,13 +60,9 @@ The staging folder is read through a short-lived helper pod.`,
 			return nil
 		},
 	}
-	defaultImage := stage.DefaultImage
-	if env := os.Getenv(stage.ImageEnv); env != "" {
-		defaultImage = env
-	}
 	cmd.Flags().StringVarP(&out, "output", "o", "text", "output format: text or json")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only warnings, errors and the result")
-	cmd.Flags().StringVar(&image, "stage-image", defaultImage, "image of the helper pod that reads the staging folder")
+	cmd.Flags().StringVar(&image, "stage-image", defaultStageImage(), "image of the helper pod that reads the staging folder")
 	return cmd
 }
 
