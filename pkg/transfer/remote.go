@@ -1,0 +1,147 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	utilexec "k8s.io/client-go/util/exec"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+)
+
+// remoteFailure carries the Pod's stderr with the exec error.
+type remoteFailure struct {
+	err    error
+	stderr string
+}
+
+func (r *remoteFailure) Error() string {
+	if r.stderr == "" {
+		return r.err.Error()
+	}
+	return r.stderr
+}
+
+func (r *remoteFailure) Unwrap() error { return r.err }
+
+func run(ctx context.Context, r Runner, script, table string, stdin io.Reader) (string, error) {
+	var stdout, stderr bytes.Buffer
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	watch := &exitWatcher{buf: &limitedBuffer{buf: &stderr, max: 16 << 10}, onExit: cancel}
+	err := r.Run(rctx, []string{"sh", "-c", script, "tracebloc-stage", table}, stdin, &stdout, watch)
+	msg := strings.TrimSpace(strings.Replace(stderr.String(), fmt.Sprintf("%s %d", exitMarker, watch.code), "", 1))
+	if code := watch.exited(); code != 0 && ctx.Err() == nil {
+		return stdout.String(), &remoteFailure{err: utilexec.CodeExitError{Err: fmt.Errorf("exit %d", code), Code: code}, stderr: msg}
+	}
+	if err != nil {
+		return stdout.String(), &remoteFailure{err: err, stderr: msg}
+	}
+	return stdout.String(), nil
+}
+
+// exitMarker opens the line a failing script writes on stderr with its exit
+// code, before it drains stdin.
+const exitMarker = "tracebloc-exit"
+
+// exitWatcher passes stderr on and ends the stream as soon as the script
+// reports its exit code: the client then stops sending.
+type exitWatcher struct {
+	mu     sync.Mutex
+	buf    io.Writer
+	line   []byte
+	code   int
+	onExit func()
+}
+
+func (w *exitWatcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, b := range p {
+		if b != '\n' {
+			w.line = append(w.line, b)
+			continue
+		}
+		var code int
+		if _, err := fmt.Sscanf(string(w.line), exitMarker+" %d", &code); err == nil && code != 0 && w.code == 0 {
+			w.code = code
+			w.onExit()
+		}
+		w.line = w.line[:0]
+	}
+	return w.buf.Write(p)
+}
+
+func (w *exitWatcher) exited() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.code
+}
+
+func exitOf(err error) int {
+	var ee utilexec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitStatus()
+	}
+	return -1
+}
+
+func remoteError(doing string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	var coded *exitcode.Error
+	if errors.As(err, &coded) {
+		return err
+	}
+	// No exit status (the connection broke) or death by a signal (the Pod
+	// was deleted or its container killed): a retry may succeed.
+	if code := exitOf(err); code < 0 || code > 128 {
+		return exitcode.Wrap(exitcode.Staging, &StreamError{Err: err})
+	}
+	switch exitOf(err) {
+	case codeMissingTool, codeNoAccess, codeNoSpace, codeSwap, codeExtract:
+		return exitcode.Errorf(exitcode.Staging, "%s: %v", doing, err)
+	case codeMismatch:
+		return exitcode.Errorf(exitcode.Staging, "%s: files on the volume still differ from yours after %d rounds: the stream or the volume corrupts data; the previous staged copy is untouched", doing, maxRounds)
+	}
+	return exitcode.Errorf(exitcode.Staging, "%s: %v", doing, err)
+}
+
+func parseActual(out string) (Sums, error) {
+	actual := Sums{}
+	for _, line := range strings.Split(out, "\n") {
+		rest, ok := strings.CutPrefix(line, "A ")
+		if !ok {
+			continue
+		}
+		rel, sum, err := parseSumLine(rest)
+		if err != nil {
+			return nil, err
+		}
+		actual[rel] = sum
+	}
+	return actual, nil
+}
+
+// limitedBuffer keeps the first max bytes of the remote stderr.
+type limitedBuffer struct {
+	buf *bytes.Buffer
+	max int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := l.max - l.buf.Len(); room > 0 {
+		if len(p) > room {
+			l.buf.Write(p[:room])
+		} else {
+			l.buf.Write(p)
+		}
+	}
+	return len(p), nil
+}
