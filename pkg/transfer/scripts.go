@@ -117,10 +117,11 @@ if [ -s plan/reuse ]; then
 fi
 find data -mindepth 1 -maxdepth 1 ! -name labels.csv ! -name images -exec rm -rf {} +
 [ -d data/images ] && find data/images -mindepth 1 ! -type f -exec rm -rf {} +
-# Hash on every core; each batch writes its own file so lines never interleave.
+# Hash on every core; each batch appends to a file of its own, so lines never
+# interleave (and a PID reused by a later batch adds to the file).
 rm -f /tmp/sums.*
 (cd data && find . -type f -print0 |
-  xargs -0 -r -P "$(nproc 2>/dev/null || echo 2)" -n 128 sh -c 'sha256sum "$@" > /tmp/sums.$$' sh) ||
+  xargs -0 -r -P "$(nproc 2>/dev/null || echo 2)" -n 128 sh -c 'sha256sum "$@" >> /tmp/sums.$$' sh) ||
   die 74 "hashing the extracted files failed"
 cat /tmp/sums.* 2>/dev/null | LC_ALL=C sort > plan/actual
 rm -f /tmp/sums.*
