@@ -11,7 +11,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cleanup"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
 )
 
@@ -35,8 +34,8 @@ remove them. A push of a table that holds a live Lease is never touched.`,
 		Example: fmt.Sprintf(cleanupExample, "kubectl tracebloc"),
 		Args:    badArgs(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			if out != "text" && out != "json" {
-				return exitcode.Errorf(exitcode.BadFlags, "--output %q is not supported: use text or json", out)
+			if err := checkOutput(out); err != nil {
+				return err
 			}
 			p := output.New(streams.Out, streams.ErrOut, quiet)
 			return runCleanup(c.Context(), flags, p, out == "json", cleanup.Options{Image: image, DryRun: dryRun,

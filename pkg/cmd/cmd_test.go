@@ -27,6 +27,8 @@ func TestFlagErrorsExit2(t *testing.T) {
 		{name: "no path", args: []string{"push", "--table", "y"}, wantErr: "accepts 1 arg(s), received 0"},
 		{name: "bad output", args: []string{"push", "x", "--table", "y", "-o", "yaml"}, wantErr: `--output "yaml" is not supported`},
 		{name: "negative retries", args: []string{"push", "x", "--table", "y", "--retries", "-1"}, wantErr: "--retries must be 0 or more"},
+		{name: "cleanup bad output", args: []string{"cleanup", "-o", "yaml"}, wantErr: `--output "yaml" is not supported`},
+		{name: "status bad output", args: []string{"status", "-o", "wide"}, wantErr: `--output "wide" is not supported`},
 		{name: "cleanup takes no args", args: []string{"cleanup", "x"}, wantErr: "unknown command"},
 	}
 	for _, tt := range tests {

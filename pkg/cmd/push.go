@@ -113,8 +113,8 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 
 // Validate checks the flags that need no file and no cluster.
 func (o *PushOptions) Validate() error {
-	if o.Output != "text" && o.Output != "json" {
-		return exitcode.Errorf(exitcode.BadFlags, "--output %q is not supported: use text or json", o.Output)
+	if err := checkOutput(o.Output); err != nil {
+		return err
 	}
 	if o.PodRunningTimeout <= 0 {
 		return exitcode.Errorf(exitcode.BadFlags, "--pod-running-timeout must be positive, e.g. 2m")

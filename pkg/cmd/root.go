@@ -100,3 +100,11 @@ func defaultStageImage() string {
 	}
 	return stage.DefaultImage
 }
+
+// checkOutput refuses an -o value every command shares the rule for.
+func checkOutput(out string) error {
+	if out != "text" && out != "json" {
+		return exitcode.Errorf(exitcode.BadFlags, "--output %q is not supported: use text or json", out)
+	}
+	return nil
+}

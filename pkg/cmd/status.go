@@ -12,7 +12,6 @@ import (
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cleanup"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/status"
 )
@@ -37,8 +36,8 @@ The staging folder is read through a short-lived helper pod.`,
 		Example: fmt.Sprintf(statusExample, "kubectl tracebloc"),
 		Args:    badArgs(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			if out != "text" && out != "json" {
-				return exitcode.Errorf(exitcode.BadFlags, "--output %q is not supported: use text or json", out)
+			if err := checkOutput(out); err != nil {
+				return err
 			}
 			p := output.New(streams.Out, streams.ErrOut, quiet)
 			conn, err := connector(flags, "")()
