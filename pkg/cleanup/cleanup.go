@@ -39,7 +39,11 @@ func FindObjects(ctx context.Context, client kubernetes.Interface, namespace str
 	for i := range leases.Items {
 		l := &leases.Items[i]
 		table := l.Annotations[stage.AnnotationTable]
-		if !lock.Expired(l, now) && l.Spec.HolderIdentity != nil {
+		if lock.Free(l) {
+			// The record of a staged table, not a leftover.
+			continue
+		}
+		if !lock.Expired(l, now) {
 			live[table] = *l.Spec.HolderIdentity
 			continue
 		}

@@ -35,10 +35,11 @@ func TestFindObjects(t *testing.T) {
 	client := fake.NewClientset(
 		lease("live", "ana", now.Add(-5*time.Second)),
 		lease("dead", "bo", now.Add(-time.Hour)),
-		stagePod("a1", "live", "ana"),  // owned by the live push
-		stagePod("b2", "live", "old"),  // same table, an earlier push
-		stagePod("c3", "dead", "bo"),   // its push died
-		stagePod("d4", "nolease", "x"), // no Lease at all
+		lease("staged", "", now.Add(-time.Hour)), // free: the record of a staged table
+		stagePod("a1", "live", "ana"),            // owned by the live push
+		stagePod("b2", "live", "old"),            // same table, an earlier push
+		stagePod("c3", "dead", "bo"),             // its push died
+		stagePod("d4", "nolease", "x"),           // no Lease at all
 	)
 	items, live, err := FindObjects(context.Background(), client, "tb", now)
 	if err != nil {

@@ -7,13 +7,13 @@ import (
 	"strings"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/transfer"
@@ -107,16 +107,21 @@ func remove(ctx context.Context, o Options, runner transfer.Runner, items []Item
 	var folders []string
 	for _, i := range items {
 		var err error
+		kept := false
 		switch i.Kind {
 		case "Pod":
 			err = stage.Delete(ctx, o.Client, o.Namespace, i.Name)
 		case "Lease":
-			err = o.Client.CoordinationV1().Leases(o.Namespace).Delete(ctx, i.Name, metav1.DeleteOptions{})
+			kept, err = lock.Abandon(ctx, o.Client, o.Namespace, i.Name)
 		case "Folder":
 			folders = append(folders, i.Name)
 		}
 		if err != nil {
 			return fmt.Errorf("removing %s %s: %w", strings.ToLower(i.Kind), i.Name, err)
+		}
+		if kept {
+			o.Note("released lease %s (kept: it records the staged copy of table %s)", i.Name, i.Table)
+			continue
 		}
 		o.Note("removed %s %s", strings.ToLower(i.Kind), i.Name)
 	}

@@ -8,6 +8,13 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/push"
 )
 
+// ClientQPS and ClientBurst bound the requests of one command, as kubectl's
+// own commands are bounded.
+const (
+	ClientQPS   = 50
+	ClientBurst = 100
+)
+
 // connector resolves the kubeconfig, context and namespace the way kubectl
 // does, only when push asks for it.
 func connector(getter genericclioptions.RESTClientGetter, contextFlag string) push.Connector {
@@ -16,6 +23,12 @@ func connector(getter genericclioptions.RESTClientGetter, contextFlag string) pu
 		cfg, err := getter.ToRESTConfig()
 		if err != nil {
 			return nil, exitcode.Errorf(exitcode.Local, "no usable kubeconfig: %v: set KUBECONFIG or --kubeconfig, and --context if the current context is not the cluster", err)
+		}
+		// client-go's default of 5 requests/s (burst 10) is made for
+		// controllers that run for days; a push asks a burst of ~25
+		// questions once, and would wait on the limiter for no one.
+		if cfg.QPS == 0 {
+			cfg.QPS, cfg.Burst = ClientQPS, ClientBurst
 		}
 		ns, _, err := loader.Namespace()
 		if err != nil {

@@ -6,7 +6,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -14,7 +16,10 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/push"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
 )
 
@@ -71,26 +76,66 @@ func alias(fs *pflag.FlagSet, name, of string) {
 	_ = fs.MarkHidden(name)
 }
 
-// completeNamespaces offers the cluster's namespaces for -n.
-func completeNamespaces(flags *genericclioptions.ConfigFlags) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+// completion runs list on the cluster of the command line and offers the
+// candidates that start with what was typed. A candidate may carry a
+// description after a tab.
+func completion(flags *genericclioptions.ConfigFlags, list func(context.Context, *push.Connection) ([]string, error)) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 	return func(_ *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
 		conn, err := connector(flags, "")()
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		list, err := conn.Client.CoreV1().Namespaces().List(context.Background(), metav1.ListOptions{})
+		ctx, cancel := context.WithTimeout(context.Background(), completionTimeout)
+		defer cancel()
+		all, err := list(ctx, conn)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		var names []string
-		for _, n := range list.Items {
-			if strings.HasPrefix(n.Name, prefix) {
-				names = append(names, n.Name)
+		var out []string
+		for _, c := range all {
+			if strings.HasPrefix(c, prefix) {
+				out = append(out, c)
 			}
 		}
-		return names, cobra.ShellCompDirectiveNoFileComp
+		sort.Strings(out)
+		return out, cobra.ShellCompDirectiveNoFileComp
 	}
 }
+
+// completeNamespaces offers the cluster's namespaces for -n.
+func completeNamespaces(flags *genericclioptions.ConfigFlags) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return completion(flags, func(ctx context.Context, conn *push.Connection) ([]string, error) {
+		list, err := conn.Client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		names := make([]string, len(list.Items))
+		for i, n := range list.Items {
+			names[i] = n.Name
+		}
+		return names, nil
+	})
+}
+
+// completeTables offers the tables staged in the namespace, with what each
+// holds, as their Leases record it: one list call, no Pod.
+func completeTables(flags *genericclioptions.ConfigFlags) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return completion(flags, func(ctx context.Context, conn *push.Connection) ([]string, error) {
+		tables, err := lock.StagedTables(ctx, conn.Client, conn.Namespace)
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for name, rec := range tables {
+			out = append(out, fmt.Sprintf("%s\t%d files, %s, staged %s", name, rec.Files, dataset.HumanBytes(rec.Bytes), rec.At.Local().Format("2006-01-02 15:04")))
+		}
+		return out, nil
+	})
+}
+
+// completionTimeout bounds a completion's API calls: a shell must not hang
+// on an unreachable cluster.
+const completionTimeout = 5 * time.Second
 
 // defaultStageImage is the pinned stage image, or TRACEBLOC_STAGE_IMAGE when
 // set (mirrors, air-gapped registries).

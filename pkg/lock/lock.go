@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -42,9 +43,9 @@ func LeaseName(table string) string {
 	return "tracebloc-push-" + t + "-" + hex.EncodeToString(sum[:4])
 }
 
-// Expired reports whether a Lease's holder stopped renewing it.
+// Expired reports whether a Lease is free or its holder stopped renewing it.
 func Expired(l *coordv1.Lease, now time.Time) bool {
-	if l.Spec.RenewTime == nil || l.Spec.LeaseDurationSeconds == nil {
+	if Free(l) || l.Spec.RenewTime == nil || l.Spec.LeaseDurationSeconds == nil {
 		return true
 	}
 	return now.After(l.Spec.RenewTime.Add(time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second))
@@ -129,8 +130,27 @@ func (l *Lock) renew(every time.Duration) {
 	}
 }
 
-// Release stops renewing and deletes the Lease if this push still holds it.
-func (l *Lock) Release(ctx context.Context) error {
+// Staged is what a finished push staged. The table's Lease keeps it once
+// released, so commands learn the staged tables (shell completion of
+// --table) with one list call, without mounting the volume.
+type Staged struct {
+	Files int
+	Bytes int64
+	At    time.Time
+}
+
+// Annotations of a released Lease that record the last staged copy.
+const (
+	AnnotationStagedFiles = "tracebloc.io/staged-files"
+	AnnotationStagedBytes = "tracebloc.io/staged-bytes"
+	AnnotationStagedAt    = "tracebloc.io/staged-at"
+)
+
+// Release stops renewing and gives the Lease up if this push still holds
+// it. With staged (the push succeeded) the Lease stays, free, as the record
+// of the table; a Lease that already holds a record stays too; any other is
+// deleted.
+func (l *Lock) Release(ctx context.Context, staged *Staged) error {
 	close(l.stop)
 	l.wg.Wait()
 	leases := l.client.CoordinationV1().Leases(l.namespace)
@@ -144,11 +164,82 @@ func (l *Lock) Release(ctx context.Context) error {
 	if ptr.Deref(cur.Spec.HolderIdentity, "") != l.holder {
 		return nil
 	}
-	err = leases.Delete(ctx, l.name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &cur.UID}})
-	if apierrors.IsNotFound(err) {
-		return nil
+	if staged == nil && cur.Annotations[AnnotationStagedAt] == "" {
+		err = leases.Delete(ctx, l.name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &cur.UID}})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return err
 	}
+	free(cur)
+	if staged != nil {
+		cur.Annotations[AnnotationStagedFiles] = strconv.Itoa(staged.Files)
+		cur.Annotations[AnnotationStagedBytes] = strconv.FormatInt(staged.Bytes, 10)
+		cur.Annotations[AnnotationStagedAt] = staged.At.UTC().Format(time.RFC3339)
+	}
+	_, err = leases.Update(ctx, cur, metav1.UpdateOptions{})
 	return err
+}
+
+// free clears the holder of a Lease: any push may take it.
+func free(l *coordv1.Lease) {
+	l.Spec.HolderIdentity, l.Spec.AcquireTime, l.Spec.RenewTime = nil, nil, nil
+	if l.Annotations == nil {
+		l.Annotations = map[string]string{}
+	}
+}
+
+// Free reports whether no push holds the Lease.
+func Free(l *coordv1.Lease) bool { return ptr.Deref(l.Spec.HolderIdentity, "") == "" }
+
+// Record returns the staged copy a Lease records, if any.
+func Record(l *coordv1.Lease) (Staged, bool) {
+	at, err := time.Parse(time.RFC3339, l.Annotations[AnnotationStagedAt])
+	if err != nil {
+		return Staged{}, false
+	}
+	files, _ := strconv.Atoi(l.Annotations[AnnotationStagedFiles])
+	bytes, _ := strconv.ParseInt(l.Annotations[AnnotationStagedBytes], 10, 64)
+	return Staged{Files: files, Bytes: bytes, At: at}, true
+}
+
+// Abandon ends the Lease of a push that died: a Lease that records a staged
+// copy is freed and kept (kept is true), any other is deleted.
+func Abandon(ctx context.Context, client kubernetes.Interface, namespace, name string) (kept bool, err error) {
+	leases := client.CoordinationV1().Leases(namespace)
+	cur, err := leases.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if _, ok := Record(cur); ok {
+		free(cur)
+		_, err = leases.Update(ctx, cur, metav1.UpdateOptions{})
+		return true, err
+	}
+	err = leases.Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &cur.UID}})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	return false, err
+}
+
+// StagedTables lists the tables whose Leases record a staged copy, by name.
+func StagedTables(ctx context.Context, client kubernetes.Interface, namespace string) (map[string]Staged, error) {
+	list, err := client.CoordinationV1().Leases(namespace).List(ctx, metav1.ListOptions{LabelSelector: Selector})
+	if err != nil {
+		return nil, cluster.APIError(err, "list", "leases", namespace)
+	}
+	tables := map[string]Staged{}
+	for i := range list.Items {
+		l := &list.Items[i]
+		if rec, ok := Record(l); ok && l.Annotations[stage.AnnotationTable] != "" {
+			tables[l.Annotations[stage.AnnotationTable]] = rec
+		}
+	}
+	return tables, nil
 }
 
 // Holder names this client for other pushes: who, where, which process.

@@ -47,7 +47,13 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 	if err != nil {
 		return interrupted(ctx, err)
 	}
-	defer releaseLock(o, held)
+	defer func() {
+		var staged *lock.Staged
+		if err == nil {
+			staged = &lock.Staged{Files: len(ds.Files), Bytes: ds.Bytes, At: time.Now()}
+		}
+		releaseLock(o, held, staged)
+	}()
 	var pods []string
 	defer func() {
 		for _, p := range pods {
@@ -191,10 +197,10 @@ const RetryBackoff = 2 * time.Second
 // client died blocks its table for at most this long.
 const LeaseTTL = 30 * time.Second
 
-func releaseLock(o Options, l *lock.Lock) {
+func releaseLock(o Options, l *lock.Lock, staged *lock.Staged) {
 	ctx, cancel := context.WithTimeout(context.Background(), o.CleanupTimeout)
 	defer cancel()
-	if err := l.Release(ctx); err != nil {
+	if err := l.Release(ctx, staged); err != nil {
 		o.Printer.Warnf("could not release the push Lease: %v (it expires by itself within %s)", err, LeaseTTL)
 	}
 }

@@ -168,7 +168,7 @@ func Delete(ctx context.Context, client kubernetes.Interface, namespace, name st
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("stage pod %s is still terminating: %w", name, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }

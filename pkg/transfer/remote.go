@@ -29,20 +29,32 @@ func (r *remoteFailure) Error() string {
 
 func (r *remoteFailure) Unwrap() error { return r.err }
 
-func run(ctx context.Context, r Runner, script, table string, stdin io.Reader) (string, error) {
-	var stdout, stderr bytes.Buffer
+// run runs script in the stage Pod with the table and extra as arguments.
+// Stdout goes to stdout (a buffer is made when it is nil) and is returned.
+func run(ctx context.Context, r Runner, script, table string, extra []string, stdin io.Reader, stdout io.Writer) (string, error) {
+	var buf bytes.Buffer
+	if stdout == nil {
+		stdout = &buf
+	}
+	var stderr bytes.Buffer
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	watch := &exitWatcher{buf: &limitedBuffer{buf: &stderr, max: 16 << 10}, onExit: cancel}
-	err := r.Run(rctx, []string{"sh", "-c", script, "tracebloc-stage", table}, stdin, &stdout, watch)
+	onExit := cancel
+	if c, ok := stdin.(io.Closer); ok {
+		// The script has given up: end the stream too, so nothing waits
+		// on data it will never read.
+		onExit = func() { cancel(); _ = c.Close() }
+	}
+	watch := &exitWatcher{buf: &limitedBuffer{buf: &stderr, max: 16 << 10}, onExit: onExit}
+	err := r.Run(rctx, append([]string{"sh", "-c", script, "tracebloc-stage", table}, extra...), stdin, stdout, watch)
 	msg := strings.TrimSpace(strings.Replace(stderr.String(), fmt.Sprintf("%s %d", exitMarker, watch.code), "", 1))
 	if code := watch.exited(); code != 0 && ctx.Err() == nil {
-		return stdout.String(), &remoteFailure{err: utilexec.CodeExitError{Err: fmt.Errorf("exit %d", code), Code: code}, stderr: msg}
+		return buf.String(), &remoteFailure{err: utilexec.CodeExitError{Err: fmt.Errorf("exit %d", code), Code: code}, stderr: msg}
 	}
 	if err != nil {
-		return stdout.String(), &remoteFailure{err: err, stderr: msg}
+		return buf.String(), &remoteFailure{err: err, stderr: msg}
 	}
-	return stdout.String(), nil
+	return buf.String(), nil
 }
 
 // exitMarker opens the line a failing script writes on stderr with its exit

@@ -46,18 +46,18 @@ for o in "$S/.old-$1-"*; do
 done
 `
 
-// inventoryScript lists what the volume already holds for the table: the
+// inventoryPart lists what the volume already holds for the table: the
 // staged copy ("S <sha256>  ./<path>") and the partial copy an interrupted
 // push left ("P ..."). Files of the partial copy that are hard links (to the
 // staged copy) are dropped first, so a later extract never writes through a
-// link into the live copy.
+// link into the live copy. It runs in a subshell, so its cd stays there.
 //
 // The staged copy's hashes come from the manifest written by the last push
 // when a file's size, mtime and inode still match it; any other file is
-// hashed here. The manifest is only a hint: the apply step hashes the whole
+// hashed here. The manifest is only a hint: the apply part hashes the whole
 // new copy again before it swaps, so a stale or forged manifest costs a
 // second round, never a wrong copy.
-const inventoryScript = prelude + `
+const inventoryPart = `
 if [ -d "$P/data" ]; then
   cd "$P/data" || exit 73
   find . -type f -links +1 -exec rm -f {} +
@@ -82,15 +82,43 @@ fi
 exit 0
 `
 
-// applyScript extracts the stream into the partial copy, applies the plan
+// inventoryEnd closes the inventory on stdout; the stream is sent after it.
+const inventoryEnd = "TRACEBLOC-INVENTORY-END"
+
+// stageScript is the whole staging in one exec: it prints the inventory,
+// then reads the tar the client builds from it. With "resend" as its second
+// argument (a round after a mismatch, whose plan the client already has) it
+// skips the inventory.
+const stageScript = prelude + `
+if [ "${2:-}" != resend ]; then
+  (` + inventoryPart + `) || die 73 "reading the staged copy on the shared volume failed"
+fi
+echo ` + inventoryEnd + `
+` + applyPart
+
+// applyPart extracts the stream into the partial copy, applies the plan
 // (removals, files reused from the staged copy by hard link), verifies every
 // file against the expected SHA-256 list, and swaps the new copy in by rename,
 // keeping the old one until the swap succeeded.
-const applyScript = prelude + `
+const applyPart = `
 mkdir -p "$P/data" || die 73 "cannot create $P"
+CORES="$(nproc 2>/dev/null || echo 2)"
 cd "$P" || exit 73
 rm -rf plan
-if ! tar -xf - 2>/tmp/tar.err; then
+rm -f /tmp/sums.* /tmp/tar.rc
+# Files are hashed while the stream is still arriving, by one worker per
+# core. tar names an entry before it writes it, so a file is handed on only
+# when the next name (or the end of the stream) shows tar has finished it.
+# (xargs -P is not used here: busybox xargs takes an interrupted read of a
+# slow pipe for the end of its input.)
+{ tar -xvf - 2>/tmp/tar.err; echo $? > /tmp/tar.rc; } |
+  awk -v cores="$CORES" '
+    BEGIN { for (i = 0; i < cores; i++) w[i] = "cd data && tr \"\\n\" \"\\0\" | xargs -0 -r -n 16 sha256sum >> /tmp/sums." i }
+    function hand(f) { print f | w[n % cores]; fflush(w[n % cores]); n++ }
+    index($0, "data/") != 1 || substr($0, length($0)) == "/" { next }
+    { if (prev != "") hand(prev); prev = "./" substr($0, 6) }
+    END { if (prev != "") hand(prev); for (i = 0; i < cores; i++) close(w[i]) }'
+if [ "$(cat /tmp/tar.rc 2>/dev/null)" != 0 ]; then
   if grep -q "No space left" /tmp/tar.err; then
     cd "$S" && rm -rf "$P"
     die 76 "no space left on device: the shared volume is full; free space on client-pvc or grow it, then push again"
@@ -117,13 +145,19 @@ if [ -s plan/reuse ]; then
 fi
 find data -mindepth 1 -maxdepth 1 ! -name labels.csv ! -name images -exec rm -rf {} +
 [ -d data/images ] && find data/images -mindepth 1 ! -type f -exec rm -rf {} +
-# Hash on every core; each batch appends to a file of its own, so lines never
-# interleave (and a PID reused by a later batch adds to the file).
+# Hash what the stream did not bring (files reused or resumed); hashes of
+# streamed files that are gone again are dropped.
+cat /tmp/sums.* 2>/dev/null > plan/streamed
+(cd data && find . -type f) > plan/files
+awk 'FILENAME == ARGV[1] { have[substr($0, 67)] = $0; next }
+  ($0 in have) { print have[$0] > "plan/kept"; next }
+  { print }' plan/streamed plan/files > plan/tohash
 rm -f /tmp/sums.*
-(cd data && find . -type f -print0 |
-  xargs -0 -r -P "$(nproc 2>/dev/null || echo 2)" -n 128 sh -c 'sha256sum "$@" >> /tmp/sums.$$' sh) ||
+touch plan/kept
+(cd data && tr '\n' '\0' < ../plan/tohash |
+  xargs -0 -r -P "$CORES" -n 128 sh -c 'sha256sum "$@" >> /tmp/sums.$$' sh) ||
   die 74 "hashing the extracted files failed"
-cat /tmp/sums.* 2>/dev/null | LC_ALL=C sort > plan/actual
+cat plan/kept /tmp/sums.* 2>/dev/null | LC_ALL=C sort > plan/actual
 rm -f /tmp/sums.*
 LC_ALL=C sort plan/expected > plan/want
 if ! cmp -s plan/want plan/actual; then

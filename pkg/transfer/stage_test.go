@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -71,15 +72,28 @@ func (r *shellRunner) Run(ctx context.Context, command []string, stdin io.Reader
 	cmd := exec.CommandContext(ctx, r.shell, command[1:]...)
 	cmd.Env = []string{"PATH=" + r.bin, "TRACEBLOC_STAGING_ROOT=" + filepath.Join(r.volume, ".tracebloc-staging")}
 	if stdin != nil {
-		if strings.Contains(command[2], "tar -xf") && r.runs < r.corrupt {
-			stdin = corruptEntry(stdin, "data/images/img_00001.jpg")
-		}
-		if strings.Contains(command[2], "tar -xf") {
+		if command[2] == stageScript {
+			if r.runs < r.corrupt {
+				stdin = corruptEntry(stdin, "data/images/img_00001.jpg")
+			}
 			r.runs++
 		}
-		cmd.Stdin = stdin
+		// Like an exec stream, the run ends with the process, not with
+		// stdin: the copy is not waited for.
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			return err
+		}
+		go func() {
+			_, _ = io.Copy(in, stdin)
+			_ = in.Close()
+		}()
 	}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
+	// A cancelled run ends the whole script, its pipelines included.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
 	err := cmd.Run()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -89,16 +103,47 @@ func (r *shellRunner) Run(ctx context.Context, command []string, stdin io.Reader
 }
 
 // corruptEntry flips one byte in the data of the named tar entry, as a
-// faulty link or disk would.
+// faulty link or disk would. It works block by block as the stream passes
+// (the stream only starts once the script has printed its inventory).
 func corruptEntry(r io.Reader, name string) io.Reader {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		panic(err)
+	pr, pw := io.Pipe()
+	go func() {
+		block := make([]byte, 512)
+		flipNext := false
+		for {
+			n, err := io.ReadFull(r, block)
+			if n > 0 {
+				if flipNext {
+					block[50] ^= 0xff
+				}
+				flipNext = n == 512 && bytes.HasPrefix(block, []byte(name+"\x00"))
+				if _, werr := pw.Write(block[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				if err == io.ErrUnexpectedEOF {
+					err = nil
+				}
+				pw.CloseWithError(err)
+				return
+			}
+		}
+	}()
+	return pr
+}
+
+// inventory runs the stage script with an empty stream and returns what it
+// printed before the inventory's end line.
+func (w *world) inventory() string {
+	w.t.Helper()
+	var out, errb bytes.Buffer
+	_ = w.runner.Run(context.Background(), []string{"sh", "-c", stageScript, "tracebloc-stage", "cats"}, strings.NewReader(""), &out, &errb)
+	inv, _, ok := strings.Cut(out.String(), inventoryEnd+"\n")
+	if !ok {
+		w.t.Fatalf("no inventory: %s%s", out.String(), errb.String())
 	}
-	if i := bytes.Index(b, []byte(name+"\x00")); i >= 0 {
-		b[i+512+50] ^= 0xff
-	}
-	return bytes.NewReader(b)
+	return inv
 }
 
 type world struct {
@@ -295,9 +340,7 @@ func TestStageManifestSkipsHashingOnInventory(t *testing.T) {
 	// in an exact copy.
 	forged := regexp.MustCompile(`(?m)^[0-9a-f]{64}`).ReplaceAllString(string(b), strings.Repeat("0", 64))
 	must(t, os.WriteFile(manifest, []byte(forged), 0o644))
-	var out, errb bytes.Buffer
-	must(t, w.runner.Run(context.Background(), []string{"sh", "-c", inventoryScript, "x", "cats"}, nil, &out, &errb))
-	inv, err := ParseInventory(out.String())
+	inv, err := ParseInventory(w.inventory())
 	must(t, err)
 	if len(inv.Staged) != 7 || inv.Staged["labels.csv"] != strings.Repeat("0", 64) {
 		t.Fatalf("inventory did not come from the manifest: %v", inv.Staged)
@@ -409,10 +452,7 @@ func TestStageRecoversACutSwap(t *testing.T) {
 	before := tree(t, w.staged())
 	aside := filepath.Join(filepath.Dir(w.staged()), ".old-cats-4242")
 	must(t, os.Rename(w.staged(), aside))
-	var out, errb bytes.Buffer
-	if err := w.runner.Run(context.Background(), []string{"sh", "-c", inventoryScript, "tracebloc-stage", "cats"}, nil, &out, &errb); err != nil {
-		t.Fatalf("inventory: %v: %s", err, errb.String())
-	}
+	w.inventory()
 	if diff := cmp.Diff(before, tree(t, w.staged())); diff != "" {
 		t.Errorf("the copy set aside was not put back (-before +after):\n%s", diff)
 	}
@@ -421,15 +461,14 @@ func TestStageRecoversACutSwap(t *testing.T) {
 	}
 }
 
-// stallRunner reads nothing from stdin and waits, as a dead connection would.
+// stallRunner runs the script, but its stream never reaches it, as over a
+// dead connection.
 type stallRunner struct{ inner *shellRunner }
 
 func (s *stallRunner) Run(ctx context.Context, command []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if stdin == nil {
-		return s.inner.Run(ctx, command, stdin, stdout, stderr)
-	}
-	<-ctx.Done()
-	return ctx.Err()
+	never, hold := io.Pipe()
+	defer hold.Close()
+	return s.inner.Run(ctx, command, never, stdout, stderr)
 }
 
 func TestStageStalledStreamIsBroken(t *testing.T) {

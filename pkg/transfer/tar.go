@@ -56,9 +56,9 @@ func EntryName(rel string) (string, error) {
 
 func (s *tarSource) writeTo(w io.Writer) error {
 	tw := tar.NewWriter(w)
-	now := time.Now()
+	now := time.Now().Truncate(time.Second)
 	for _, e := range s.plan {
-		hdr := &tar.Header{Name: e.name, Mode: 0o644, Size: int64(len(e.data)), ModTime: now, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+		hdr := &tar.Header{Name: e.name, Mode: 0o644, Size: int64(len(e.data)), ModTime: now, Typeflag: tar.TypeReg}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}
@@ -69,7 +69,7 @@ func (s *tarSource) writeTo(w io.Writer) error {
 	for _, f := range s.files {
 		select {
 		case <-s.stop:
-			hdr := &tar.Header{Name: interruptedEntry, Mode: 0o644, ModTime: now, Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+			hdr := &tar.Header{Name: interruptedEntry, Mode: 0o644, ModTime: now, Typeflag: tar.TypeReg}
 			if err := tw.WriteHeader(hdr); err != nil {
 				return err
 			}
@@ -105,8 +105,11 @@ func (s *tarSource) writeFile(tw *tar.Writer, f dataset.File) error {
 	case info.Size() > s.maxBytes:
 		return exitcode.Errorf(exitcode.Local, "%s grew to %s during the push, over the per-file cap: push again", f.Rel, dataset.HumanBytes(info.Size()))
 	}
-	// Names and sizes only: no owner, fixed mode, the local mtime.
-	hdr := &tar.Header{Name: name, Mode: 0o644, Size: info.Size(), ModTime: info.ModTime(), Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+	// Names and sizes only: no owner, fixed mode, the local mtime to the
+	// second. The writer picks the smallest format that holds the name: a
+	// plain ustar header for most files, PAX records only for long or
+	// non-ASCII names (sub-second times alone would cost a PAX header each).
+	hdr := &tar.Header{Name: name, Mode: 0o644, Size: info.Size(), ModTime: info.ModTime().Truncate(time.Second), Typeflag: tar.TypeReg}
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
 )
 
@@ -148,6 +149,8 @@ func removeStaged(t *testing.T, table string) {
 	t.Helper()
 	t.Cleanup(func() {
 		inReader(t, `rm -rf "$1/$2" "$1/.partial-$2" "$1"/.old-"$2"-*`, stagingDir, table)
+		// And the Lease that records the table.
+		_ = client.CoordinationV1().Leases(ns).Delete(context.Background(), lock.LeaseName(table), metav1.DeleteOptions{})
 	})
 }
 

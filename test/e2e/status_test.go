@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 )
 
 type statusReport struct {
@@ -59,6 +61,18 @@ func TestStatusBeforeAndAfterAPush(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("status does not list %s after the push: %+v", table, after.Tables)
+	}
+	// The table's Lease now records the staged copy: --table completes it
+	// from one list call, and cleanup does not take the record for a leftover.
+	comp := runPlugin(t, nil, "__complete", "push", dir, "-n", ns, "--table", "e2e_sta")
+	if comp.code != 0 || !strings.Contains(comp.stdout, table+"\t21 files, ") {
+		t.Errorf("--table completion does not offer %s:\n%s", table, comp)
+	}
+	if none := runPlugin(t, nil, "__complete", "push", dir, "-n", ns, "--table", "zz"); strings.Contains(none.stdout, table) {
+		t.Errorf("--table completion ignores the prefix:\n%s", none)
+	}
+	if dry := runPlugin(t, nil, "cleanup", "-n", ns, "--dry-run"); dry.code != 0 || strings.Contains(dry.stdout+dry.stderr, lock.LeaseName(table)) {
+		t.Errorf("cleanup takes the record of %s for a leftover:\n%s", table, dry)
 	}
 	text := runPlugin(t, nil, "status", "-n", ns)
 	for _, want := range []string{"Release:    tracebloc (chart 1.0.0", "Volume:     client-pvc, Bound", table} {
