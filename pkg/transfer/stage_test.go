@@ -546,3 +546,25 @@ func TestStageDropsStalePartialsOfOtherTables(t *testing.T) {
 		t.Errorf("a fresh partial folder of another table was removed: %v", err)
 	}
 }
+
+func TestSplitOutputFindsTheEndLineAcrossWrites(t *testing.T) {
+	inventory := "S " + strings.Repeat("a", 64) + "  ./labels.csv\nP " + strings.Repeat("b", 64) + "  ./images/x" + inventoryEnd + ".jpg\n"
+	text := inventory + inventoryEnd + "\nSWAPPED\n"
+	for _, size := range []int{1, 3, 7, 64, len(text)} {
+		s := newSplitOutput()
+		for i := 0; i < len(text); i += size {
+			_, _ = s.Write([]byte(text[i:min(i+size, len(text))]))
+		}
+		select {
+		case got := <-s.inventory:
+			if got != inventory {
+				t.Errorf("writes of %d bytes: inventory = %q, want %q", size, got, inventory)
+			}
+		default:
+			t.Fatalf("writes of %d bytes: the end line was not found", size)
+		}
+		if s.rest() != "SWAPPED\n" {
+			t.Errorf("writes of %d bytes: rest = %q", size, s.rest())
+		}
+	}
+}
