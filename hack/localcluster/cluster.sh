@@ -429,9 +429,9 @@ down() {
 	unmount_state
 	ip link del "$HOST_IF" 2>/dev/null || true
 	ip netns del "$NETNS" 2>/dev/null || true
-	# Keep the built binaries; everything else is state.
-	find "$STATE" -mindepth 1 -maxdepth 1 ! -name bin -exec rm -rf {} + 2>/dev/null || true
-	log "stopped; state removed (binaries kept in $BIN)"
+	# Keep the built binaries and the test logs; everything else is state.
+	find "$STATE" -mindepth 1 -maxdepth 1 ! -name bin ! -name '*.log' -exec rm -rf {} + 2>/dev/null || true
+	log "stopped; state removed (binaries and test logs kept in $STATE)"
 }
 
 unmount_state() {

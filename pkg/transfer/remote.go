@@ -29,13 +29,9 @@ func (r *remoteFailure) Error() string {
 
 func (r *remoteFailure) Unwrap() error { return r.err }
 
-// run runs script in the stage Pod with the table and extra as arguments.
-// Stdout goes to stdout (a buffer is made when it is nil) and is returned.
-func run(ctx context.Context, r Runner, script, table string, extra []string, stdin io.Reader, stdout io.Writer) (string, error) {
-	var buf bytes.Buffer
-	if stdout == nil {
-		stdout = &buf
-	}
+// run runs script in the stage Pod with the table and extra as arguments;
+// its stdout goes to stdout.
+func run(ctx context.Context, r Runner, script, table string, extra []string, stdin io.Reader, stdout io.Writer) error {
 	var stderr bytes.Buffer
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -47,14 +43,16 @@ func run(ctx context.Context, r Runner, script, table string, extra []string, st
 	}
 	watch := &exitWatcher{buf: &limitedBuffer{buf: &stderr, max: 16 << 10}, onExit: onExit}
 	err := r.Run(rctx, append([]string{"sh", "-c", script, "tracebloc-stage", table}, extra...), stdin, stdout, watch)
-	msg := strings.TrimSpace(strings.Replace(stderr.String(), fmt.Sprintf("%s %d", exitMarker, watch.code), "", 1))
+	// The stream may still be delivering stderr after a cancelled run:
+	// read it under the watcher's lock.
+	msg := strings.TrimSpace(strings.Replace(watch.text(&stderr), fmt.Sprintf("%s %d", exitMarker, watch.exited()), "", 1))
 	if code := watch.exited(); code != 0 && ctx.Err() == nil {
-		return buf.String(), &remoteFailure{err: utilexec.CodeExitError{Err: fmt.Errorf("exit %d", code), Code: code}, stderr: msg}
+		return &remoteFailure{err: utilexec.CodeExitError{Err: fmt.Errorf("exit %d", code), Code: code}, stderr: msg}
 	}
 	if err != nil {
-		return buf.String(), &remoteFailure{err: err, stderr: msg}
+		return &remoteFailure{err: err, stderr: msg}
 	}
-	return buf.String(), nil
+	return nil
 }
 
 // exitMarker opens the line a failing script writes on stderr with its exit
@@ -74,6 +72,11 @@ type exitWatcher struct {
 func (w *exitWatcher) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	// Keep the bytes first: the script's message comes just before its exit
+	// line, and must be in the buffer before onExit ends the stream.
+	if _, err := w.buf.Write(p); err != nil {
+		return 0, err
+	}
 	for _, b := range p {
 		if b != '\n' {
 			w.line = append(w.line, b)
@@ -86,7 +89,14 @@ func (w *exitWatcher) Write(p []byte) (int, error) {
 		}
 		w.line = w.line[:0]
 	}
-	return w.buf.Write(p)
+	return len(p), nil
+}
+
+// text returns what the watcher has passed on to buf so far.
+func (w *exitWatcher) text(buf *bytes.Buffer) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return buf.String()
 }
 
 func (w *exitWatcher) exited() int {

@@ -176,7 +176,7 @@ func session(ctx context.Context, o Options, resend bool, planOf func(inventory 
 		args = []string{"resend"}
 	}
 	sctx, stop := watchStall(hctx, &last, o.StallTimeout, done)
-	_, err := run(sctx, o.Runner, stageScript, o.Table, args, pr, stdout)
+	err := run(sctx, o.Runner, stageScript, o.Table, args, pr, stdout)
 	close(ended)
 	stop()
 	close(finished)

@@ -568,3 +568,22 @@ func TestSplitOutputFindsTheEndLineAcrossWrites(t *testing.T) {
 		}
 	}
 }
+
+// exitingRunner writes a script's message and exit line in one chunk, from
+// the stream's goroutine, and returns as soon as the run is cancelled.
+type exitingRunner struct{}
+
+func (exitingRunner) Run(ctx context.Context, _ []string, _ io.Reader, _, stderr io.Writer) error {
+	go func() { _, _ = stderr.Write([]byte("the stage image has no sha256sum\n" + exitMarker + " 127\n")) }()
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestRunKeepsTheMessageOfAScriptThatGaveUp(t *testing.T) {
+	for i := 0; i < 50; i++ {
+		err := run(context.Background(), exitingRunner{}, "true", "cats", nil, strings.NewReader(""), io.Discard)
+		if exitOf(err) != codeMissingTool || !strings.Contains(err.Error(), "no sha256sum") {
+			t.Fatalf("run %d: err = %v (exit %d), want exit 127 with the script's message", i, err, exitOf(err))
+		}
+	}
+}
