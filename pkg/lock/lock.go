@@ -17,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	coordclient "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	"k8s.io/utils/ptr"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
@@ -164,29 +165,36 @@ func (l *Lock) Release(ctx context.Context, staged *Staged) error {
 	if ptr.Deref(cur.Spec.HolderIdentity, "") != l.holder {
 		return nil
 	}
-	if staged == nil && cur.Annotations[AnnotationStagedAt] == "" {
-		err = leases.Delete(ctx, l.name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &cur.UID}})
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		return err
-	}
-	free(cur)
 	if staged != nil {
+		if cur.Annotations == nil {
+			cur.Annotations = map[string]string{}
+		}
 		cur.Annotations[AnnotationStagedFiles] = strconv.Itoa(staged.Files)
 		cur.Annotations[AnnotationStagedBytes] = strconv.FormatInt(staged.Bytes, 10)
 		cur.Annotations[AnnotationStagedAt] = staged.At.UTC().Format(time.RFC3339)
 	}
-	_, err = leases.Update(ctx, cur, metav1.UpdateOptions{})
+	_, err = end(ctx, leases, cur)
 	return err
+}
+
+// end gives a Lease up: one that records a staged copy is freed and kept
+// (kept is true), any other is deleted.
+func end(ctx context.Context, leases coordclient.LeaseInterface, cur *coordv1.Lease) (kept bool, err error) {
+	if _, ok := Record(cur); ok {
+		free(cur)
+		_, err = leases.Update(ctx, cur, metav1.UpdateOptions{})
+		return true, err
+	}
+	err = leases.Delete(ctx, cur.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &cur.UID}})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	return false, err
 }
 
 // free clears the holder of a Lease: any push may take it.
 func free(l *coordv1.Lease) {
 	l.Spec.HolderIdentity, l.Spec.AcquireTime, l.Spec.RenewTime = nil, nil, nil
-	if l.Annotations == nil {
-		l.Annotations = map[string]string{}
-	}
 }
 
 // Free reports whether no push holds the Lease.
@@ -214,16 +222,7 @@ func Abandon(ctx context.Context, client kubernetes.Interface, namespace, name s
 	if err != nil {
 		return false, err
 	}
-	if _, ok := Record(cur); ok {
-		free(cur)
-		_, err = leases.Update(ctx, cur, metav1.UpdateOptions{})
-		return true, err
-	}
-	err = leases.Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &cur.UID}})
-	if apierrors.IsNotFound(err) {
-		return false, nil
-	}
-	return false, err
+	return end(ctx, leases, cur)
 }
 
 // StagedTables lists the tables whose Leases record a staged copy, by name.

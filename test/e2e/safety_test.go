@@ -112,6 +112,10 @@ func TestSecondPushOfATableIsRefused(t *testing.T) {
 func TestKilledPushIsCleanedUpAndResumed(t *testing.T) {
 	const table = "e2e_killed"
 	removeStaged(t, table)
+	// A staged copy first: the table's Lease then records it.
+	if r, _ := push(t, smallDataset(t), table); r.code != 0 {
+		t.Fatalf("first push:\n%s", r)
+	}
 	bulk := bulkDataset(t)
 	cmd := pluginCmd([]string{"TRACEBLOC_PROGRESS_INTERVAL=100ms"}, "push", bulk, "--table", table, "-n", ns)
 	stderr, err := cmd.StderrPipe()
@@ -165,6 +169,11 @@ func TestKilledPushIsCleanedUpAndResumed(t *testing.T) {
 	done := runPlugin(t, nil, "cleanup", "-n", ns)
 	if done.code != 0 || !strings.Contains(done.stdout, "removed") {
 		t.Fatalf("cleanup:\n%s", done)
+	}
+	// The table's Lease went through a dead push, its takeover and cleanup,
+	// and still records the staged copy.
+	if comp := runPlugin(t, nil, "__complete", "push", bulk, "-n", ns, "--table", table); !strings.Contains(comp.stdout, table+"\t") {
+		t.Errorf("after cleanup, --table completion lost %s:\n%s", table, comp)
 	}
 	assertNoStagePods(t, ns)
 	again := runPlugin(t, nil, "cleanup", "-n", ns, "-o", "json")
