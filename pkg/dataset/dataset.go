@@ -32,9 +32,21 @@ var DefaultLimits = Limits{MaxFileBytes: 500 << 20, MaxTotalBytes: 1 << 30}
 type File struct {
 	// Rel is the slash-separated path under the dataset root: "labels.csv" or
 	// "images/<name>".
-	Rel     string
+	Rel string
+	// Local is the path under the dataset root to read the file from, when
+	// it differs from Rel (a tabular CSV is staged as labels.csv); empty
+	// means Rel.
+	Local   string
 	Size    int64
 	ModTime time.Time
+}
+
+// Source is the slash-separated path under the dataset root the file is read from.
+func (f File) Source() string {
+	if f.Local != "" {
+		return f.Local
+	}
+	return f.Rel
 }
 
 // Dataset is a checked dataset, ready to stage.

@@ -10,13 +10,22 @@ import (
 
 // The documented exit codes (see README "Exit codes").
 const (
-	OK          = 0
-	Unexpected  = 1
-	BadFlags    = 2
-	Local       = 3
-	Cluster     = 4
-	Permission  = 5
+	OK         = 0
+	Unexpected = 1
+	BadFlags   = 2
+	Local      = 3
+	Cluster    = 4
+	Permission = 5
+	// TableExists: the table already holds ingested data (the ingestor
+	// refuses to ingest into it).
+	TableExists = 6
 	Staging     = 7
+	// Submit: submitting the ingestion run failed (port-forward, the
+	// jobs-manager unreachable, a non-auth error reply).
+	Submit = 8
+	// RunFailed: the ingestion run failed, finished with failures, or its
+	// result is unknown.
+	RunFailed   = 9
 	Interrupted = 130
 )
 
