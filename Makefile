@@ -16,18 +16,27 @@ GOLANGCI := bin/tools/golangci-lint
 
 KREW_VERSION := v0.4.3
 
-.PHONY: all build test unit e2e lint cluster-up cluster-down demo bench dist krew-manifest krew-check screenshot clean
+.PHONY: all agents build test unit e2e lint cluster-up cluster-down demo bench dist krew-manifest krew-check screenshot clean
 
 all: build
 
-build:
+# The stage agent, for every node architecture, gzip-compressed where the
+# plugin embeds it (pkg/agentbin).
+AGENT_BIN := pkg/agentbin/bin
+agents:
+	@for arch in amd64 arm64; do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch go build -trimpath -ldflags '-s -w' -o $(AGENT_BIN)/agent-linux-$$arch ./cmd/tracebloc-stage-agent && \
+	  gzip -9 -n -f $(AGENT_BIN)/agent-linux-$$arch || exit 1; \
+	done
+
+build: agents
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kubectl-tracebloc
 
 # Every test: lint, unit tests with the race detector, then the end-to-end
 # suite against the local real cluster (started if it is not running).
 test: lint unit e2e
 
-unit:
+unit: agents
 	go test -race -count=1 ./...
 
 e2e: build cluster-up
@@ -66,7 +75,7 @@ bench: build cluster-up
 	source $(LC_ENV) && TRACEBLOC_PLUGIN=$(CURDIR)/$(BIN) go test -tags e2e -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./test/e2e/ | tee .localcluster/bench.log
 
 # Release archives for every platform, with checksums.
-dist:
+dist: agents
 	bash hack/dist.sh $(VERSION)
 
 # .krew.yaml rendered for the archives in dist/, as the release bot would.

@@ -25,6 +25,10 @@ type Item struct {
 	Reason     string  `json:"reason"`
 }
 
+// helperMaxAge is how old a helper Pod may be before it counts as left over
+// (its own deadline is ten minutes).
+const helperMaxAge = 15 * time.Minute
+
 // Owners are the holders of live Leases, by table.
 type Owners map[string]string
 
@@ -49,11 +53,20 @@ func FindObjects(ctx context.Context, client kubernetes.Interface, namespace str
 		}
 		items = append(items, Item{Kind: "Lease", Name: l.Name, Table: table, AgeSeconds: age(l.CreationTimestamp, now), Reason: "expired: its push stopped renewing it"})
 	}
-	pods, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: stage.Selector})
+	pods, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: stage.AnySelector})
 	if err != nil {
 		return nil, nil, cluster.APIError(err, "list", "pods", namespace)
 	}
 	for _, p := range pods.Items {
+		if p.Labels[stage.LabelComponent] == stage.ComponentHelperPod {
+			// Helper Pods of a status or cleanup that may still run are
+			// left alone; past their deadline they are leftovers.
+			if p.DeletionTimestamp == nil && now.Sub(p.CreationTimestamp.Time) < helperMaxAge {
+				continue
+			}
+			items = append(items, Item{Kind: "Pod", Name: p.Name, AgeSeconds: age(p.CreationTimestamp, now), Reason: "helper pod of a status or cleanup that ended without deleting it"})
+			continue
+		}
 		table := p.Annotations[stage.AnnotationTable]
 		if holder, ok := live[table]; ok && holder == p.Annotations[stage.AnnotationHolder] {
 			continue
@@ -85,7 +98,7 @@ func Folders(names []string, live Owners) []Item {
 			if i := strings.LastIndex(rest, "-"); i > 0 {
 				rest = rest[:i]
 			}
-			table, reason = rest, "previous copy a finished swap did not remove"
+			table, reason = rest, "copy set aside by a swap (removed, or put back if its table has no staged copy)"
 		default:
 			continue
 		}

@@ -1,22 +1,20 @@
 package cleanup
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
 	"time"
 
-	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/transfer"
 )
 
 // Options describe one cleanup.
@@ -29,8 +27,11 @@ type Options struct {
 	PodRunningTimeout time.Duration
 	CleanupTimeout    time.Duration
 	Version           string
-	// Note prints a progress note.
+	// Note prints a progress note, Warn a warning.
 	Note func(format string, args ...any)
+	Warn func(format string, args ...any)
+	// NewRunner replaces pods/exec (tests).
+	NewRunner func(pod string) podexec.Runner
 }
 
 // Report is what cleanup found and did; -o json prints it.
@@ -43,8 +44,6 @@ type Report struct {
 	Error     string `json:"error,omitempty"`
 	ExitCode  int    `json:"exit_code"`
 }
-
-const helperTable = "_cleanup"
 
 // Run finds the leftovers and, unless DryRun, removes them.
 func Run(ctx context.Context, o Options) (*Report, error) {
@@ -65,19 +64,20 @@ func run(ctx context.Context, o Options, r *Report) error {
 	if err != nil {
 		return err
 	}
-	err = WithHelperPod(ctx, HelperOptions{Client: o.Client, Config: o.Config, Namespace: o.Namespace, PVC: vol.Name, Image: o.Image,
-		Timeout: o.PodRunningTimeout, CleanupTimeout: o.CleanupTimeout, Version: o.Version, Note: o.Note},
-		func(pod string, runner transfer.Runner) error {
-			var out, errOut bytes.Buffer
-			if err := runner.Run(ctx, []string{"sh", "-c", `ls -A "$1" 2>/dev/null; exit 0`, "sh", spec.StagingRoot}, nil, &out, &errOut); err != nil {
-				return exitcode.Errorf(exitcode.Staging, "listing %s: %v %s", spec.StagingRoot, err, errOut.String())
+	err = stage.WithHelperPod(ctx, stage.HelperOptions{Client: o.Client, Config: o.Config, Namespace: o.Namespace, PVC: vol.Name,
+		ReadWriteOnce: vol.ReadWriteOnce(), Image: o.Image, Timeout: o.PodRunningTimeout, CleanupTimeout: o.CleanupTimeout,
+		Version: o.Version, Purpose: "look at the staging folder", Note: o.Note, Warn: o.Warn, NewRunner: o.NewRunner},
+		func(pod string, agent *podexec.Agent) error {
+			listing, err := List(ctx, agent)
+			if err != nil {
+				return err
 			}
-			items = append(items, Folders(strings.Fields(out.String()), live)...)
+			items = append(items, Folders(listing.Leftovers, live)...)
 			r.Found = append([]Item{}, dropSelf(items, pod)...)
 			if len(r.Found) == 0 || o.DryRun {
 				return nil
 			}
-			return remove(ctx, o, runner, r.Found)
+			return remove(ctx, o, agent, r.Found)
 		})
 	if err != nil {
 		return err
@@ -93,6 +93,23 @@ func run(ctx context.Context, o Options, r *Report) error {
 	return nil
 }
 
+// List asks the agent for the staged tables and the staging leftovers.
+func List(ctx context.Context, agent *podexec.Agent) (proto.Message, error) {
+	var listing proto.Message
+	err := agent.Run(ctx, []string{proto.CmdList}, nil, func(m proto.Message) {
+		if m.T == proto.MsgList {
+			listing = m
+		}
+	}, nil)
+	if err != nil {
+		return listing, exitcode.Errorf(exitcode.Staging, "reading %s/%s: %v", proto.SharedMount, proto.StagingDir, err)
+	}
+	if listing.T != proto.MsgList {
+		return listing, exitcode.Errorf(exitcode.Staging, "reading %s/%s: the stage agent gave no listing", proto.SharedMount, proto.StagingDir)
+	}
+	return listing, nil
+}
+
 func dropSelf(items []Item, self string) []Item {
 	out := items[:0]
 	for _, i := range items {
@@ -103,7 +120,7 @@ func dropSelf(items []Item, self string) []Item {
 	return out
 }
 
-func remove(ctx context.Context, o Options, runner transfer.Runner, items []Item) error {
+func remove(ctx context.Context, o Options, agent *podexec.Agent, items []Item) error {
 	var folders []string
 	for _, i := range items {
 		var err error
@@ -114,7 +131,7 @@ func remove(ctx context.Context, o Options, runner transfer.Runner, items []Item
 		case "Lease":
 			kept, err = lock.Abandon(ctx, o.Client, o.Namespace, i.Name)
 		case "Folder":
-			folders = append(folders, i.Name)
+			folders = append(folders, folderName(i.Name))
 		}
 		if err != nil {
 			return fmt.Errorf("removing %s %s: %w", strings.ToLower(i.Kind), i.Name, err)
@@ -123,48 +140,32 @@ func remove(ctx context.Context, o Options, runner transfer.Runner, items []Item
 			o.Note("released lease %s (kept: it records the staged copy of table %s)", i.Name, i.Table)
 			continue
 		}
-		o.Note("removed %s %s", strings.ToLower(i.Kind), i.Name)
+		if i.Kind != "Folder" {
+			o.Note("removed %s %s", strings.ToLower(i.Kind), i.Name)
+		}
 	}
 	if len(folders) == 0 {
 		return nil
 	}
-	var errOut bytes.Buffer
-	args := append([]string{"sh", "-c", `rm -rf -- "$@"`, "sh"}, folders...)
-	if err := runner.Run(ctx, args, nil, &bytes.Buffer{}, &errOut); err != nil {
-		return exitcode.Errorf(exitcode.Staging, "removing staging folders: %v %s", err, errOut.String())
+	var notes []string
+	err := agent.Run(ctx, append([]string{proto.CmdRemove}, folders...), nil, func(m proto.Message) {
+		if m.T == proto.MsgRemoved {
+			notes = m.Notes
+		}
+	}, nil)
+	if err != nil {
+		return exitcode.Errorf(exitcode.Staging, "removing staging folders: %v", err)
+	}
+	for _, n := range notes {
+		o.Note("%s", n)
+	}
+	for _, f := range folders {
+		o.Note("removed folder %s/%s/%s", proto.SharedMount, proto.StagingDir, f)
 	}
 	return nil
 }
 
-// HelperOptions describe a short-lived Pod that mounts the shared volume.
-type HelperOptions struct {
-	Client         kubernetes.Interface
-	Config         *rest.Config
-	Namespace      string
-	PVC            string
-	Image          string
-	Timeout        time.Duration
-	CleanupTimeout time.Duration
-	Version        string
-	Note           func(format string, args ...any)
-}
-
-// WithHelperPod runs fn with a restricted Pod that mounts the shared volume,
-// and deletes the Pod afterwards on a fresh context.
-func WithHelperPod(ctx context.Context, o HelperOptions, fn func(pod string, runner transfer.Runner) error) error {
-	pod := stage.BuildPod(stage.PodOptions{Namespace: o.Namespace, Table: helperTable, Image: o.Image, PVC: o.PVC,
-		Suffix: utilrand.String(5), CreatedBy: "kubectl-tracebloc " + o.Version, Holder: "helper", Now: time.Now()})
-	o.Note("creating helper pod %s to look at the staging folder", pod.Name)
-	if _, err := stage.Create(ctx, o.Client, pod); err != nil {
-		return err
-	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.Background(), o.CleanupTimeout)
-		defer cancel()
-		_ = stage.Delete(dctx, o.Client, o.Namespace, pod.Name)
-	}()
-	if _, err := stage.WaitRunning(ctx, o.Client, o.Namespace, pod.Name, o.Timeout); err != nil {
-		return err
-	}
-	return fn(pod.Name, &transfer.PodExec{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Pod: pod.Name, Container: stage.ContainerName})
+// folderName is the name of a leftover folder inside the staging folder.
+func folderName(path string) string {
+	return path[strings.LastIndexByte(path, '/')+1:]
 }

@@ -39,7 +39,7 @@ remove them. A push of a table that holds a live Lease is never touched.`,
 			}
 			p := output.New(streams.Out, streams.ErrOut, quiet)
 			return runCleanup(c.Context(), flags, p, out == "json", cleanup.Options{Image: image, DryRun: dryRun,
-				PodRunningTimeout: timeout, CleanupTimeout: 30 * time.Second, Version: Version, Note: p.Notef})
+				PodRunningTimeout: timeout, CleanupTimeout: 30 * time.Second, Version: Version, Note: p.Notef, Warn: p.Warnf})
 		},
 	}
 	f := cmd.Flags()

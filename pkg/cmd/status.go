@@ -10,9 +10,9 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/tracebloc/kubectl-tracebloc/pkg/cleanup"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/status"
 )
 
@@ -44,8 +44,8 @@ The staging folder is read through a short-lived helper pod.`,
 			if err != nil {
 				return err
 			}
-			r, err := status.Run(c.Context(), cleanup.HelperOptions{Client: conn.Client, Config: conn.Config, Namespace: conn.Namespace,
-				Image: image, Timeout: 2 * time.Minute, CleanupTimeout: 30 * time.Second, Version: Version, Note: p.Notef})
+			r, err := status.Run(c.Context(), stage.HelperOptions{Client: conn.Client, Config: conn.Config, Namespace: conn.Namespace,
+				Image: image, Timeout: 2 * time.Minute, CleanupTimeout: 30 * time.Second, Version: Version, Note: p.Notef, Warn: p.Warnf})
 			if out == "json" {
 				if jerr := p.JSON(r); jerr != nil && err == nil {
 					return jerr

@@ -10,7 +10,7 @@ import (
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/transfer"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 )
 
 // Connection is a live client for the chosen context and namespace.
@@ -45,7 +45,7 @@ type Options struct {
 
 	Connect Connector
 	// NewRunner returns the exec runner for a stage Pod; nil means pods/exec.
-	NewRunner func(conn *Connection, pod string) transfer.Runner
+	NewRunner func(conn *Connection, pod string) podexec.Runner
 	Printer   *output.Printer
 	// ShowSummary prints the one-screen summary before staging.
 	ShowSummary bool

@@ -20,13 +20,14 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/transfer"
 )
 
 type hashed struct {
-	sums transfer.Sums
-	err  error
+	local *transfer.Local
+	err   error
 }
 
 // stageDataset starts the stage Pod while the files are hashed locally, then
@@ -37,10 +38,10 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 	start := time.Now()
 	hc := make(chan hashed, 1)
 	go func() {
-		sums, err := transfer.HashFiles(ds.Root, ds.Files)
-		hc <- hashed{sums, err}
+		local, err := transfer.HashFiles(ds.Root, ds.Files)
+		hc <- hashed{local, err}
 	}()
-	localSums := sync.OnceValues(func() (transfer.Sums, error) { h := <-hc; return h.sums, h.err })
+	localSums := sync.OnceValues(func() (*transfer.Local, error) { h := <-hc; return h.local, h.err })
 
 	holder := lock.Holder(currentUser(), hostname(), os.Getpid(), utilrand.String(6))
 	held, err := lock.Acquire(ctx, conn.Client, conn.Namespace, o.Table, holder, LeaseTTL)
@@ -55,6 +56,7 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 		releaseLock(o, held, staged)
 	}()
 	var pods []string
+	agents := map[string]*podexec.Agent{}
 	defer func() {
 		for _, p := range pods {
 			removePod(o, conn, p)
@@ -80,12 +82,20 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 				_, err = stage.WaitRunning(ctx, conn.Client, conn.Namespace, pod, o.PodRunningTimeout)
 			}
 		}
+		if err == nil && agents[pod] == nil {
+			var a *podexec.Agent
+			if a, err = podexec.Deliver(ctx, newRunner(o, conn, pod)); err == nil {
+				agents[pod] = a
+			} else {
+				err = stageFailure(err)
+			}
+		}
 		if err == nil {
-			sums, herr := localSums()
+			local, herr := localSums()
 			if herr != nil {
 				return exitcode.Wrap(exitcode.Local, herr)
 			}
-			res, err = streamFiles(ctx, o, conn, pod, ds, sums)
+			res, err = streamFiles(ctx, o, agents[pod], ds, local, holder)
 		}
 		if err == nil {
 			r.Transfer = res
@@ -152,14 +162,30 @@ func createPod(ctx context.Context, o Options, conn *Connection, target *cluster
 	return pod.Name, nil
 }
 
-func streamFiles(ctx context.Context, o Options, conn *Connection, pod string, ds *dataset.Dataset, sums transfer.Sums) (*transfer.Result, error) {
-	var runner transfer.Runner = &transfer.PodExec{Client: conn.Client, Config: conn.Config, Namespace: conn.Namespace, Pod: pod, Container: stage.ContainerName}
+func newRunner(o Options, conn *Connection, pod string) podexec.Runner {
 	if o.NewRunner != nil {
-		runner = o.NewRunner(conn, pod)
+		return o.NewRunner(conn, pod)
 	}
+	return &podexec.PodExec{Client: conn.Client, Config: conn.Config, Namespace: conn.Namespace, Pod: pod, Container: stage.ContainerName}
+}
+
+// stageFailure gives a failed delivery of the agent exit 7; a broken exec
+// stays retriable.
+func stageFailure(err error) error {
+	var de *podexec.DeliveryError
+	if errors.As(err, &de) {
+		return exitcode.Wrap(exitcode.Staging, err)
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return exitcode.Wrap(exitcode.Staging, &transfer.StreamError{Err: err})
+}
+
+func streamFiles(ctx context.Context, o Options, agent *podexec.Agent, ds *dataset.Dataset, local *transfer.Local, holder string) (*transfer.Result, error) {
 	var prog output.Progress = nil
 	res, err := transfer.Stage(ctx, transfer.Options{
-		Root: ds.Root, Files: ds.Files, Sums: sums, Table: o.Table, MaxFileBytes: o.Limits.MaxFileBytes, Runner: runner,
+		Root: ds.Root, Files: ds.Files, Local: local, Table: o.Table, MaxFileBytes: o.Limits.MaxFileBytes, Agent: agent, Nonce: holder,
 		OnPlan: func(p transfer.Plan) {
 			o.Printer.Notef("sending %d of %d files (%s); %d reused from the staged copy, %d from an interrupted push",
 				len(p.Send), len(ds.Files), dataset.HumanBytes(p.SendBytes), len(p.Reuse), p.Resumed)

@@ -13,7 +13,8 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-// DefaultImage is the pinned stage image: busybox sh, tar and sha256sum.
+// DefaultImage is the pinned stage image. The stage agent needs only a POSIX
+// sh with uname, cat, chmod, mv and mkdir (and uses gzip when it is there).
 const DefaultImage = "alpine:3.20@sha256:d9e853e87e55526f6b2917df91a2115c36dd7c696a35be12163d44e6e2a4b6bc"
 
 // ImageEnv overrides DefaultImage, for mirrors and air-gapped registries.
@@ -21,10 +22,12 @@ const ImageEnv = "TRACEBLOC_STAGE_IMAGE"
 
 // Labels and annotations that mark what the plugin creates.
 const (
-	LabelManagedBy      = "app.kubernetes.io/managed-by"
-	ManagedBy           = "kubectl-tracebloc"
-	LabelComponent      = "tracebloc.io/component"
-	ComponentStagePod   = "stage-pod"
+	LabelManagedBy    = "app.kubernetes.io/managed-by"
+	ManagedBy         = "kubectl-tracebloc"
+	LabelComponent    = "tracebloc.io/component"
+	ComponentStagePod = "stage-pod"
+	// ComponentHelperPod marks the Pods of status and cleanup.
+	ComponentHelperPod  = "helper-pod"
 	LabelTable          = "tracebloc.io/table"
 	AnnotationTable     = "tracebloc.io/table"
 	AnnotationCreatedBy = "tracebloc.io/created-by"
@@ -33,6 +36,8 @@ const (
 	AnnotationHolder = "tracebloc.io/holder"
 	// Selector finds every stage Pod.
 	Selector = LabelManagedBy + "=" + ManagedBy + "," + LabelComponent + "=" + ComponentStagePod
+	// AnySelector finds every Pod the plugin creates: stage and helper Pods.
+	AnySelector = LabelManagedBy + "=" + ManagedBy + "," + LabelComponent + " in (" + ComponentStagePod + "," + ComponentHelperPod + ")"
 )
 
 // Mount points inside the stage Pod.
@@ -46,6 +51,8 @@ const (
 type PodOptions struct {
 	Namespace string
 	Table     string
+	// Component is the component label; empty means a stage Pod.
+	Component string
 	Image     string
 	PVC       string
 	// Suffix makes the name unique (random, lower-case alphanumeric).
@@ -91,13 +98,20 @@ func Deadline(bytes int64) time.Duration {
 // BuildPod returns the stage Pod. It passes Pod Security "restricted".
 func BuildPod(o PodOptions) *corev1.Pod {
 	deadline := Deadline(o.Bytes)
+	component, name := o.Component, PodName(o.Table, o.Suffix)
+	if component == "" {
+		component = ComponentStagePod
+	}
+	if component == ComponentHelperPod {
+		name = "tracebloc-helper-" + o.Suffix
+	}
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      PodName(o.Table, o.Suffix),
+			Name:      name,
 			Namespace: o.Namespace,
 			Labels: map[string]string{
 				LabelManagedBy: ManagedBy,
-				LabelComponent: ComponentStagePod,
+				LabelComponent: component,
 				LabelTable:     TableLabel(o.Table),
 			},
 			Annotations: map[string]string{
@@ -117,7 +131,6 @@ func BuildPod(o PodOptions) *corev1.Pod {
 				RunAsNonRoot:   ptr.To(true),
 				RunAsUser:      ptr.To(int64(uid)),
 				RunAsGroup:     ptr.To(int64(uid)),
-				FSGroup:        ptr.To(int64(uid)),
 				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 			},
 			Containers: []corev1.Container{{

@@ -41,7 +41,9 @@ func TestBuildPodIsRestricted(t *testing.T) {
 		ok   bool
 	}{
 		{"runAsNonRoot", *sc.RunAsNonRoot},
-		{"uid 65532", *sc.RunAsUser == 65532 && *sc.FSGroup == 65532},
+		{"uid 65532", *sc.RunAsUser == 65532 && *sc.RunAsGroup == 65532},
+		// An fsGroup would make kubelet re-group the whole shared volume.
+		{"no fsGroup", sc.FSGroup == nil && sc.FSGroupChangePolicy == nil},
 		{"seccomp", sc.SeccompProfile.Type == corev1.SeccompProfileTypeRuntimeDefault},
 		{"no escalation", !*c.SecurityContext.AllowPrivilegeEscalation},
 		{"drop ALL", cmp.Equal(c.SecurityContext.Capabilities.Drop, []corev1.Capability{"ALL"})},
@@ -144,5 +146,17 @@ func TestMountingNode(t *testing.T) {
 	node, err = MountingNode(context.Background(), fake.NewClientset(), "tb", "client-pvc")
 	if err != nil || node != "" {
 		t.Fatalf("MountingNode with no pods = %q, %v", node, err)
+	}
+}
+
+func TestBuildHelperPod(t *testing.T) {
+	pod := BuildPod(PodOptions{Namespace: "tb", Table: "helper", Component: ComponentHelperPod, Image: "img", PVC: "client-pvc",
+		Suffix: "abcde", Node: "n1", Now: time.Unix(0, 0)})
+	if pod.Name != "tracebloc-helper-abcde" || pod.Labels[LabelComponent] != ComponentHelperPod {
+		t.Errorf("helper pod %s labelled %v", pod.Name, pod.Labels)
+	}
+	terms := pod.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+	if got := terms[0].MatchFields[0].Values; !cmp.Equal(got, []string{"n1"}) {
+		t.Errorf("helper pod pinned to %v, want n1", got)
 	}
 }

@@ -3,18 +3,15 @@
 package status
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"strconv"
-	"strings"
+	"sort"
 	"time"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cleanup"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/transfer"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
 )
 
 // Table is one staged table.
@@ -36,17 +33,8 @@ type Report struct {
 	ExitCode  int              `json:"exit_code"`
 }
 
-// listScript prints "<table> <files> <bytes> <mtime>" for each staged table.
-const listScript = `cd "$1" 2>/dev/null || exit 0
-for d in *; do
-  [ -d "$d" ] || continue
-  n=$(find "$d" -type f | wc -l)
-  b=$(find "$d" -type f -exec stat -c %s {} + | awk '{ s += $1 } END { print s + 0 }')
-  echo "$d $n $b $(stat -c %Y "$d")"
-done`
-
 // Run gathers the status. It reads the volume through a helper Pod.
-func Run(ctx context.Context, o cleanup.HelperOptions) (*Report, error) {
+func Run(ctx context.Context, o stage.HelperOptions) (*Report, error) {
 	r := &Report{Namespace: o.Namespace, Tables: []Table{}, Leftovers: []cleanup.Item{}}
 	err := run(ctx, o, r)
 	if err != nil {
@@ -55,46 +43,28 @@ func Run(ctx context.Context, o cleanup.HelperOptions) (*Report, error) {
 	return r, err
 }
 
-func run(ctx context.Context, o cleanup.HelperOptions, r *Report) error {
+func run(ctx context.Context, o stage.HelperOptions, r *Report) error {
 	target, err := cluster.Discover(ctx, o.Client, o.Namespace)
 	if err != nil {
 		return err
 	}
 	r.Release, r.PVC = &target.Release, &target.Volume
-	items, _, err := cleanup.FindObjects(ctx, o.Client, o.Namespace, time.Now())
+	items, live, err := cleanup.FindObjects(ctx, o.Client, o.Namespace, time.Now())
 	if err != nil {
 		return err
 	}
 	r.Leftovers = append(r.Leftovers, items...)
-	o.PVC = target.Volume.Name
-	return cleanup.WithHelperPod(ctx, o, func(_ string, runner transfer.Runner) error {
-		var out, errOut bytes.Buffer
-		if err := runner.Run(ctx, []string{"sh", "-c", listScript, "sh", spec.StagingRoot}, nil, &out, &errOut); err != nil {
-			return exitcode.Errorf(exitcode.Staging, "reading %s: %v %s", spec.StagingRoot, err, errOut.String())
+	o.PVC, o.ReadWriteOnce, o.Purpose = target.Volume.Name, target.Volume.ReadWriteOnce(), "read the staging folder"
+	return stage.WithHelperPod(ctx, o, func(_ string, agent *podexec.Agent) error {
+		listing, err := cleanup.List(ctx, agent)
+		if err != nil {
+			return err
 		}
-		tables, err := parseTables(out.String())
-		r.Tables = tables
-		return err
+		r.Leftovers = append(r.Leftovers, cleanup.Folders(listing.Leftovers, live)...)
+		for _, t := range listing.Tables {
+			r.Tables = append(r.Tables, Table{Name: t.Name, Files: t.Files, Bytes: t.Bytes, StagedAt: time.Unix(t.Modified, 0).UTC()})
+		}
+		sort.Slice(r.Tables, func(i, j int) bool { return r.Tables[i].Name < r.Tables[j].Name })
+		return nil
 	})
-}
-
-func parseTables(out string) ([]Table, error) {
-	tables := []Table{}
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		if line == "" {
-			continue
-		}
-		f := strings.Fields(line)
-		if len(f) != 4 {
-			return nil, fmt.Errorf("unexpected line %q from the staging folder", line)
-		}
-		files, err1 := strconv.Atoi(f[1])
-		bytes, err2 := strconv.ParseInt(f[2], 10, 64)
-		mtime, err3 := strconv.ParseInt(f[3], 10, 64)
-		if err1 != nil || err2 != nil || err3 != nil {
-			return nil, fmt.Errorf("unexpected line %q from the staging folder", line)
-		}
-		tables = append(tables, Table{Name: f[0], Files: files, Bytes: bytes, StagedAt: time.Unix(mtime, 0).UTC()})
-	}
-	return tables, nil
 }

@@ -36,10 +36,10 @@ func FuzzEntryName(f *testing.F) {
 	})
 }
 
-// FuzzScriptFileNames stages one image under a fuzzed name with the real
-// scripts: the name must land as a file of images/, never run as shell code,
-// never write outside the staging folder.
-func FuzzScriptFileNames(f *testing.F) {
+// FuzzAgentFileNames stages one image under a fuzzed name with the real
+// agent: the name must land as a file of images/, never run as code, never
+// write outside the staging folder.
+func FuzzAgentFileNames(f *testing.F) {
 	for _, s := range []string{"a.jpg", "$(touch PWNED).jpg", "`touch PWNED`.jpg", "a;touch PWNED.jpg", "'\".jpg",
 		"-rf.jpg", "--.jpg", " leading space.jpg", "x'$(touch PWNED)'.jpg", "*.jpg", "a\\b.jpg", "ünï.jpg"} {
 		f.Add(s)
@@ -57,7 +57,7 @@ func FuzzScriptFileNames(f *testing.F) {
 			t.Fatalf("name %q: %v", name, err)
 		}
 		w.assertExactCopy()
-		_ = filepath.Walk(filepath.Dir(w.runner.volume), func(p string, _ os.FileInfo, _ error) error {
+		_ = filepath.Walk(filepath.Dir(w.volume), func(p string, _ os.FileInfo, _ error) error {
 			if strings.Contains(filepath.Base(p), "PWNED") && !strings.Contains(p, "/images/") {
 				t.Fatalf("name %q ran as code: %s exists", name, p)
 			}

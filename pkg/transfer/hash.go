@@ -6,20 +6,34 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 )
 
-// Sums maps a dataset-relative path ("images/a.jpg") to its hex SHA-256.
+// Sums maps a staged path ("images/a.jpg") to its hex SHA-256.
 type Sums map[string]string
 
-// HashFiles computes the SHA-256 of every file on a bounded worker pool.
-func HashFiles(root string, files []dataset.File) (Sums, error) {
+// Local is what the push read of the local dataset: every file's hash and
+// the identity of the file that was hashed, so that the stream sends exactly
+// those files and nothing that took their place.
+type Local struct {
+	Sums Sums
+	ids  map[string]os.FileInfo
+}
+
+// HashFiles reads every file of the dataset once, on a bounded worker pool,
+// through root (no path can lead outside the dataset folder).
+func HashFiles(root string, files []dataset.File) (*Local, error) {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", root, err)
+	}
+	defer r.Close()
 	type result struct {
 		rel, sum string
+		id       os.FileInfo
 		err      error
 	}
 	jobs := make(chan dataset.File)
@@ -30,8 +44,8 @@ func HashFiles(root string, files []dataset.File) (Sums, error) {
 		go func() {
 			defer wg.Done()
 			for f := range jobs {
-				sum, err := hashFile(filepath.Join(root, filepath.FromSlash(f.Rel)))
-				results <- result{rel: f.Rel, sum: sum, err: err}
+				sum, id, err := hashFile(r, f)
+				results <- result{rel: f.Rel, sum: sum, id: id, err: err}
 			}
 		}()
 	}
@@ -43,26 +57,32 @@ func HashFiles(root string, files []dataset.File) (Sums, error) {
 		wg.Wait()
 		close(results)
 	}()
-	sums := make(Sums, len(files))
+	l := &Local{Sums: make(Sums, len(files)), ids: make(map[string]os.FileInfo, len(files))}
 	var firstErr error
-	for r := range results {
-		if r.err != nil && firstErr == nil {
-			firstErr = fmt.Errorf("hashing %s: %w", r.rel, r.err)
+	for res := range results {
+		if res.err != nil && firstErr == nil {
+			firstErr = res.err
 		}
-		sums[r.rel] = r.sum
+		l.Sums[res.rel] = res.sum
+		l.ids[res.rel] = res.id
 	}
-	return sums, firstErr
+	return l, firstErr
 }
 
-func hashFile(path string) (string, error) {
-	f, err := os.Open(path)
+// hashFile hashes one file through the descriptor openChecked vouches for.
+func hashFile(r *os.Root, f dataset.File) (string, os.FileInfo, error) {
+	fh, info, err := openChecked(r, f, nil)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	defer f.Close()
+	defer fh.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
+	n, err := io.Copy(h, io.LimitReader(fh, info.Size()))
+	if err != nil {
+		return "", nil, fmt.Errorf("reading %s: %w", f.Source(), err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	if n != f.Size {
+		return "", nil, changed(f)
+	}
+	return hex.EncodeToString(h.Sum(nil)), info, nil
 }

@@ -1,10 +1,10 @@
 package transfer
 
 import (
-	"bufio"
-	"fmt"
+	"encoding/json"
 	"sort"
-	"strings"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 )
@@ -17,45 +17,6 @@ type Inventory struct {
 	Partial Sums
 }
 
-// ParseInventory reads the inventory script's output.
-func ParseInventory(out string) (Inventory, error) {
-	inv := Inventory{Staged: Sums{}, Partial: Sums{}}
-	sc := bufio.NewScanner(strings.NewReader(out))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" {
-			continue
-		}
-		tag, rest, ok := strings.Cut(line, " ")
-		if !ok {
-			return inv, fmt.Errorf("unexpected inventory line %q", line)
-		}
-		rel, sum, err := parseSumLine(rest)
-		if err != nil {
-			return inv, err
-		}
-		switch tag {
-		case "S":
-			inv.Staged[rel] = sum
-		case "P":
-			inv.Partial[rel] = sum
-		default:
-			return inv, fmt.Errorf("unexpected inventory line %q", line)
-		}
-	}
-	return inv, sc.Err()
-}
-
-// parseSumLine reads a sha256sum line "<hex>  ./<rel>".
-func parseSumLine(line string) (rel, sum string, err error) {
-	sum, name, ok := strings.Cut(line, "  ")
-	if !ok || len(sum) != 64 || !strings.HasPrefix(name, "./") {
-		return "", "", fmt.Errorf("unexpected checksum line %q", line)
-	}
-	return strings.TrimPrefix(name, "./"), sum, nil
-}
-
 // Plan says what one apply round sends, reuses and removes.
 type Plan struct {
 	Send      []dataset.File
@@ -64,7 +25,8 @@ type Plan struct {
 	Reuse []string
 	// Resumed are files already in the partial copy with the right content.
 	Resumed int
-	// Remove are partial-copy files that are not part of the new copy.
+	// Remove are partial-copy files that are not part of the new copy (the
+	// agent drops them itself; counted for the report).
 	Remove []string
 	// Expected is every file of the new copy with its SHA-256.
 	Expected Sums
@@ -100,29 +62,9 @@ func MakePlan(files []dataset.File, local Sums, inv Inventory) Plan {
 	return p
 }
 
-// entries renders the plan as the files that open the stream.
-func (p Plan) entries() []entry {
-	rels := make([]string, 0, len(p.Expected))
-	for rel := range p.Expected {
-		rels = append(rels, rel)
-	}
-	sort.Strings(rels)
-	var expected strings.Builder
-	for _, rel := range rels {
-		fmt.Fprintf(&expected, "%s  ./%s\n", p.Expected[rel], rel)
-	}
-	return []entry{
-		{name: "plan/remove", data: lines(p.Remove)},
-		{name: "plan/reuse", data: lines(p.Reuse)},
-		{name: "plan/expected", data: []byte(expected.String())},
-	}
-}
-
-func lines(ss []string) []byte {
-	if len(ss) == 0 {
-		return nil
-	}
-	return []byte(strings.Join(ss, "\n") + "\n")
+// wire renders the plan as the stream's first entry.
+func (p Plan) wire() ([]byte, error) {
+	return json.Marshal(proto.Plan{Expected: p.Expected, Reuse: p.Reuse})
 }
 
 // replan builds the plan of a second round from the hashes the Pod reported

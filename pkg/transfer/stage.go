@@ -1,30 +1,41 @@
+// Package transfer streams a dataset to the stage agent in the stage Pod as
+// tar over exec; the agent verifies it by SHA-256 and swaps it into place.
 package transfer
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
+
 	"io"
 	"math"
-	"strings"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 )
 
 // Options describe one staging run.
 type Options struct {
 	Root  string
 	Files []dataset.File
-	// Sums are the local SHA-256 of every file.
-	Sums         Sums
+	// Local holds the hash and identity of every local file.
+	Local        *Local
 	Table        string
 	MaxFileBytes int64
-	Runner       Runner
+	// Agent is the stage agent in the stage Pod.
+	Agent *podexec.Agent
+	// Nonce identifies this push on the volume (the partial copy's owner).
+	Nonce string
+	// BeforeSwap runs once the agent has verified the new copy and before it
+	// may swap it in; an error leaves the staged copy as it is (the push has
+	// lost its lock, say).
+	BeforeSwap func(ctx context.Context) error
 	// OnPlan is called once the first plan is known, with the bytes to send.
 	OnPlan func(Plan)
 	// Progress is called with each chunk of file data sent.
@@ -65,17 +76,17 @@ type Result struct {
 // maxRounds bounds the re-sends after a verification mismatch.
 const maxRounds = 2
 
-// Stage learns what the volume holds, streams what is missing, has the Pod
+// Stage learns what the volume holds, streams what is missing, has the agent
 // verify every file and swap the new copy in. Each round is one exec: the
-// script prints its inventory, the client answers with the stream.
+// agent prints its inventory, the client answers with the stream.
 func Stage(ctx context.Context, o Options) (*Result, error) {
 	res := &Result{Files: len(o.Files)}
-	planOf := func(out string) (Plan, error) {
-		inv, err := ParseInventory(out)
-		if err != nil {
-			return Plan{}, exitcode.Wrap(exitcode.Staging, err)
+	planOf := func(inv proto.Message) (Plan, error) {
+		if inv.Ingested {
+			return Plan{}, exitcode.Errorf(exitcode.TableExists,
+				"table %s already holds ingested data (%s/%s is not empty) and the ingestor never ingests into an existing table: push under another --table name", o.Table, proto.SharedMount, o.Table)
 		}
-		plan := MakePlan(o.Files, o.Sums, inv)
+		plan := MakePlan(o.Files, o.Local.Sums, Inventory{Staged: inv.Staged, Partial: inv.Partial})
 		res.Reused, res.Resumed = len(plan.Reuse), plan.Resumed
 		if o.OnPlan != nil {
 			o.OnPlan(plan)
@@ -84,36 +95,71 @@ func Stage(ctx context.Context, o Options) (*Result, error) {
 	}
 	for round := 1; ; round++ {
 		res.Rounds = round
-		out, plan, err := session(ctx, o, round > 1, planOf)
-		if plan == nil {
-			return nil, remoteError("reading the staged copy", err)
+		out, err := session(ctx, o, round > 1, planOf)
+		if out.plan == nil {
+			return nil, stagingError("reading the staged copy", err)
 		}
-		res.SentFiles += len(plan.Send)
-		res.SentBytes += plan.SendBytes
+		res.SentFiles += len(out.plan.Send)
+		res.SentBytes += out.plan.SendBytes
 		if err == nil {
-			if !strings.Contains(out, "SWAPPED") {
+			if !out.swapped {
 				return nil, exitcode.Errorf(exitcode.Staging, "the stage pod ended without confirming the swap: the staged copy may be old or new, push again")
 			}
-			res.Verified = len(o.Files)
+			res.Verified = out.verified
 			return res, nil
 		}
-		if exitOf(err) != codeMismatch || round == maxRounds {
-			return nil, remoteError("staging", err)
+		var ae *podexec.AgentError
+		if !errors.As(err, &ae) || ae.Kind != proto.KindMismatch || round == maxRounds || out.actual == nil {
+			return nil, stagingError("staging", err)
 		}
-		actual, perr := parseActual(out)
-		if perr != nil {
-			return nil, exitcode.Wrap(exitcode.Staging, perr)
-		}
-		next := replan(o.Files, o.Sums, actual)
-		planOf = func(string) (Plan, error) { return next, nil }
+		next := replan(o.Files, o.Local.Sums, out.actual)
+		planOf = func(proto.Message) (Plan, error) { return next, nil }
 	}
 }
 
-// session runs one round: the inventory comes back on stdout, planOf turns
-// it into the plan, and the stream follows on stdin. The plan is nil when
-// the round ended before one was made. With resend the Pod skips the
-// inventory (the plan is known).
-func session(ctx context.Context, o Options, resend bool, planOf func(inventory string) (Plan, error)) (string, *Plan, error) {
+// stagingError gives every failure of a round its exit code.
+func stagingError(doing string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	var coded *exitcode.Error
+	if errors.As(err, &coded) {
+		return err
+	}
+	var ae *podexec.AgentError
+	if errors.As(err, &ae) {
+		switch ae.Kind {
+		case proto.KindMismatch:
+			return exitcode.Errorf(exitcode.Staging, "%s: files on the volume still differ from yours after %d rounds: the stream or the volume corrupts data; the previous staged copy is untouched", doing, maxRounds)
+		case proto.KindInterrupted:
+			return context.Canceled
+		}
+		return exitcode.Errorf(exitcode.Staging, "%s: %s", doing, ae.Msg)
+	}
+	var de *podexec.DeliveryError
+	if errors.As(err, &de) {
+		return exitcode.Wrap(exitcode.Staging, err)
+	}
+	// No word from the agent: the connection broke, the Pod was deleted or
+	// the agent killed. A retry may succeed.
+	return exitcode.Wrap(exitcode.Staging, &StreamError{Err: err})
+}
+
+// outcome is what one round learned.
+type outcome struct {
+	plan     *Plan
+	verified int
+	swapped  bool
+	actual   Sums
+}
+
+// session runs one round: the inventory comes back as the agent's first
+// message, planOf turns it into the plan, and the stream follows on stdin.
+// Once the agent has verified the copy, BeforeSwap decides whether the
+// commit line is sent. With resend the agent skips the inventory.
+func session(ctx context.Context, o Options, resend bool, planOf func(proto.Message) (Plan, error)) (outcome, error) {
+	var out outcome
+	var mu sync.Mutex
 	pr, pw := io.Pipe()
 	var last atomic.Int64
 	// The stall clock starts with the stream: an inventory may take long.
@@ -124,38 +170,69 @@ func session(ctx context.Context, o Options, resend bool, planOf func(inventory 
 			o.Progress(n)
 		}
 	}
-	stdout := newSplitOutput()
 	// Ctrl-C does not cut the stream: the writer ends it at a file boundary,
 	// so what is in flight still lands. A stream that does not drain within
 	// DrainTimeout is cut all the same; before the stream, it is cut at once.
 	hctx, hardStop := context.WithCancel(context.WithoutCancel(ctx))
 	defer hardStop()
+	inventory := make(chan proto.Message, 1)
+	verified := make(chan struct{}, 1)
 	ended := make(chan struct{})
 	done := make(chan error, 1)
-	var planned *Plan
+	root, err := os.OpenRoot(o.Root)
+	if err != nil {
+		return out, exitcode.Errorf(exitcode.Local, "opening %s: %w", o.Root, err)
+	}
+	defer root.Close()
 	go func() {
-		var err error
-		select {
-		case inv := <-stdout.inventory:
-			var plan Plan
-			if plan, err = planOf(inv); err != nil {
+		err := func() error {
+			var inv proto.Message
+			select {
+			case inv = <-inventory:
+			case <-ctx.Done():
 				hardStop()
-				break
+				return ctx.Err()
+			case <-ended:
+				return errors.New("the stage agent ended before its inventory")
 			}
-			planned = &plan
+			plan, err := planOf(inv)
+			if err != nil {
+				hardStop()
+				return err
+			}
+			wire, err := plan.wire()
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			out.plan = &plan
+			mu.Unlock()
 			last.Store(time.Now().UnixNano())
-			src := &tarSource{root: o.Root, plan: plan.entries(), files: plan.Send, sums: o.Sums, maxBytes: o.MaxFileBytes, progress: progress, stop: ctx.Done()}
+			src := &tarSource{root: root, plan: wire, files: plan.Send, local: o.Local, maxBytes: o.MaxFileBytes, progress: progress, stop: ctx.Done()}
 			// Big writes keep the exec stream's frames full.
 			bw := bufio.NewWriterSize(pw, 256<<10)
-			if err = src.writeTo(bw); err == nil {
-				err = bw.Flush()
+			if err := src.writeTo(bw); err != nil {
+				return err
 			}
-		case <-ctx.Done():
-			err = ctx.Err()
-			hardStop()
-		case <-ended:
-			err = errors.New("the stage pod ended before its inventory")
-		}
+			if err := bw.Flush(); err != nil {
+				return err
+			}
+			// The stream is out; the agent verifies, then waits for the word.
+			select {
+			case <-verified:
+			case <-ctx.Done():
+				return nil
+			case <-ended:
+				return nil
+			}
+			if o.BeforeSwap != nil {
+				if err := o.BeforeSwap(ctx); err != nil {
+					return err
+				}
+			}
+			_, err = io.WriteString(pw, proto.Commit+"\n")
+			return err
+		}()
 		pw.CloseWithError(err)
 		done <- err
 	}()
@@ -171,79 +248,64 @@ func session(ctx context.Context, o Options, resend bool, planOf func(inventory 
 		case <-finished:
 		}
 	}()
-	var args []string
+	args := []string{proto.CmdStage, "--table", o.Table, "--nonce", o.Nonce}
 	if resend {
-		args = []string{"resend"}
+		args = append(args, "--resend")
 	}
+	onMsg := func(m proto.Message) {
+		switch m.T {
+		case proto.MsgInventory:
+			select {
+			case inventory <- m:
+			default:
+			}
+		case proto.MsgVerified:
+			mu.Lock()
+			out.verified = m.Files
+			mu.Unlock()
+			verified <- struct{}{}
+		case proto.MsgSwapped:
+			mu.Lock()
+			out.swapped = true
+			mu.Unlock()
+		case proto.MsgMismatch:
+			mu.Lock()
+			out.actual = m.Actual
+			if out.actual == nil {
+				out.actual = Sums{}
+			}
+			mu.Unlock()
+		}
+	}
+	// The agent has given up: end the stream, so nothing waits on data it
+	// will never read.
+	onFail := func() { pr.CloseWithError(errors.New("the stage agent stopped reading")) }
 	sctx, stop := watchStall(hctx, &last, o.StallTimeout, done)
-	err := run(sctx, o.Runner, stageScript, o.Table, args, pr, stdout)
+	err = o.Agent.Run(sctx, args, pr, onMsg, onFail)
 	close(ended)
 	stop()
 	close(finished)
-	// Unblock the writer if the Pod stopped reading early.
-	pr.CloseWithError(errors.New("the stage pod stopped reading"))
+	// Unblock the writer if the agent stopped reading early.
+	pr.CloseWithError(errors.New("the stage agent stopped reading"))
 	werr := <-done
-	out := stdout.rest()
+	mu.Lock()
+	defer mu.Unlock()
 	if ctx.Err() != nil {
-		if err == nil && werr == nil && strings.Contains(out, "SWAPPED") {
-			// Ctrl-C came after the last byte and the swap went through:
-			// the push is complete, and says so.
-			return out, planned, nil
+		if err == nil && out.swapped {
+			// Ctrl-C came after the commit and the swap went through: the
+			// push is complete, and says so.
+			return out, nil
 		}
-		return out, planned, ctx.Err()
+		return out, ctx.Err()
 	}
 	if werr != nil && exitcode.Of(werr) != exitcode.Unexpected {
-		return out, planned, werr
+		return out, werr
 	}
 	if cause := context.Cause(sctx); err != nil && errors.Is(cause, errStalled) {
-		return out, planned, exitcode.Wrap(exitcode.Staging, &StreamError{Err: cause})
+		return out, exitcode.Wrap(exitcode.Staging, &StreamError{Err: cause})
 	}
-	return out, planned, err
-}
-
-// splitOutput hands the script's stdout up to the inventory's end line to
-// the stream writer, and keeps the rest (the verification's report).
-type splitOutput struct {
-	mu        sync.Mutex
-	head      bytes.Buffer
-	scanned   int
-	tail      bytes.Buffer
-	found     bool
-	inventory chan string
-}
-
-func newSplitOutput() *splitOutput { return &splitOutput{inventory: make(chan string, 1)} }
-
-func (s *splitOutput) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.found {
-		return s.tail.Write(p)
+	if err == nil && werr != nil {
+		return out, werr
 	}
-	s.head.Write(p)
-	b := s.head.Bytes()
-	end := []byte(inventoryEnd + "\n")
-	from := max(0, s.scanned-len(end))
-	for {
-		i := bytes.Index(b[from:], end)
-		if i < 0 {
-			break
-		}
-		i += from
-		if i == 0 || b[i-1] == '\n' {
-			s.found = true
-			s.tail.Write(b[i+len(end):])
-			s.inventory <- string(b[:i])
-			break
-		}
-		from = i + 1
-	}
-	s.scanned = len(b)
-	return len(p), nil
-}
-
-func (s *splitOutput) rest() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.tail.String()
+	return out, err
 }

@@ -4,33 +4,24 @@ import (
 	"archive/tar"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
-	"strings"
 	"time"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 )
 
-// entry is a small in-memory file of the stream (the plan).
-type entry struct {
-	name string
-	data []byte
-}
-
-// tarSource writes the stream: plan entries first, then each file to send
-// under data/. Files are re-checked with Lstat as they are read and hashed
-// again on the way, so a file that changed since the pre-flight is refused.
+// tarSource writes the stream: the plan first, then each file to send under
+// data/. Each file is read through the dataset root, must be the very file
+// the push hashed, and is hashed again on the way.
 type tarSource struct {
-	root     string
-	plan     []entry
+	root     *os.Root
+	plan     []byte
 	files    []dataset.File
-	sums     Sums
+	local    *Local
 	maxBytes int64
 	progress func(n int64)
 	// stop ends the stream cleanly at the next file boundary (Ctrl-C): every
@@ -38,38 +29,29 @@ type tarSource struct {
 	stop <-chan struct{}
 }
 
-// interruptedEntry tells the Pod the stream was cut short on purpose.
-const interruptedEntry = "plan/interrupted"
-
-// EntryName is the tar name of a dataset file: clean, relative, under data/.
-// It refuses anything that could land outside the partial copy.
+// EntryName is the tar name of a staged file: data/ and a path the stage
+// agent accepts. It refuses anything that could land outside the copy.
 func EntryName(rel string) (string, error) {
-	if rel == "" || strings.HasPrefix(rel, "/") || strings.Contains(rel, "\\") || strings.ContainsRune(rel, 0) {
-		return "", fmt.Errorf("unsafe file name %q", rel)
+	if err := proto.CheckRel(rel); err != nil {
+		return "", err
 	}
-	clean := path.Clean(rel)
-	if clean != rel || clean == "." || clean == ".." || strings.HasPrefix(clean, "../") {
-		return "", fmt.Errorf("unsafe file name %q", rel)
-	}
-	return "data/" + clean, nil
+	return proto.EntryData + rel, nil
 }
 
 func (s *tarSource) writeTo(w io.Writer) error {
 	tw := tar.NewWriter(w)
 	now := time.Now().Truncate(time.Second)
-	for _, e := range s.plan {
-		hdr := &tar.Header{Name: e.name, Mode: 0o644, Size: int64(len(e.data)), ModTime: now, Typeflag: tar.TypeReg}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if _, err := tw.Write(e.data); err != nil {
-			return err
-		}
+	hdr := &tar.Header{Name: proto.EntryPlan, Mode: 0o644, Size: int64(len(s.plan)), ModTime: now, Typeflag: tar.TypeReg}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	if _, err := tw.Write(s.plan); err != nil {
+		return err
 	}
 	for _, f := range s.files {
 		select {
 		case <-s.stop:
-			hdr := &tar.Header{Name: interruptedEntry, Mode: 0o644, ModTime: now, Typeflag: tar.TypeReg}
+			hdr := &tar.Header{Name: proto.EntryInterrupted, Mode: 0o644, ModTime: now, Typeflag: tar.TypeReg}
 			if err := tw.WriteHeader(hdr); err != nil {
 				return err
 			}
@@ -83,46 +65,67 @@ func (s *tarSource) writeTo(w io.Writer) error {
 	return tw.Close()
 }
 
+// changed is the error for a local file that is not what the pre-flight saw.
+func changed(f dataset.File) error {
+	return exitcode.Errorf(exitcode.Local, "%s changed during the push (it was replaced, or its size changed): push again", f.Source())
+}
+
+// openChecked opens f under the dataset root and vouches that the open
+// descriptor is the regular file at that path (not a link to one, nor a file
+// swapped in since): the path's Lstat and the descriptor's Stat must be the
+// same file, with the size the walk saw, and, when want is given, the same
+// file as want.
+func openChecked(r *os.Root, f dataset.File, want os.FileInfo) (*os.File, os.FileInfo, error) {
+	src := filepath.FromSlash(f.Source())
+	fh, err := r.Open(src)
+	if err != nil {
+		return nil, nil, exitcode.Errorf(exitcode.Local, "reading %s: %w", f.Source(), err)
+	}
+	info, err := fh.Stat()
+	if err == nil {
+		var lst os.FileInfo
+		lst, err = r.Lstat(src)
+		if err == nil && (!lst.Mode().IsRegular() || !info.Mode().IsRegular() || !os.SameFile(lst, info) || info.Size() != f.Size ||
+			(want != nil && !os.SameFile(info, want))) {
+			err = changed(f)
+		}
+	}
+	if err != nil {
+		fh.Close()
+		return nil, nil, exitcode.Wrap(exitcode.Local, err)
+	}
+	return fh, info, nil
+}
+
 func (s *tarSource) writeFile(tw *tar.Writer, f dataset.File) error {
 	name, err := EntryName(f.Rel)
 	if err != nil {
+		return exitcode.Wrap(exitcode.Local, err)
+	}
+	if f.Size > s.maxBytes {
+		return exitcode.Errorf(exitcode.Local, "%s holds %s, over the per-file cap", f.Source(), dataset.HumanBytes(f.Size))
+	}
+	fh, info, err := openChecked(s.root, f, s.local.ids[f.Rel])
+	if err != nil {
 		return err
 	}
-	p := filepath.Join(s.root, filepath.FromSlash(f.Rel))
-	fh, err := os.Open(p)
-	if err != nil {
-		return exitcode.Errorf(exitcode.Local, "reading %s: %w", f.Rel, err)
-	}
 	defer fh.Close()
-	// Lstat after open: a file swapped for a link since the walk is refused.
-	info, err := os.Lstat(p)
-	if err != nil {
-		return exitcode.Errorf(exitcode.Local, "reading %s: %w", f.Rel, err)
-	}
-	switch {
-	case info.Mode()&fs.ModeSymlink != 0 || !info.Mode().IsRegular():
-		return exitcode.Errorf(exitcode.Local, "%s is no longer a regular file (it changed during the push): push again", f.Rel)
-	case info.Size() > s.maxBytes:
-		return exitcode.Errorf(exitcode.Local, "%s grew to %s during the push, over the per-file cap: push again", f.Rel, dataset.HumanBytes(info.Size()))
-	}
 	// Names and sizes only: no owner, fixed mode, the local mtime to the
-	// second. The writer picks the smallest format that holds the name: a
-	// plain ustar header for most files, PAX records only for long or
-	// non-ASCII names (sub-second times alone would cost a PAX header each).
-	hdr := &tar.Header{Name: name, Mode: 0o644, Size: info.Size(), ModTime: info.ModTime().Truncate(time.Second), Typeflag: tar.TypeReg}
+	// second. The writer picks the smallest format that holds the name.
+	hdr := &tar.Header{Name: name, Mode: 0o644, Size: f.Size, ModTime: info.ModTime().Truncate(time.Second), Typeflag: tar.TypeReg}
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tw, h, progressWriter(s.progress)), io.LimitReader(fh, info.Size()))
+	n, err := io.Copy(io.MultiWriter(tw, h, progressWriter(s.progress)), io.LimitReader(fh, f.Size))
 	if err != nil {
 		return err
 	}
-	if n != info.Size() {
-		return exitcode.Errorf(exitcode.Local, "%s shrank during the push: push again", f.Rel)
+	if n != f.Size {
+		return changed(f)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); s.sums != nil && got != s.sums[f.Rel] {
-		return exitcode.Errorf(exitcode.Local, "%s changed during the push: push again", f.Rel)
+	if got := hex.EncodeToString(h.Sum(nil)); got != s.local.Sums[f.Rel] {
+		return exitcode.Errorf(exitcode.Local, "%s changed during the push (its content differs from the pre-flight's): push again", f.Source())
 	}
 	return nil
 }

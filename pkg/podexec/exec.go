@@ -1,4 +1,6 @@
-package transfer
+// Package podexec runs programs in a Pod over pods/exec and delivers the
+// stage agent into it.
+package podexec
 
 import (
 	"context"

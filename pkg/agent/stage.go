@@ -1,0 +1,678 @@
+//go:build linux
+
+package agent
+
+import (
+	"archive/tar"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
+)
+
+// PartialMaxAge is how long the partial copy of an interrupted push waits for
+// a push of its table before any push removes it (README: "7 days").
+const PartialMaxAge = 7 * 24 * time.Hour
+
+// maxPlan bounds the plan entry (a file list with hashes).
+const maxPlan = 256 << 20
+
+// stager is one stage round for one table.
+type stager struct {
+	*env
+	table, nonce string
+
+	shared  *dir // the volume's mount point
+	staging *dir // .tracebloc-staging
+	partial *dir // .partial-<table>
+	data    *dir // .partial-<table>/data
+
+	// resumed holds the files of the partial copy hashed by the inventory.
+	resumed map[string]resumedFile
+	// verified are the hashes of the new copy, for its manifest.
+	verified map[string]string
+}
+
+type resumedFile struct {
+	sum  string
+	info fileInfo
+}
+
+func (s *stager) partialName() string { return proto.PartialPrefix + s.table }
+
+func (s *stager) manifestName() string { return "." + s.table + proto.ManifestSuffix }
+
+func (s *stager) close() {
+	for _, d := range []*dir{s.data, s.partial, s.staging, s.shared} {
+		d.close()
+	}
+}
+
+func (s *stager) run(resend bool) error {
+	defer s.close()
+	if err := s.open(); err != nil {
+		return err
+	}
+	s.recoverSwap()
+	s.sweep(time.Now())
+	if err := s.claim(); err != nil {
+		return err
+	}
+	inv := proto.Message{T: proto.MsgInventory}
+	if !resend {
+		var err error
+		if inv, err = s.inventory(); err != nil {
+			return err
+		}
+	}
+	s.send(inv)
+	rec, err := s.receive()
+	if err != nil {
+		return err
+	}
+	files, bytes, err := s.verify(rec)
+	if err != nil {
+		return err
+	}
+	s.send(proto.Message{T: proto.MsgVerified, Files: files, Bytes: bytes})
+	line, err := s.in.ReadString('\n')
+	if strings.TrimSpace(line) != proto.Commit {
+		return failf(proto.KindAborted, "the push did not confirm the swap (%s): the verified files are kept for the next push of %s", abortReason(err), s.table)
+	}
+	if err := s.checkClaim(); err != nil {
+		return err
+	}
+	if err := s.swap(); err != nil {
+		return err
+	}
+	s.send(proto.Message{T: proto.MsgSwapped, Files: files, Bytes: bytes})
+	return nil
+}
+
+func abortReason(err error) string {
+	if err == nil {
+		return "an unexpected reply"
+	}
+	return "the stream ended"
+}
+
+// open opens the volume and the staging folder, creating the latter.
+func (s *stager) open() error {
+	var err error
+	if s.shared, err = openRoot(s.root); err != nil {
+		return failf(proto.KindNoAccess, "the shared volume is not mounted at %s: %v", s.root, err)
+	}
+	s.staging, err = s.shared.ensureDir(proto.StagingDir, 0o755)
+	if err != nil {
+		if errors.Is(err, fs.ErrPermission) || errors.Is(err, unix.EROFS) {
+			return s.notWritable(err)
+		}
+		return err
+	}
+	return nil
+}
+
+// notWritable explains a volume the stage Pod cannot write to.
+func (s *stager) notWritable(cause error) error {
+	var st unix.Stat_t
+	owner := ""
+	if unix.Fstat(s.shared.fd, &st) == nil {
+		owner = fmt.Sprintf(" (owner uid %d, gid %d, mode %04o)", st.Uid, st.Gid, st.Mode&0o7777)
+	}
+	return failf(proto.KindNoAccess, "the shared volume %s%s is not writable by uid %d, gid %d (%v): make it writable for the stage Pod, as the client chart does (chmod 2777 %s)",
+		s.root, owner, os.Geteuid(), os.Getegid(), errors.Unwrap(cause), s.root)
+}
+
+// recoverSwap finishes a swap that was cut short between its two renames:
+// with no staged copy, the copy set aside is put back; beside a staged copy
+// it is removed.
+func (s *stager) recoverSwap() {
+	restoreOld(s.staging, s.table)
+}
+
+// restoreOld puts a set-aside copy of table back when the staged copy is
+// missing, and removes set-aside copies otherwise.
+func restoreOld(staging *dir, table string) {
+	names, err := staging.names()
+	if err != nil {
+		return
+	}
+	prefix := proto.OldPrefix + table + "-"
+	for _, n := range names {
+		if !strings.HasPrefix(n, prefix) || !proto.ValidTable(table) {
+			continue
+		}
+		st, err := staging.stat(n)
+		if err != nil || !isDir(st) || st.Uid != uint32(os.Geteuid()) {
+			continue
+		}
+		if _, err := staging.stat(table); errors.Is(err, fs.ErrNotExist) {
+			if staging.rename(n, staging, table) == nil {
+				continue
+			}
+		}
+		_ = staging.removeAll(n)
+	}
+}
+
+// sweep removes partial copies of other tables that nobody came back for.
+func (s *stager) sweep(now time.Time) {
+	names, err := s.staging.names()
+	if err != nil {
+		return
+	}
+	for _, n := range names {
+		t, ok := strings.CutPrefix(n, proto.PartialPrefix)
+		if !ok || t == s.table || !proto.ValidTable(t) {
+			continue
+		}
+		st, err := s.staging.stat(n)
+		if err != nil || !isDir(st) || st.Uid != uint32(os.Geteuid()) {
+			continue
+		}
+		if now.Sub(time.Unix(0, st.Mtim.Nano())) > PartialMaxAge {
+			_ = s.staging.removeAll(n)
+		}
+	}
+}
+
+// claim makes the partial folder ours: it must be a real folder owned by
+// this uid, and its owner file names this push from now on.
+func (s *stager) claim() error {
+	var err error
+	if s.partial, err = s.staging.ensureDir(s.partialName(), 0o755); err != nil {
+		if errors.Is(err, errUnsafe) {
+			// A link or a file planted where the partial folder goes:
+			// drop the name (never its target) and start afresh.
+			if rerr := s.staging.removeEntry(s.partialName()); rerr != nil {
+				return rerr
+			}
+			s.partial, err = s.staging.ensureDir(s.partialName(), 0o755)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := s.owned(s.partial); err != nil {
+		return err
+	}
+	if err := writeSmall(s.partial, proto.OwnerFile, []byte(s.nonce+"\n")); err != nil {
+		return err
+	}
+	_ = s.partial.touch()
+	s.data, err = s.partial.ensureDir(proto.PartialData, 0o755)
+	if errors.Is(err, errUnsafe) {
+		if rerr := s.partial.removeEntry(proto.PartialData); rerr != nil {
+			return rerr
+		}
+		s.data, err = s.partial.ensureDir(proto.PartialData, 0o755)
+	}
+	if err != nil {
+		return err
+	}
+	return s.owned(s.data)
+}
+
+// owned refuses a folder that another uid owns: its owner could change it
+// under the push.
+func (s *stager) owned(d *dir) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(d.fd, &st); err != nil {
+		return err
+	}
+	if st.Uid != uint32(os.Geteuid()) {
+		return &unsafeError{path: d.name, what: fmt.Sprintf("owned by uid %d, not by the stage Pod's uid %d", st.Uid, os.Geteuid())}
+	}
+	return nil
+}
+
+// checkClaim refuses to swap when another push has claimed the partial copy
+// since this one did.
+func (s *stager) checkClaim() error {
+	f, _, err := s.partial.openFile(proto.OwnerFile)
+	if err != nil {
+		return failf(proto.KindClaimed, "another push of %s took over its partial copy: this push stops before the swap; the staged copy is whatever the other push left", s.table)
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(io.LimitReader(f, 1024))
+	if strings.TrimSpace(string(b)) != s.nonce {
+		return failf(proto.KindClaimed, "another push of %s took over its partial copy: this push stops before the swap; the staged copy is whatever the other push left", s.table)
+	}
+	return nil
+}
+
+// writeSmall replaces the file name in d with data: written under a fresh
+// random name, then renamed over it.
+func writeSmall(d *dir, name string, data []byte) error {
+	tmp := "." + name + ".tmp-" + randomSuffix()
+	f, err := d.create(tmp, 0o644)
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = d.replaceFile(tmp, name)
+	}
+	if werr != nil {
+		_ = d.removeEntry(tmp)
+	}
+	return werr
+}
+
+func randomSuffix() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// inventory hashes what the partial copy holds and looks up what the staged
+// copy holds (from the manifest where a file is unchanged since it was
+// written, by hashing otherwise).
+func (s *stager) inventory() (proto.Message, error) {
+	m := proto.Message{T: proto.MsgInventory, Staged: map[string]string{}, Partial: map[string]string{}}
+	uid := uint32(os.Geteuid())
+	// The partial copy: only files this uid wrote and nobody else links to;
+	// anything else is dropped by name (a hard link would let a write land
+	// in another file, and another owner could change it later).
+	files, err := walk(s.data, func(parent *dir, name, _ string, _ *unix.Stat_t) { _ = parent.removeEntry(name) })
+	if err != nil {
+		return m, err
+	}
+	var toHash []string
+	for rel, fi := range files {
+		if fi.uid != uid || fi.nlink != 1 || proto.CheckRel(rel) != nil {
+			if parent, name, err := parentOf(s.data, rel); err == nil {
+				_ = parent.removeEntry(name)
+				closeUnless(parent, s.data)
+			}
+			continue
+		}
+		toHash = append(toHash, rel)
+	}
+	s.resumed = map[string]resumedFile{}
+	for rel, sum := range hashMany(s.data, toHash, s.workers) {
+		s.resumed[rel] = resumedFile{sum: sum, info: files[rel]}
+		m.Partial[rel] = sum
+	}
+	// The staged copy.
+	staged, err := s.staging.openDir(s.table)
+	if err == nil {
+		man := readManifest(s.staging, s.manifestName())
+		files, werr := walk(staged, nil)
+		if werr != nil {
+			staged.close()
+			return m, werr
+		}
+		var unknown []string
+		for rel, fi := range files {
+			if fi.uid != uid || proto.CheckRel(rel) != nil {
+				continue
+			}
+			if e, ok := man[rel]; ok && e.Size == fi.size && e.Mtime == fi.mtime && e.Ino == fi.ino && e.Ctime == fi.ctime {
+				m.Staged[rel] = e.Sum
+				continue
+			}
+			unknown = append(unknown, rel)
+		}
+		for rel, sum := range hashMany(staged, unknown, s.workers) {
+			m.Staged[rel] = sum
+		}
+		staged.close()
+	}
+	m.Ingested = ingested(s.shared, s.table)
+	return m, nil
+}
+
+// ingested reports whether /data/shared/<table> holds anything: the
+// ingestor refuses to ingest into it then.
+func ingested(shared *dir, table string) bool {
+	st, err := shared.stat(table)
+	if err != nil {
+		return false
+	}
+	if !isDir(st) {
+		return true
+	}
+	d, err := shared.openDir(table)
+	if err != nil {
+		return true
+	}
+	defer d.close()
+	names, err := d.names()
+	return err != nil || len(names) > 0
+}
+
+// received is what the stream brought.
+type received struct {
+	plan proto.Plan
+	// sums of the files written from the stream, hashed as they landed.
+	sums map[string]string
+	// reused are files linked from the staged copy, hashed through the link.
+	reused map[string]string
+}
+
+// receive reads the stream: the plan, then each file, written fresh into
+// the partial copy and hashed on the way. Files to reuse are linked from
+// the staged copy and hashed while the stream goes on.
+func (s *stager) receive() (*received, error) {
+	tr := tar.NewReader(s.in)
+	hdr, err := tr.Next()
+	if err != nil {
+		return nil, failf(proto.KindStream, "the stream ended before the plan: nothing was changed (%v)", err)
+	}
+	if hdr.Name != proto.EntryPlan || hdr.Size > maxPlan {
+		return nil, failf(proto.KindStream, "the stream does not start with the plan (%q)", hdr.Name)
+	}
+	rec := &received{sums: map[string]string{}}
+	if err := json.NewDecoder(io.LimitReader(tr, maxPlan)).Decode(&rec.plan); err != nil {
+		return nil, failf(proto.KindStream, "reading the plan: %v", err)
+	}
+	for rel, sum := range rec.plan.Expected {
+		if err := proto.CheckRel(rel); err != nil {
+			return nil, failf(proto.KindStream, "the plan names %v", err)
+		}
+		if len(sum) != 64 {
+			return nil, failf(proto.KindStream, "the plan has a malformed hash for %q", rel)
+		}
+	}
+	var wg sync.WaitGroup
+	var reuseErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		rec.reused, reuseErr = s.reuse(rec.plan)
+	}()
+	err = s.receiveFiles(tr, rec)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	if reuseErr != nil {
+		return nil, reuseErr
+	}
+	return rec, nil
+}
+
+func (s *stager) receiveFiles(tr *tar.Reader, rec *received) error {
+	folders := map[string]*dir{"": s.data}
+	defer func() {
+		for f, d := range folders {
+			if f != "" {
+				d.close()
+			}
+		}
+	}()
+	buf := make([]byte, 256<<10)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return failf(proto.KindStream, "the stream broke off: %v; the files received so far are kept for the next push", err)
+		}
+		if hdr.Name == proto.EntryInterrupted {
+			return failf(proto.KindInterrupted, "interrupted: the files received so far are kept for the next push")
+		}
+		rel, ok := strings.CutPrefix(hdr.Name, proto.EntryData)
+		if !ok || hdr.Typeflag != tar.TypeReg {
+			return failf(proto.KindStream, "the stream holds an unexpected entry %q", hdr.Name)
+		}
+		if _, want := rec.plan.Expected[rel]; !want {
+			return failf(proto.KindStream, "the stream holds %q, which the plan does not list", rel)
+		}
+		folder, name := split(rel)
+		d, ok := folders[folder]
+		if !ok {
+			if d, err = s.data.ensureDir(folder, 0o755); err != nil {
+				return err
+			}
+			folders[folder] = d
+		}
+		sum, err := writeFile(d, name, tr, buf)
+		if err != nil {
+			return err
+		}
+		rec.sums[rel] = sum
+	}
+}
+
+// writeFile creates name in d from r and returns its SHA-256.
+func writeFile(d *dir, name string, r io.Reader, buf []byte) (string, error) {
+	f, err := d.create(name, 0o644)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	_, err = io.CopyBuffer(io.MultiWriter(f, h), r, buf)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
+			return "", err
+		}
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return "", err
+		}
+		return "", failf(proto.KindStream, "the stream broke off in %s: %v; the files received so far are kept for the next push", name, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// reuse links the plan's reused files from the staged copy into the partial
+// copy and hashes them through the new link.
+func (s *stager) reuse(plan proto.Plan) (map[string]string, error) {
+	out := map[string]string{}
+	if len(plan.Reuse) == 0 {
+		return out, nil
+	}
+	staged, err := s.staging.openDir(s.table)
+	if err != nil {
+		return out, nil // nothing to reuse: verification reports the files missing
+	}
+	defer staged.close()
+	uid := uint32(os.Geteuid())
+	var linked []string
+	for _, rel := range plan.Reuse {
+		if _, ok := plan.Expected[rel]; !ok || proto.CheckRel(rel) != nil {
+			continue
+		}
+		src, name, err := parentOf(staged, rel)
+		if err != nil {
+			continue
+		}
+		st, err := src.stat(name)
+		if err == nil && isFile(st) && st.Uid == uid {
+			folder, _ := split(rel)
+			dst := s.data
+			if folder != "" {
+				dst, err = s.data.ensureDir(folder, 0o755)
+			}
+			if err == nil {
+				if err = src.link(name, dst, name); err == nil {
+					linked = append(linked, rel)
+				}
+				closeUnless(dst, s.data)
+			}
+		}
+		closeUnless(src, staged)
+	}
+	for rel, sum := range hashMany(s.data, linked, s.workers) {
+		out[rel] = sum
+	}
+	return out, nil
+}
+
+// verify makes the partial copy exactly the plan: files it does not list
+// are removed, every listed file must be there with its hash. A file with
+// the wrong content is removed and reported, so the next round resends it.
+func (s *stager) verify(rec *received) (int, int64, error) {
+	files, err := walk(s.data, func(parent *dir, name, _ string, _ *unix.Stat_t) { _ = parent.removeEntry(name) })
+	if err != nil {
+		return 0, 0, err
+	}
+	actual := map[string]string{}
+	var toHash []string
+	var total int64
+	for rel, fi := range files {
+		if _, want := rec.plan.Expected[rel]; !want {
+			if parent, name, err := parentOf(s.data, rel); err == nil {
+				_ = parent.removeEntry(name)
+				closeUnless(parent, s.data)
+			}
+			continue
+		}
+		total += fi.size
+		switch {
+		case rec.sums[rel] != "":
+			actual[rel] = rec.sums[rel]
+		case rec.reused[rel] != "":
+			actual[rel] = rec.reused[rel]
+		case s.resumed[rel].sum != "" && s.resumed[rel].info == fi:
+			actual[rel] = s.resumed[rel].sum
+		default:
+			toHash = append(toHash, rel)
+		}
+	}
+	for rel, sum := range hashMany(s.data, toHash, s.workers) {
+		actual[rel] = sum
+	}
+	bad := false
+	for rel, want := range rec.plan.Expected {
+		got, ok := actual[rel]
+		if ok && got == want {
+			continue
+		}
+		bad = true
+		if ok {
+			if parent, name, err := parentOf(s.data, rel); err == nil {
+				_ = parent.removeEntry(name)
+				closeUnless(parent, s.data)
+			}
+			delete(actual, rel)
+		}
+	}
+	if bad {
+		s.send(proto.Message{T: proto.MsgMismatch, Actual: actual})
+		return 0, 0, failf(proto.KindMismatch, "files on the volume differ from the plan")
+	}
+	s.verified = actual
+	return len(actual), total, nil
+}
+
+// swap puts the verified copy in place of the staged one. Where the
+// filesystem can, both are exchanged in one step; otherwise the staged copy
+// is set aside first and put back if the second rename fails. The manifest
+// of the new copy is written beside it.
+func (s *stager) swap() error {
+	pd := proto.PartialData
+	_, err := s.staging.stat(s.table)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := s.partial.rename(pd, s.staging, s.table); err != nil {
+			return failf(proto.KindSwap, "cannot move the new copy in place: %v; nothing was changed", err)
+		}
+	case err != nil:
+		return err
+	default:
+		err := unix.Renameat2(s.partial.fd, pd, s.staging.fd, s.table, unix.RENAME_EXCHANGE)
+		if err != nil {
+			if err := s.swapByTwoRenames(); err != nil {
+				return err
+			}
+		}
+	}
+	// What the exchange left in the partial folder is the previous copy:
+	// removed first, so the links it shared with the new copy are gone
+	// before the manifest records each file's link count and times.
+	s.data.close()
+	s.data = nil
+	s.partial.close()
+	s.partial = nil
+	if err := s.staging.removeAll(s.partialName()); err != nil {
+		// The swap is done; the leftover is for cleanup to remove.
+		fmt.Fprintf(os.Stderr, "removing %s: %v\n", s.partialName(), err)
+	}
+	if t, err := s.staging.openDir(s.table); err == nil {
+		_ = t.touch()
+		s.writeManifest(t)
+		t.close()
+	}
+	return nil
+}
+
+func (s *stager) swapByTwoRenames() error {
+	old := proto.OldPrefix + s.table + "-" + randomSuffix()
+	if err := s.staging.rename(s.table, s.staging, old); err != nil {
+		return failf(proto.KindSwap, "cannot move the previous copy aside: %v; nothing was changed", err)
+	}
+	if err := s.partial.rename(proto.PartialData, s.staging, s.table); err != nil {
+		if rerr := s.staging.rename(old, s.staging, s.table); rerr != nil {
+			return failf(proto.KindSwap, "cannot swap the new copy in (%v) nor put the previous one back (%v): the next push or kubectl tracebloc cleanup restores it", err, rerr)
+		}
+		return failf(proto.KindSwap, "cannot swap the new copy in: %v; the previous copy is back in place", err)
+	}
+	_ = s.staging.removeAll(old)
+	return nil
+}
+
+// manifestEntry records one file of the staged copy as the swap left it.
+type manifestEntry struct {
+	Sum   string `json:"s"`
+	Size  int64  `json:"n"`
+	Mtime int64  `json:"m"`
+	Ctime int64  `json:"c"`
+	Ino   uint64 `json:"i"`
+}
+
+// writeManifest records the hash of each file of the new copy with what
+// stat says of it now. It is only a hint: a later push trusts an entry only
+// while size, times and inode still match, and verifies the new copy in full.
+func (s *stager) writeManifest(t *dir) {
+	files, err := walk(t, nil)
+	if err != nil {
+		return
+	}
+	man := map[string]manifestEntry{}
+	for rel, fi := range files {
+		if sum, ok := s.verified[rel]; ok {
+			man[rel] = manifestEntry{Sum: sum, Size: fi.size, Mtime: fi.mtime, Ctime: fi.ctime, Ino: fi.ino}
+		}
+	}
+	b, err := json.Marshal(man)
+	if err != nil || writeSmall(s.staging, s.manifestName(), b) != nil {
+		_ = s.staging.removeEntry(s.manifestName())
+	}
+}
+
+// readManifest loads the manifest; anything unreadable counts as empty.
+func readManifest(staging *dir, name string) map[string]manifestEntry {
+	man := map[string]manifestEntry{}
+	f, _, err := staging.openFile(name)
+	if err != nil {
+		return man
+	}
+	defer f.Close()
+	if err := json.NewDecoder(io.LimitReader(f, maxPlan)).Decode(&man); err != nil {
+		return map[string]manifestEntry{}
+	}
+	return man
+}
