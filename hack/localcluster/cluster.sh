@@ -28,8 +28,14 @@ NODE=tracebloc-node
 SERVER="https://$NODE_IP:6443"
 CTRD_SOCK="$STATE/containerd/containerd.sock"
 IMAGE_TAG=localhost/tracebloc/busybox:1
-# A stage image that lacks sha256sum, for the test of that failure.
-NOSUM_TAG=localhost/tracebloc/no-sha256sum:1
+# Stage images for tests: one with only what the agent's bootstrap needs (sh,
+# uname, cat, chmod, mv, mkdir: no gzip, tar or sha256sum), one whose chmod
+# does nothing (so /tmp behaves as if mounted noexec), one that reports a
+# machine the agent is not built for.
+MINIMAL_TAG=localhost/tracebloc/minimal:1
+NOEXEC_TAG=localhost/tracebloc/noexec:1
+ARCH_TAG=localhost/tracebloc/riscv:1
+MINIMAL_WITHOUT=(sha256sum tar gzip gunzip zcat awk find sort xargs sed cmp grep tr stat wc head tail cut)
 ADMIN_KUBECONFIG="$STATE/admin.kubeconfig"
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet)
 
@@ -294,7 +300,9 @@ import_image() { # import_image TAG [WITHOUT...]
 
 import_images() {
 	import_image "$IMAGE_TAG"
-	import_image "$NOSUM_TAG" sha256sum
+	import_image "$MINIMAL_TAG" "${MINIMAL_WITHOUT[@]}"
+	import_image "$NOEXEC_TAG" "chmod=exit 0"
+	import_image "$ARCH_TAG" "uname=echo riscv64"
 }
 
 # --- components --------------------------------------------------------------
@@ -371,7 +379,9 @@ write_env() {
 	cat >"$STATE/env" <<EOF
 export KUBECONFIG=$ADMIN_KUBECONFIG
 export TRACEBLOC_STAGE_IMAGE=$IMAGE_TAG
-export LOCALCLUSTER_NOSUM_IMAGE=$NOSUM_TAG
+export LOCALCLUSTER_MINIMAL_IMAGE=$MINIMAL_TAG
+export LOCALCLUSTER_NOEXEC_IMAGE=$NOEXEC_TAG
+export LOCALCLUSTER_ARCH_IMAGE=$ARCH_TAG
 export LOCALCLUSTER_STATE=$STATE
 export PATH=$BIN:\$PATH
 EOF

@@ -6,7 +6,8 @@
 #
 # Applets named in WITHOUT are left out, and /bin/sh is then dash (busybox sh
 # would still find its own applets), so tests can try a stage image that lacks
-# a tool.
+# a tool. A WITHOUT entry NAME=BODY replaces the applet NAME with a shell
+# script running BODY (e.g. "uname=echo riscv64"), for images that misbehave.
 set -euo pipefail
 busybox="$1" tag="$2" out="$3"
 shift 3
@@ -18,7 +19,13 @@ mkdir -p "$root/bin" "$root/tmp" "$root/data" "$root/etc" "$root/proc" "$root/sy
 chmod 1777 "$root/tmp"
 cp "$busybox" "$root/bin/busybox"
 for applet in $("$busybox" --list); do
-	[[ "$applet" == busybox || "$without" == *" $applet "* ]] || ln -s busybox "$root/bin/$applet"
+	[[ "$applet" == busybox || "$without" == *" $applet "* || "$without" == *" $applet="* ]] || ln -s busybox "$root/bin/$applet"
+done
+for entry in "$@"; do
+	if [[ "$entry" == *=* ]]; then
+		printf '#!/bin/sh\n%s\n' "${entry#*=}" >"$root/bin/${entry%%=*}"
+		chmod 755 "$root/bin/${entry%%=*}"
+	fi
 done
 if [[ -n "${without// /}" ]]; then
 	rm -f "$root/bin/sh"

@@ -91,16 +91,44 @@ func TestRepushSendsOnlyChanges(t *testing.T) {
 	}
 }
 
-func TestStageImageWithoutSha256sum(t *testing.T) {
-	const table = "e2e_nosum"
+// TestMinimalStageImage pushes through an image with only what the agent's
+// bootstrap needs: no tar, no sha256sum, no gzip (the agent goes raw).
+func TestMinimalStageImage(t *testing.T) {
+	const table = "e2e_minimal"
 	removeStaged(t, table)
-	r := runPlugin(t, nil, "push", smallDataset(t), "--table", table, "-n", ns, "--stage-image", os.Getenv("LOCALCLUSTER_NOSUM_IMAGE"))
-	if r.code != 7 || !strings.Contains(r.stderr, "the stage image has no sha256sum") {
-		t.Fatalf("want exit 7 naming sha256sum:\n%s", r)
+	dir := smallDataset(t)
+	r := runPlugin(t, nil, "push", dir, "--table", table, "-n", ns, "--stage-image", os.Getenv("LOCALCLUSTER_MINIMAL_IMAGE"))
+	if r.code != 0 {
+		t.Fatalf("push through the minimal image:\n%s", r)
 	}
+	assertStagedCopy(t, dir, table)
 	assertNoStagePods(t, ns)
-	if sums := stagedSums(t, table); len(sums) != 0 {
-		t.Errorf("files were staged: %v", sums)
+}
+
+// TestAgentThatCannotRunIsExplained: a stage Pod whose /tmp cannot run
+// programs, and one on a machine the agent is not built for, both stop
+// before any data is sent, with exit 7 and the way out.
+func TestAgentThatCannotRunIsExplained(t *testing.T) {
+	for _, tt := range []struct{ image, want string }{
+		{os.Getenv("LOCALCLUSTER_NOEXEC_IMAGE"), "cannot run the stage agent from /tmp"},
+		{os.Getenv("LOCALCLUSTER_ARCH_IMAGE"), "riscv64"},
+	} {
+		const table = "e2e_noagent"
+		removeStaged(t, table)
+		r := runPlugin(t, nil, "push", smallDataset(t), "--table", table, "-n", ns, "--stage-image", tt.image, "-o", "json")
+		if r.code != 7 || !strings.Contains(r.stdout, tt.want) {
+			t.Fatalf("image %s: want exit 7 saying %q:\n%s", tt.image, tt.want, r)
+		}
+		if rep := parseReport(t, r); rep.Transfer != nil {
+			t.Errorf("image %s: data was sent: %+v", tt.image, rep.Transfer)
+		}
+		assertNoStagePods(t, ns)
+		if sums := stagedSums(t, table); len(sums) != 0 {
+			t.Errorf("image %s: files were staged: %v", tt.image, sums)
+		}
+		if strings.Contains(stagingEntries(t), ".partial-"+table) {
+			t.Errorf("image %s: a partial folder was made", tt.image)
+		}
 	}
 }
 
