@@ -80,6 +80,11 @@ func (s *stager) run(resend bool) error {
 	s.send(inv)
 	rec, err := s.receive()
 	if err != nil {
+		if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
+			// A full volume: what arrived cannot help the next push as much
+			// as the space it takes; the staged copy stays as it was.
+			s.dropPartial()
+		}
 		return err
 	}
 	files, bytes, err := s.verify(rec)
@@ -99,6 +104,15 @@ func (s *stager) run(resend bool) error {
 	}
 	s.send(proto.Message{T: proto.MsgSwapped, Files: files, Bytes: bytes})
 	return nil
+}
+
+// dropPartial removes the partial copy this push was building.
+func (s *stager) dropPartial() {
+	s.data.close()
+	s.data = nil
+	s.partial.close()
+	s.partial = nil
+	_ = s.staging.removeAll(s.partialName())
 }
 
 func abortReason(err error) string {

@@ -1,0 +1,279 @@
+//go:build linux
+
+package agent
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
+)
+
+// runAgent runs the agent in-process and returns its messages and exit code.
+func runAgent(t *testing.T, vol string, stdin []byte, args ...string) ([]proto.Message, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	full := append([]string{args[0], "--root", vol, "--lock", filepath.Join(t.TempDir(), "lock")}, args[1:]...)
+	code := Main(full, bytes.NewReader(stdin), &out, &errb)
+	var msgs []proto.Message
+	dec := json.NewDecoder(&out)
+	for dec.More() {
+		var m proto.Message
+		if err := dec.Decode(&m); err != nil {
+			t.Fatalf("agent output: %v: %s", err, out.String())
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, code
+}
+
+func sum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// stream builds what the plugin sends: the plan, the files, the commit.
+func stream(t *testing.T, files map[string]string, extra func(tw *tar.Writer)) []byte {
+	t.Helper()
+	plan := proto.Plan{Expected: map[string]string{}}
+	for rel, content := range files {
+		plan.Expected[rel] = sum([]byte(content))
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	pj, _ := json.Marshal(plan)
+	write := func(name string, data []byte) {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = tw.Write(data)
+	}
+	write(proto.EntryPlan, pj)
+	rels := make([]string, 0, len(files))
+	for rel := range files {
+		rels = append(rels, rel)
+	}
+	sort.Strings(rels)
+	for _, rel := range rels {
+		write(proto.EntryData+rel, []byte(files[rel]))
+	}
+	if extra != nil {
+		extra(tw)
+	}
+	_ = tw.Close()
+	buf.WriteString(proto.Commit + "\n")
+	return buf.Bytes()
+}
+
+func last(msgs []proto.Message) proto.Message {
+	if len(msgs) == 0 {
+		return proto.Message{}
+	}
+	return msgs[len(msgs)-1]
+}
+
+func TestStageListAndRemove(t *testing.T) {
+	vol := t.TempDir()
+	msgs, code := runAgent(t, vol, stream(t, map[string]string{"labels.csv": "a,b\n", "images/x.png": "png"}, nil),
+		proto.CmdStage, "--table", "cats", "--nonce", "n1")
+	if code != 0 || last(msgs).T != proto.MsgSwapped || last(msgs).Files != 2 {
+		t.Fatalf("stage: exit %d, %+v", code, msgs)
+	}
+	staging := filepath.Join(vol, proto.StagingDir)
+	must(t, os.MkdirAll(filepath.Join(staging, ".partial-dogs", "data"), 0o755))
+	must(t, os.Rename(filepath.Join(staging, "cats"), filepath.Join(staging, ".old-cats-abc")))
+	msgs, code = runAgent(t, vol, nil, proto.CmdList)
+	if code != 0 {
+		t.Fatalf("list: exit %d %+v", code, msgs)
+	}
+	sort.Strings(msgs[0].Leftovers)
+	if diff := cmp.Diff([]string{".old-cats-abc", ".partial-dogs"}, msgs[0].Leftovers); diff != "" || len(msgs[0].Tables) != 0 {
+		t.Errorf("list: tables %v, leftovers (-want +got):\n%s", msgs[0].Tables, diff)
+	}
+	// The set-aside copy is the table's only copy: remove puts it back.
+	msgs, code = runAgent(t, vol, nil, proto.CmdRemove, ".old-cats-abc", ".partial-dogs")
+	if code != 0 || len(last(msgs).Notes) != 1 {
+		t.Fatalf("remove: exit %d %+v", code, msgs)
+	}
+	msgs, _ = runAgent(t, vol, nil, proto.CmdList)
+	want := []proto.Table{{Name: "cats", Files: 2, Bytes: 7}}
+	got := msgs[0].Tables
+	for i := range got {
+		got[i].Modified = 0
+	}
+	if diff := cmp.Diff(want, got); diff != "" || len(msgs[0].Leftovers) != 0 {
+		t.Errorf("after remove: leftovers %v, tables (-want +got):\n%s", msgs[0].Leftovers, diff)
+	}
+	// Only leftovers can be named; staged tables only with --staged.
+	for _, bad := range []string{"cats", "../x", ".partial-../../etc", "/etc"} {
+		if _, code := runAgent(t, vol, nil, proto.CmdRemove, bad); code != proto.KindUsage.Code() {
+			t.Errorf("remove %q: exit %d, want usage", bad, code)
+		}
+	}
+	if _, code := runAgent(t, vol, nil, proto.CmdRemove, "--staged", "cats"); code != 0 {
+		t.Fatalf("remove --staged: exit %d", code)
+	}
+	if _, err := os.Stat(filepath.Join(staging, "cats")); !os.IsNotExist(err) {
+		t.Errorf("the staged copy is still there: %v", err)
+	}
+}
+
+func TestStageRefusesAStreamOutsideThePlan(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		extra func(tw *tar.Writer)
+	}{
+		{"a name the plan does not list", func(tw *tar.Writer) {
+			_ = tw.WriteHeader(&tar.Header{Name: "data/images/other.png", Size: 1, Typeflag: tar.TypeReg})
+			_, _ = tw.Write([]byte("x"))
+		}},
+		{"a name that climbs out", func(tw *tar.Writer) {
+			_ = tw.WriteHeader(&tar.Header{Name: "data/../../escape", Size: 1, Typeflag: tar.TypeReg})
+			_, _ = tw.Write([]byte("x"))
+		}},
+		{"a link entry", func(tw *tar.Writer) {
+			_ = tw.WriteHeader(&tar.Header{Name: "data/labels.csv", Linkname: "/etc/passwd", Typeflag: tar.TypeSymlink})
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			vol := t.TempDir()
+			msgs, code := runAgent(t, vol, stream(t, map[string]string{"labels.csv": "a"}, tt.extra), proto.CmdStage, "--table", "cats", "--nonce", "n")
+			if code != proto.KindStream.Code() || last(msgs).Kind != proto.KindStream {
+				t.Fatalf("exit %d, %+v; want a stream failure", code, msgs)
+			}
+			if _, err := os.Stat(filepath.Join(vol, proto.StagingDir, "cats")); !os.IsNotExist(err) {
+				t.Errorf("a staged copy was made: %v", err)
+			}
+			assertOnlyStaging(t, vol)
+		})
+	}
+}
+
+// assertOnlyStaging fails when anything but the staging folder exists on
+// the volume, or anything outside the volume's parent was touched.
+func assertOnlyStaging(t *testing.T, vol string) {
+	t.Helper()
+	entries, err := os.ReadDir(vol)
+	must(t, err)
+	for _, e := range entries {
+		if e.Name() != proto.StagingDir {
+			t.Errorf("the agent wrote %s on the volume", e.Name())
+		}
+	}
+	_ = filepath.Walk(filepath.Dir(vol), func(p string, info os.FileInfo, err error) error {
+		if err == nil && strings.Contains(p, "escape") {
+			t.Errorf("a file escaped: %s", p)
+		}
+		return nil
+	})
+}
+
+func TestClaimedPartialIsNotSwapped(t *testing.T) {
+	vol := t.TempDir()
+	in := stream(t, map[string]string{"labels.csv": "a"}, nil)
+	// Another push claims the partial copy while this one verifies: the
+	// owner file changes between the stream and the commit.
+	staging := filepath.Join(vol, proto.StagingDir)
+	var out bytes.Buffer
+	pr, pw, _ := os.Pipe()
+	done := make(chan int)
+	go func() {
+		done <- Main([]string{proto.CmdStage, "--root", vol, "--lock", filepath.Join(t.TempDir(), "l"), "--table", "cats", "--nonce", "mine"}, pr, &out, &bytes.Buffer{})
+	}()
+	body := in[:len(in)-len(proto.Commit)-1]
+	_, _ = pw.Write(body)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), `"verified"`) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	must(t, os.WriteFile(filepath.Join(staging, ".partial-cats", "owner"), []byte("theirs\n"), 0o644))
+	_, _ = pw.Write([]byte(proto.Commit + "\n"))
+	_ = pw.Close()
+	if code := <-done; code != proto.KindClaimed.Code() {
+		t.Fatalf("exit %d, want claimed: %s", code, out.String())
+	}
+	if _, err := os.Stat(filepath.Join(staging, "cats")); !os.IsNotExist(err) {
+		t.Errorf("the claimed copy was swapped in: %v", err)
+	}
+}
+
+func TestProbeChecksItsOwnHash(t *testing.T) {
+	msgs, code := runAgent(t, t.TempDir(), nil, proto.CmdProbe, "--sha256", strings.Repeat("0", 64))
+	if code != proto.KindStream.Code() || !strings.Contains(last(msgs).Msg, "damaged") {
+		t.Fatalf("exit %d %+v, want a damaged-agent failure", code, msgs)
+	}
+	self, err := hashPath("/proc/self/exe")
+	must(t, err)
+	msgs, code = runAgent(t, t.TempDir(), nil, proto.CmdProbe, "--sha256", self)
+	if code != 0 || msgs[0].T != proto.MsgProbe || msgs[0].Version != proto.Version {
+		t.Fatalf("exit %d %+v", code, msgs)
+	}
+}
+
+// TestExclusiveStopsAnEarlierAgent: a retry in the same Pod must not run
+// beside an earlier round that still lives.
+func TestExclusiveStopsAnEarlierAgent(t *testing.T) {
+	lock := filepath.Join(t.TempDir(), "agent.lock")
+	// The earlier round: a process that holds the lock and names itself.
+	holder := exec.Command("sh", "-c", `exec 9>"$1"; flock 9; echo $$ >&9; exec sleep 60`, "sh", lock)
+	if _, err := exec.LookPath("flock"); err != nil {
+		t.Fatalf("flock(1) is needed for this test (util-linux): %v", err)
+	}
+	must(t, holder.Start())
+	defer func() { _ = holder.Process.Kill() }()
+	waited := make(chan error, 1)
+	go func() { waited <- holder.Wait() }()
+	for i := 0; i < 100; i++ {
+		if b, _ := os.ReadFile(lock); len(b) > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	release, err := exclusive(lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	select {
+	case <-waited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the earlier agent still runs")
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// FuzzStreamNames feeds the agent tar entries with hostile names: whatever
+// they hold, nothing is written outside the staging folder.
+func FuzzStreamNames(f *testing.F) {
+	for _, s := range []string{"data/labels.csv", "data/../x", "data/images/../../escape", "/escape", "data//a", "data/a/b/c", "data/\x00", "plan.json", "interrupted"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		vol := filepath.Join(t.TempDir(), "vol")
+		must(t, os.MkdirAll(vol, 0o755))
+		in := stream(t, map[string]string{"labels.csv": "a"}, func(tw *tar.Writer) {
+			_ = tw.WriteHeader(&tar.Header{Name: name, Size: 6, Typeflag: tar.TypeReg})
+			_, _ = tw.Write([]byte("escape"))
+		})
+		_, _ = runAgent(t, vol, in, proto.CmdStage, "--table", "cats", "--nonce", "n")
+		assertOnlyStaging(t, vol)
+	})
+}
