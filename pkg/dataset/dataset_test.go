@@ -172,7 +172,7 @@ func TestCheckProblems(t *testing.T) {
 				must(t, os.Remove(filepath.Join(dir, "images", n)))
 			}
 			return dir
-		}, wantErr: []string{"2 rows of labels.csv name images that are not in images/: img_00001.jpg, img_00002.jpg"}},
+		}, wantErr: []string{"2 rows of labels.csv name files that are not in images/: img_00001.jpg, img_00002.jpg"}},
 		{name: "paths in filename column", setup: func(t *testing.T, dir string) string {
 			writeFile(t, filepath.Join(dir, "labels.csv"), "filename,label\nimages/img_00000.jpg,cat\nimg_00001.jpg,dog\n")
 			return dir
