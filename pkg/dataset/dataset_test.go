@@ -280,3 +280,19 @@ func TestHumanBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestSafeName(t *testing.T) {
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"cat1.jpg", true}, {"with space.jpg", true}, {"kätzchen.jpg", true}, {"..hidden.jpg", true}, {"$(x).jpg", true},
+		{"", false}, {".", false}, {"..", false}, {`a\b.jpg`, false}, {"a\x00b.jpg", false}, {"a\nb.jpg", false},
+		{"a\tb.jpg", false}, {"caf\xe9.jpg", false}, {"a/b.jpg", false}, {"a\u0085b.jpg", false},
+	}
+	for _, tt := range tests {
+		if got := SafeName(tt.name); got != tt.ok {
+			t.Errorf("SafeName(%q) = %v, want %v", tt.name, got, tt.ok)
+		}
+	}
+}
