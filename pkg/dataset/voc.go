@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"bytes"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -260,20 +261,24 @@ func parseXML(path string) (*xnode, error) {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
+	// One read for the whole file: annotations are small, and a second
+	// pass over a buffer costs less than a read call per token.
+	data, err := io.ReadAll(io.LimitReader(f, maxAnnotationBytes+1))
 	if err != nil {
 		return nil, err
 	}
-	if st.Size() > maxAnnotationBytes {
-		return nil, &xmlError{line: 1, msg: fmt.Sprintf("the file is %s, over the %s an annotation may hold", HumanBytes(st.Size()), HumanBytes(maxAnnotationBytes))}
+	if len(data) > maxAnnotationBytes {
+		return nil, &xmlError{line: 1, msg: fmt.Sprintf("the file is over the %s an annotation may hold", HumanBytes(maxAnnotationBytes))}
 	}
-	d := xml.NewDecoder(io.LimitReader(f, maxAnnotationBytes))
+	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
 	var stack []*xnode
 	var root *xnode
 	for {
 		line, _ := d.InputPos()
-		tok, err := d.Token()
+		// RawToken skips namespace translation (Pascal VOC has none); the
+		// end tags are matched below instead.
+		tok, err := d.RawToken()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -300,6 +305,9 @@ func parseXML(path string) (*xnode, error) {
 				return nil, &xmlError{line: line, msg: fmt.Sprintf("elements nest deeper than %d levels", maxXMLDepth)}
 			}
 		case xml.EndElement:
+			if len(stack) == 0 || stack[len(stack)-1].name != t.Name.Local {
+				return nil, &xmlError{line: line, msg: fmt.Sprintf("</%s> closes no open element", t.Name.Local)}
+			}
 			stack = stack[:len(stack)-1]
 		case xml.CharData:
 			if len(stack) > 0 {
@@ -318,6 +326,10 @@ func parseXML(path string) (*xnode, error) {
 	}
 	if root == nil {
 		return nil, &xmlError{line: 1, msg: "no root element"}
+	}
+	if len(stack) > 0 {
+		line, _ := d.InputPos()
+		return nil, &xmlError{line: line, msg: fmt.Sprintf("the file ends inside <%s>", stack[len(stack)-1].name)}
 	}
 	return root, nil
 }
