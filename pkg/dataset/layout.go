@@ -200,8 +200,8 @@ func (r *run) pair(dir string, forStem func(string) string, stemOf func(string) 
 	}
 	if len(missing) > 0 {
 		sort.Strings(missing)
-		r.probs.addf("%d %s files have no %s/ file: %s: every %s file needs its %s", len(missing), r.task.Primary.Subdir, dir, listFirst(missing, 5),
-			r.task.Primary.Subdir, forStem("<stem>"))
+		r.probs.addf("%d files in %s/ have no paired file in %s/: %s: every file in %s/ needs its %s/%s", len(missing), r.task.Primary.Subdir, dir, listFirst(missing, 5),
+			r.task.Primary.Subdir, dir, forStem("<stem>"))
 	}
 	if len(orphans) > 0 {
 		sort.Strings(orphans)
