@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
 )
@@ -547,4 +548,28 @@ func csvStreamProblem(err error) string {
 		return ce.Error()
 	}
 	return err.Error()
+}
+
+// TabularOptionsFor derives the options of a tabular task from its
+// description and the push flags: the label column, the label policy
+// (object-form tasks), the time column (time_to_event_prediction) and the
+// declared schema (nil to infer).
+func TabularOptionsFor(t category.Task, labelColumn, policy, timeColumn string, schema spec.Schema, limits Limits) TabularOptions {
+	o := TabularOptions{Task: t.Name, LabelColumn: labelColumn, MinLabels: t.Manifest.MinLabelValues, Schema: schema, Limits: limits}
+	if t.Manifest.Label == category.LabelObject && policy == spec.PolicyBucket {
+		o.NumericLabel = true
+	}
+	if g := t.Grouping; g != nil {
+		o.GroupColumn, o.OrderColumn = g.GroupColumn, g.TimeColumn
+	}
+	if c, ok := t.Manifest.Columns["timestamp"]; ok {
+		o.OrderColumn = c
+	}
+	if t.Name == "time_series_forecasting" && o.OrderColumn == "" {
+		o.OrderColumn = "timestamp"
+	}
+	if t.Name == "time_to_event_prediction" {
+		o.DurationColumn = timeColumn
+	}
+	return o
 }
