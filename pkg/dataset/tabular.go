@@ -265,16 +265,17 @@ type colCheck struct {
 
 // orderKey is a time or step, comparable whatever the column's type.
 type orderKey struct {
-	t     time.Time
+	t     stamp
 	n     float64
+	time  bool
 	valid bool
 }
 
 func (a orderKey) before(b orderKey) bool {
-	if a.t.IsZero() && b.t.IsZero() {
-		return a.n < b.n
+	if a.time {
+		return a.t.before(b.t)
 	}
-	return a.t.Before(b.t)
+	return a.n < b.n
 }
 
 type sequenceState struct {
@@ -332,7 +333,7 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 	var prev orderKey
 	var prevRaw string
 	prevLine := 0
-	limit := o.Now.Add(futureSlack)
+	limit := stamp{sec: o.Now.Add(futureSlack).Unix()}
 	emptyLabels, firstEmptyLabel := 0, 0
 	for {
 		rec, err := s.Read()
@@ -377,9 +378,15 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 					firstEmptyLabel = line
 				}
 			} else if countLabels {
-				label = string(lv)
-				if _, seen := tb.Labels[label]; seen || len(tb.Labels) < maxLabelValues {
-					tb.Labels[label]++
+				// Indexing with string(lv) does not allocate; only a new
+				// label value is copied.
+				if n, seen := tb.Labels[string(lv)]; seen {
+					tb.Labels[string(lv)] = n + 1
+				} else if len(tb.Labels) < maxLabelValues {
+					tb.Labels[string(lv)] = 1
+				}
+				if groupIdx >= 0 {
+					label = string(lv)
 				}
 			}
 		}
@@ -395,7 +402,7 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 		if !key.valid {
 			continue // reported above as a bad value or a missing one
 		}
-		if !key.t.IsZero() && key.t.After(limit) {
+		if key.time && limit.before(key.t) {
 			probs.atLine("%s line %d: %q is %s, in the future: check the clock or the date format (YYYY-MM-DD HH:MM:SS)", name, line, o.OrderColumn, quoteValue(rec[orderIdx]))
 		}
 		if groupIdx < 0 {
@@ -531,7 +538,7 @@ func orderValue(v []byte, t spec.ColumnType) orderKey {
 		return orderKey{n: n, valid: ok}
 	}
 	tm, ok := parseDateTime(v, t.Kind == spec.KindDate)
-	return orderKey{t: tm, valid: ok}
+	return orderKey{t: tm, time: true, valid: ok}
 }
 
 func quoteValue(v []byte) string {

@@ -244,3 +244,30 @@ func problemsOf(err error) *Problems {
 	}
 	return nil
 }
+
+func TestCivilSecondsMatchesTime(t *testing.T) {
+	for _, in := range []string{"1970-01-01", "1969-12-31 23:59:59", "2000-02-29 12:00:00", "2024-12-31T23:59:59.5+02:00", "1600-03-01 00:00:00Z", "2399-02-28 01:02:03-05:30"} {
+		got, ok := parseDateTime([]byte(in), false)
+		if !ok {
+			t.Fatalf("%s does not parse", in)
+		}
+		layout := map[int]string{10: "2006-01-02"}[len(in)]
+		if layout == "" {
+			layout = "2006-01-02 15:04:05.999999999Z07:00"
+		}
+		norm := strings.Replace(in, "T", " ", 1)
+		want, err := time.Parse(layout, norm)
+		if err != nil {
+			want, err = time.Parse("2006-01-02 15:04:05Z07:00", norm)
+		}
+		if err != nil {
+			want, err = time.Parse("2006-01-02 15:04:05", norm)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.sec != want.Unix() || got.nsec != want.Nanosecond() {
+			t.Errorf("%s: got %d.%09d, want %d.%09d", in, got.sec, got.nsec, want.Unix(), want.Nanosecond())
+		}
+	}
+}
