@@ -60,7 +60,7 @@ type Task struct {
 	// Flags are the task-specific push flags that apply to the task.
 	Flags []string `json:"flags"`
 	// RequiredFlags must be given for the task.
-	RequiredFlags []string `json:"required_flags"`
+	RequiredFlags []string  `json:"required_flags"`
 	Spec          SpecRules `json:"spec"`
 	// Checks name the content checks pkg/dataset runs, in order.
 	Checks []string `json:"checks"`

@@ -4,8 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 )
 
@@ -30,6 +32,21 @@ func TestFlagErrorsExit2(t *testing.T) {
 		{name: "cleanup bad output", args: []string{"cleanup", "-o", "yaml"}, wantErr: `--output "yaml" is not supported`},
 		{name: "status bad output", args: []string{"status", "-o", "wide"}, wantErr: `--output "wide" is not supported`},
 		{name: "cleanup takes no args", args: []string{"cleanup", "x"}, wantErr: "unknown command"},
+		{name: "bad target size", args: []string{"push", "x", "--table", "y", "--target-size", "224"}, wantErr: `--target-size "224" is not WxH`},
+		{name: "zero min size", args: []string{"push", "x", "--table", "y", "--min-size", "0x32"}, wantErr: `--min-size "0x32" is not WxH`},
+		{name: "negative keypoints", args: []string{"push", "x", "--table", "y", "--task", "keypoint_detection", "--number-of-keypoints", "-2"}, wantErr: "--number-of-keypoints must be 1 or more"},
+		{name: "image flag on a text task", args: []string{"push", "x", "--table", "y", "--task", "text_classification", "--min-size", "8x8"},
+			wantErr: "--min-size does not apply to text_classification: it applies to image_classification, object_detection, keypoint_detection, semantic_segmentation"},
+		{name: "keypoint flag on object detection", args: []string{"push", "x", "--table", "y", "--category", "object_detection", "--number-of-keypoints", "3"},
+			wantErr: "--number-of-keypoints does not apply to object_detection: it applies to keypoint_detection"},
+		{name: "label column on a self-supervised task", args: []string{"push", "x", "--table", "y", "--task", "embeddings", "--label-column", "l"},
+			wantErr: "--label-column does not apply to embeddings"},
+		{name: "keypoints need a size", args: []string{"push", "x", "--table", "y", "--task", "keypoint_detection", "--number-of-keypoints", "3"},
+			wantErr: "keypoint_detection requires --target-size (e.g. --target-size 256x256)"},
+		{name: "keypoints need a count", args: []string{"push", "x", "--table", "y", "--task", "keypoint_detection", "--target-size", "64x64"},
+			wantErr: "keypoint_detection requires --number-of-keypoints"},
+		{name: "unknown task lists the tasks", args: []string{"push", "/nonexistent", "--table", "y", "--task", "audio"},
+			wantErr: "category: category must be one of the following"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,6 +98,40 @@ func TestCompletionCompletesFlags(t *testing.T) {
 	script, _, err := execute("completion", "bash")
 	if err != nil || !strings.Contains(script, "__start_kubectl-tracebloc") {
 		t.Errorf("bash completion script missing: %v", err)
+	}
+}
+
+func TestCompletionOffersTasks(t *testing.T) {
+	for _, flag := range []string{"--category", "--task"} {
+		out, _, err := execute("__complete", "push", "x", flag, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, line := range strings.Split(out, "\n") {
+			if name, desc, ok := strings.Cut(line, "\t"); ok && desc != "" {
+				got = append(got, name)
+			}
+		}
+		if diff := cmp.Diff(category.Names(), got); diff != "" {
+			t.Errorf("%s completion (-want +got):\n%s\n%s", flag, diff, out)
+		}
+	}
+	out, _, err := execute("__complete", "push", "x", "--task", "sem")
+	if err != nil || !strings.Contains(out, "semantic_segmentation\t") || strings.Contains(out, "seq2seq") {
+		t.Errorf("completion of sem offers:\n%s", out)
+	}
+}
+
+func TestUnknownTaskNamesEveryTask(t *testing.T) {
+	_, _, err := execute("push", "/nonexistent", "--table", "y", "--task", "audio")
+	if err == nil {
+		t.Fatal("an unknown task passed")
+	}
+	for _, name := range category.Names() {
+		if !strings.Contains(err.Error(), "  "+name+" ") {
+			t.Errorf("the error does not list %s:\n%v", name, err)
+		}
 	}
 }
 

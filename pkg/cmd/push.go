@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
@@ -27,18 +31,27 @@ var pushExample = `  # Check a dataset and show what would be staged, without to
   # A held-out test set whose label column is "species"
   %[1]s push ./holdout --table cats_dogs_test --intent test --label-column species
 
+  # Object detection: images/ plus a Pascal VOC file annotations/<stem>.xml per image
+  %[1]s push ./traffic --table traffic --task object_detection
+
+  # Keypoints: the size and the point count have no default
+  %[1]s push ./poses --table poses --task keypoint_detection --target-size 256x256 --number-of-keypoints 17
+
   # One JSON object on stdout, for scripts
   %[1]s push ./cats_dogs --table cats_dogs -o json
 
   # Pull the stage image from your mirror (air-gapped clusters)
   %[1]s push ./cats_dogs --table cats_dogs --stage-image registry.example.com/library/alpine:3.20`
 
-const pushLong = `Stage a local image-classification dataset on the tracebloc client's shared
-volume, ready for the ingestor.
+const pushLong = `Stage a local dataset on the tracebloc client's shared volume, ready for the
+ingestor.
 
 The folder holds labels.csv (a "filename" column and a label column) and
 images/ (one flat folder of .jpg, .jpeg or .png files, one extension and one
-size). Everything that needs no cluster is checked first: the table name, the
+size). --task picks what else the task needs: object_detection an
+annotations/<stem>.xml (Pascal VOC) per image, semantic_segmentation a
+masks/<stem>_mask.png per image and a mask_id column, keypoint_detection the
+Annotation and Visibility columns. Everything that needs no cluster is checked first: the table name, the
 ingest spec against its schema, then every file of the dataset. Then the
 kubeconfig, the client release and its PVC client-pvc. A stage pod mounts the
 volume, the files stream to it as tar over pods/exec, the pod checks every file's
@@ -70,6 +83,9 @@ type PushOptions struct {
 	Category          string
 	Intent            string
 	LabelColumn       string
+	TargetSize        string
+	MinSize           string
+	NumberOfKeypoints int
 	DryRun            bool
 	Output            string
 	Quiet             bool
@@ -92,14 +108,20 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 			if err := o.Validate(); err != nil {
 				return err
 			}
+			if err := o.validateTaskFlags(c.Flags()); err != nil {
+				return err
+			}
 			return o.Run(c.Context())
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Table, "table", "", "table to stage the dataset as: letters, digits and _ (required)")
 	alias(f, "name", "table")
-	f.StringVar(&o.Category, "category", spec.DefaultCategory, "task category of the dataset")
+	f.StringVar(&o.Category, "category", spec.DefaultCategory, "task of the dataset: "+strings.Join(category.Names(), ", "))
 	alias(f, "task", "category")
+	f.StringVar(&o.TargetSize, "target-size", "", "WxH every image must have (image tasks; default: the images' own size; required for keypoint_detection)")
+	f.StringVar(&o.MinSize, "min-size", "", "WxH no image may be below (image tasks)")
+	f.IntVar(&o.NumberOfKeypoints, "number-of-keypoints", 0, "keypoints per image (keypoint_detection, required)")
 	f.StringVar(&o.Intent, "intent", spec.DefaultIntent, "what the dataset is for: train or test")
 	f.StringVar(&o.LabelColumn, "label-column", spec.DefaultLabel, "column of labels.csv that holds the label")
 	f.BoolVar(&o.DryRun, "dry-run", false, "run every check and print the summary, stage nothing")
@@ -109,6 +131,8 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 	f.DurationVar(&o.PodRunningTimeout, "pod-running-timeout", 2*time.Minute, "how long to wait for the stage pod to run")
 	f.IntVar(&o.Retries, "retries", 3, "how many times to retry a broken stream; each retry resumes what was sent")
 	_ = cmd.RegisterFlagCompletionFunc("table", completeTables(flags))
+	_ = cmd.RegisterFlagCompletionFunc("category", completeTasks)
+	_ = cmd.RegisterFlagCompletionFunc("task", completeTasks)
 	cmd.ValidArgsFunction = func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
@@ -132,7 +156,72 @@ func (o *PushOptions) Validate() error {
 	if o.StageImage == "" {
 		return exitcode.Errorf(exitcode.BadFlags, "--stage-image is empty: give an image with sh, tar and sha256sum")
 	}
+	if _, err := parseSize("target-size", o.TargetSize); err != nil {
+		return err
+	}
+	if _, err := parseSize("min-size", o.MinSize); err != nil {
+		return err
+	}
+	if o.NumberOfKeypoints < 0 {
+		return exitcode.Errorf(exitcode.BadFlags, "--number-of-keypoints must be 1 or more, e.g. --number-of-keypoints 17")
+	}
 	return nil
+}
+
+// validateTaskFlags refuses a task-specific flag given for a task it does
+// not apply to, and a flag the task requires that is missing. An unknown
+// task is left to the spec's schema, which names the tasks.
+func (o *PushOptions) validateTaskFlags(fs *pflag.FlagSet) error {
+	task, ok := category.Lookup(o.Category)
+	if !ok {
+		return nil
+	}
+	for _, name := range category.Flags() {
+		if fs.Changed(name) && !task.AppliesFlag(name) {
+			return exitcode.Errorf(exitcode.BadFlags, "--%s does not apply to %s: it applies to %s", name, task.Name, strings.Join(category.TasksWithFlag(name), ", "))
+		}
+	}
+	for _, name := range task.RequiredFlags {
+		if !fs.Changed(name) {
+			return exitcode.Errorf(exitcode.BadFlags, "%s requires --%s (e.g. %s)", task.Name, name, flagExample(name))
+		}
+	}
+	return nil
+}
+
+func flagExample(name string) string {
+	switch name {
+	case "target-size", "min-size":
+		return "--" + name + " 256x256"
+	case "number-of-keypoints":
+		return "--number-of-keypoints 17"
+	}
+	return "--" + name + "=…"
+}
+
+// parseSize reads WxH; "" is no size.
+func parseSize(flag, v string) ([]int, error) {
+	if v == "" {
+		return nil, nil
+	}
+	w, h, ok := strings.Cut(strings.ToLower(v), "x")
+	wi, errW := strconv.Atoi(w)
+	hi, errH := strconv.Atoi(h)
+	if !ok || errW != nil || errH != nil || wi < 1 || hi < 1 || strings.HasPrefix(w, "+") || strings.HasPrefix(h, "+") {
+		return nil, exitcode.Errorf(exitcode.BadFlags, "--%s %q is not WxH: give width and height in pixels, e.g. --%s 224x224", flag, v, flag)
+	}
+	return []int{wi, hi}, nil
+}
+
+// completeTasks offers every task with its one-line description.
+func completeTasks(_ *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+	var out []string
+	for _, t := range category.All() {
+		if strings.HasPrefix(t.Name, prefix) {
+			out = append(out, t.Name+"\t"+t.Description)
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
 }
 
 // Run runs the push and prints its result.
@@ -150,8 +239,12 @@ func (o *PushOptions) Run(ctx context.Context) error {
 	if o.configFlags.Context != nil {
 		ctxFlag = *o.configFlags.Context
 	}
+	// Validate parsed both sizes already.
+	target, _ := parseSize("target-size", o.TargetSize)
+	minSize, _ := parseSize("min-size", o.MinSize)
 	report, err := push.Run(ctx, push.Options{
 		Path: o.Path, Table: o.Table, Category: o.Category, Intent: o.Intent, LabelColumn: o.LabelColumn,
+		TargetSize: target, MinSize: minSize, NumberOfKeypoints: o.NumberOfKeypoints,
 		DryRun: o.DryRun, StageImage: o.StageImage, PodRunningTimeout: o.PodRunningTimeout,
 		CleanupTimeout: 30 * time.Second, Limits: dataset.DefaultLimits, Version: Version, Retries: o.Retries,
 		Connect: connector(o.configFlags, ctxFlag), Printer: p, ShowSummary: !o.Quiet,

@@ -1,6 +1,7 @@
-// Package dataset walks and checks a local image-classification dataset
-// (labels.csv + images/) before anything touches the cluster. It returns a
-// value and prints nothing.
+// Package dataset walks and checks a local dataset for a task before
+// anything touches the cluster: the layout the task's description gives
+// (manifest, primary folder, sidecars), then the task's content checks. It
+// returns a value and prints nothing.
 package dataset
 
 import (
@@ -9,13 +10,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 )
 
 // Layout names.
 const (
-	LabelsFile     = "labels.csv"
-	ImagesDir      = "images"
+	LabelsFile = "labels.csv"
+	ImagesDir  = "images"
+	// FilenameColumn is the filename column of the image tasks.
 	FilenameColumn = "filename"
 )
 
@@ -30,8 +33,8 @@ var DefaultLimits = Limits{MaxFileBytes: 500 << 20, MaxTotalBytes: 1 << 30}
 
 // File is one file that push stages.
 type File struct {
-	// Rel is the slash-separated path under the dataset root: "labels.csv" or
-	// "images/<name>".
+	// Rel is the slash-separated path under the dataset root it is staged
+	// as: "labels.csv" or "<folder>/<name>".
 	Rel string
 	// Local is the path under the dataset root to read the file from, when
 	// it differs from Rel (a tabular CSV is staged as labels.csv); empty
@@ -51,9 +54,12 @@ func (f File) Source() string {
 
 // Dataset is a checked dataset, ready to stage.
 type Dataset struct {
-	Root      string
-	Files     []File
-	Bytes     int64
+	Root string
+	// Task is the task the dataset was checked for.
+	Task  string
+	Files []File
+	Bytes int64
+	// Images counts the files of the primary folder (images/ for image tasks).
 	Images    int
 	Extension string
 	Width     int
@@ -61,14 +67,28 @@ type Dataset struct {
 	Rows      int
 	// Labels counts the rows of each label value.
 	Labels map[string]int
+	// Sidecars counts the files of each sidecar folder ("annotations", "masks").
+	Sidecars map[string]int
+	// Classes counts the objects of each class (object detection).
+	Classes map[string]int
+	// Objects is the number of annotated objects (object detection).
+	Objects int
+	// Keypoints is the number of keypoints of every row (keypoint detection).
+	Keypoints int
 	// Notes are findings that do not stop a push.
 	Notes []string
 }
 
-// Options select the label column and the caps.
+// Options select the task, the label column, the caps and the size rules.
 type Options struct {
+	// Task is the task's description; the zero Task means image_classification.
+	Task        category.Task
 	LabelColumn string
 	Limits      Limits
+	// TargetSize and MinSize are [width, height], nil when not given.
+	TargetSize        []int
+	MinSize           []int
+	NumberOfKeypoints int
 }
 
 // Problems is every reason a dataset cannot be pushed.
@@ -88,29 +108,58 @@ func (p *Problems) addf(format string, args ...any) {
 	p.List = append(p.List, fmt.Sprintf(format, args...))
 }
 
-// Check walks root and checks layout, sizes, labels.csv and the images. Every
-// problem found is reported at once; the error exits 3.
+// run is one check of one dataset.
+type run struct {
+	abs    string
+	task   category.Task
+	opts   Options
+	ds     *Dataset
+	probs  *Problems
+	checks []checker
+	// primary maps each file name of the primary folder to its stem.
+	primary map[string]string
+	// sidecars maps a sidecar folder to its file names.
+	sidecars map[string]map[string]struct{}
+}
+
+// Check walks root and checks it for opts.Task: layout, sizes, the manifest
+// and every content check of the task. Every problem found is reported at
+// once; the error exits 3 (2 for a task push cannot check yet).
 func Check(root string, opts Options) (*Dataset, error) {
+	if opts.Task.Name == "" {
+		opts.Task, _ = category.Lookup(category.Names()[0])
+	}
+	makers, err := checkersFor(opts)
+	if err != nil {
+		return nil, err
+	}
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, exitcode.Errorf(exitcode.Local, "resolving %s: %w", root, err)
 	}
-	probs := &Problems{Root: root}
-	ds := &Dataset{Root: abs}
-	if err := checkLayout(abs, root); err != nil {
+	r := &run{abs: abs, task: opts.Task, opts: opts,
+		ds:    &Dataset{Root: abs, Task: opts.Task.Name},
+		probs: &Problems{Root: root}, sidecars: map[string]map[string]struct{}{}}
+	for _, m := range makers {
+		r.checks = append(r.checks, m(r))
+	}
+	if err := checkLayout(r, root); err != nil {
 		return nil, err
 	}
-	images := walkImages(abs, ds, probs, opts.Limits)
-	checkLabels(abs, opts.LabelColumn, images, ds, probs)
-	checkImages(abs, ds, probs)
-	if ds.Bytes > opts.Limits.MaxTotalBytes {
-		probs.addf("the dataset holds %s, over the %s cap of this release: push a smaller dataset or split it into several tables",
-			HumanBytes(ds.Bytes), HumanBytes(opts.Limits.MaxTotalBytes))
+	r.walk()
+	r.checkManifest()
+	r.checkFiles()
+	for _, c := range r.checks {
+		c.finish()
 	}
-	if len(probs.List) > 0 {
-		return nil, exitcode.Wrap(exitcode.Local, probs)
+	if r.ds.Bytes > opts.Limits.MaxTotalBytes {
+		r.probs.addf("the dataset holds %s, over the %s cap of this release: push a smaller dataset or split it into several tables",
+			HumanBytes(r.ds.Bytes), HumanBytes(opts.Limits.MaxTotalBytes))
 	}
-	return ds, nil
+	if len(r.probs.List) > 0 {
+		return nil, exitcode.Wrap(exitcode.Local, r.probs)
+	}
+	return r.ds, nil
 }
 
 // HumanBytes renders n in binary units, as the caps are written.

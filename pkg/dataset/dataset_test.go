@@ -172,7 +172,7 @@ func TestCheckProblems(t *testing.T) {
 				must(t, os.Remove(filepath.Join(dir, "images", n)))
 			}
 			return dir
-		}, wantErr: []string{"2 rows of labels.csv name images that are not in images/: img_00001.jpg, img_00002.jpg"}},
+		}, wantErr: []string{"2 rows of labels.csv name files that are not in images/: img_00001.jpg, img_00002.jpg"}},
 		{name: "paths in filename column", setup: func(t *testing.T, dir string) string {
 			writeFile(t, filepath.Join(dir, "labels.csv"), "filename,label\nimages/img_00000.jpg,cat\nimg_00001.jpg,dog\n")
 			return dir
@@ -277,6 +277,22 @@ func TestHumanBytes(t *testing.T) {
 	for _, tt := range tests {
 		if got := HumanBytes(tt.n); got != tt.want {
 			t.Errorf("HumanBytes(%d) = %q, want %q", tt.n, got, tt.want)
+		}
+	}
+}
+
+func TestSafeName(t *testing.T) {
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"cat1.jpg", true}, {"with space.jpg", true}, {"kätzchen.jpg", true}, {"..hidden.jpg", true}, {"$(x).jpg", true},
+		{"", false}, {".", false}, {"..", false}, {`a\b.jpg`, false}, {"a\x00b.jpg", false}, {"a\nb.jpg", false},
+		{"a\tb.jpg", false}, {"caf\xe9.jpg", false}, {"a/b.jpg", false}, {"a\u0085b.jpg", false},
+	}
+	for _, tt := range tests {
+		if got := SafeName(tt.name); got != tt.ok {
+			t.Errorf("SafeName(%q) = %v, want %v", tt.name, got, tt.ok)
 		}
 	}
 }

@@ -3,6 +3,8 @@ package dataset
 import (
 	"strings"
 	"testing"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
 )
 
 // FuzzCheckLabels: any labels.csv gives either rows or a named problem, and
@@ -15,9 +17,12 @@ func FuzzCheckLabels(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dir := t.TempDir()
 		writeFile(t, dir+"/labels.csv", string(data))
-		ds := &Dataset{}
+		task, _ := category.Lookup("image_classification")
+		ds := &Dataset{Extension: ".jpg"}
 		probs := &Problems{}
-		checkLabels(dir, "label", map[string]struct{}{"a.jpg": {}, "b.jpg": {}}, ds, probs)
+		r := &run{abs: dir, task: task, opts: Options{Task: task, LabelColumn: "label"}, ds: ds, probs: probs,
+			primary: map[string]string{"a.jpg": "a", "b.jpg": "b"}}
+		r.checkManifest()
 		if len(probs.List) == 0 && ds.Rows == 0 {
 			t.Fatalf("labels.csv %q: no rows and no problem", data)
 		}

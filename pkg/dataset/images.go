@@ -7,86 +7,124 @@ import (
 	_ "image/png"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 )
 
 type size struct{ w, h int }
 
-type decoded struct {
-	rel    string
-	size   size
-	format string
-	err    error
+func (s size) String() string { return fmt.Sprintf("%d×%d", s.w, s.h) }
+
+// defaultMinSize is the smallest image newer ingestors accept when the spec
+// sets no min_size (the published schema's default of file_options.min_size).
+var defaultMinSize = size{32, 32}
+
+// imagesCheck decodes the header of every image and checks that they all
+// decode, share one size (--target-size when given) and are not below
+// --min-size. The ingestor never resizes.
+type imagesCheck struct {
+	nop
+	r                   *run
+	counts              map[size]int
+	examples            map[size][]string
+	broken, mislabelled []string
+	small               findings
+	belowDefault        int
 }
 
-// checkImages decodes the header of every image on a bounded worker pool and
-// checks that they all decode and share one size. Only counts and a few names
-// per size are kept, so memory stays flat in the number of images.
-func checkImages(abs string, ds *Dataset, probs *Problems) {
-	jobs := make(chan string)
-	results := make(chan decoded)
-	workers := 2 * runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for rel := range jobs {
-				results <- decodeHeader(abs, rel)
-			}
-		}()
-	}
-	go func() {
-		for _, f := range ds.Files {
-			if strings.HasPrefix(f.Rel, ImagesDir+"/") {
-				jobs <- f.Rel
-			}
-		}
-		close(jobs)
-		wg.Wait()
-		close(results)
-	}()
-
-	counts := map[size]int{}
-	examples := map[size][]string{}
-	var broken, mislabelled []string
-	for r := range results {
-		switch {
-		case r.err != nil:
-			broken = append(broken, fmt.Sprintf("%s (%v)", r.rel, r.err))
-		default:
-			counts[r.size]++
-			examples[r.size] = keepSmallest(examples[r.size], r.rel, 5)
-			if !formatMatches(r.format, r.rel) {
-				mislabelled = append(mislabelled, fmt.Sprintf("%s is %s", r.rel, strings.ToUpper(r.format)))
-			}
-		}
-	}
-	if len(broken) > 0 {
-		sort.Strings(broken)
-		probs.addf("%d images do not decode: %s: replace or remove them", len(broken), listFirst(broken, 3))
-	}
-	if len(mislabelled) > 0 {
-		sort.Strings(mislabelled)
-		ds.Notes = append(ds.Notes, fmt.Sprintf("%d images have an extension that does not match their content: %s", len(mislabelled), listFirst(mislabelled, 3)))
-	}
-	checkSizes(counts, examples, ds, probs)
+func newImagesCheck(r *run) checker {
+	return &imagesCheck{r: r, counts: map[size]int{}, examples: map[size][]string{}}
 }
 
-func decodeHeader(abs, rel string) decoded {
-	f, err := os.Open(filepath.Join(abs, filepath.FromSlash(rel)))
+func (c *imagesCheck) file(u *unit) any {
+	f, err := os.Open(filepath.Join(c.r.abs, filepath.FromSlash(u.rel)))
 	if err != nil {
-		return decoded{rel: rel, err: err}
+		u.err = err
+		return nil
 	}
 	defer f.Close()
 	cfg, format, err := image.DecodeConfig(f)
 	if err != nil {
-		return decoded{rel: rel, err: err}
+		u.err = err
+		return nil
 	}
-	return decoded{rel: rel, size: size{cfg.Width, cfg.Height}, format: format}
+	u.w, u.h, u.format = cfg.Width, cfg.Height, format
+	return nil
+}
+
+func (c *imagesCheck) collect(u *unit, _ any) {
+	if u.err != nil {
+		c.broken = append(c.broken, fmt.Sprintf("%s (%v)", u.rel, u.err))
+		return
+	}
+	s := size{u.w, u.h}
+	c.counts[s]++
+	c.examples[s] = keepSmallest(c.examples[s], u.rel, 5)
+	if !formatMatches(u.format, u.rel) {
+		c.mislabelled = append(c.mislabelled, fmt.Sprintf("%s is %s", u.rel, strings.ToUpper(u.format)))
+	}
+	if m := c.r.opts.MinSize; m != nil && (u.w < m[0] || u.h < m[1]) {
+		c.small.add(fmt.Sprintf("%%d images are smaller than --min-size %d×%d: %%s: the ingestor rejects them; remove them or use larger images", m[0], m[1]),
+			fmt.Sprintf("%s (%d×%d)", u.rel, u.w, u.h))
+	}
+	if c.r.opts.MinSize == nil && (u.w < defaultMinSize.w || u.h < defaultMinSize.h) {
+		c.belowDefault++
+	}
+}
+
+func (c *imagesCheck) finish() {
+	ds, probs := c.r.ds, c.r.probs
+	if len(c.broken) > 0 {
+		sort.Strings(c.broken)
+		probs.addf("%d images do not decode: %s: replace or remove them", len(c.broken), listFirst(c.broken, 3))
+	}
+	if len(c.mislabelled) > 0 {
+		sort.Strings(c.mislabelled)
+		ds.Notes = append(ds.Notes, fmt.Sprintf("%d images have an extension that does not match their content: %s", len(c.mislabelled), listFirst(c.mislabelled, 3)))
+	}
+	c.small.report(probs)
+	if c.belowDefault > 0 {
+		ds.Notes = append(ds.Notes, fmt.Sprintf("%d images are below %s, the smallest size newer ingestors accept when the spec sets none: pass --min-size to state the smallest size your model takes",
+			c.belowDefault, defaultMinSize))
+	}
+	if ts := c.r.opts.TargetSize; ts != nil {
+		c.checkTarget(size{ts[0], ts[1]})
+		return
+	}
+	checkSizes(c.counts, c.examples, ds, probs)
+}
+
+// checkTarget names every image whose size is not --target-size.
+func (c *imagesCheck) checkTarget(want size) {
+	c.r.ds.Width, c.r.ds.Height = want.w, want.h
+	var odd []string
+	total := 0
+	for s, n := range c.counts {
+		if s == want {
+			continue
+		}
+		total += n
+		for _, rel := range c.examples[s] {
+			odd = append(odd, fmt.Sprintf("%s (%s)", rel, s))
+		}
+	}
+	if total == 0 {
+		return
+	}
+	sort.Strings(odd)
+	c.r.probs.addf("%d images are not the --target-size %s: %s: resize them to %s (the ingestor never resizes)",
+		total, want, listWithMore(odd, total), want)
+}
+
+func listWithMore(shown []string, total int) string {
+	if len(shown) > 5 {
+		shown = shown[:5]
+	}
+	s := strings.Join(shown, ", ")
+	if total > len(shown) {
+		s += fmt.Sprintf(" (and %d more)", total-len(shown))
+	}
+	return s
 }
 
 func formatMatches(format, rel string) bool {
@@ -125,16 +163,8 @@ func checkSizes(counts map[size]int, examples map[size][]string, ds *Dataset, pr
 		}
 	}
 	sort.Strings(odd)
-	shown := odd
-	if len(shown) > 5 {
-		shown = shown[:5]
-	}
-	more := ""
-	if total > len(shown) {
-		more = fmt.Sprintf(" (and %d more)", total-len(shown))
-	}
-	probs.addf("%d images differ from the %d×%d of the other %d: %s%s: resize them to %d×%d (the ingestor never resizes)",
-		total, main.w, main.h, counts[main], strings.Join(shown, ", "), more, main.w, main.h)
+	probs.addf("%d images differ from the %d×%d of the other %d: %s: resize them to %d×%d (the ingestor never resizes)",
+		total, main.w, main.h, counts[main], listWithMore(odd, total), main.w, main.h)
 }
 
 // keepSmallest keeps the n smallest names, sorted, so examples are stable

@@ -7,25 +7,32 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
 
-// checkLabels reads labels.csv once, streaming, and checks its text, header
-// and rows against the images found.
-func checkLabels(abs, labelColumn string, images map[string]struct{}, ds *Dataset, probs *Problems) {
-	f, err := os.Open(filepath.Join(abs, LabelsFile))
+// naValues are cell values the ingestor stores as NULL: a link column that
+// holds one names no file.
+var naValues = []string{"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "none", "<NA>"}
+
+// checkManifest reads labels.csv once, streaming, and checks its text,
+// header and rows against the files found.
+func (r *run) checkManifest() {
+	f, err := os.Open(filepath.Join(r.abs, LabelsFile))
 	if err != nil {
-		probs.addf("opening labels.csv: %v", err)
+		r.probs.addf("opening labels.csv: %v", err)
 		return
 	}
 	defer f.Close()
-	r := csv.NewReader(newTextReader(f))
-	r.ReuseRecord = true
+	m := r.task.Manifest
+	ds, probs := r.ds, r.probs
+	cr := csv.NewReader(newTextReader(f))
+	cr.ReuseRecord = true
 
-	header, err := r.Read()
+	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		probs.addf("labels.csv is empty: it needs a header (%s,%s) and one row per image", FilenameColumn, labelColumn)
+		probs.addf("labels.csv is empty: it needs a header (%s) and one row per file", strings.Join(r.wantColumns(), ","))
 		return
 	}
 	if err != nil {
@@ -33,14 +40,18 @@ func checkLabels(abs, labelColumn string, images map[string]struct{}, ds *Datase
 		return
 	}
 	header = append([]string(nil), header...)
-	fileCol, labelCol, ok := checkHeader(header, labelColumn, probs)
+	cols, ok := r.checkHeader(header)
 
 	referenced := make(map[string]struct{})
 	var missing, emptyNames []string
 	emptyLabels, dupRows := 0, 0
+	links := r.linkColumns()
+	emptyLinks := map[string][]string{}
 	ds.Labels = map[string]int{}
+	var rec []string
+	get := func(col string) string { return rec[cols[col]] }
 	for {
-		rec, err := r.Read()
+		rec, err = cr.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -52,40 +63,110 @@ func checkLabels(abs, labelColumn string, images map[string]struct{}, ds *Datase
 		if !ok {
 			continue
 		}
-		line, _ := r.FieldPos(0)
-		name := rec[fileCol]
+		line, _ := cr.FieldPos(0)
+		name := get(m.FilenameColumn)
 		if name == "" {
 			emptyNames = append(emptyNames, fmt.Sprintf("line %d", line))
 		} else {
-			if _, seen := referenced[name]; seen {
+			file, found := r.resolve(name)
+			if _, seen := referenced[file]; seen {
 				dupRows++
 			}
-			referenced[name] = struct{}{}
-			if _, found := images[name]; !found {
+			referenced[file] = struct{}{}
+			if !found {
 				missing = append(missing, name)
 			}
 		}
-		if label := rec[labelCol]; label == "" {
-			emptyLabels++
-		} else {
-			ds.Labels[label]++
+		if m.HasLabel() {
+			if label := get(r.opts.LabelColumn); label == "" {
+				emptyLabels++
+			} else {
+				ds.Labels[label]++
+			}
+		}
+		for _, l := range links {
+			if v := get(l); slices.Contains(naValues, strings.TrimSpace(v)) {
+				emptyLinks[l] = append(emptyLinks[l], fmt.Sprintf("line %d", line))
+			}
+		}
+		for _, c := range r.checks {
+			c.row(line, get)
 		}
 	}
 	if ds.Rows == 0 {
-		probs.addf("labels.csv has a header but no rows: add one row per image")
+		probs.addf("labels.csv has a header but no rows: add one row per file")
 		return
 	}
 	if !ok {
 		return
 	}
-	reportRows(missing, emptyNames, emptyLabels, dupRows, labelColumn, ds, probs)
-	noteUnreferenced(images, referenced, ds)
+	r.reportRows(missing, emptyNames, emptyLabels, dupRows)
+	for _, l := range links {
+		if e := emptyLinks[l]; len(e) > 0 {
+			probs.addf("%d rows of labels.csv have an empty %s: %s: %s reads each row's sidecar file through %s, fill it on every row (e.g. %s)",
+				len(e), l, listFirst(e, 5), r.task.Name, l, r.sidecarFor(l))
+		}
+	}
+	r.noteUnreferenced(referenced)
 }
 
-func checkHeader(header []string, labelColumn string, probs *Problems) (fileCol, labelCol int, ok bool) {
+// resolve finds the primary file a row names. The ingestor appends the
+// dataset's extension to a name that carries none, so "person_001" names
+// person_001.jpg.
+func (r *run) resolve(name string) (string, bool) {
+	if _, ok := r.primary[name]; ok {
+		return name, true
+	}
+	if !slices.Contains(r.task.Primary.Extensions, strings.ToLower(filepath.Ext(name))) && r.ds.Extension != "" {
+		if _, ok := r.primary[name+r.ds.Extension]; ok {
+			return name + r.ds.Extension, true
+		}
+	}
+	return name, false
+}
+
+func (r *run) linkColumns() []string {
+	var out []string
+	for _, s := range r.task.Sidecars {
+		if l := s.Link(); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func (r *run) sidecarFor(link string) string {
+	for _, s := range r.task.Sidecars {
+		if s.Link() == link {
+			return s.For("<stem>")
+		}
+	}
+	return ""
+}
+
+// wantColumns are the columns labels.csv must hold, in the order a user
+// would write them.
+func (r *run) wantColumns() []string {
+	m := r.task.Manifest
+	out := []string{m.FilenameColumn}
+	if m.HasLabel() {
+		out = append(out, r.opts.LabelColumn)
+	}
+	out = append(out, r.linkColumns()...)
+	for _, c := range r.checks {
+		for _, col := range c.columns() {
+			out = append(out, col.name)
+		}
+	}
+	return out
+}
+
+// checkHeader maps column names to positions and names every column the
+// task needs that is missing.
+func (r *run) checkHeader(header []string) (map[string]int, bool) {
+	probs := r.probs
 	seen := map[string]int{}
-	fileCol, labelCol = -1, -1
-	ok = true
+	ok := true
 	for i, h := range header {
 		if first, dup := seen[h]; dup {
 			probs.addf("labels.csv names the column %q twice (columns %d and %d): column names must be unique", h, first+1, i+1)
@@ -93,66 +174,82 @@ func checkHeader(header []string, labelColumn string, probs *Problems) (fileCol,
 			continue
 		}
 		seen[h] = i
-		if h == FilenameColumn {
-			fileCol = i
-		}
-		if h == labelColumn {
-			labelCol = i
-		}
 	}
 	cols := quoteAll(header)
-	if fileCol < 0 {
-		hint := ""
-		for _, h := range header {
-			if strings.EqualFold(strings.TrimSpace(h), FilenameColumn) {
-				hint = fmt.Sprintf(" (%q is close: the name must be exactly %q, lower-case, no spaces)", h, FilenameColumn)
+	m := r.task.Manifest
+	if _, found := seen[m.FilenameColumn]; !found {
+		probs.addf("labels.csv has no %q column%s; its columns are %s: the ingestor finds each file by that column", m.FilenameColumn, closeHint(header, m.FilenameColumn), cols)
+		ok = false
+	}
+	if m.HasLabel() {
+		if _, found := seen[r.opts.LabelColumn]; !found {
+			probs.addf("labels.csv has no label column %q; its columns are %s: name the right one with --label-column", r.opts.LabelColumn, cols)
+			ok = false
+		}
+	}
+	for _, l := range r.linkColumns() {
+		if _, found := seen[l]; !found {
+			probs.addf("labels.csv has no %q column%s; its columns are %s: %s reads each row's sidecar through it, add it (e.g. %s)", l, closeHint(header, l), cols, r.task.Name, r.sidecarFor(l))
+			ok = false
+		}
+	}
+	for _, c := range r.checks {
+		for _, col := range c.columns() {
+			if _, found := seen[col.name]; !found {
+				probs.addf("labels.csv has no %q column%s; its columns are %s: %s", col.name, closeHint(header, col.name), cols, col.why)
+				ok = false
 			}
 		}
-		probs.addf("labels.csv has no %q column%s; its columns are %s: the ingestor finds each image by that column", FilenameColumn, hint, cols)
-		ok = false
 	}
-	if labelCol < 0 {
-		probs.addf("labels.csv has no label column %q; its columns are %s: name the right one with --label-column", labelColumn, cols)
-		ok = false
-	}
-	return fileCol, labelCol, ok
+	return seen, ok
 }
 
-func reportRows(missing, emptyNames []string, emptyLabels, dupRows int, labelColumn string, ds *Dataset, probs *Problems) {
+func closeHint(header []string, want string) string {
+	for _, h := range header {
+		if h != want && strings.EqualFold(strings.TrimSpace(h), want) {
+			return fmt.Sprintf(" (%q is close: the name must be exactly %q, same case, no spaces)", h, want)
+		}
+	}
+	return ""
+}
+
+func (r *run) reportRows(missing, emptyNames []string, emptyLabels, dupRows int) {
+	ds, probs, dir := r.ds, r.probs, r.task.Primary.Subdir
 	if len(missing) > 0 {
 		sort.Strings(missing)
-		hint := ": put those files in images/ or remove their rows"
+		hint := fmt.Sprintf(": put those files in %s/ or remove their rows", dir)
 		if strings.Contains(missing[0], "/") {
-			hint = ": the filename column holds bare file names (e.g. cat1.jpg, not images/cat1.jpg)"
+			hint = fmt.Sprintf(": the %s column holds bare file names (e.g. cat1.jpg, not %s/cat1.jpg)", r.task.Manifest.FilenameColumn, dir)
 		}
-		probs.addf("%d rows of labels.csv name images that are not in images/: %s%s", len(missing), listFirst(missing, 5), hint)
+		probs.addf("%d rows of labels.csv name files that are not in %s/: %s%s", len(missing), dir, listFirst(missing, 5), hint)
 	}
 	if len(emptyNames) > 0 {
-		probs.addf("%d rows of labels.csv have an empty %s: %s", len(emptyNames), FilenameColumn, listFirst(emptyNames, 5))
+		probs.addf("%d rows of labels.csv have an empty %s: %s", len(emptyNames), r.task.Manifest.FilenameColumn, listFirst(emptyNames, 5))
 	}
 	if emptyLabels > 0 {
-		probs.addf("%d rows of labels.csv have an empty %q: give every row a label", emptyLabels, labelColumn)
+		probs.addf("%d rows of labels.csv have an empty %q: give every row a label", emptyLabels, r.opts.LabelColumn)
 	}
 	if dupRows > 0 {
-		ds.Notes = append(ds.Notes, fmt.Sprintf("%d rows of labels.csv repeat an image named by an earlier row", dupRows))
+		ds.Notes = append(ds.Notes, fmt.Sprintf("%d rows of labels.csv repeat a file named by an earlier row", dupRows))
 	}
-	if len(ds.Labels) == 1 {
+	if min := r.task.Manifest.MinLabelValues; min > 1 && len(ds.Labels) == 1 {
 		for v := range ds.Labels {
-			probs.addf("every row of labels.csv has the same %s %q: a classifier needs at least two label values", labelColumn, v)
+			probs.addf("every row of labels.csv has the same %s %q: %s needs at least %d label values", r.opts.LabelColumn, v, r.task.Name, min)
 		}
 	}
 }
 
-func noteUnreferenced(images, referenced map[string]struct{}, ds *Dataset) {
+func (r *run) noteUnreferenced(referenced map[string]struct{}) {
 	var extra []string
-	for name := range images {
+	dir := r.task.Primary.Subdir
+	for name := range r.primary {
 		if _, ok := referenced[name]; !ok {
-			extra = append(extra, ImagesDir+"/"+name)
+			extra = append(extra, dir+"/"+name)
 		}
 	}
 	if len(extra) > 0 {
 		sort.Strings(extra)
-		ds.Notes = append(ds.Notes, fmt.Sprintf("%d files in images/ have no row in labels.csv (staged, but not ingested): %s", len(extra), listFirst(extra, 3)))
+		r.ds.Notes = append(r.ds.Notes, fmt.Sprintf("%d files in %s/ have no row in labels.csv (staged, but not ingested): %s", len(extra), dir, listFirst(extra, 3)))
 	}
 }
 

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -14,75 +16,127 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 )
 
-// checkLayout refuses a dataset whose shape is wrong before anything is read.
-func checkLayout(abs, shown string) error {
+// checkLayout refuses a dataset whose shape is wrong before anything is read:
+// the manifest and every folder the task's description names.
+func checkLayout(r *run, shown string) error {
+	folders := joinAnd(append([]string{LabelsFile}, slashed(r.task.Folders())...))
 	fail := func(format string, args ...any) error {
 		return exitcode.Wrap(exitcode.Local, &Problems{Root: shown, List: []string{fmt.Sprintf(format, args...)}})
 	}
-	st, err := os.Stat(abs)
+	st, err := os.Stat(r.abs)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fail("no such file or folder: give the folder that holds labels.csv and images/")
+		return fail("no such file or folder: give the folder that holds %s", folders)
 	case err != nil:
 		return fail("%v", err)
 	case !st.IsDir():
-		return fail("is a file, not a folder: give the folder that holds labels.csv and images/")
+		return fail("is a file, not a folder: give the folder that holds %s", folders)
 	}
-	lst, err := os.Lstat(filepath.Join(abs, LabelsFile))
+	lst, err := os.Lstat(filepath.Join(r.abs, LabelsFile))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fail("labels.csv is missing: the folder must hold labels.csv (one row per image) and images/")
+		return fail("labels.csv is missing: the folder must hold %s (labels.csv has one row per file)", folders)
 	case err != nil:
 		return fail("reading labels.csv: %v", err)
 	case lst.Mode()&fs.ModeSymlink != 0:
 		return fail("labels.csv is a symbolic link: copy the real file into the folder (links are refused, they can point anywhere)")
 	case lst.IsDir():
-		return fail("labels.csv is a folder, not a file: it must be the CSV that lists each image and its label")
+		return fail("labels.csv is a folder, not a file: it must be the CSV that lists each file and its label")
 	case !lst.Mode().IsRegular():
 		return fail("labels.csv is not a regular file")
 	}
-	ist, err := os.Lstat(filepath.Join(abs, ImagesDir))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return fail("images/ is missing: put the image files in a folder named images beside labels.csv")
-	case err != nil:
-		return fail("reading images/: %v", err)
-	case ist.Mode()&fs.ModeSymlink != 0:
-		return fail("images is a symbolic link: copy the real folder into the dataset (links are refused, they can point anywhere)")
-	case !ist.IsDir():
-		return fail("images is a file, not a folder: put the image files in a folder named images")
+	var probs []string
+	for _, dir := range r.task.Folders() {
+		if p := folderProblem(r.abs, dir, r.task.Primary.Subdir); p != "" {
+			probs = append(probs, p)
+		}
+	}
+	if len(probs) > 0 {
+		return exitcode.Wrap(exitcode.Local, &Problems{Root: shown, List: probs})
 	}
 	return nil
 }
 
-// walkImages lists images/ with Lstat only (no file is read here), checks
-// names, types, extensions and sizes, and fills ds.Files. It returns the set
-// of image names found.
-func walkImages(abs string, ds *Dataset, probs *Problems, limits Limits) map[string]struct{} {
-	labels, err := os.Lstat(filepath.Join(abs, LabelsFile))
-	if err != nil {
-		probs.addf("reading labels.csv: %v", err)
-		return nil
+func folderProblem(abs, dir, primary string) string {
+	what := "the files named in labels.csv"
+	if dir != primary {
+		what = fmt.Sprintf("the file paired with each %s file", primary)
 	}
-	ds.Files = append(ds.Files, File{Rel: LabelsFile, Size: labels.Size(), ModTime: labels.ModTime()})
-	ds.Bytes += labels.Size()
-	checkSize(LabelsFile, labels.Size(), limits, probs)
-	noteIgnored(abs, ds)
+	st, err := os.Lstat(filepath.Join(abs, dir))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Sprintf("%s/ is missing: put %s in a folder named %s beside labels.csv", dir, what, dir)
+	case err != nil:
+		return fmt.Sprintf("reading %s/: %v", dir, err)
+	case st.Mode()&fs.ModeSymlink != 0:
+		return fmt.Sprintf("%s is a symbolic link: copy the real folder into the dataset (links are refused, they can point anywhere)", dir)
+	case !st.IsDir():
+		return fmt.Sprintf("%s is a file, not a folder: put %s in a folder named %s", dir, what, dir)
+	}
+	return ""
+}
 
-	entries, err := os.ReadDir(filepath.Join(abs, ImagesDir))
-	if err != nil {
-		probs.addf("reading images/: %v", err)
-		return nil
+func slashed(dirs []string) []string {
+	out := make([]string, len(dirs))
+	for i, d := range dirs {
+		out[i] = d + "/"
 	}
-	names := make(map[string]struct{}, len(entries))
+	return out
+}
+
+// walk lists labels.csv and every folder with Lstat only (no file is read
+// here), checks names, types, extensions and sizes, pairs sidecars with
+// primary files by stem, and fills ds.Files.
+func (r *run) walk() {
+	labels, err := os.Lstat(filepath.Join(r.abs, LabelsFile))
+	if err != nil {
+		r.probs.addf("reading labels.csv: %v", err)
+		return
+	}
+	r.addFile(LabelsFile, labels)
+	r.noteIgnored()
+
+	prim := r.task.Primary
 	byExt := map[string]int{}
+	r.primary = map[string]string{}
+	r.listFolder(prim.Subdir, func(name string) bool { return slices.Contains(prim.Extensions, strings.ToLower(filepath.Ext(name))) },
+		joinOr(prim.Extensions), ": convert them or move them out of "+prim.Subdir+"/", func(name string) {
+			ext := strings.ToLower(filepath.Ext(name))
+			byExt[ext]++
+			r.primary[name] = strings.TrimSuffix(name, filepath.Ext(name))
+			r.ds.Images++
+		})
+	checkOneExt(prim.Subdir, byExt, r.ds, r.probs)
+
+	r.ds.Sidecars = map[string]int{}
+	for _, sc := range r.task.Sidecars {
+		names := map[string]struct{}{}
+		want := strings.TrimPrefix(sc.Glob, "*")
+		r.listFolder(sc.Subdir, func(name string) bool { return strings.HasSuffix(name, want) },
+			want, fmt.Sprintf(": %s/ holds only %s files, lower-case extension", sc.Subdir, sc.For("<stem>")), func(name string) {
+				names[name] = struct{}{}
+				r.ds.Sidecars[sc.Subdir]++
+			})
+		r.sidecars[sc.Subdir] = names
+		r.pair(sc.Subdir, sc.For, sc.Stem, sc.Required)
+	}
+}
+
+// listFolder reads one flat folder, refusing what cannot be staged and
+// files that fail keep, and calls add for every good file.
+func (r *run) listFolder(dir string, keep func(name string) bool, kept, keepHint string, add func(name string)) {
+	entries, err := os.ReadDir(filepath.Join(r.abs, dir))
+	if err != nil {
+		r.probs.addf("reading %s/: %v", dir, err)
+		return
+	}
 	var links, dirs, special, badNames, badExt []string
 	for _, e := range entries {
 		name := e.Name()
-		rel := ImagesDir + "/" + name
+		rel := dir + "/" + name
 		info, err := e.Info()
 		if err != nil {
-			probs.addf("reading %s: %v", rel, err)
+			r.probs.addf("reading %s: %v", rel, err)
 			continue
 		}
 		switch {
@@ -95,64 +149,98 @@ func walkImages(abs string, ds *Dataset, probs *Problems, limits Limits) map[str
 		case !info.Mode().IsRegular():
 			special = append(special, rel)
 			continue
-		case !goodName(name):
+		case !SafeName(name):
 			badNames = append(badNames, fmt.Sprintf("%q", rel))
 			continue
-		}
-		ext := strings.ToLower(filepath.Ext(name))
-		if !supportedExt(ext) {
+		case !keep(name):
 			badExt = append(badExt, rel)
 			continue
 		}
-		byExt[ext]++
-		checkSize(rel, info.Size(), limits, probs)
-		names[name] = struct{}{}
-		ds.Files = append(ds.Files, File{Rel: rel, Size: info.Size(), ModTime: info.ModTime()})
-		ds.Bytes += info.Size()
-		ds.Images++
+		add(name)
+		r.addFile(rel, info)
 	}
 	if len(links) > 0 {
-		probs.addf("%d symbolic links in images/: %s: copy the real files in (links are refused, they can point anywhere on your disk)", len(links), listFirst(links, 3))
+		r.probs.addf("%d symbolic links in %s/: %s: copy the real files in (links are refused, they can point anywhere on your disk)", len(links), dir, listFirst(links, 3))
 	}
 	if len(dirs) > 0 {
-		probs.addf("images/ holds folders: %s: images/ must be flat, move the files up into images/", listFirst(dirs, 3))
+		r.probs.addf("%s/ holds folders: %s: %s/ must be flat, move the files up into %s/", dir, listFirst(dirs, 3), dir, dir)
 	}
 	if len(special) > 0 {
-		probs.addf("images/ holds files that are not regular files (devices, pipes or sockets): %s", listFirst(special, 3))
+		r.probs.addf("%s/ holds files that are not regular files (devices, pipes or sockets): %s", dir, listFirst(special, 3))
 	}
 	if len(badNames) > 0 {
-		probs.addf("file names that are not valid UTF-8 or hold control characters: %s: rename them", listFirst(badNames, 3))
+		r.probs.addf("file names that cannot be staged (not valid UTF-8, or holding control characters or a backslash): %s: rename them", listFirst(badNames, 3))
 	}
 	if len(badExt) > 0 {
-		probs.addf("%d files in images/ are not .jpg, .jpeg or .png: %s%s", len(badExt), listFirst(badExt, 3), extHint(badExt))
+		sort.Strings(badExt)
+		r.probs.addf("%d files in %s/ are not %s: %s%s", len(badExt), dir, kept, listFirst(badExt, 3), webpHint(badExt, keepHint))
 	}
-	checkOneExt(byExt, ds, probs)
-	if ds.Images == 0 && len(entries) == 0 {
-		probs.addf("images/ is empty: put the image files named in labels.csv there")
-	}
-	return names
-}
-
-func checkSize(rel string, size int64, limits Limits, probs *Problems) {
-	if size > limits.MaxFileBytes {
-		probs.addf("%s is %s, over the %s per-file cap of this release: shrink or split it", rel, HumanBytes(size), HumanBytes(limits.MaxFileBytes))
+	if len(entries) == 0 {
+		r.probs.addf("%s/ is empty: put the files named in labels.csv there", dir)
 	}
 }
 
-func supportedExt(ext string) bool {
-	return ext == ".jpg" || ext == ".jpeg" || ext == ".png"
+// pair checks that every primary file has its sidecar and every sidecar
+// file its primary file, by stem (the ingestor pairs both ways).
+func (r *run) pair(dir string, forStem func(string) string, stemOf func(string) (string, bool), required bool) {
+	have := r.sidecars[dir]
+	stems := make(map[string]struct{}, len(r.primary))
+	var missing, orphans []string
+	for name, stem := range r.primary {
+		stems[stem] = struct{}{}
+		if _, ok := have[forStem(stem)]; !ok && required {
+			missing = append(missing, fmt.Sprintf("%s/%s (for %s/%s)", dir, forStem(stem), r.task.Primary.Subdir, name))
+		}
+	}
+	for name := range have {
+		stem, ok := stemOf(name)
+		if _, found := stems[stem]; !ok || !found {
+			orphans = append(orphans, dir+"/"+name)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		r.probs.addf("%d %s files have no %s/ file: %s: every %s file needs its %s", len(missing), r.task.Primary.Subdir, dir, listFirst(missing, 5),
+			r.task.Primary.Subdir, forStem("<stem>"))
+	}
+	if len(orphans) > 0 {
+		sort.Strings(orphans)
+		r.probs.addf("%d files in %s/ pair with no file of %s/: %s: name each %s after its image's stem (%s), or remove it",
+			len(orphans), dir, r.task.Primary.Subdir, listFirst(orphans, 5), dir, forStem("<stem>"))
+	}
 }
 
-func extHint(files []string) string {
+func (r *run) addFile(rel string, info fs.FileInfo) {
+	if info.Size() > r.opts.Limits.MaxFileBytes {
+		r.probs.addf("%s is %s, over the %s per-file cap of this release: shrink or split it", rel, HumanBytes(info.Size()), HumanBytes(r.opts.Limits.MaxFileBytes))
+	}
+	r.ds.Files = append(r.ds.Files, File{Rel: rel, Size: info.Size(), ModTime: info.ModTime()})
+	r.ds.Bytes += info.Size()
+}
+
+// joinOr renders a, b or c.
+func joinOr(items []string) string { return joinLast(items, " or ") }
+
+// joinAnd renders a, b and c.
+func joinAnd(items []string) string { return joinLast(items, " and ") }
+
+func joinLast(items []string, last string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + last + items[len(items)-1]
+}
+
+func webpHint(files []string, hint string) string {
 	for _, f := range files {
 		if strings.EqualFold(filepath.Ext(f), ".webp") {
 			return ": the ingestor cannot read .webp (its spec accepts only .jpg, .jpeg and .png); convert them, e.g. to .png"
 		}
 	}
-	return ": convert them to .jpg or .png, or move them out of images/"
+	return hint
 }
 
-func checkOneExt(byExt map[string]int, ds *Dataset, probs *Problems) {
+func checkOneExt(dir string, byExt map[string]int, ds *Dataset, probs *Problems) {
 	exts := make([]string, 0, len(byExt))
 	for e := range byExt {
 		exts = append(exts, e)
@@ -169,13 +257,18 @@ func checkOneExt(byExt map[string]int, ds *Dataset, probs *Problems) {
 		for i, e := range exts {
 			parts[i] = fmt.Sprintf("%s (%d files)", e, byExt[e])
 		}
-		probs.addf("images/ mixes extensions: %s: the ingestor takes one extension per dataset, convert the images to one format", strings.Join(parts, ", "))
+		probs.addf("%s/ mixes extensions: %s: the ingestor takes one extension per dataset, convert the files to one format", dir, strings.Join(parts, ", "))
 	}
 }
 
-// goodName refuses names a line-based list or a terminal would mangle.
-func goodName(name string) bool {
-	if !utf8.ValidString(name) {
+// SafeName tells whether a file name can be staged: the stream refuses
+// names that could land outside the staged copy or that a line-based list
+// would mangle, and the pre-flight must refuse them first. It mirrors the
+// stream's rule (an entry is "<folder>/<name>", clean, without backslash or
+// NUL) and adds text rules: valid UTF-8, no control characters.
+func SafeName(name string) bool {
+	if name == "" || name == "." || name == ".." || !utf8.ValidString(name) ||
+		strings.ContainsAny(name, "/\\\x00") {
 		return false
 	}
 	for _, r := range name {
@@ -183,21 +276,23 @@ func goodName(name string) bool {
 			return false
 		}
 	}
-	return true
+	rel := "d/" + name
+	return path.Clean(rel) == rel
 }
 
-func noteIgnored(abs string, ds *Dataset) {
-	entries, err := os.ReadDir(abs)
+func (r *run) noteIgnored() {
+	entries, err := os.ReadDir(r.abs)
 	if err != nil {
 		return
 	}
+	staged := append([]string{LabelsFile}, r.task.Folders()...)
 	var ignored []string
 	for _, e := range entries {
-		if e.Name() != LabelsFile && e.Name() != ImagesDir {
+		if !slices.Contains(staged, e.Name()) {
 			ignored = append(ignored, e.Name())
 		}
 	}
 	if len(ignored) > 0 {
-		ds.Notes = append(ds.Notes, fmt.Sprintf("not staged (only labels.csv and images/ are): %s", listFirst(ignored, 5)))
+		r.ds.Notes = append(r.ds.Notes, fmt.Sprintf("not staged (only %s are): %s", joinAnd(append([]string{LabelsFile}, slashed(r.task.Folders())...)), listFirst(ignored, 5)))
 	}
 }

@@ -32,8 +32,12 @@ type Options struct {
 	Category    string
 	Intent      string
 	LabelColumn string
-	DryRun      bool
-	StageImage  string
+	// TargetSize and MinSize are [width, height], nil when not given.
+	TargetSize        []int
+	MinSize           []int
+	NumberOfKeypoints int
+	DryRun            bool
+	StageImage        string
 	// PodRunningTimeout bounds the wait for the stage Pod to run.
 	PodRunningTimeout time.Duration
 	// CleanupTimeout bounds deleting the stage Pod, even after Ctrl-C.

@@ -27,17 +27,25 @@ type Report struct {
 	PVC        *cluster.Volume  `json:"pvc,omitempty"`
 	StagedPath string           `json:"staged_path,omitempty"`
 	// Permissions is "ok" or "missing" once the access review ran.
-	Permissions string           `json:"permissions,omitempty"`
-	Files       int              `json:"files"`
-	Bytes       int64            `json:"bytes"`
-	Extension   string           `json:"extension,omitempty"`
-	ImageSize   []int            `json:"image_size,omitempty"`
-	Labels      map[string]int   `json:"labels,omitempty"`
-	Notes       []string         `json:"notes,omitempty"`
-	Spec        *spec.Spec       `json:"spec,omitempty"`
-	StagePod    string           `json:"stage_pod,omitempty"`
-	Transfer    *transfer.Result `json:"transfer,omitempty"`
-	Verified    bool             `json:"verified"`
+	Permissions string         `json:"permissions,omitempty"`
+	Files       int            `json:"files"`
+	Bytes       int64          `json:"bytes"`
+	Extension   string         `json:"extension,omitempty"`
+	ImageSize   []int          `json:"image_size,omitempty"`
+	Labels      map[string]int `json:"labels,omitempty"`
+	// Folders counts the staged files of each folder ("images", "annotations", "masks").
+	Folders map[string]int `json:"folders,omitempty"`
+	// Classes counts the annotated objects of each class (object detection).
+	Classes map[string]int `json:"classes,omitempty"`
+	// Objects is the number of annotated objects (object detection).
+	Objects int `json:"objects,omitempty"`
+	// Keypoints is the number of keypoints per row (keypoint detection).
+	Keypoints int              `json:"keypoints,omitempty"`
+	Notes     []string         `json:"notes,omitempty"`
+	Spec      *spec.Spec       `json:"spec,omitempty"`
+	StagePod  string           `json:"stage_pod,omitempty"`
+	Transfer  *transfer.Result `json:"transfer,omitempty"`
+	Verified  bool             `json:"verified"`
 	// DurationSeconds covers the staging, from creating the stage pod to its deletion.
 	DurationSeconds float64 `json:"duration_seconds,omitempty"`
 	// ThroughputMiBps is the dataset size over DurationSeconds.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/access"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cleanup"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
@@ -32,22 +33,34 @@ func run(ctx context.Context, o Options, r *Report) error {
 	if err := spec.ValidateTable(o.Table); err != nil {
 		return err
 	}
-	// 2. Flags → spec → schema.
-	s := spec.Build(spec.Inputs{Table: o.Table, Category: o.Category, Intent: o.Intent, LabelColumn: o.LabelColumn})
+	// 2. Flags → spec → schema. An unknown task gets the schema's verdict
+	// and the list of tasks.
+	task, known := category.Lookup(o.Category)
+	in := spec.Inputs{Table: o.Table, Category: o.Category, Intent: o.Intent, LabelColumn: o.LabelColumn,
+		TargetSize: o.TargetSize, MinSize: o.MinSize, NumberOfKeypoints: o.NumberOfKeypoints}
+	s := spec.Build(task, in)
 	if err := spec.Validate(s); err != nil {
 		return err
 	}
+	if !known {
+		return exitcode.Errorf(exitcode.BadFlags, "--category %q is not a task; the tasks are:\n%s", o.Category, category.List())
+	}
 	r.StagedPath = spec.StagedDir(o.Table) + "/"
-	// 3. The local dataset.
+	// 3. The local dataset, checked for its task.
 	o.Printer.Notef("checking %s", o.Path)
-	ds, err := dataset.Check(o.Path, dataset.Options{LabelColumn: o.LabelColumn, Limits: o.Limits})
+	ds, err := dataset.Check(o.Path, dataset.Options{Task: task, LabelColumn: o.LabelColumn, Limits: o.Limits,
+		TargetSize: o.TargetSize, MinSize: o.MinSize, NumberOfKeypoints: o.NumberOfKeypoints})
 	if err != nil {
 		return err
 	}
 	fillDataset(r, ds)
-	s = s.WithImages(ds.Extension, ds.Width, ds.Height)
+	if task.Family == category.FamilyImage {
+		s = s.WithImages(task, ds.Extension, ds.Width, ds.Height)
+	} else {
+		s = s.WithExtension(ds.Extension)
+	}
 	if err := spec.Validate(s); err != nil {
-		return exitcode.Wrap(exitcode.Local, fmt.Errorf("the images give a spec the schema refuses: %w", err))
+		return exitcode.Wrap(exitcode.Local, fmt.Errorf("the dataset gives a spec the schema refuses: %w", err))
 	}
 	r.Spec = &s
 	// 4. Kubeconfig and client.
@@ -91,8 +104,20 @@ func fillDataset(r *Report, ds *dataset.Dataset) {
 	r.Files = len(ds.Files)
 	r.Bytes = ds.Bytes
 	r.Extension = ds.Extension
-	r.ImageSize = []int{ds.Width, ds.Height}
+	if ds.Width > 0 {
+		r.ImageSize = []int{ds.Width, ds.Height}
+	}
 	r.Labels = ds.Labels
+	r.Folders = map[string]int{}
+	if t, ok := category.Lookup(ds.Task); ok && t.Primary != nil {
+		r.Folders[t.Primary.Subdir] = ds.Images
+	}
+	for dir, n := range ds.Sidecars {
+		r.Folders[dir] = n
+	}
+	r.Classes = ds.Classes
+	r.Objects = ds.Objects
+	r.Keypoints = ds.Keypoints
 	r.Notes = ds.Notes
 }
 

@@ -66,6 +66,10 @@ func TestRunExitCodes(t *testing.T) {
 		{name: "dry run passes", objects: chart("tb"), wantCode: 0},
 		{name: "unsafe table", mutate: func(o *Options) { o.Table = "a/b" }, wantCode: 2, wantErr: "not allowed"},
 		{name: "schema", mutate: func(o *Options) { o.Intent = "later" }, wantCode: 2, wantErr: "intent"},
+		{name: "unknown task lists the tasks", mutate: func(o *Options) { o.Category = "audio" }, wantCode: 2, wantErr: "semantic_segmentation "},
+		{name: "keypoints need their flags", mutate: func(o *Options) { o.Category = "keypoint_detection" }, wantCode: 2, wantErr: "number_of_keypoints is required"},
+		{name: "a task push cannot check yet", mutate: func(o *Options) { o.Category = "text_classification" }, wantCode: 2, wantErr: "cannot check text_classification datasets yet"},
+		{name: "object detection without annotations", mutate: func(o *Options) { o.Category = "object_detection" }, wantCode: 3, wantErr: "annotations/ is missing"},
 		{name: "dataset", mutate: func(o *Options) { o.LabelColumn = "species" }, wantCode: 3, wantErr: `no label column "species"`},
 		{name: "kubeconfig", connErr: errors.New("no kubeconfig"), wantCode: 3, wantErr: "no kubeconfig"},
 		{name: "no release", wantCode: 4, wantErr: "no tracebloc client release"},
@@ -114,15 +118,15 @@ func TestDryRunReportAndSummary(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	want := []string{"bytes", "category", "context", "exit_code", "extension", "files", "image_size", "intent", "labels",
-		"namespace", "path", "permissions", "pvc", "release", "spec", "staged_path", "status", "table", "verified"}
+	want := []string{"bytes", "category", "context", "exit_code", "extension", "files", "folders", "image_size", "intent", "labels",
+		"namespace", "notes", "path", "permissions", "pvc", "release", "spec", "staged_path", "status", "table", "verified"}
 	if diff := cmp.Diff(want, keys); diff != "" {
 		t.Errorf("JSON fields of a dry run (-want +got):\n%s", diff)
 	}
 	if r.Status != StatusDryRun || r.Files != 7 || r.Release.ChartVersion != "2.0.1" || r.Spec.Spec.FileOptions.Extension != ".jpg" {
 		t.Errorf("report = %+v", r)
 	}
-	for _, line := range []string{"files:       7 (labels.csv + 6 images)", "images:      .jpg, 16×8", "release:     tb (chart 2.0.1)",
+	for _, line := range []string{"task:        image_classification", "files:       7 (labels.csv + 6 images/)", "images:      .jpg, 16×8", "release:     tb (chart 2.0.1)",
 		"volume:      client-pvc (ReadWriteMany)", "target_size:"} {
 		if !strings.Contains(out.String(), line) {
 			t.Errorf("summary lacks %q:\n%s", line, out)

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
 )
@@ -16,12 +17,24 @@ func printSummary(p *output.Printer, r *Report, ds *dataset.Dataset) {
 	if r.Error == "" && p.Quiet {
 		return
 	}
+	task, _ := category.Lookup(ds.Task)
 	w("Dataset\n")
 	w("  path:        %s\n", ds.Root)
-	w("  files:       %d (labels.csv + %d images), %s\n", len(ds.Files), ds.Images, dataset.HumanBytes(ds.Bytes))
-	w("  images:      %s, %d×%d\n", ds.Extension, ds.Width, ds.Height)
+	w("  task:        %s\n", ds.Task)
+	w("  files:       %d (%s), %s\n", len(ds.Files), folderSummary(task, ds), dataset.HumanBytes(ds.Bytes))
+	if task.Family == category.FamilyImage {
+		w("  images:      %s, %d×%d\n", ds.Extension, ds.Width, ds.Height)
+	}
 	w("  rows:        %d\n", ds.Rows)
-	w("  labels:      %s\n", labelSummary(ds.Labels))
+	if len(ds.Labels) > 0 {
+		w("  labels:      %s\n", countSummary(ds.Labels))
+	}
+	if len(ds.Classes) > 0 {
+		w("  objects:     %d, classes %s\n", ds.Objects, countSummary(ds.Classes))
+	}
+	if ds.Keypoints > 0 {
+		w("  keypoints:   %d per row\n", ds.Keypoints)
+	}
 	w("Destination\n")
 	w("  context:     %s\n", orNone(r.Context))
 	w("  namespace:   %s\n", r.Namespace)
@@ -35,7 +48,20 @@ func printSummary(p *output.Printer, r *Report, ds *dataset.Dataset) {
 	}
 }
 
-func labelSummary(labels map[string]int) string {
+// folderSummary says what the files are: "labels.csv + 10 images/ + 10 annotations/".
+func folderSummary(task category.Task, ds *dataset.Dataset) string {
+	parts := []string{dataset.LabelsFile}
+	if task.Primary != nil {
+		parts = append(parts, fmt.Sprintf("%d %s/", ds.Images, task.Primary.Subdir))
+	}
+	for _, sc := range task.Sidecars {
+		parts = append(parts, fmt.Sprintf("%d %s/", ds.Sidecars[sc.Subdir], sc.Subdir))
+	}
+	return strings.Join(parts, " + ")
+}
+
+// countSummary renders counts by value, most frequent first, at most five.
+func countSummary(labels map[string]int) string {
 	type lc struct {
 		label string
 		n     int

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 )
 
@@ -48,26 +49,75 @@ func TestValidateTable(t *testing.T) {
 	}
 }
 
-func TestBuild(t *testing.T) {
-	got := Build(Inputs{Table: "cats", Category: DefaultCategory, Intent: "test", LabelColumn: "species"}).WithImages(".png", 64, 32)
-	want := Spec{
-		APIVersion: "tracebloc.io/v1",
-		Kind:       "IngestConfig",
-		Category:   "image_classification",
-		Table:      "cats",
-		Intent:     "test",
-		CSV:        "/data/shared/.tracebloc-staging/cats/labels.csv",
-		Images:     "/data/shared/.tracebloc-staging/cats/images/",
-		Label:      "species",
-		Spec:       &Options{FileOptions: &FileOptions{Extension: ".png", TargetSize: []int{64, 32}}},
+func task(t *testing.T, name string) category.Task {
+	t.Helper()
+	tk, ok := category.Lookup(name)
+	if !ok {
+		t.Fatalf("no task %s", name)
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Build() mismatch (-want +got):\n%s", diff)
+	return tk
+}
+
+func TestBuild(t *testing.T) {
+	const dir = "/data/shared/.tracebloc-staging/cats/"
+	tests := []struct {
+		name string
+		in   Inputs
+		ext  string
+		want Spec
+	}{
+		{name: "image classification", in: Inputs{Category: "image_classification", Intent: "test", LabelColumn: "species"}, ext: ".png",
+			want: Spec{Images: dir + "images/", Label: &Label{Column: "species"},
+				Spec: &Options{FileOptions: &FileOptions{Extension: ".png", TargetSize: []int{64, 32}}}}},
+		{name: "min size goes to file_options", in: Inputs{Category: "image_classification", Intent: "test", LabelColumn: "species", MinSize: []int{8, 8}}, ext: ".png",
+			want: Spec{Images: dir + "images/", Label: &Label{Column: "species"},
+				Spec: &Options{FileOptions: &FileOptions{Extension: ".png", TargetSize: []int{64, 32}, MinSize: []int{8, 8}}}}},
+		{name: "object detection", in: Inputs{Category: "object_detection", Intent: "test", LabelColumn: "label"}, ext: ".jpg",
+			want: Spec{Images: dir + "images/", Annotations: dir + "annotations/", Label: &Label{Column: "label"},
+				Spec: &Options{FileOptions: &FileOptions{Extension: ".jpg", TargetSize: []int{64, 32}}}}},
+		{name: "semantic segmentation declares mask_id", in: Inputs{Category: "semantic_segmentation", Intent: "test", LabelColumn: "label"}, ext: ".jpg",
+			want: Spec{Images: dir + "images/", Masks: dir + "masks/", Label: &Label{Column: "label"}, Schema: map[string]string{"mask_id": "VARCHAR(255)"},
+				Spec: &Options{FileOptions: &FileOptions{Extension: ".jpg", TargetSize: []int{64, 32}}}}},
+		{name: "keypoints: top-level size and count", in: Inputs{Category: "keypoint_detection", Intent: "test", LabelColumn: "label", TargetSize: []int{64, 32}, NumberOfKeypoints: 9}, ext: ".jpg",
+			want: Spec{Images: dir + "images/", Label: &Label{Column: "label"}, TargetSize: []int{64, 32}, NumberOfKeypoints: 9,
+				Spec: &Options{FileOptions: &FileOptions{Extension: ".jpg", TargetSize: []int{64, 32}}}}},
+		{name: "self-supervised text has no label", in: Inputs{Category: "masked_language_modeling", Intent: "test", LabelColumn: "label"},
+			want: Spec{Sequences: dir + "sequences/"}},
+		{name: "regression label is an object with the default policy", in: Inputs{Category: "tabular_regression", Intent: "test", LabelColumn: "price", Schema: map[string]string{"price": "FLOAT"}},
+			want: Spec{Label: &Label{Column: "price", Policy: "bucket"}, Schema: map[string]string{"price": "FLOAT"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tk := task(t, tt.in.Category)
+			tt.in.Table = "cats"
+			got := Build(tk, tt.in)
+			if tt.ext != "" {
+				got = got.WithImages(tk, tt.ext, 64, 32)
+			}
+			want := tt.want
+			want.APIVersion, want.Kind, want.Category, want.Table, want.Intent, want.CSV = APIVersion, Kind, tt.in.Category, "cats", "test", dir+"labels.csv"
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("Build() mismatch (-want +got):\n%s", diff)
+			}
+			if err := Validate(got); err != nil {
+				t.Errorf("the built spec fails the schema: %v", err)
+			}
+		})
+	}
+}
+
+func TestWithImagesDoesNotChangeTheOriginal(t *testing.T) {
+	tk := task(t, "image_classification")
+	base := Build(tk, Inputs{Table: "cats", Category: tk.Name, Intent: "train", LabelColumn: "label", MinSize: []int{4, 4}})
+	_ = base.WithImages(tk, ".jpg", 10, 10)
+	if base.Spec.FileOptions.TargetSize != nil || base.Spec.FileOptions.Extension != "" {
+		t.Errorf("WithImages changed its receiver: %+v", base.Spec.FileOptions)
 	}
 }
 
 func TestYAML(t *testing.T) {
-	got := Build(Inputs{Table: "cats", Category: DefaultCategory, Intent: "train", LabelColumn: "label"}).WithImages(".jpg", 224, 224).YAML()
+	tk := task(t, "image_classification")
+	got := Build(tk, Inputs{Table: "cats", Category: DefaultCategory, Intent: "train", LabelColumn: "label"}).WithImages(tk, ".jpg", 224, 224).YAML()
 	want := `apiVersion: tracebloc.io/v1
 category: image_classification
 csv: /data/shared/.tracebloc-staging/cats/labels.csv
@@ -86,6 +136,10 @@ table: cats
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("YAML mismatch (-want +got):\n%s", diff)
 	}
+	obj := Build(task(t, "tabular_regression"), Inputs{Table: "p", Category: "tabular_regression", Intent: "train", LabelColumn: "price", Schema: map[string]string{"price": "FLOAT"}}).YAML()
+	if !strings.Contains(obj, "label:\n  column: price\n  policy: bucket\n") {
+		t.Errorf("object label form:\n%s", obj)
+	}
 }
 
 func TestValidate(t *testing.T) {
@@ -101,14 +155,15 @@ func TestValidate(t *testing.T) {
 		{name: "test intent", mutate: func(in *Inputs) { in.Intent = "test" }},
 		{name: "bad intent", mutate: func(in *Inputs) { in.Intent = "eval" },
 			wantErr: []string{"  intent: intent must be one of the following"}},
-		{name: "unknown category", mutate: func(in *Inputs) { in.Category = "audio" },
-			wantErr: []string{"  category: category must be one of the following", "drop --category=audio"}},
-		{name: "known but unsupported category", mutate: func(in *Inputs) { in.Category = "object_detection" },
-			wantErr: []string{"annotations is required", "push stages image_classification datasets"}},
+		{name: "unknown category lists the tasks", mutate: func(in *Inputs) { in.Category = "audio" },
+			wantErr: []string{"  category: category must be one of the following", `--category "audio" is not a task`, "  object_detection ", "  embeddings "}},
+		{name: "object detection", mutate: func(in *Inputs) { in.Category = "object_detection" }, images: true},
+		{name: "keypoints without a count", mutate: func(in *Inputs) { in.Category = "keypoint_detection" }, images: true,
+			wantErr: []string{"number_of_keypoints is required"}},
 		{name: "empty label column", mutate: func(in *Inputs) { in.LabelColumn = "" },
-			wantErr: []string{"  label: String length must be greater than or equal to 1"}},
+			wantErr: []string{"  label: "}},
 		{name: "two violations sorted", mutate: func(in *Inputs) { in.Intent = "x"; in.LabelColumn = "" },
-			wantErr: []string{"  intent: intent must be one of the following: \"train\", \"test\"\n  label:"}},
+			wantErr: []string{"  intent: intent must be one of the following: \"train\", \"test\"\n  label"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,9 +171,10 @@ func TestValidate(t *testing.T) {
 			if tt.mutate != nil {
 				tt.mutate(&in)
 			}
-			s := Build(in)
+			tk, _ := category.Lookup(in.Category)
+			s := Build(tk, in)
 			if tt.images {
-				s = s.WithImages(".jpeg", 10, 20)
+				s = s.WithImages(tk, ".jpeg", 10, 20)
 			}
 			err := Validate(s)
 			if len(tt.wantErr) == 0 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/xeipuuv/gojsonschema"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/schema"
 )
@@ -64,10 +65,9 @@ func Validate(s Spec) error {
 	return exitcode.Errorf(exitcode.BadFlags, "%s", msg)
 }
 
-func categoryHint(category string) string {
-	if category == DefaultCategory || category == "" {
+func categoryHint(name string) string {
+	if _, ok := category.Lookup(name); ok {
 		return ""
 	}
-	return fmt.Sprintf("push stages %s datasets (labels.csv + images/) in this release: drop --category=%s or set --category=%s",
-		DefaultCategory, category, DefaultCategory)
+	return fmt.Sprintf("--category %q is not a task the ingestor knows; the tasks are:\n%s", name, category.List())
 }

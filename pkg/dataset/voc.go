@@ -1,0 +1,323 @@
+package dataset
+
+import (
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// maxAnnotationBytes bounds one annotation file: a Pascal VOC file of
+// hundreds of objects is tens of KiB, so a bigger one is not an annotation
+// and is not read into memory.
+const maxAnnotationBytes = 4 << 20
+
+// maxXMLDepth bounds the element nesting of an annotation file.
+const maxXMLDepth = 16
+
+// vocCheck parses the Pascal VOC annotation paired with every image. The
+// rules are the ingestor's Pascal VOC validator (root <annotation>;
+// <folder>, <filename>, <source> with <database> and <annotation>, <size>
+// with positive <width>, <height>, <depth>, <segmented> 0 or 1; per
+// <object>: <name>, <pose>, <truncated> and <difficult> 0 or 1, <bndbox>
+// with non-negative integers, min < max) plus the pre-flight's own: at least
+// one object per file, every box inside its image, and at least two object
+// classes over the dataset (CATEGORIES.md, object_detection).
+type vocCheck struct {
+	nop
+	r       *run
+	dir     string
+	name    func(stem string) string
+	issues  findings
+	classes map[string]int
+	objects int
+}
+
+func newVOCCheck(r *run) checker {
+	c := &vocCheck{r: r, classes: map[string]int{}}
+	for _, s := range r.task.Sidecars {
+		if strings.HasSuffix(s.Glob, ".xml") {
+			c.dir, c.name = s.Subdir, s.For
+		}
+	}
+	return c
+}
+
+// vocResult is what one annotation file gave.
+type vocResult struct {
+	classes []string
+	issues  [][2]string // kind, example
+}
+
+func (c *vocCheck) file(u *unit) any {
+	if c.dir == "" {
+		return nil
+	}
+	rel := c.dir + "/" + c.name(u.stem)
+	if _, ok := c.r.sidecars[c.dir][c.name(u.stem)]; !ok {
+		return nil // the pairing problem is already reported
+	}
+	res := &vocResult{}
+	issue := func(kind string, line int, format string, args ...any) {
+		res.issues = append(res.issues, [2]string{kind, fmt.Sprintf("%s line %d: %s", rel, line, fmt.Sprintf(format, args...))})
+	}
+	root, err := parseXML(filepath.Join(c.r.abs, filepath.FromSlash(rel)))
+	if err != nil {
+		var pe *xmlError
+		if errors.As(err, &pe) {
+			issue(kindParse, pe.line, "%s", pe.msg)
+		} else {
+			res.issues = append(res.issues, [2]string{kindParse, fmt.Sprintf("%s: %v", rel, err)})
+		}
+		return res
+	}
+	if root.name != "annotation" {
+		issue(kindStructure, root.line, "the root element is <%s>, not <annotation>", root.name)
+		return res
+	}
+	for _, name := range []string{"folder", "filename"} {
+		if e := root.child(name); e == nil {
+			issue(kindStructure, root.line, "<annotation> has no <%s>", name)
+		} else if strings.TrimSpace(e.text) == "" {
+			issue(kindStructure, e.line, "<%s> is empty", name)
+		}
+	}
+	if src := root.child("source"); src == nil {
+		issue(kindStructure, root.line, "<annotation> has no <source>")
+	} else {
+		for _, name := range []string{"database", "annotation"} {
+			if e := src.child(name); e == nil {
+				issue(kindStructure, src.line, "<source> has no <%s>", name)
+			} else if strings.TrimSpace(e.text) == "" {
+				issue(kindStructure, e.line, "<source><%s> is empty", name)
+			}
+		}
+	}
+	if sz := root.child("size"); sz == nil {
+		issue(kindStructure, root.line, "<annotation> has no <size>")
+	} else {
+		for _, name := range []string{"width", "height", "depth"} {
+			e := sz.child(name)
+			if e == nil {
+				issue(kindStructure, sz.line, "<size> has no <%s>", name)
+				continue
+			}
+			if v, err := vocInt(e.text); err != nil || v <= 0 {
+				issue(kindValue, e.line, "<size><%s> is %q, not a positive integer", name, e.text)
+			}
+		}
+	}
+	if e := root.child("segmented"); e == nil {
+		issue(kindStructure, root.line, "<annotation> has no <segmented>")
+	} else if e.text != "0" && e.text != "1" {
+		issue(kindValue, e.line, "<segmented> is %q, not 0 or 1", e.text)
+	}
+	objects := root.children("object")
+	if len(objects) == 0 {
+		issue(kindNoObject, root.line, "no <object>")
+	}
+	for i, obj := range objects {
+		c.object(obj, i+1, u, res, issue)
+	}
+	return res
+}
+
+// object checks one <object>; n counts from 1.
+func (c *vocCheck) object(obj *xnode, n int, u *unit, res *vocResult, issue func(kind string, line int, format string, args ...any)) {
+	name := obj.child("name")
+	switch {
+	case name == nil:
+		issue(kindStructure, obj.line, "object %d has no <name>", n)
+	case strings.TrimSpace(name.text) == "":
+		issue(kindStructure, name.line, "object %d has an empty <name>", n)
+	default:
+		res.classes = append(res.classes, strings.TrimSpace(name.text))
+	}
+	if e := obj.child("pose"); e == nil {
+		issue(kindStructure, obj.line, "object %d has no <pose>", n)
+	} else if strings.TrimSpace(e.text) == "" {
+		issue(kindStructure, e.line, "object %d has an empty <pose>", n)
+	}
+	for _, flag := range []string{"truncated", "difficult"} {
+		if e := obj.child(flag); e == nil {
+			issue(kindStructure, obj.line, "object %d has no <%s>", n, flag)
+		} else if e.text != "0" && e.text != "1" {
+			issue(kindValue, e.line, "object %d <%s> is %q, not 0 or 1", n, flag, e.text)
+		}
+	}
+	box := obj.child("bndbox")
+	if box == nil {
+		issue(kindStructure, obj.line, "object %d has no <bndbox>", n)
+		return
+	}
+	v := map[string]int{}
+	for _, k := range []string{"xmin", "ymin", "xmax", "ymax"} {
+		e := box.child(k)
+		if e == nil {
+			issue(kindStructure, box.line, "object %d <bndbox> has no <%s>", n, k)
+			continue
+		}
+		x, err := vocInt(e.text)
+		if err != nil || x < 0 {
+			issue(kindValue, e.line, "object %d <%s> is %q, not a non-negative integer", n, k, e.text)
+			continue
+		}
+		v[k] = x
+	}
+	if len(v) < 4 {
+		return
+	}
+	if v["xmin"] >= v["xmax"] || v["ymin"] >= v["ymax"] {
+		issue(kindBox, box.line, "object %d box (%d,%d)-(%d,%d) is empty: xmin < xmax and ymin < ymax", n, v["xmin"], v["ymin"], v["xmax"], v["ymax"])
+		return
+	}
+	if u.err == nil && u.w > 0 && (v["xmax"] > u.w || v["ymax"] > u.h) {
+		issue(kindOutside, box.line, "object %d box (%d,%d)-(%d,%d) reaches beyond the %d×%d image", n, v["xmin"], v["ymin"], v["xmax"], v["ymax"], u.w, u.h)
+	}
+}
+
+// Kinds of annotation problems, each with its fix.
+const (
+	kindParse     = "%d annotation files are not well-formed XML: %s: save each one as Pascal VOC XML (UTF-8, one <annotation> root)"
+	kindStructure = "%d annotation problems with missing or empty Pascal VOC elements: %s: write every element the ingestor requires (folder, filename, source/database, source/annotation, size/width|height|depth, segmented; per object name, pose, truncated, difficult, bndbox)"
+	kindValue     = "%d annotation values out of range: %s: sizes are positive integers, coordinates non-negative integers, segmented/truncated/difficult 0 or 1"
+	kindNoObject  = "%d annotation files hold no <object>: %s: annotate at least one object per image, or remove the image and its annotation"
+	kindBox       = "%d bounding boxes are empty: %s: each box needs xmin < xmax and ymin < ymax"
+	kindOutside   = "%d bounding boxes reach beyond their image: %s: keep xmax within the image width and ymax within its height"
+)
+
+func (c *vocCheck) collect(_ *unit, res any) {
+	v, ok := res.(*vocResult)
+	if !ok || v == nil {
+		return
+	}
+	for _, is := range v.issues {
+		c.issues.add(is[0], is[1])
+	}
+	for _, cl := range v.classes {
+		c.classes[cl]++
+		c.objects++
+	}
+}
+
+func (c *vocCheck) finish() {
+	c.issues.report(c.r.probs)
+	c.r.ds.Classes, c.r.ds.Objects = c.classes, c.objects
+	if len(c.issues.kinds) == 0 && len(c.classes) == 1 {
+		for cl := range c.classes {
+			c.r.probs.addf("every object in %s/ is a %q: object detection needs at least 2 object classes across the dataset", c.dir, cl)
+		}
+	}
+}
+
+// vocInt reads an integer as the ingestor does (surrounding space allowed).
+func vocInt(s string) (int, error) { return strconv.Atoi(strings.TrimSpace(s)) }
+
+// xnode is an element of a small XML document, with the line it starts on.
+// text is the character data before its first child element.
+type xnode struct {
+	name string
+	line int
+	text string
+	kids []*xnode
+}
+
+func (n *xnode) child(name string) *xnode {
+	for _, k := range n.kids {
+		if k.name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+func (n *xnode) children(name string) []*xnode {
+	var out []*xnode
+	for _, k := range n.kids {
+		if k.name == name {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+type xmlError struct {
+	line int
+	msg  string
+}
+
+func (e *xmlError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+
+// parseXML reads an annotation file into a tree. encoding/xml resolves no
+// external entities and no DTD; the size and the depth are bounded.
+func parseXML(path string) (*xnode, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > maxAnnotationBytes {
+		return nil, &xmlError{line: 1, msg: fmt.Sprintf("the file is %s, over the %s an annotation may hold", HumanBytes(st.Size()), HumanBytes(maxAnnotationBytes))}
+	}
+	d := xml.NewDecoder(io.LimitReader(f, maxAnnotationBytes))
+	d.Strict = true
+	var stack []*xnode
+	var root *xnode
+	for {
+		line, _ := d.InputPos()
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var se *xml.SyntaxError
+			if errors.As(err, &se) {
+				return nil, &xmlError{line: se.Line, msg: se.Msg}
+			}
+			return nil, &xmlError{line: line, msg: err.Error()}
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			n := &xnode{name: t.Name.Local, line: line}
+			if len(stack) == 0 {
+				if root != nil {
+					return nil, &xmlError{line: line, msg: "a second root element"}
+				}
+				root = n
+			} else {
+				stack[len(stack)-1].kids = append(stack[len(stack)-1].kids, n)
+			}
+			stack = append(stack, n)
+			if len(stack) > maxXMLDepth {
+				return nil, &xmlError{line: line, msg: fmt.Sprintf("elements nest deeper than %d levels", maxXMLDepth)}
+			}
+		case xml.EndElement:
+			stack = stack[:len(stack)-1]
+		case xml.CharData:
+			if len(stack) > 0 {
+				top := stack[len(stack)-1]
+				if len(top.kids) == 0 {
+					top.text += string(t)
+				}
+			}
+		case xml.Directive:
+			// A DOCTYPE may declare entities; the ingestor's parser would
+			// expand them, so the file is refused rather than guessed at.
+			if strings.HasPrefix(strings.TrimSpace(string(t)), "DOCTYPE") && strings.Contains(string(t), "ENTITY") {
+				return nil, &xmlError{line: line, msg: "the file declares entities in a DOCTYPE: remove the DOCTYPE"}
+			}
+		}
+	}
+	if root == nil {
+		return nil, &xmlError{line: 1, msg: "no root element"}
+	}
+	return root, nil
+}
