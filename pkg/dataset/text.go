@@ -155,7 +155,7 @@ func walkTexts(abs string, o TextOptions, ds *Dataset, probs *problemList) map[s
 		case info.IsDir():
 			dirs = append(dirs, rel+"/")
 			continue
-		case !info.Mode().IsRegular() || !goodName(name):
+		case !info.Mode().IsRegular() || !SafeName(name):
 			badNames = append(badNames, fmt.Sprintf("%q", rel))
 			continue
 		}

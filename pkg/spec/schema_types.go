@@ -10,6 +10,32 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 )
 
+// Label policies of the object label form, and the default time column.
+const (
+	PolicyPassthrough = "passthrough"
+	PolicyBucket      = "bucket"
+	// DefaultTimeColumn is the column time_to_event_prediction reads when
+	// --time-column is not given (the ingestor's own fallback).
+	DefaultTimeColumn = "time"
+)
+
+// ValidatePolicy checks a --label-policy value; it exits 2.
+func ValidatePolicy(p string) error {
+	if p == PolicyPassthrough || p == PolicyBucket {
+		return nil
+	}
+	return exitcode.Errorf(exitcode.BadFlags, "--label-policy %q is not allowed: use bucket (the default: values are binned before they leave the cluster) or passthrough (raw values are sent)", p)
+}
+
+// Map is s as the spec's column → type map.
+func (s Schema) Map() map[string]string {
+	m := make(map[string]string, len(s))
+	for _, c := range s {
+		m[c.Name] = c.Type.SQL
+	}
+	return m
+}
+
 // ValueKind is what a column's values must look like for its SQL type.
 type ValueKind int
 
