@@ -44,8 +44,8 @@ type Report struct {
 	// Sequences counts the sequences (time_series_classification).
 	Sequences int `json:"sequences,omitempty"`
 	// SchemaFlag is the tabular schema as a ready --schema argument.
-	SchemaFlag     string           `json:"schemaFlag,omitempty"`
-	SchemaInferred bool             `json:"schemaInferred,omitempty"`
+	SchemaFlag     string           `json:"schema_flag,omitempty"`
+	SchemaInferred bool             `json:"schema_inferred,omitempty"`
 	Notes          []string         `json:"notes,omitempty"`
 	Spec           *spec.Spec       `json:"spec,omitempty"`
 	StagePod       string           `json:"stage_pod,omitempty"`
