@@ -86,6 +86,9 @@ type PushOptions struct {
 	TargetSize        string
 	MinSize           string
 	NumberOfKeypoints int
+	Schema            string
+	LabelPolicy       string
+	TimeColumn        string
 	DryRun            bool
 	Output            string
 	Quiet             bool
@@ -122,6 +125,9 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 	f.StringVar(&o.TargetSize, "target-size", "", "WxH every image must have (image tasks; default: the images' own size; required for keypoint_detection)")
 	f.StringVar(&o.MinSize, "min-size", "", "WxH no image may be below (image tasks)")
 	f.IntVar(&o.NumberOfKeypoints, "number-of-keypoints", 0, "keypoints per image (keypoint_detection, required)")
+	f.StringVar(&o.Schema, "schema", "", "column:TYPE,… of the CSV (tabular tasks; default: inferred from the first 5 000 rows and shown in the summary)")
+	f.StringVar(&o.LabelPolicy, "label-policy", spec.PolicyBucket, "how label values leave the cluster: bucket (binned) or passthrough (regression-class tasks)")
+	f.StringVar(&o.TimeColumn, "time-column", spec.DefaultTimeColumn, "column holding the time until the event (time_to_event_prediction)")
 	f.StringVar(&o.Intent, "intent", spec.DefaultIntent, "what the dataset is for: train or test")
 	f.StringVar(&o.LabelColumn, "label-column", spec.DefaultLabel, "column of labels.csv that holds the label")
 	f.BoolVar(&o.DryRun, "dry-run", false, "run every check and print the summary, stage nothing")
@@ -175,6 +181,9 @@ func (o *PushOptions) validateTaskFlags(fs *pflag.FlagSet) error {
 	task, ok := category.Lookup(o.Category)
 	if !ok {
 		return nil
+	}
+	if fs.Changed("label-column") && task.Manifest.Label == category.LabelNone {
+		return exitcode.Errorf(exitcode.BadFlags, "--label-column does not apply to %s: the task is self-supervised, its rows carry no label and the ingestor refuses a spec that names one; drop --label-column", task.Name)
 	}
 	for _, name := range category.Flags() {
 		if fs.Changed(name) && !task.AppliesFlag(name) {
@@ -245,6 +254,7 @@ func (o *PushOptions) Run(ctx context.Context) error {
 	report, err := push.Run(ctx, push.Options{
 		Path: o.Path, Table: o.Table, Category: o.Category, Intent: o.Intent, LabelColumn: o.LabelColumn,
 		TargetSize: target, MinSize: minSize, NumberOfKeypoints: o.NumberOfKeypoints,
+		Schema: o.Schema, LabelPolicy: o.LabelPolicy, TimeColumn: o.TimeColumn,
 		DryRun: o.DryRun, StageImage: o.StageImage, PodRunningTimeout: o.PodRunningTimeout,
 		CleanupTimeout: 30 * time.Second, Limits: dataset.DefaultLimits, Version: Version, Retries: o.Retries,
 		Connect: connector(o.configFlags, ctxFlag), Printer: p, ShowSummary: !o.Quiet,

@@ -75,6 +75,12 @@ type Dataset struct {
 	Objects int
 	// Keypoints is the number of keypoints of every row (keypoint detection).
 	Keypoints int
+	// SchemaFlag is the tabular schema as a ready --schema argument;
+	// SchemaInferred says it was inferred from the CSV, not declared.
+	SchemaFlag     string
+	SchemaInferred bool
+	// Sequences counts the sequences of a grouped task (time_series_classification).
+	Sequences int
 	// Notes are findings that do not stop a push.
 	Notes []string
 }

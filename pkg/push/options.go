@@ -36,8 +36,13 @@ type Options struct {
 	TargetSize        []int
 	MinSize           []int
 	NumberOfKeypoints int
-	DryRun            bool
-	StageImage        string
+	// Schema is the --schema argument ("" infers it), LabelPolicy and
+	// TimeColumn the tabular flags.
+	Schema      string
+	LabelPolicy string
+	TimeColumn  string
+	DryRun      bool
+	StageImage  string
 	// PodRunningTimeout bounds the wait for the stage Pod to run.
 	PodRunningTimeout time.Duration
 	// CleanupTimeout bounds deleting the stage Pod, even after Ctrl-C.

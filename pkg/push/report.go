@@ -40,12 +40,17 @@ type Report struct {
 	// Objects is the number of annotated objects (object detection).
 	Objects int `json:"objects,omitempty"`
 	// Keypoints is the number of keypoints per row (keypoint detection).
-	Keypoints int              `json:"keypoints,omitempty"`
-	Notes     []string         `json:"notes,omitempty"`
-	Spec      *spec.Spec       `json:"spec,omitempty"`
-	StagePod  string           `json:"stage_pod,omitempty"`
-	Transfer  *transfer.Result `json:"transfer,omitempty"`
-	Verified  bool             `json:"verified"`
+	Keypoints int `json:"keypoints,omitempty"`
+	// Sequences counts the sequences (time_series_classification).
+	Sequences int `json:"sequences,omitempty"`
+	// SchemaFlag is the tabular schema as a ready --schema argument.
+	SchemaFlag     string           `json:"schema_flag,omitempty"`
+	SchemaInferred bool             `json:"schema_inferred,omitempty"`
+	Notes          []string         `json:"notes,omitempty"`
+	Spec           *spec.Spec       `json:"spec,omitempty"`
+	StagePod       string           `json:"stage_pod,omitempty"`
+	Transfer       *transfer.Result `json:"transfer,omitempty"`
+	Verified       bool             `json:"verified"`
 	// DurationSeconds covers the staging, from creating the stage pod to its deletion.
 	DurationSeconds float64 `json:"duration_seconds,omitempty"`
 	// ThroughputMiBps is the dataset size over DurationSeconds.

@@ -38,8 +38,12 @@ func run(ctx context.Context, o Options, r *Report) error {
 	task, known := category.Lookup(o.Category)
 	in := spec.Inputs{Table: o.Table, Category: o.Category, Intent: o.Intent, LabelColumn: o.LabelColumn,
 		TargetSize: o.TargetSize, MinSize: o.MinSize, NumberOfKeypoints: o.NumberOfKeypoints}
+	declared, err := tabularInputs(task, o, &in)
+	if err != nil {
+		return err
+	}
 	s := spec.Build(task, in)
-	if err := spec.Validate(s); err != nil {
+	if err := spec.Validate(withSchemaToCome(task, s)); err != nil {
 		return err
 	}
 	if !known {
@@ -48,15 +52,17 @@ func run(ctx context.Context, o Options, r *Report) error {
 	r.StagedPath = spec.StagedDir(o.Table) + "/"
 	// 3. The local dataset, checked for its task.
 	o.Printer.Notef("checking %s", o.Path)
-	ds, err := dataset.Check(o.Path, dataset.Options{Task: task, LabelColumn: o.LabelColumn, Limits: o.Limits,
-		TargetSize: o.TargetSize, MinSize: o.MinSize, NumberOfKeypoints: o.NumberOfKeypoints})
+	ds, schema, err := checkDataset(task, o, in, declared)
 	if err != nil {
 		return err
+	}
+	if schema != nil {
+		s.Schema = schema
 	}
 	fillDataset(r, ds)
 	if task.Family == category.FamilyImage {
 		s = s.WithImages(task, ds.Extension, ds.Width, ds.Height)
-	} else {
+	} else if ds.Extension != "" {
 		s = s.WithExtension(ds.Extension)
 	}
 	if err := spec.Validate(s); err != nil {
@@ -118,6 +124,7 @@ func fillDataset(r *Report, ds *dataset.Dataset) {
 	r.Classes = ds.Classes
 	r.Objects = ds.Objects
 	r.Keypoints = ds.Keypoints
+	r.Sequences, r.SchemaFlag, r.SchemaInferred = ds.Sequences, ds.SchemaFlag, ds.SchemaInferred
 	r.Notes = ds.Notes
 }
 

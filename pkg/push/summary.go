@@ -29,6 +29,15 @@ func printSummary(p *output.Printer, r *Report, ds *dataset.Dataset) {
 	if len(ds.Labels) > 0 {
 		w("  labels:      %s\n", countSummary(ds.Labels))
 	}
+	if ds.Sequences > 0 {
+		w("  sequences:   %d\n", ds.Sequences)
+	}
+	if ds.SchemaInferred {
+		w("  schema:      inferred from the first %d rows; to change a type, copy, edit and add:\n", dataset.InferRows)
+		w("               %s\n", ds.SchemaFlag)
+	} else if ds.SchemaFlag != "" {
+		w("  schema:      %s\n", ds.SchemaFlag)
+	}
 	if len(ds.Classes) > 0 {
 		w("  objects:     %d, classes %s\n", ds.Objects, countSummary(ds.Classes))
 	}

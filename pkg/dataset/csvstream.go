@@ -1,0 +1,321 @@
+package dataset
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+)
+
+// CSVError is a problem with the text of a CSV file at a line.
+type CSVError struct {
+	File string
+	Line int
+	// Fatal problems end the read: the file cannot be split into records
+	// past this point. Others spoil one record; the next Read goes on.
+	Fatal  bool
+	Reason string
+}
+
+func (e *CSVError) Error() string {
+	return fmt.Sprintf("%s line %d %s", e.File, e.Line, e.Reason)
+}
+
+// errNeedMore says a record does not end in the buffered data.
+var errNeedMore = errors.New("record continues past the buffer")
+
+const (
+	csvBufSize = 1 << 20
+	// DefaultMaxRecord bounds one record (a row, with its quoted newlines):
+	// the stream's memory is a few times this, whatever the file's size.
+	DefaultMaxRecord = 16 << 20
+)
+
+// CSVStream reads the records of a CSV file in constant memory, one at a
+// time, with the line each record starts on. It checks the text as it goes:
+// UTF-8, no NUL byte, RFC 4180 quoting (comma separator, double quotes,
+// "" inside a quoted field). Empty lines are skipped, as the ingestor's CSV
+// reader does.
+type CSVStream struct {
+	r          io.Reader
+	name       string
+	buf        []byte
+	start, end int
+	eof        bool
+	readErr    error
+	line       int
+	recLine    int
+	fields     [][]byte
+	bounds     []int
+	scratch    []byte
+	fatal      error
+	maxRecord  int
+	bytesRead  int64
+	bomChecked bool
+
+	// BOM is set once the first record is read if the file began with a
+	// UTF-8 byte order mark (which Read skips).
+	BOM bool
+}
+
+// NewCSVStream reads CSV records from r; name is the file named in problems.
+func NewCSVStream(r io.Reader, name string) *CSVStream {
+	return newCSVStreamSize(r, name, csvBufSize, DefaultMaxRecord)
+}
+
+func newCSVStreamSize(r io.Reader, name string, bufSize, maxRecord int) *CSVStream {
+	return &CSVStream{r: r, name: name, buf: make([]byte, bufSize), line: 1, maxRecord: maxRecord}
+}
+
+// Line is the line the record last returned by Read starts on.
+func (c *CSVStream) Line() int { return c.recLine }
+
+// BytesRead is how much of the file has been read so far.
+func (c *CSVStream) BytesRead() int64 { return c.bytesRead }
+
+// Read returns the next record, or io.EOF after the last. The fields alias
+// the stream's buffers and are valid only until the next Read. A *CSVError
+// that is not Fatal spoils one record only: call Read again for the next.
+func (c *CSVStream) Read() ([][]byte, error) {
+	if c.fatal != nil {
+		return nil, c.fatal
+	}
+	for {
+		if err := c.skipEmptyLines(); err != nil {
+			return nil, err
+		}
+		data := c.buf[c.start:c.end]
+		n, err := c.parse(data)
+		if errors.Is(err, errNeedMore) {
+			if ferr := c.fill(); ferr != nil {
+				return nil, c.fail(ferr)
+			}
+			continue
+		}
+		raw := data[:n]
+		c.recLine = c.line
+		c.line += bytes.Count(raw, []byte{'\n'})
+		c.start += n
+		if err != nil {
+			return nil, err
+		}
+		if terr := c.checkText(raw); terr != nil {
+			return nil, terr
+		}
+		return c.fields, nil
+	}
+}
+
+// skipEmptyLines drops blank lines (and the BOM) before a record, reading
+// more as needed; at the end of the file it returns io.EOF.
+func (c *CSVStream) skipEmptyLines() error {
+	for {
+		if c.end-c.start < 3 && !c.eof {
+			if err := c.fill(); err != nil {
+				return c.fail(err)
+			}
+			continue
+		}
+		if !c.bomChecked {
+			c.bomChecked = true
+			if bytes.HasPrefix(c.buf[c.start:c.end], []byte("\xef\xbb\xbf")) {
+				c.BOM = true
+				c.start += 3
+			}
+			continue
+		}
+		switch {
+		case c.start == c.end:
+			if c.readErr != nil && !errors.Is(c.readErr, io.EOF) {
+				return c.fail(c.readErr)
+			}
+			return io.EOF
+		case c.buf[c.start] == '\n':
+			c.start++
+			c.line++
+		case c.buf[c.start] == '\r' && c.end-c.start >= 2 && c.buf[c.start+1] == '\n':
+			c.start += 2
+			c.line++
+		case c.buf[c.start] == '\r' && c.end-c.start == 1 && c.eof:
+			c.start++
+		default:
+			return nil
+		}
+	}
+}
+
+// fill moves the unread data to the front and reads more, growing the
+// buffer when one record fills it.
+func (c *CSVStream) fill() error {
+	if c.eof {
+		return nil
+	}
+	if c.start > 0 {
+		copy(c.buf, c.buf[c.start:c.end])
+		c.end -= c.start
+		c.start = 0
+	}
+	if c.end == len(c.buf) {
+		if len(c.buf) >= c.maxRecord {
+			return &CSVError{File: c.name, Line: c.line, Fatal: true, Reason: fmt.Sprintf("starts a record longer than %s: check the quoting (an unclosed \" runs to the end of the file)", HumanBytes(int64(c.maxRecord)))}
+		}
+		bigger := make([]byte, min(2*len(c.buf), c.maxRecord))
+		copy(bigger, c.buf[:c.end])
+		c.buf = bigger
+	}
+	n, err := c.r.Read(c.buf[c.end:])
+	c.end += n
+	c.bytesRead += int64(n)
+	if err != nil {
+		c.eof = true
+		c.readErr = err
+	}
+	return nil
+}
+
+func (c *CSVStream) fail(err error) error {
+	var ce *CSVError
+	if !errors.As(err, &ce) {
+		err = fmt.Errorf("reading %s: %w", c.name, err)
+	}
+	c.fatal = err
+	return err
+}
+
+// checkText refuses a record holding a NUL byte (fatal: a UTF-16 or binary
+// file) or bytes that are not UTF-8 (that record only).
+func (c *CSVStream) checkText(raw []byte) error {
+	if i := bytes.IndexByte(raw, 0); i >= 0 {
+		return c.fail(&CSVError{File: c.name, Line: c.recLine + bytes.Count(raw[:i], []byte{'\n'}), Fatal: true,
+			Reason: "holds a NUL byte: this looks like a UTF-16 or binary file; save it as CSV UTF-8"})
+	}
+	if utf8.Valid(raw) {
+		return nil
+	}
+	off := 0
+	for off < len(raw) {
+		r, size := utf8.DecodeRune(raw[off:])
+		if r == utf8.RuneError && size == 1 {
+			break
+		}
+		off += size
+	}
+	return &CSVError{File: c.name, Line: c.recLine + bytes.Count(raw[:off], []byte{'\n'}), Reason: "is not valid UTF-8: save the file as CSV UTF-8"}
+}
+
+// parse splits one record at the front of data into c.fields and returns
+// how many bytes it spans, its line end included.
+func (c *CSVStream) parse(data []byte) (int, error) {
+	nl := bytes.IndexByte(data, '\n')
+	if nl < 0 && !c.eof {
+		return 0, errNeedMore
+	}
+	seg, n := data, len(data)
+	if nl >= 0 {
+		seg, n = data[:nl], nl+1
+	}
+	if bytes.IndexByte(seg, '"') >= 0 {
+		return c.parseQuoted(data)
+	}
+	seg = bytes.TrimSuffix(seg, []byte{'\r'})
+	c.fields = c.fields[:0]
+	for {
+		i := bytes.IndexByte(seg, ',')
+		if i < 0 {
+			c.fields = append(c.fields, seg)
+			return n, nil
+		}
+		c.fields = append(c.fields, seg[:i])
+		seg = seg[i+1:]
+	}
+}
+
+// parseQuoted is the slow path for a record with a double quote in it: it
+// unescapes fields into c.scratch and may span lines.
+func (c *CSVStream) parseQuoted(data []byte) (int, error) {
+	c.scratch = c.scratch[:0]
+	c.bounds = c.bounds[:0]
+	pos := 0
+	quoteErr := func(at int, reason string) (int, error) {
+		line := c.line + bytes.Count(data[:at], []byte{'\n'})
+		err := &CSVError{File: c.name, Line: line, Fatal: true, Reason: reason}
+		c.fatal = err
+		return at, err
+	}
+	for {
+		if pos < len(data) && data[pos] == '"' {
+			open := pos
+			pos++
+			for {
+				j := bytes.IndexByte(data[pos:], '"')
+				if j < 0 {
+					if !c.eof {
+						return 0, errNeedMore
+					}
+					return quoteErr(open, "opens a quoted field that is never closed: check the \" characters from that line on")
+				}
+				c.scratch = append(c.scratch, data[pos:pos+j]...)
+				pos += j + 1
+				if pos == len(data) && !c.eof {
+					return 0, errNeedMore
+				}
+				if pos < len(data) && data[pos] == '"' {
+					c.scratch = append(c.scratch, '"')
+					pos++
+					continue
+				}
+				break
+			}
+			c.bounds = append(c.bounds, len(c.scratch))
+			switch {
+			case pos == len(data):
+				return c.endRecord(pos), nil
+			case data[pos] == ',':
+				pos++
+				continue
+			case data[pos] == '\n':
+				return c.endRecord(pos + 1), nil
+			case data[pos] == '\r' && pos+1 < len(data) && data[pos+1] == '\n':
+				return c.endRecord(pos + 2), nil
+			case data[pos] == '\r' && pos+1 == len(data) && !c.eof:
+				return 0, errNeedMore
+			}
+			return quoteErr(pos, "has text right after a closing \" in a quoted field: a field is either quoted whole (\"a, b\") or not at all; write a quote inside a quoted field as \"\"")
+		}
+		// An unquoted field runs to the next comma or line end.
+		k := pos
+		for k < len(data) && data[k] != ',' && data[k] != '\n' {
+			if data[k] == '"' {
+				return quoteErr(k, "has a \" inside an unquoted field: quote the whole field and double the quote (\"5\"\" screen\")")
+			}
+			k++
+		}
+		if k == len(data) && !c.eof {
+			return 0, errNeedMore
+		}
+		field := data[pos:k]
+		if k == len(data) || data[k] == '\n' {
+			field = bytes.TrimSuffix(field, []byte{'\r'})
+		}
+		c.scratch = append(c.scratch, field...)
+		c.bounds = append(c.bounds, len(c.scratch))
+		if k == len(data) {
+			return c.endRecord(k), nil
+		}
+		if data[k] == '\n' {
+			return c.endRecord(k + 1), nil
+		}
+		pos = k + 1
+	}
+}
+
+func (c *CSVStream) endRecord(n int) int {
+	c.fields = c.fields[:0]
+	prev := 0
+	for _, b := range c.bounds {
+		c.fields = append(c.fields, c.scratch[prev:b:b])
+		prev = b
+	}
+	return n
+}

@@ -1,0 +1,147 @@
+package dataset
+
+import (
+	"encoding/csv"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+type streamRecord struct {
+	Line   int
+	Fields []string
+}
+
+// readAll reads every record, keeping going past problems that spoil one
+// record only, as the checks do.
+func readAll(s *CSVStream) ([]streamRecord, []string) {
+	var recs []streamRecord
+	var probs []string
+	for {
+		fields, err := s.Read()
+		if errors.Is(err, io.EOF) {
+			return recs, probs
+		}
+		if err != nil {
+			probs = append(probs, err.Error())
+			var ce *CSVError
+			if errors.As(err, &ce) && !ce.Fatal {
+				continue
+			}
+			return recs, probs
+		}
+		r := streamRecord{Line: s.Line()}
+		for _, f := range fields {
+			r.Fields = append(r.Fields, string(f))
+		}
+		recs = append(recs, r)
+	}
+}
+
+func TestCSVStream(t *testing.T) {
+	tests := []struct {
+		name      string
+		in        string
+		want      []streamRecord
+		wantProbs []string
+	}{
+		{name: "plain", in: "a,b\n1,2\n", want: []streamRecord{{1, []string{"a", "b"}}, {2, []string{"1", "2"}}}},
+		{name: "no final newline", in: "a,b\n1,2", want: []streamRecord{{1, []string{"a", "b"}}, {2, []string{"1", "2"}}}},
+		{name: "crlf", in: "a,b\r\n1,2\r\n", want: []streamRecord{{1, []string{"a", "b"}}, {2, []string{"1", "2"}}}},
+		{name: "empty lines skipped, lines kept", in: "a\n\n\r\nx\n\n", want: []streamRecord{{1, []string{"a"}}, {4, []string{"x"}}}},
+		{name: "empty fields", in: ",\n,,x\n", want: []streamRecord{{1, []string{"", ""}}, {2, []string{"", "", "x"}}}},
+		{name: "quoted comma and quote", in: "\"a,b\",\"say \"\"hi\"\"\"\n", want: []streamRecord{{1, []string{"a,b", `say "hi"`}}}},
+		{name: "quoted newline spans lines", in: "h\n\"x\ny\",z\nlast\n", want: []streamRecord{{1, []string{"h"}}, {2, []string{"x\ny", "z"}}, {4, []string{"last"}}}},
+		{name: "quoted at eof", in: "\"a\"", want: []streamRecord{{1, []string{"a"}}}},
+		{name: "bom skipped", in: "\xef\xbb\xbfa\n1\n", want: []streamRecord{{1, []string{"a"}}, {2, []string{"1"}}}},
+		{name: "bare quote", in: "a\nx\"y\n", want: []streamRecord{{1, []string{"a"}}},
+			wantProbs: []string{`t.csv line 2 has a " inside an unquoted field: quote the whole field and double the quote ("5"" screen")`}},
+		{name: "text after closing quote", in: "a\n\"x\"y\n", want: []streamRecord{{1, []string{"a"}}},
+			wantProbs: []string{`t.csv line 2 has text right after a closing " in a quoted field: a field is either quoted whole ("a, b") or not at all; write a quote inside a quoted field as ""`}},
+		{name: "unclosed quote", in: "a\nb\n\"x,\ny\n", want: []streamRecord{{1, []string{"a"}}, {2, []string{"b"}}},
+			wantProbs: []string{`t.csv line 3 opens a quoted field that is never closed: check the " characters from that line on`}},
+		{name: "not utf-8 spoils one record", in: "a\n\xff\nok\n", want: []streamRecord{{1, []string{"a"}}, {3, []string{"ok"}}},
+			wantProbs: []string{"t.csv line 2 is not valid UTF-8: save the file as CSV UTF-8"}},
+		{name: "bad byte on the second line of a quoted record", in: "\"a\nb\xfe\"\n", want: nil,
+			wantProbs: []string{"t.csv line 2 is not valid UTF-8: save the file as CSV UTF-8"}},
+		{name: "nul ends the read", in: "a\nb\x00\nc\n", want: []streamRecord{{1, []string{"a"}}},
+			wantProbs: []string{"t.csv line 2 holds a NUL byte: this looks like a UTF-16 or binary file; save it as CSV UTF-8"}},
+	}
+	for _, tt := range tests {
+		// Every case also runs through a tiny buffer read a byte at a time,
+		// so that records cross every possible buffer boundary.
+		for _, small := range []bool{false, true} {
+			name := tt.name
+			if small {
+				name += "/small buffer"
+			}
+			t.Run(name, func(t *testing.T) {
+				var s *CSVStream
+				if small {
+					s = newCSVStreamSize(iotest.OneByteReader(strings.NewReader(tt.in)), "t.csv", 4, 1<<20)
+				} else {
+					s = NewCSVStream(strings.NewReader(tt.in), "t.csv")
+				}
+				got, probs := readAll(s)
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("records (-want +got):\n%s", diff)
+				}
+				if diff := cmp.Diff(tt.wantProbs, probs); diff != "" {
+					t.Errorf("problems (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+func TestCSVStreamBOMAndLongRecord(t *testing.T) {
+	s := NewCSVStream(strings.NewReader("\xef\xbb\xbfa\n"), "t.csv")
+	if _, err := s.Read(); err != nil {
+		t.Fatal(err)
+	}
+	if !s.BOM {
+		t.Error("BOM not reported")
+	}
+	s = newCSVStreamSize(strings.NewReader("\""+strings.Repeat("x", 100)), "t.csv", 8, 32)
+	_, probs := readAll(s)
+	if len(probs) != 1 || !strings.Contains(probs[0], "line 1 starts a record longer than 32 B") {
+		t.Errorf("problems = %q, want the long record named", probs)
+	}
+}
+
+// FuzzCSVStreamMatchesEncodingCSV holds the stream to the standard reader on
+// every UTF-8 input without carriage returns (which the standard reader
+// rewrites inside quoted fields): same records, same verdict.
+func FuzzCSVStreamMatchesEncodingCSV(f *testing.F) {
+	for _, s := range []string{"a,b\n1,2\n", "\"a\"\"b\",c\n", "x\n\n\"y\nz\"\n", "a\"b\n", "\"a\"b\n", "\"open\n", ",\n,,\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		if strings.ContainsAny(in, "\r\x00") || !utf8Valid(in) || strings.HasPrefix(in, "\xef\xbb\xbf") {
+			t.Skip()
+		}
+		std := csv.NewReader(strings.NewReader(in))
+		std.FieldsPerRecord = -1
+		want, stdErr := std.ReadAll()
+		got, probs := readAll(newCSVStreamSize(strings.NewReader(in), "t.csv", 8, 1<<20))
+		if (stdErr != nil) != (len(probs) > 0) {
+			t.Fatalf("input %q: encoding/csv error %v, stream problems %q", in, stdErr, probs)
+		}
+		if stdErr != nil {
+			return
+		}
+		var gotFields [][]string
+		for _, r := range got {
+			gotFields = append(gotFields, r.Fields)
+		}
+		if diff := cmp.Diff(want, gotFields); diff != "" {
+			t.Fatalf("input %q (-encoding/csv +stream):\n%s", in, diff)
+		}
+	})
+}
+
+func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\ufffd") == s }

@@ -1,0 +1,582 @@
+package dataset
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
+)
+
+// InferRows is how many rows a schema is inferred from: the ingestor's own
+// inference sample.
+const InferRows = 5000
+
+// DefaultMaxProblems is how many problems with a line number a tabular
+// check lists before it only counts them.
+const DefaultMaxProblems = 20
+
+// maxLabelValues bounds the distinct labels counted, so memory stays
+// constant on a CSV whose label column is not a class at all.
+const maxLabelValues = 10000
+
+// futureSlack lets a time without a zone, read as UTC, be up to the
+// furthest zone's offset ahead of now without being "in the future".
+const futureSlack = 14 * time.Hour
+
+// TabularOptions say what a tabular or time-series task needs of its CSV.
+type TabularOptions struct {
+	Task        string
+	LabelColumn string
+	// NumericLabel: the label is binned (policy bucket), so it must be a number.
+	NumericLabel bool
+	// MinLabels is how many distinct labels the task needs (0: no rule).
+	MinLabels int
+	// Schema is the declared schema; nil infers one from the first InferRows rows.
+	Schema spec.Schema
+	// OrderColumn holds times that ascend over the dataset, or within each
+	// group when GroupColumn is set; empty: no order rule.
+	OrderColumn string
+	// GroupColumn holds the sequence each row belongs to; empty: no groups.
+	GroupColumn string
+	// DurationColumn holds non-negative numbers (time to event); empty: none.
+	DurationColumn string
+	MaxProblems    int
+	Now            time.Time
+	Limits         Limits
+}
+
+// Tabular is a checked tabular dataset.
+type Tabular struct {
+	// Root is the folder the CSV is in; File.Local is its name there, and
+	// File.Rel is labels.csv, the name it is staged as.
+	Root     string
+	File     File
+	Columns  []string
+	Schema   spec.Schema
+	Inferred bool
+	Rows     int
+	// Sequences counts the distinct groups (time_series_classification).
+	Sequences int
+	// Labels counts the rows of each label value (classification tasks).
+	Labels map[string]int
+	Notes  []string
+}
+
+// problemList keeps the first max problems with a line and counts the rest.
+type problemList struct {
+	max   int
+	list  []string
+	more  int
+	lines int
+}
+
+func (p *problemList) add(format string, args ...any) {
+	p.list = append(p.list, fmt.Sprintf(format, args...))
+}
+
+func (p *problemList) atLine(format string, args ...any) {
+	p.lines++
+	if p.lines > p.max {
+		p.more++
+		return
+	}
+	p.add(format, args...)
+}
+
+func (p *problemList) result(root string) error {
+	if p.more > 0 {
+		p.add("and %d more problems of the kind above: fix those and check again", p.more)
+	}
+	if len(p.list) == 0 {
+		return nil
+	}
+	return exitcode.Wrap(exitcode.Local, &Problems{Root: root, List: p.list})
+}
+
+// FindTabularCSV resolves the CSV of a tabular task: path is the CSV file,
+// or a folder holding exactly one .csv file.
+func FindTabularCSV(path string) (root, name string, notes []string, err error) {
+	fail := func(format string, args ...any) (string, string, []string, error) {
+		return "", "", nil, exitcode.Wrap(exitcode.Local, &Problems{Root: path, List: []string{fmt.Sprintf(format, args...)}})
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fail("%v", err)
+	}
+	st, err := os.Lstat(abs)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fail("no such file or folder: give the CSV file, or a folder that holds exactly one .csv file")
+	case err != nil:
+		return fail("%v", err)
+	case st.Mode()&fs.ModeSymlink != 0:
+		return fail("is a symbolic link: give the real file or folder (links are refused, they can point anywhere)")
+	case st.Mode().IsRegular():
+		if !strings.EqualFold(filepath.Ext(abs), ".csv") {
+			return fail("is not a .csv file: a tabular dataset is one CSV file (comma-separated, UTF-8)")
+		}
+		return filepath.Dir(abs), filepath.Base(abs), nil, nil
+	case !st.IsDir():
+		return fail("is not a regular file or folder")
+	}
+	entries, err := os.ReadDir(abs)
+	if err != nil {
+		return fail("%v", err)
+	}
+	var csvs, links, other []string
+	for _, e := range entries {
+		switch {
+		case e.Type()&fs.ModeSymlink != 0 && strings.EqualFold(filepath.Ext(e.Name()), ".csv"):
+			links = append(links, e.Name())
+		case e.Type().IsRegular() && strings.EqualFold(filepath.Ext(e.Name()), ".csv"):
+			csvs = append(csvs, e.Name())
+		default:
+			other = append(other, e.Name())
+		}
+	}
+	switch {
+	case len(links) > 0 && len(csvs) == 0:
+		return fail("%s is a symbolic link: copy the real file into the folder (links are refused, they can point anywhere)", links[0])
+	case len(csvs) == 0:
+		return fail("holds no .csv file: a tabular dataset is one CSV file; give its path or the folder that holds it")
+	case len(csvs) > 1:
+		return fail("holds %d .csv files (%s): a tabular dataset is one CSV; give the file itself, e.g. %s", len(csvs), listFirst(csvs, 5), filepath.Join(path, csvs[0]))
+	}
+	if len(other)+len(links) > 0 {
+		notes = append(notes, fmt.Sprintf("not staged (only %s is): %s", csvs[0], listFirst(append(other, links...), 5)))
+	}
+	return abs, csvs[0], notes, nil
+}
+
+// CheckTabular checks the tabular CSV at path (a file, or a folder holding
+// one) for a task, streaming it in constant memory. A schema is inferred
+// when none is declared. Every problem (the first MaxProblems with a line)
+// is reported at once; the error exits 3.
+func CheckTabular(path string, o TabularOptions) (*Tabular, error) {
+	if o.MaxProblems <= 0 {
+		o.MaxProblems = DefaultMaxProblems
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	root, name, notes, err := FindTabularCSV(path)
+	if err != nil {
+		return nil, err
+	}
+	full := filepath.Join(root, name)
+	st, err := os.Stat(full)
+	if err != nil {
+		return nil, exitcode.Errorf(exitcode.Local, "reading %s: %w", full, err)
+	}
+	tb := &Tabular{Root: root, File: File{Rel: LabelsFile, Local: name, Size: st.Size(), ModTime: st.ModTime()}, Notes: notes}
+	probs := &problemList{max: o.MaxProblems}
+	if st.Size() > o.Limits.MaxFileBytes && o.Limits.MaxFileBytes > 0 {
+		probs.add("%s is %s, over the %s per-file cap of this release: shrink or split it", name, HumanBytes(st.Size()), HumanBytes(o.Limits.MaxFileBytes))
+	}
+	if o.Schema == nil {
+		s, err := inferSchema(full, name)
+		if err != nil {
+			probs.add("%s", err)
+			return nil, probs.result(path)
+		}
+		o.Schema, tb.Inferred = s, true
+	}
+	tb.Schema = o.Schema
+	if err := scanTabular(full, name, o, tb, probs); err != nil {
+		return nil, err
+	}
+	if err := probs.result(path); err != nil {
+		return nil, err
+	}
+	return tb, nil
+}
+
+// inferSchema reads the header and the first InferRows rows and picks each
+// column's type. Reserved columns are left out: the header check refuses them.
+func inferSchema(full, name string) (spec.Schema, error) {
+	f, err := os.Open(full)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", name, err)
+	}
+	defer f.Close()
+	s := NewCSVStream(f, name)
+	header, err := s.Read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s is empty: it needs a header and at least one row", name)
+		}
+		return nil, err
+	}
+	cols := make([]string, len(header))
+	for i, h := range header {
+		cols[i] = string(h)
+	}
+	guesses := make([]typeGuess, len(cols))
+	for rows := 0; rows < InferRows; {
+		rec, err := s.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var ce *CSVError
+		if errors.As(err, &ce) && !ce.Fatal {
+			continue
+		}
+		if err != nil {
+			// The full scan reports it, with its line.
+			break
+		}
+		rows++
+		for i := range min(len(rec), len(cols)) {
+			guesses[i].add(rec[i])
+		}
+	}
+	var out spec.Schema
+	seen := map[string]bool{}
+	for i, c := range cols {
+		if c == "" || spec.IsReserved(c) || seen[c] {
+			continue
+		}
+		seen[c] = true
+		t, err := spec.ParseType(guesses[i].sql())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, spec.Column{Name: c, Type: t})
+	}
+	return out, nil
+}
+
+// colCheck is what the scan checks of one CSV column.
+type colCheck struct {
+	name     string
+	declared bool
+	typ      spec.ColumnType
+	required bool
+}
+
+// orderKey is a time or step, comparable whatever the column's type.
+type orderKey struct {
+	t     stamp
+	n     float64
+	time  bool
+	valid bool
+}
+
+func (a orderKey) before(b orderKey) bool {
+	if a.time {
+		return a.t.before(b.t)
+	}
+	return a.n < b.n
+}
+
+type sequenceState struct {
+	last     orderKey
+	lastRaw  string
+	lastLine int
+	label    string
+	line     int
+}
+
+func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *problemList) error {
+	f, err := os.Open(full)
+	if err != nil {
+		return exitcode.Errorf(exitcode.Local, "opening %s: %w", full, err)
+	}
+	defer f.Close()
+	s := NewCSVStream(f, name)
+	header, err := s.Read()
+	if errors.Is(err, io.EOF) {
+		probs.add("%s is empty: it needs a header and at least one row", name)
+		return nil
+	}
+	if err != nil {
+		probs.add("%s", csvStreamProblem(err))
+		return nil
+	}
+	if s.BOM {
+		probs.add("%s starts with a byte order mark (BOM), which the ingestor misreads as part of the first column's name: save it as \"CSV UTF-8\" without BOM", name)
+	}
+	for _, h := range header {
+		tb.Columns = append(tb.Columns, string(h))
+	}
+	checks, ok := checkTabularHeader(name, tb.Columns, o, probs)
+	if !ok {
+		return nil
+	}
+	idx := func(c string) int {
+		for i, n := range tb.Columns {
+			if n == c && c != "" {
+				return i
+			}
+		}
+		return -1
+	}
+	labelIdx, orderIdx, groupIdx, durIdx := idx(o.LabelColumn), idx(o.OrderColumn), idx(o.GroupColumn), idx(o.DurationColumn)
+	var orderType spec.ColumnType
+	if orderIdx >= 0 {
+		orderType = checks[orderIdx].typ
+	}
+	countLabels := o.MinLabels > 0 || groupIdx >= 0
+	if countLabels {
+		tb.Labels = map[string]int{}
+	}
+	sequences := map[string]*sequenceState{}
+	var prev orderKey
+	var prevRaw string
+	prevLine := 0
+	limit := stamp{sec: o.Now.Add(futureSlack).Unix()}
+	emptyLabels, firstEmptyLabel := 0, 0
+	for {
+		rec, err := s.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			probs.atLine("%s", csvStreamProblem(err))
+			var ce *CSVError
+			if errors.As(err, &ce) && !ce.Fatal {
+				continue
+			}
+			break
+		}
+		tb.Rows++
+		line := s.Line()
+		if len(rec) != len(checks) {
+			probs.atLine("%s line %d has %d fields, the header has %d: every row needs one value per column (quote a value that holds a comma)", name, line, len(rec), len(checks))
+			continue
+		}
+		for i, v := range rec {
+			c := &checks[i]
+			if !c.declared {
+				continue
+			}
+			if isMissing(v) {
+				if c.required {
+					probs.atLine("%s line %d has no value in %q: every row needs one", name, line, c.name)
+				}
+				continue
+			}
+			if !validValue(v, c.typ) {
+				probs.atLine("%s line %d: %q is %s, not %s (%s): fix the value, or declare the column with another type in --schema", name, line, c.name, quoteValue(v), c.typ.Kind, c.typ.SQL)
+			}
+		}
+		var label string
+		if labelIdx >= 0 {
+			lv := rec[labelIdx]
+			if isMissing(lv) {
+				emptyLabels++
+				if firstEmptyLabel == 0 {
+					firstEmptyLabel = line
+				}
+			} else if countLabels {
+				// Indexing with string(lv) does not allocate; only a new
+				// label value is copied.
+				if n, seen := tb.Labels[string(lv)]; seen {
+					tb.Labels[string(lv)] = n + 1
+				} else if len(tb.Labels) < maxLabelValues {
+					tb.Labels[string(lv)] = 1
+				}
+				if groupIdx >= 0 {
+					label = string(lv)
+				}
+			}
+		}
+		if durIdx >= 0 {
+			if d, ok := numberValue(rec[durIdx]); ok && d < 0 {
+				probs.atLine("%s line %d: %q is %s, a negative time to event: times count from the start of observation, 0 or more", name, line, o.DurationColumn, quoteValue(rec[durIdx]))
+			}
+		}
+		if orderIdx < 0 {
+			continue
+		}
+		key := orderValue(rec[orderIdx], orderType)
+		if !key.valid {
+			continue // reported above as a bad value or a missing one
+		}
+		if key.time && limit.before(key.t) {
+			probs.atLine("%s line %d: %q is %s, in the future: check the clock or the date format (YYYY-MM-DD HH:MM:SS)", name, line, o.OrderColumn, quoteValue(rec[orderIdx]))
+		}
+		if groupIdx < 0 {
+			if prevLine > 0 && key.before(prev) {
+				probs.atLine("%s line %d: %q %s comes before %s on line %d: sort the rows by %s, oldest first", name, line, o.OrderColumn, quoteValue(rec[orderIdx]), prevRaw, prevLine, o.OrderColumn)
+			}
+			prev, prevRaw, prevLine = key, quoteValue(rec[orderIdx]), line
+			continue
+		}
+		g := rec[groupIdx]
+		if isMissing(g) {
+			continue // reported above: the group column is required
+		}
+		st, seen := sequences[string(g)]
+		if !seen {
+			st = &sequenceState{label: label, line: line}
+			sequences[string(g)] = st
+		} else {
+			if key.before(st.last) {
+				probs.atLine("%s line %d: sequence %s has %q %s after %s on line %d: sort each sequence's rows by %s, oldest first", name, line, quoteValue(g), o.OrderColumn, quoteValue(rec[orderIdx]), st.lastRaw, st.lastLine, o.OrderColumn)
+			}
+			if labelIdx >= 0 && label != "" && st.label != "" && label != st.label {
+				probs.atLine("%s line %d: sequence %s has %s %q, but %q on line %d: a sequence has one label, on every one of its rows", name, line, quoteValue(g), o.LabelColumn, label, st.label, st.line)
+			}
+			if st.label == "" {
+				st.label, st.line = label, line
+			}
+		}
+		st.last, st.lastRaw, st.lastLine = key, quoteValue(rec[orderIdx]), line
+	}
+	tb.Sequences = len(sequences)
+	if tb.Rows == 0 && len(probs.list) == 0 {
+		probs.add("%s has a header but no rows: add at least one row", name)
+	}
+	if emptyLabels > 0 {
+		probs.add("%d rows of %s have no %q (the first on line %d): give every row a label", emptyLabels, name, o.LabelColumn, firstEmptyLabel)
+	}
+	if o.MinLabels > 0 && tb.Rows > 0 && emptyLabels < tb.Rows && len(tb.Labels) < o.MinLabels {
+		for v := range tb.Labels {
+			probs.add("every row of %s has the same %s %q: a classifier needs at least %d label values", name, o.LabelColumn, v, o.MinLabels)
+		}
+	}
+	return nil
+}
+
+// checkTabularHeader checks the header against the schema and the task's
+// columns and returns what to check in each column.
+func checkTabularHeader(name string, cols []string, o TabularOptions, probs *problemList) ([]colCheck, bool) {
+	ok := true
+	seen := map[string]int{}
+	checks := make([]colCheck, len(cols))
+	var reserved []string
+	for i, c := range cols {
+		checks[i].name = c
+		if c == "" {
+			probs.add("%s column %d has no name: give every column a name in the header", name, i+1)
+			ok = false
+			continue
+		}
+		if first, dup := seen[c]; dup {
+			probs.add("%s names the column %q twice (columns %d and %d): column names must be unique", name, c, first+1, i+1)
+			ok = false
+			continue
+		}
+		seen[c] = i
+		if spec.IsReserved(c) {
+			reserved = append(reserved, fmt.Sprintf("%q", c))
+		}
+		if col, found := o.Schema.Lookup(c); found {
+			checks[i].declared, checks[i].typ = true, col.Type
+		}
+		checks[i].required = c == o.LabelColumn || c == o.OrderColumn || c == o.GroupColumn || c == o.DurationColumn
+	}
+	if len(reserved) > 0 {
+		probs.add("%s has columns the ingestor reserves for itself: %s: rename them (reserved: %s)", name, strings.Join(reserved, ", "), strings.Join(spec.ReservedColumns, ", "))
+		ok = false
+	}
+	var undeclared, missing []string
+	for _, c := range o.Schema {
+		if _, found := seen[c.Name]; !found {
+			missing = append(missing, fmt.Sprintf("%q", c.Name))
+		}
+	}
+	for _, c := range cols {
+		if _, found := o.Schema.Lookup(c); !found && c != "" && !spec.IsReserved(c) {
+			undeclared = append(undeclared, c)
+		}
+	}
+	if len(missing) > 0 {
+		probs.add("--schema declares %s, which %s does not have; its columns are %s: declare only the CSV's columns", strings.Join(missing, ", "), name, quoteAll(cols))
+		ok = false
+	}
+	if len(undeclared) > 0 {
+		sort.Strings(undeclared)
+		probs.add("%s has columns --schema does not declare: %s: declare every column (the ingestor creates the table from the schema)", name, listFirst(undeclared, 5))
+		ok = false
+	}
+	role := func(col, what, fix string) {
+		if col == "" {
+			return
+		}
+		if _, found := seen[col]; !found {
+			probs.add("%s has no %s column %q; its columns are %s: %s", name, what, col, quoteAll(cols), fix)
+			ok = false
+		}
+	}
+	role(o.LabelColumn, "label", "name the right one with --label-column")
+	role(o.GroupColumn, "sequence", "the ingestor groups the rows of a sequence by that exact column name; rename your id column to "+o.GroupColumn)
+	role(o.OrderColumn, "time", "the ingestor orders the rows by that exact column name; rename your time column to "+o.OrderColumn)
+	role(o.DurationColumn, "time-to-event", "name the right one with --time-column")
+	if c, found := o.Schema.Lookup(o.LabelColumn); found && o.NumericLabel && !c.Type.Kind.Numeric() {
+		probs.add("label %q is %s, but --label-policy bucket bins numbers: declare it as a number (e.g. %s:DOUBLE) or use --label-policy passthrough", o.LabelColumn, c.Type.SQL, o.LabelColumn)
+		ok = false
+	}
+	if c, found := o.Schema.Lookup(o.DurationColumn); found && o.DurationColumn != "" && !c.Type.Kind.Numeric() {
+		probs.add("time-to-event column %q is %s: it must hold numbers (a duration), declare it as INT or DOUBLE", o.DurationColumn, c.Type.SQL)
+		ok = false
+	}
+	if c, found := o.Schema.Lookup(o.OrderColumn); found && o.OrderColumn != "" && !c.Type.Kind.Numeric() && c.Type.Kind != spec.KindDateTime && c.Type.Kind != spec.KindDate {
+		probs.add("%q is %s: it must hold times (DATETIME, TIMESTAMP, DATE) or a numeric step (INT)", o.OrderColumn, c.Type.SQL)
+		ok = false
+	}
+	if o.DurationColumn != "" && o.DurationColumn == o.LabelColumn {
+		probs.add("the label column and the time-to-event column are both %q: the label is the event, --time-column the time until it", o.LabelColumn)
+		ok = false
+	}
+	return checks, ok
+}
+
+func orderValue(v []byte, t spec.ColumnType) orderKey {
+	if t.Kind.Numeric() {
+		n, ok := numberValue(v)
+		return orderKey{n: n, valid: ok}
+	}
+	tm, ok := parseDateTime(v, t.Kind == spec.KindDate)
+	return orderKey{t: tm, time: true, valid: ok}
+}
+
+func quoteValue(v []byte) string {
+	const maxShown = 40
+	if len(v) > maxShown {
+		return fmt.Sprintf("%q…", v[:maxShown])
+	}
+	return fmt.Sprintf("%q", v)
+}
+
+func csvStreamProblem(err error) string {
+	var ce *CSVError
+	if errors.As(err, &ce) {
+		return ce.Error()
+	}
+	return err.Error()
+}
+
+// TabularOptionsFor derives the options of a tabular task from its
+// description and the push flags: the label column, the label policy
+// (object-form tasks), the time column (time_to_event_prediction) and the
+// declared schema (nil to infer).
+func TabularOptionsFor(t category.Task, labelColumn, policy, timeColumn string, schema spec.Schema, limits Limits) TabularOptions {
+	o := TabularOptions{Task: t.Name, LabelColumn: labelColumn, MinLabels: t.Manifest.MinLabelValues, Schema: schema, Limits: limits}
+	if t.Manifest.Label == category.LabelObject && policy == spec.PolicyBucket {
+		o.NumericLabel = true
+	}
+	if g := t.Grouping; g != nil {
+		o.GroupColumn, o.OrderColumn = g.GroupColumn, g.TimeColumn
+	}
+	if c, ok := t.Manifest.Columns["timestamp"]; ok {
+		o.OrderColumn = c
+	}
+	if t.Name == "time_series_forecasting" && o.OrderColumn == "" {
+		o.OrderColumn = "timestamp"
+	}
+	if t.Name == "time_to_event_prediction" {
+		o.DurationColumn = timeColumn
+	}
+	return o
+}

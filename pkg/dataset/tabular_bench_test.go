@@ -1,0 +1,91 @@
+package dataset
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
+)
+
+// benchCSV is the CSV the benchmarks read: $TRACEBLOC_BENCH_CSV (e.g. a
+// 1 GiB file from hack/gentext), else a 32 MiB one generated here.
+func benchCSV(b *testing.B, task string) string {
+	b.Helper()
+	if p := os.Getenv("TRACEBLOC_BENCH_CSV"); p != "" {
+		return p
+	}
+	p := filepath.Join(b.TempDir(), "bench.csv")
+	if _, err := fixture.WriteTabular(p, fixture.TabularOptions{Task: task, Bytes: 32 << 20}); err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+// countLines is the baseline: a plain read of the file counting newlines,
+// what `wc -l` does.
+func countLines(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	n := 0
+	for {
+		k, err := f.Read(buf)
+		n += bytes.Count(buf[:k], []byte{'\n'})
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+func BenchmarkLineCount(b *testing.B) {
+	p := benchCSV(b, "tabular_classification")
+	st, err := os.Stat(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(st.Size())
+	for b.Loop() {
+		if n, err := countLines(p); err != nil || n == 0 {
+			b.Fatalf("counted %d lines: %v", n, err)
+		}
+	}
+}
+
+func benchTabular(b *testing.B, task, label string) {
+	p := benchCSV(b, task)
+	st, err := os.Stat(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tk, _ := category.Lookup(task)
+	o := TabularOptionsFor(tk, label, spec.PolicyBucket, "time", nil, Limits{MaxFileBytes: 1 << 40, MaxTotalBytes: 1 << 40})
+	b.SetBytes(st.Size())
+	for b.Loop() {
+		tb, err := CheckTabular(p, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if tb.Rows == 0 {
+			b.Fatal("no rows")
+		}
+	}
+}
+
+func BenchmarkCheckTabularClassification(b *testing.B) {
+	benchTabular(b, "tabular_classification", "label")
+}
+
+func BenchmarkCheckTimeSeriesClassification(b *testing.B) {
+	benchTabular(b, "time_series_classification", "label")
+}

@@ -1,0 +1,273 @@
+package dataset
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
+)
+
+var testNow = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+
+func mustSchema(t *testing.T, arg string) spec.Schema {
+	t.Helper()
+	s, err := spec.ParseSchema(arg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func writeCSV(t *testing.T, content string) string {
+	t.Helper()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "data.csv")
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCheckTabularAccepts(t *testing.T) {
+	tests := []struct {
+		name      string
+		csv       string
+		opts      TabularOptions
+		wantArg   string
+		wantRows  int
+		wantSeqs  int
+		wantLabel map[string]int
+	}{
+		{
+			name:      "classification, inferred",
+			csv:       "age,income,city,member,label\n30,1.5,Paris,true,yes\n41,,Lyon,false,no\n",
+			opts:      TabularOptions{LabelColumn: "label", MinLabels: 2},
+			wantArg:   "age:INT,income:DOUBLE,city:VARCHAR(255),member:BOOLEAN,label:VARCHAR(255)",
+			wantRows:  2,
+			wantLabel: map[string]int{"yes": 1, "no": 1},
+		},
+		{
+			name:     "regression, declared, missing values are NULL",
+			csv:      "x,price\n1,2.5\nNA,3e2\n",
+			opts:     TabularOptions{LabelColumn: "price", NumericLabel: true, Schema: spec.Schema{}},
+			wantArg:  "x:TINYINT,price:DECIMAL(10,2)",
+			wantRows: 2,
+		},
+		{
+			name:     "forecasting: times ascend, equal times allowed",
+			csv:      "timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:00:00,2\n2024-01-02T10:00:00Z,3\n",
+			opts:     TabularOptions{LabelColumn: "value", NumericLabel: true, OrderColumn: "timestamp"},
+			wantArg:  "timestamp:DATETIME,value:INT",
+			wantRows: 3,
+		},
+		{
+			name:      "time series classification: order within each sequence",
+			csv:       "sequence_id,timestamp,v,label\na,1,0.1,up\nb,1,0.2,down\na,2,0.3,up\nb,2,0.4,down\n",
+			opts:      TabularOptions{LabelColumn: "label", MinLabels: 2, OrderColumn: "timestamp", GroupColumn: "sequence_id"},
+			wantArg:   "sequence_id:VARCHAR(255),timestamp:INT,v:DOUBLE,label:VARCHAR(255)",
+			wantRows:  4,
+			wantSeqs:  2,
+			wantLabel: map[string]int{"up": 2, "down": 2},
+		},
+		{
+			name:     "time to event",
+			csv:      "time,event,age\n3.5,1,40\n0,0,51\n",
+			opts:     TabularOptions{LabelColumn: "event", NumericLabel: true, DurationColumn: "time"},
+			wantArg:  "time:DOUBLE,event:INT,age:INT",
+			wantRows: 2,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.opts.Schema != nil {
+				tt.opts.Schema = mustSchema(t, tt.wantArg)
+			}
+			tt.opts.Now = testNow
+			tt.opts.Limits = DefaultLimits
+			got, err := CheckTabular(writeCSV(t, tt.csv), tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.wantArg, got.Schema.Arg()); diff != "" {
+				t.Errorf("schema (-want +got):\n%s", diff)
+			}
+			if got.Inferred != (tt.opts.Schema == nil) {
+				t.Errorf("Inferred = %v", got.Inferred)
+			}
+			if got.Rows != tt.wantRows || got.Sequences != tt.wantSeqs {
+				t.Errorf("rows, sequences = %d, %d, want %d, %d", got.Rows, got.Sequences, tt.wantRows, tt.wantSeqs)
+			}
+			if diff := cmp.Diff(tt.wantLabel, got.Labels); tt.wantLabel != nil && diff != "" {
+				t.Errorf("labels (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(File{Rel: LabelsFile, Local: "data.csv", Size: int64(len(tt.csv)), ModTime: got.File.ModTime}, got.File); diff != "" {
+				t.Errorf("file (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestCheckTabularRefuses holds each rule to the exact problem it reports.
+func TestCheckTabularRefuses(t *testing.T) {
+	tests := []struct {
+		name   string
+		csv    string
+		schema string
+		opts   TabularOptions
+		want   []string
+	}{
+		{name: "empty file", csv: "", want: []string{"data.csv is empty: it needs a header and at least one row"}},
+		{name: "header only", csv: "a,label\n", opts: TabularOptions{LabelColumn: "label"},
+			want: []string{"data.csv has a header but no rows: add at least one row"}},
+		{name: "bom", csv: "\xef\xbb\xbfa,label\n1,x\n2,y\n", opts: TabularOptions{LabelColumn: "label"},
+			want: []string{`data.csv starts with a byte order mark (BOM), which the ingestor misreads as part of the first column's name: save it as "CSV UTF-8" without BOM`}},
+		{name: "duplicate header", csv: "a,a,label\n1,2,x\n", opts: TabularOptions{LabelColumn: "label"},
+			want: []string{`data.csv names the column "a" twice (columns 1 and 2): column names must be unique`}},
+		{name: "reserved column", csv: "id,label\n1,x\n2,y\n", opts: TabularOptions{LabelColumn: "label"},
+			want: []string{`data.csv has columns the ingestor reserves for itself: "id": rename them (reserved: id, created_at, updated_at, status, data_intent, data_id, filename, extension, annotation, ingestor_id)`}},
+		{name: "label column missing", csv: "a,b\n1,2\n", opts: TabularOptions{LabelColumn: "label"},
+			want: []string{`data.csv has no label column "label"; its columns are "a", "b": name the right one with --label-column`}},
+		{name: "declared column missing and one undeclared", csv: "a,label\n1,x\n", schema: "a:INT,b:INT,label:VARCHAR(8)", opts: TabularOptions{LabelColumn: "label"},
+			want: []string{`--schema declares "b", which data.csv does not have; its columns are "a", "label": declare only the CSV's columns`}},
+		{name: "undeclared column", csv: "a,c,label\n1,2,x\n", schema: "a:INT,label:VARCHAR(8)", opts: TabularOptions{LabelColumn: "label"},
+			want: []string{"data.csv has columns --schema does not declare: c: declare every column (the ingestor creates the table from the schema)"}},
+		{name: "not a number, first offending line", csv: "a,label\n1,x\n2,y\nthree,x\nfour,y\n", schema: "a:INT,label:VARCHAR(8)", opts: TabularOptions{LabelColumn: "label"},
+			want: []string{`data.csv line 4: "a" is "three", not a whole number (INT): fix the value, or declare the column with another type in --schema`,
+				`data.csv line 5: "a" is "four", not a whole number (INT): fix the value, or declare the column with another type in --schema`}},
+		{name: "inferred from 5000 rows, broken after", csv: "a,label\n" + strings.Repeat("1,x\n2,y\n", 2500) + "1.5,x\n", opts: TabularOptions{LabelColumn: "label"},
+			want: []string{`data.csv line 5002: "a" is "1.5", not a whole number (INT): fix the value, or declare the column with another type in --schema`}},
+		{name: "out of range", csv: "a,label\n300,x\n1,y\n", schema: "a:TINYINT,label:VARCHAR(8)", opts: TabularOptions{LabelColumn: "label"},
+			want: []string{`data.csv line 2: "a" is "300", not a whole number (TINYINT): fix the value, or declare the column with another type in --schema`}},
+		{name: "too long", csv: "a,label\nabcdef,x\nb,y\n", schema: "a:VARCHAR(3),label:VARCHAR(8)", opts: TabularOptions{LabelColumn: "label"},
+			want: []string{`data.csv line 2: "a" is "abcdef", not text (VARCHAR(3)): fix the value, or declare the column with another type in --schema`}},
+		{name: "field count", csv: "a,label\n1,x,extra\n2,y\n", opts: TabularOptions{LabelColumn: "label"},
+			want: []string{"data.csv line 2 has 3 fields, the header has 2: every row needs one value per column (quote a value that holds a comma)"}},
+		{name: "not utf-8", csv: "a,label\n1,x\n2,\xff\n", opts: TabularOptions{LabelColumn: "label"},
+			want: []string{"data.csv line 3 is not valid UTF-8: save the file as CSV UTF-8"}},
+		{name: "one label", csv: "a,label\n1,x\n2,x\n", opts: TabularOptions{LabelColumn: "label", MinLabels: 2},
+			want: []string{`every row of data.csv has the same label "x": a classifier needs at least 2 label values`}},
+		{name: "empty labels", csv: "a,label\n1,x\n2,\n3,y\n", opts: TabularOptions{LabelColumn: "label"},
+			want: []string{`data.csv line 3 has no value in "label": every row needs one`, `1 rows of data.csv have no "label" (the first on line 3): give every row a label`}},
+		{name: "bucket needs a number", csv: "a,price\n1,cheap\n", schema: "a:INT,price:VARCHAR(8)", opts: TabularOptions{LabelColumn: "price", NumericLabel: true},
+			want: []string{`label "price" is VARCHAR(8), but --label-policy bucket bins numbers: declare it as a number (e.g. price:DOUBLE) or use --label-policy passthrough`}},
+		{name: "forecasting out of order", csv: "timestamp,v\n2024-01-02,1\n2024-01-01,2\n", opts: TabularOptions{LabelColumn: "v", OrderColumn: "timestamp"},
+			want: []string{`data.csv line 3: "timestamp" "2024-01-01" comes before "2024-01-02" on line 2: sort the rows by timestamp, oldest first`}},
+		{name: "future time", csv: "timestamp,v\n2024-01-02,1\n2031-01-01 00:00:00,2\n", opts: TabularOptions{LabelColumn: "v", OrderColumn: "timestamp"},
+			want: []string{`data.csv line 3: "timestamp" is "2031-01-01 00:00:00", in the future: check the clock or the date format (YYYY-MM-DD HH:MM:SS)`}},
+		{name: "time does not parse", csv: "timestamp,v\n2024-01-02,1\n02/01/2024,2\n", schema: "timestamp:DATETIME,v:INT", opts: TabularOptions{LabelColumn: "v", OrderColumn: "timestamp"},
+			want: []string{`data.csv line 3: "timestamp" is "02/01/2024", not a date and time (YYYY-MM-DD HH:MM:SS) (DATETIME): fix the value, or declare the column with another type in --schema`}},
+		{name: "no timestamp column", csv: "date,v\n2024-01-02,1\n", opts: TabularOptions{LabelColumn: "v", OrderColumn: "timestamp"},
+			want: []string{`data.csv has no time column "timestamp"; its columns are "date", "v": the ingestor orders the rows by that exact column name; rename your time column to timestamp`}},
+		{name: "sequence out of order and label changes", csv: "sequence_id,timestamp,label\na,2,up\nb,1,down\na,1,down\n",
+			opts: TabularOptions{LabelColumn: "label", MinLabels: 2, OrderColumn: "timestamp", GroupColumn: "sequence_id"},
+			want: []string{`data.csv line 4: sequence "a" has "timestamp" "1" after "2" on line 2: sort each sequence's rows by timestamp, oldest first`,
+				`data.csv line 4: sequence "a" has label "down", but "up" on line 2: a sequence has one label, on every one of its rows`}},
+		{name: "empty sequence id", csv: "sequence_id,timestamp,label\na,1,up\n,2,down\n",
+			opts: TabularOptions{LabelColumn: "label", OrderColumn: "timestamp", GroupColumn: "sequence_id"},
+			want: []string{`data.csv line 3 has no value in "sequence_id": every row needs one`}},
+		{name: "negative duration", csv: "time,event\n-1,1\n2,0\n", opts: TabularOptions{LabelColumn: "event", DurationColumn: "time"},
+			want: []string{`data.csv line 2: "time" is "-1", a negative time to event: times count from the start of observation, 0 or more`}},
+		{name: "duration not numeric", csv: "time,event\nsoon,1\n", schema: "time:VARCHAR(8),event:INT", opts: TabularOptions{LabelColumn: "event", DurationColumn: "time"},
+			want: []string{`time-to-event column "time" is VARCHAR(8): it must hold numbers (a duration), declare it as INT or DOUBLE`}},
+		{name: "first N problems then a count", csv: "a,label\n" + strings.Repeat("x,y\n", 5), schema: "a:INT,label:VARCHAR(8)", opts: TabularOptions{LabelColumn: "label", MaxProblems: 2},
+			want: []string{`data.csv line 2: "a" is "x", not a whole number (INT): fix the value, or declare the column with another type in --schema`,
+				`data.csv line 3: "a" is "x", not a whole number (INT): fix the value, or declare the column with another type in --schema`,
+				"and 3 more problems of the kind above: fix those and check again"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.schema != "" {
+				tt.opts.Schema = mustSchema(t, tt.schema)
+			}
+			tt.opts.Now = testNow
+			tt.opts.Limits = DefaultLimits
+			_, err := CheckTabular(writeCSV(t, tt.csv), tt.opts)
+			if exitcode.Of(err) != exitcode.Local {
+				t.Fatalf("CheckTabular = %v, want exit %d", err, exitcode.Local)
+			}
+			var got []string
+			if p := problemsOf(err); p != nil {
+				got = p.List
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestFindTabularCSV(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("a\n1\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, _, err := FindTabularCSV(dir); err == nil || !strings.Contains(err.Error(), "holds no .csv file") {
+		t.Errorf("empty folder: %v", err)
+	}
+	write("Data.CSV")
+	write("README.md")
+	root, name, notes, err := FindTabularCSV(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{dir, "Data.CSV", "not staged (only Data.CSV is): README.md"}, append([]string{root, name}, notes...)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	write("more.csv")
+	if _, _, _, err := FindTabularCSV(dir); err == nil || !strings.Contains(err.Error(), "holds 2 .csv files (Data.CSV, more.csv)") {
+		t.Errorf("two CSVs: %v", err)
+	}
+	if _, _, _, err := FindTabularCSV(filepath.Join(dir, "README.md")); err == nil || !strings.Contains(err.Error(), "is not a .csv file") {
+		t.Errorf("not a CSV: %v", err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "more.csv"), filepath.Join(dir, "link.csv")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := FindTabularCSV(filepath.Join(dir, "link.csv")); err == nil || !strings.Contains(err.Error(), "is a symbolic link") {
+		t.Errorf("link: %v", err)
+	}
+}
+
+func problemsOf(err error) *Problems {
+	var p *Problems
+	if errors.As(err, &p) {
+		return p
+	}
+	return nil
+}
+
+func TestCivilSecondsMatchesTime(t *testing.T) {
+	for _, in := range []string{"1970-01-01", "1969-12-31 23:59:59", "2000-02-29 12:00:00", "2024-12-31T23:59:59.5+02:00", "1600-03-01 00:00:00Z", "2399-02-28 01:02:03-05:30"} {
+		got, ok := parseDateTime([]byte(in), false)
+		if !ok {
+			t.Fatalf("%s does not parse", in)
+		}
+		layout := map[int]string{10: "2006-01-02"}[len(in)]
+		if layout == "" {
+			layout = "2006-01-02 15:04:05.999999999Z07:00"
+		}
+		norm := strings.Replace(in, "T", " ", 1)
+		want, err := time.Parse(layout, norm)
+		if err != nil {
+			want, err = time.Parse("2006-01-02 15:04:05Z07:00", norm)
+		}
+		if err != nil {
+			want, err = time.Parse("2006-01-02 15:04:05", norm)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.sec != want.Unix() || got.nsec != want.Nanosecond() {
+			t.Errorf("%s: got %d.%09d, want %d.%09d", in, got.sec, got.nsec, want.Unix(), want.Nanosecond())
+		}
+	}
+}

@@ -1,0 +1,334 @@
+package dataset
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
+)
+
+// missingValues are the cells the ingestor's CSV reader (pandas, default
+// options) reads as a missing value: they become NULL, whatever the column.
+var missingValues = map[string]bool{
+	"": true, "#N/A": true, "#N/A N/A": true, "#NA": true, "-1.#IND": true, "-1.#QNAN": true, "-NaN": true, "-nan": true,
+	"1.#IND": true, "1.#QNAN": true, "<NA>": true, "N/A": true, "NA": true, "NULL": true, "NaN": true, "None": true,
+	"n/a": true, "nan": true, "null": true,
+}
+
+func isMissing(v []byte) bool {
+	if len(v) == 0 {
+		return true
+	}
+	// Cheap refusals first: this runs on every cell of a large CSV.
+	if len(v) > 8 || v[len(v)-1] >= '0' && v[len(v)-1] <= '9' {
+		return false
+	}
+	switch v[0] {
+	case '#', '-', '1', '<', 'N', 'n':
+		return missingValues[string(v)]
+	}
+	return false
+}
+
+// validValue tells whether v (not missing) fits the column type.
+func validValue(v []byte, t spec.ColumnType) bool {
+	switch t.Kind {
+	case spec.KindInt:
+		n, ok := parseWhole(v)
+		return ok && n >= t.Min && n <= t.Max
+	case spec.KindFloat:
+		return isNumber(v)
+	case spec.KindBool:
+		return isBool(v)
+	case spec.KindDate:
+		_, ok := parseDateTime(v, true)
+		return ok
+	case spec.KindDateTime:
+		_, ok := parseDateTime(v, false)
+		return ok
+	case spec.KindTime:
+		return isTimeOfDay(v)
+	default:
+		return t.MaxChars == 0 || len(v) <= t.MaxChars || utf8.RuneCount(v) <= t.MaxChars
+	}
+}
+
+// parseWhole reads an integer, allowing a fraction of zeros ("3.0"): a
+// column with a missing value is read as floats, and MySQL stores 3.0 in an
+// INT column as 3.
+func parseWhole(v []byte) (int64, bool) {
+	end := len(v)
+	for i, c := range v {
+		if c == '.' {
+			for _, z := range v[i+1:] {
+				if z != '0' {
+					return 0, false
+				}
+			}
+			end = i
+			break
+		}
+	}
+	digits := v[:end]
+	if len(digits) > 0 && (digits[0] == '-' || digits[0] == '+') {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 {
+		return 0, false
+	}
+	if len(digits) <= 18 {
+		var n int64
+		for _, c := range digits {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int64(c-'0')
+		}
+		if v[0] == '-' {
+			n = -n
+		}
+		return n, true
+	}
+	n, err := strconv.ParseInt(string(v[:end]), 10, 64)
+	return n, err == nil
+}
+
+// isNumber accepts a decimal number: [sign] digits [. digits] [e [sign] digits].
+func isNumber(v []byte) bool {
+	i := 0
+	if i < len(v) && (v[i] == '+' || v[i] == '-') {
+		i++
+	}
+	digits := 0
+	for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+		i++
+		digits++
+	}
+	if i < len(v) && v[i] == '.' {
+		i++
+		for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+			i++
+			digits++
+		}
+	}
+	if digits == 0 {
+		return false
+	}
+	if i < len(v) && (v[i] == 'e' || v[i] == 'E') {
+		i++
+		if i < len(v) && (v[i] == '+' || v[i] == '-') {
+			i++
+		}
+		exp := 0
+		for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+			i++
+			exp++
+		}
+		if exp == 0 {
+			return false
+		}
+	}
+	return i == len(v)
+}
+
+func numberValue(v []byte) (float64, bool) {
+	if !isNumber(v) {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(v), 64)
+	return f, err == nil
+}
+
+func isBool(v []byte) bool {
+	switch string(v) {
+	case "0", "1", "true", "false", "True", "False", "TRUE", "FALSE":
+		return true
+	}
+	return false
+}
+
+func digitsAt(v []byte, i, n int) (int, bool) {
+	if i+n > len(v) {
+		return 0, false
+	}
+	x := 0
+	for _, c := range v[i : i+n] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		x = x*10 + int(c-'0')
+	}
+	return x, true
+}
+
+// parseDateTime reads YYYY-MM-DD (or YYYY/MM/DD), then, unless dateOnly, an
+// optional time [T ]HH:MM[:SS[.fraction]] and zone (Z or ±HH:MM). A time
+// without a zone is taken as UTC.
+func parseDateTime(v []byte, dateOnly bool) (stamp, bool) {
+	y, ok1 := digitsAt(v, 0, 4)
+	mo, ok2 := digitsAt(v, 5, 2)
+	d, ok3 := digitsAt(v, 8, 2)
+	if !ok1 || !ok2 || !ok3 || v[4] != v[7] || (v[4] != '-' && v[4] != '/') || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) {
+		return stamp{}, false
+	}
+	if len(v) == 10 {
+		return stamp{sec: civilSeconds(y, mo, d, 0, 0, 0)}, true
+	}
+	if dateOnly || (v[10] != ' ' && v[10] != 'T') {
+		return stamp{}, false
+	}
+	h, ok1 := digitsAt(v, 11, 2)
+	mi, ok2 := digitsAt(v, 14, 2)
+	if !ok1 || !ok2 || v[13] != ':' || h > 23 || mi > 59 {
+		return stamp{}, false
+	}
+	i, sec, nsec := 16, 0, 0
+	if i < len(v) && v[i] == ':' {
+		s, ok := digitsAt(v, i+1, 2)
+		if !ok || s > 59 {
+			return stamp{}, false
+		}
+		sec, i = s, i+3
+		if i < len(v) && v[i] == '.' {
+			i++
+			scale, n := 100000000, 0
+			for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+				nsec += int(v[i]-'0') * scale
+				scale /= 10
+				i++
+				n++
+			}
+			if n == 0 {
+				return stamp{}, false
+			}
+		}
+	}
+	off := 0
+	switch {
+	case i == len(v):
+	case v[i] == 'Z' && i+1 == len(v):
+	case (v[i] == '+' || v[i] == '-') && len(v) == i+6 && v[i+3] == ':':
+		zh, ok1 := digitsAt(v, i+1, 2)
+		zm, ok2 := digitsAt(v, i+4, 2)
+		if !ok1 || !ok2 {
+			return stamp{}, false
+		}
+		off = zh*3600 + zm*60
+		if v[i] == '-' {
+			off = -off
+		}
+	default:
+		return stamp{}, false
+	}
+	return stamp{sec: civilSeconds(y, mo, d, h, mi, sec) - int64(off), nsec: nsec}, true
+}
+
+// stamp is an instant as Unix seconds and nanoseconds: cheaper than a
+// time.Time on every row of a large CSV.
+type stamp struct {
+	sec  int64
+	nsec int
+}
+
+func (a stamp) before(b stamp) bool { return a.sec < b.sec || a.sec == b.sec && a.nsec < b.nsec }
+
+// civilSeconds is the Unix time of a UTC date and time (proleptic Gregorian).
+func civilSeconds(y, m, d, h, mi, s int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	days := int64(era)*146097 + int64(doe) - 719468
+	return days*86400 + int64(h*3600+mi*60+s)
+}
+
+func daysIn(y, m int) int {
+	return time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+func isTimeOfDay(v []byte) bool {
+	h, ok1 := digitsAt(v, 0, 2)
+	m, ok2 := digitsAt(v, 3, 2)
+	if !ok1 || !ok2 || v[2] != ':' || h > 23 || m > 59 {
+		return false
+	}
+	if len(v) == 5 {
+		return true
+	}
+	s, ok := digitsAt(v, 6, 2)
+	return ok && v[5] == ':' && s <= 59 && len(v) == 8
+}
+
+// inferType picks the narrowest type every sampled value of a column fits.
+type typeGuess struct {
+	values                       int
+	notInt, notNum, notBool      bool
+	notDate, notDateTime, notTOD bool
+	min, max                     int64
+	maxChars                     int
+}
+
+func (g *typeGuess) add(v []byte) {
+	if isMissing(v) {
+		return
+	}
+	g.values++
+	if n := utf8.RuneCount(v); n > g.maxChars {
+		g.maxChars = n
+	}
+	if !g.notInt {
+		if n, ok := parseWhole(v); ok {
+			if g.values == 1 || n < g.min {
+				g.min = n
+			}
+			if g.values == 1 || n > g.max {
+				g.max = n
+			}
+		} else {
+			g.notInt = true
+		}
+	}
+	g.notNum = g.notNum || !isNumber(v)
+	g.notBool = g.notBool || !(string(v) == "true" || string(v) == "false" || string(v) == "True" || string(v) == "False" || string(v) == "TRUE" || string(v) == "FALSE")
+	if !g.notDate {
+		_, ok := parseDateTime(v, true)
+		g.notDate = !ok
+	}
+	if !g.notDateTime {
+		_, ok := parseDateTime(v, false)
+		g.notDateTime = !ok
+	}
+	g.notTOD = g.notTOD || !isTimeOfDay(v)
+}
+
+func (g *typeGuess) sql() string {
+	switch {
+	case g.values == 0:
+		return "VARCHAR(255)"
+	case !g.notBool:
+		return "BOOLEAN"
+	case !g.notInt && g.min >= -1<<31 && g.max <= 1<<31-1:
+		return "INT"
+	case !g.notInt:
+		return "BIGINT"
+	case !g.notNum:
+		return "DOUBLE"
+	case !g.notDate:
+		return "DATE"
+	case !g.notDateTime:
+		return "DATETIME"
+	case !g.notTOD:
+		return "TIME"
+	case g.maxChars <= 255:
+		return "VARCHAR(255)"
+	}
+	return "TEXT"
+}

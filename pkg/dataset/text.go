@@ -1,0 +1,516 @@
+package dataset
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+)
+
+// TextOptions say what a text task needs of labels.csv and its folder.
+type TextOptions struct {
+	Task string
+	// Dir is the folder of text files: texts or sequences.
+	Dir        string
+	Extensions []string
+	// LabelColumn is empty for a self-supervised task.
+	LabelColumn string
+	MinLabels   int
+	// BIO: each label is a space-separated sequence of BIO tags.
+	BIO bool
+	// Format is the record format of each file, nil for free text.
+	Format      *category.RecordFormat
+	Limits      Limits
+	MaxProblems int
+}
+
+// TextOptionsFor derives the options of a text task from its description.
+func TextOptionsFor(t category.Task, labelColumn string, limits Limits) TextOptions {
+	o := TextOptions{Task: t.Name, Format: t.RecordFormat, Limits: limits, MinLabels: t.Manifest.MinLabelValues,
+		BIO: t.Name == "token_classification"}
+	if t.Primary != nil {
+		o.Dir, o.Extensions = t.Primary.Subdir, t.Primary.Extensions
+	}
+	if t.Manifest.HasLabel() {
+		o.LabelColumn = labelColumn
+	}
+	return o
+}
+
+// CheckText walks a text dataset: labels.csv and the folder of text files.
+// Every file a row names must exist and be UTF-8, and an enforced record
+// format holds on every line of every file. Problems are reported at once
+// (the first MaxProblems with a line); the error exits 3.
+func CheckText(root string, o TextOptions) (*Dataset, error) {
+	if o.MaxProblems <= 0 {
+		o.MaxProblems = DefaultMaxProblems
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, exitcode.Errorf(exitcode.Local, "resolving %s: %w", root, err)
+	}
+	if err := checkTextLayout(abs, root, o.Dir); err != nil {
+		return nil, err
+	}
+	ds := &Dataset{Root: abs}
+	probs := &problemList{max: o.MaxProblems}
+	files := walkTexts(abs, o, ds, probs)
+	referenced := checkTextLabels(abs, o, files, ds, probs)
+	for _, rel := range referenced {
+		checkTextFile(filepath.Join(abs, filepath.FromSlash(rel)), rel, o, probs)
+	}
+	if ds.Bytes > o.Limits.MaxTotalBytes {
+		probs.add("the dataset holds %s, over the %s cap of this release: push a smaller dataset or split it into several tables",
+			HumanBytes(ds.Bytes), HumanBytes(o.Limits.MaxTotalBytes))
+	}
+	if err := probs.result(root); err != nil {
+		return nil, err
+	}
+	return ds, nil
+}
+
+func checkTextLayout(abs, shown, dir string) error {
+	fail := func(format string, args ...any) error {
+		return exitcode.Wrap(exitcode.Local, &Problems{Root: shown, List: []string{fmt.Sprintf(format, args...)}})
+	}
+	st, err := os.Stat(abs)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fail("no such file or folder: give the folder that holds labels.csv and %s/", dir)
+	case err != nil:
+		return fail("%v", err)
+	case !st.IsDir():
+		return fail("is a file, not a folder: give the folder that holds labels.csv and %s/", dir)
+	}
+	lst, err := os.Lstat(filepath.Join(abs, LabelsFile))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fail("labels.csv is missing: the folder must hold labels.csv (one row per text file) and %s/", dir)
+	case err != nil:
+		return fail("reading labels.csv: %v", err)
+	case lst.Mode()&fs.ModeSymlink != 0:
+		return fail("labels.csv is a symbolic link: copy the real file into the folder (links are refused, they can point anywhere)")
+	case !lst.Mode().IsRegular():
+		return fail("labels.csv is not a regular file: it must be the CSV that lists each text file")
+	}
+	dst, err := os.Lstat(filepath.Join(abs, dir))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fail("%s/ is missing: put the text files in a folder named %s beside labels.csv", dir, dir)
+	case err != nil:
+		return fail("reading %s/: %v", dir, err)
+	case dst.Mode()&fs.ModeSymlink != 0:
+		return fail("%s is a symbolic link: copy the real folder into the dataset (links are refused, they can point anywhere)", dir)
+	case !dst.IsDir():
+		return fail("%s is a file, not a folder: put the text files in a folder named %s", dir, dir)
+	}
+	return nil
+}
+
+// walkTexts lists the folder (Lstat only), checks names, types, extensions
+// and sizes, fills ds.Files and returns the set of file names.
+func walkTexts(abs string, o TextOptions, ds *Dataset, probs *problemList) map[string]struct{} {
+	labels, err := os.Lstat(filepath.Join(abs, LabelsFile))
+	if err != nil {
+		probs.add("reading labels.csv: %v", err)
+		return nil
+	}
+	ds.Files = append(ds.Files, File{Rel: LabelsFile, Size: labels.Size(), ModTime: labels.ModTime()})
+	ds.Bytes += labels.Size()
+	sizeProblem(LabelsFile, labels.Size(), o.Limits, probs)
+	noteOthers(abs, []string{LabelsFile, o.Dir}, ds)
+
+	entries, err := os.ReadDir(filepath.Join(abs, o.Dir))
+	if err != nil {
+		probs.add("reading %s/: %v", o.Dir, err)
+		return nil
+	}
+	names := make(map[string]struct{}, len(entries))
+	byExt := map[string]int{}
+	var links, dirs, badNames, badExt []string
+	for _, e := range entries {
+		name := e.Name()
+		rel := o.Dir + "/" + name
+		info, err := e.Info()
+		if err != nil {
+			probs.add("reading %s: %v", rel, err)
+			continue
+		}
+		switch {
+		case info.Mode()&fs.ModeSymlink != 0:
+			links = append(links, rel)
+			continue
+		case info.IsDir():
+			dirs = append(dirs, rel+"/")
+			continue
+		case !info.Mode().IsRegular() || !SafeName(name):
+			badNames = append(badNames, fmt.Sprintf("%q", rel))
+			continue
+		}
+		ext := strings.ToLower(filepath.Ext(name))
+		if !slices.Contains(o.Extensions, ext) {
+			badExt = append(badExt, rel)
+			continue
+		}
+		byExt[ext]++
+		sizeProblem(rel, info.Size(), o.Limits, probs)
+		names[name] = struct{}{}
+		ds.Files = append(ds.Files, File{Rel: rel, Size: info.Size(), ModTime: info.ModTime()})
+		ds.Bytes += info.Size()
+	}
+	if len(links) > 0 {
+		probs.add("%d symbolic links in %s/: %s: copy the real files in (links are refused, they can point anywhere on your disk)", len(links), o.Dir, listFirst(links, 3))
+	}
+	if len(dirs) > 0 {
+		probs.add("%s/ holds folders: %s: %s/ must be flat, move the files up into it", o.Dir, listFirst(dirs, 3), o.Dir)
+	}
+	if len(badNames) > 0 {
+		probs.add("%s/ holds names that are not valid UTF-8, hold control characters or are not regular files: %s: rename or remove them", o.Dir, listFirst(badNames, 3))
+	}
+	if len(badExt) > 0 {
+		probs.add("%d files in %s/ are not %s: %s: save the texts as UTF-8 %s files, or move the others out", len(badExt), o.Dir, strings.Join(o.Extensions, " or "), listFirst(badExt, 3), o.Extensions[0])
+	}
+	exts := make([]string, 0, len(byExt))
+	for e := range byExt {
+		exts = append(exts, e)
+	}
+	sort.Strings(exts)
+	switch len(exts) {
+	case 0:
+		if len(entries) == 0 {
+			probs.add("%s/ is empty: put the text files named in labels.csv there", o.Dir)
+		}
+	case 1:
+		ds.Extension = exts[0]
+	default:
+		parts := make([]string, len(exts))
+		for i, e := range exts {
+			parts[i] = fmt.Sprintf("%s (%d files)", e, byExt[e])
+		}
+		probs.add("%s/ mixes extensions: %s: the ingestor takes one extension per dataset, rename them to one", o.Dir, strings.Join(parts, ", "))
+	}
+	return names
+}
+
+func sizeProblem(rel string, size int64, limits Limits, probs *problemList) {
+	if limits.MaxFileBytes > 0 && size > limits.MaxFileBytes {
+		probs.add("%s is %s, over the %s per-file cap of this release: shrink or split it", rel, HumanBytes(size), HumanBytes(limits.MaxFileBytes))
+	}
+}
+
+func noteOthers(abs string, staged []string, ds *Dataset) {
+	entries, err := os.ReadDir(abs)
+	if err != nil {
+		return
+	}
+	var ignored []string
+	for _, e := range entries {
+		if !slices.Contains(staged, e.Name()) {
+			ignored = append(ignored, e.Name())
+		}
+	}
+	if len(ignored) > 0 {
+		ds.Notes = append(ds.Notes, fmt.Sprintf("not staged (only %s are): %s", strings.Join(staged, " and "), listFirst(ignored, 5)))
+	}
+}
+
+// checkTextLabels reads labels.csv and returns the files its rows name,
+// sorted, each once, as slash paths under the root.
+func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *Dataset, probs *problemList) []string {
+	f, err := os.Open(filepath.Join(abs, LabelsFile))
+	if err != nil {
+		probs.add("opening labels.csv: %v", err)
+		return nil
+	}
+	defer f.Close()
+	s := NewCSVStream(f, LabelsFile)
+	header, err := s.Read()
+	if errors.Is(err, io.EOF) {
+		probs.add("labels.csv is empty: it needs a header (%s) and one row per text file", textHeader(o))
+		return nil
+	}
+	if err != nil {
+		probs.add("%s", csvStreamProblem(err))
+		return nil
+	}
+	cols := make([]string, len(header))
+	for i, h := range header {
+		cols[i] = string(h)
+	}
+	fileCol, labelCol, ok := textHeaderColumns(cols, o, ds, probs)
+	if o.LabelColumn != "" {
+		ds.Labels = map[string]int{}
+	}
+	referenced := map[string]struct{}{}
+	var missing []string
+	emptyNames, emptyLabels, firstEmptyLabel := 0, 0, 0
+	for {
+		rec, err := s.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			probs.atLine("%s", csvStreamProblem(err))
+			var ce *CSVError
+			if errors.As(err, &ce) && !ce.Fatal {
+				continue
+			}
+			break
+		}
+		ds.Rows++
+		if !ok {
+			continue
+		}
+		line := s.Line()
+		if len(rec) != len(cols) {
+			probs.atLine("labels.csv line %d has %d fields, the header has %d: every row needs one value per column (quote a value that holds a comma)", line, len(rec), len(cols))
+			continue
+		}
+		name := string(rec[fileCol])
+		if name == "" {
+			emptyNames++
+			probs.atLine("labels.csv line %d has an empty %s: name the text file of every row", line, FilenameColumn)
+		} else if file, found := resolveText(name, o.Dir, ds.Extension, files); found {
+			referenced[file] = struct{}{}
+		} else {
+			missing = append(missing, name)
+		}
+		if labelCol < 0 {
+			continue
+		}
+		label := rec[labelCol]
+		if len(label) == 0 {
+			emptyLabels++
+			if firstEmptyLabel == 0 {
+				firstEmptyLabel = line
+			}
+			continue
+		}
+		if o.BIO {
+			if bad := badBIO(label); bad != "" {
+				probs.atLine("labels.csv line %d: %s %q is not a BIO tag: write O, B-<type> or I-<type> for each token, separated by spaces", line, o.LabelColumn, bad)
+			}
+		}
+		if _, seen := ds.Labels[string(label)]; seen || len(ds.Labels) < maxLabelValues {
+			ds.Labels[string(label)]++
+		}
+	}
+	if ds.Rows == 0 && len(probs.list) == 0 {
+		probs.add("labels.csv has a header but no rows: add one row per text file")
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		hint := fmt.Sprintf(": put those files in %s/ or remove their rows", o.Dir)
+		if strings.Contains(missing[0], "/") {
+			hint = ": the filename column holds bare file names (e.g. a1.txt, not texts/a1.txt)"
+		}
+		probs.add("%d rows of labels.csv name files that are not in %s/: %s%s", len(missing), o.Dir, listFirst(missing, 5), hint)
+	}
+	if emptyLabels > 0 {
+		probs.add("%d rows of labels.csv have an empty %q (the first on line %d): give every row a label", emptyLabels, o.LabelColumn, firstEmptyLabel)
+	}
+	if o.MinLabels > 0 && len(ds.Labels) > 0 && len(ds.Labels) < o.MinLabels {
+		for v := range ds.Labels {
+			probs.add("every row of labels.csv has the same %s %q: a classifier needs at least %d label values", o.LabelColumn, v, o.MinLabels)
+		}
+	}
+	var extra []string
+	for name := range files {
+		if _, ok := referenced[o.Dir+"/"+name]; !ok {
+			extra = append(extra, o.Dir+"/"+name)
+		}
+	}
+	if len(extra) > 0 {
+		sort.Strings(extra)
+		ds.Notes = append(ds.Notes, fmt.Sprintf("%d files in %s/ have no row in labels.csv (staged, but not ingested): %s", len(extra), o.Dir, listFirst(extra, 3)))
+	}
+	out := make([]string, 0, len(referenced))
+	for r := range referenced {
+		out = append(out, r)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func textHeader(o TextOptions) string {
+	if o.LabelColumn == "" {
+		return FilenameColumn
+	}
+	return FilenameColumn + "," + o.LabelColumn
+}
+
+func textHeaderColumns(cols []string, o TextOptions, ds *Dataset, probs *problemList) (fileCol, labelCol int, ok bool) {
+	fileCol, labelCol, ok = -1, -1, true
+	seen := map[string]int{}
+	for i, c := range cols {
+		if first, dup := seen[c]; dup {
+			probs.add("labels.csv names the column %q twice (columns %d and %d): column names must be unique", c, first+1, i+1)
+			ok = false
+			continue
+		}
+		seen[c] = i
+		switch {
+		case c == FilenameColumn:
+			fileCol = i
+		case o.LabelColumn != "" && c == o.LabelColumn:
+			labelCol = i
+		}
+	}
+	if fileCol < 0 {
+		hint := ""
+		for _, c := range cols {
+			if strings.EqualFold(strings.TrimSpace(c), FilenameColumn) {
+				hint = fmt.Sprintf(" (%q is close: the name must be exactly %q, lower-case, no spaces)", c, FilenameColumn)
+			}
+		}
+		probs.add("labels.csv has no %q column%s; its columns are %s: the ingestor finds each text file by that column", FilenameColumn, hint, quoteAll(cols))
+		ok = false
+	}
+	if o.LabelColumn != "" && labelCol < 0 {
+		probs.add("labels.csv has no label column %q; its columns are %s: name the right one with --label-column", o.LabelColumn, quoteAll(cols))
+		ok = false
+	}
+	if o.LabelColumn == "" {
+		if _, has := seen["label"]; has {
+			ds.Notes = append(ds.Notes, fmt.Sprintf("labels.csv has a \"label\" column: %s is self-supervised, the ingestor does not read it", o.Task))
+		}
+	}
+	return fileCol, labelCol, ok
+}
+
+// resolveText finds the file a row names: the name as given, or, for a
+// name without an extension, with the dataset's extension appended, as the
+// ingestor does.
+func resolveText(name, dir, ext string, files map[string]struct{}) (string, bool) {
+	if _, ok := files[name]; ok {
+		return dir + "/" + name, true
+	}
+	if path.Ext(name) == "" && ext != "" {
+		if _, ok := files[name+ext]; ok {
+			return dir + "/" + name + ext, true
+		}
+	}
+	return "", false
+}
+
+// badBIO returns the first tag of a label that is not O, B-<type> or I-<type>.
+func badBIO(label []byte) string {
+	for _, tag := range bytes.Fields(label) {
+		switch {
+		case string(tag) == "O":
+		case (bytes.HasPrefix(tag, []byte("B-")) || bytes.HasPrefix(tag, []byte("I-"))) && len(tag) > 2:
+		default:
+			return string(tag)
+		}
+	}
+	return ""
+}
+
+// checkTextFile reads one text file, in constant memory, for UTF-8 and, if
+// enforced, the record format on every line.
+func checkTextFile(full, rel string, o TextOptions, probs *problemList) {
+	f, err := os.Open(full)
+	if err != nil {
+		probs.add("opening %s: %v", rel, err)
+		return
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 64<<10)
+	var carry []byte
+	line, fields, lineBytes, total := 1, 1, 0, 0
+	sep := []byte("\t")
+	if o.Format != nil && o.Format.Separator != "" {
+		sep = []byte(o.Format.Separator)
+	}
+	endLine := func() {
+		if o.Format != nil && o.Format.Enforced && fields < o.Format.MinFields {
+			probs.atLine("%s line %d has %d %s: a record of %s is %s", rel, line, fields, plural(fields, "field", "fields"), o.Task, recordShape(o.Format))
+		}
+		line++
+		fields, lineBytes = 1, 0
+	}
+	for {
+		chunk, err := r.ReadSlice('\n')
+		total += len(chunk)
+		data := chunk
+		if len(carry) > 0 {
+			data = append(carry, chunk...)
+			carry = nil
+		}
+		complete := len(data) > 0 && data[len(data)-1] == '\n'
+		if !complete && errors.Is(err, bufio.ErrBufferFull) {
+			// Keep a rune cut at the buffer's end for the next chunk.
+			cut := len(data)
+			for i := 1; i <= 3 && i <= len(data); i++ {
+				if utf8.RuneStart(data[len(data)-i]) {
+					if !utf8.FullRune(data[len(data)-i:]) {
+						cut = len(data) - i
+					}
+					break
+				}
+			}
+			carry = append([]byte(nil), data[cut:]...)
+			data = data[:cut]
+		}
+		if bytes.IndexByte(data, 0) >= 0 {
+			probs.atLine("%s line %d holds a NUL byte: this looks like a UTF-16 or binary file; save it as UTF-8 text", rel, line)
+			return
+		}
+		if !utf8.Valid(data) {
+			probs.atLine("%s line %d is not valid UTF-8: save the file as UTF-8 text", rel, line)
+			return
+		}
+		fields += bytes.Count(data, sep)
+		lineBytes += len(bytes.TrimRight(data, "\r\n"))
+		if complete {
+			endLine()
+		}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			if !errors.Is(err, io.EOF) {
+				probs.add("reading %s: %v", rel, err)
+				return
+			}
+			break
+		}
+	}
+	if lineBytes > 0 || fields > 1 {
+		endLine()
+	}
+	if total == 0 {
+		probs.add("%s is empty: every file a row names needs its text", rel)
+	}
+}
+
+func recordShape(f *category.RecordFormat) string {
+	var b strings.Builder
+	for i, name := range f.Fields {
+		switch {
+		case i == 0:
+			b.WriteString(name)
+		case i < f.MinFields:
+			b.WriteString("<TAB>" + name)
+		default:
+			b.WriteString("[<TAB>" + name + "]")
+		}
+	}
+	return fmt.Sprintf("%s on one line, fields separated by a tab", b.String())
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
