@@ -317,4 +317,3 @@ func (s *server) buildJob(meta metav1.ObjectMeta, h string, sp *spec) *batchv1.J
 		},
 	}
 }
-
