@@ -305,6 +305,20 @@ import_images() {
 	import_image "$ARCH_TAG" "uname=echo riscv64"
 }
 
+# The jobs-manager and ingestor stand-in (cmd/ingest-standin; see README.md):
+# a static binary in a busybox image tagged with the binary's hash, so a
+# changed stand-in rolls the fixture's Deployment.
+STANDIN_REPO=localhost/tracebloc/ingest-standin
+STANDIN_TAG=""
+build_standin() {
+	mkdir -p "$STATE/standin"
+	(cd "$HERE" && CGO_ENABLED=0 go build -trimpath -o "$STATE/standin/ingest-standin" ./cmd/ingest-standin)
+	STANDIN_TAG="$STANDIN_REPO:$(sha256sum "$STATE/standin/ingest-standin" | cut -c1-12)"
+	export EXTRA_BIN="$STATE/standin/ingest-standin"
+	import_image "$STANDIN_TAG"
+	unset EXTRA_BIN
+}
+
 # --- components --------------------------------------------------------------
 
 start_etcd() {
@@ -368,6 +382,7 @@ install_fixture() {
 	mkdir -p "$STATE/volumes/client-pvc"
 	chmod 2777 "$STATE/volumes/client-pvc"
 	sed -e "s|@VOLUME@|$STATE/volumes/client-pvc|g" -e "s|@IMAGE@|$IMAGE_TAG|g" -e "s|@NODE@|$NODE|g" \
+		-e "s|@STANDIN_IMAGE@|$STANDIN_TAG|g" \
 		"$HERE/fixture.yaml" | kubectl_admin apply -f - >/dev/null
 	wait_for "client-pvc Bound" 60 "$LOGS/kube-controller-manager.log" \
 		sh -c "'$BIN/kubectl' --kubeconfig '$ADMIN_KUBECONFIG' -n tracebloc get pvc client-pvc -o jsonpath='{.status.phase}' | grep -qx Bound"
@@ -383,6 +398,7 @@ export LOCALCLUSTER_MINIMAL_IMAGE=$MINIMAL_TAG
 export LOCALCLUSTER_NOEXEC_IMAGE=$NOEXEC_TAG
 export LOCALCLUSTER_ARCH_IMAGE=$ARCH_TAG
 export LOCALCLUSTER_STATE=$STATE
+export LOCALCLUSTER_STANDIN_IMAGE=$STANDIN_TAG
 export PATH=$BIN:\$PATH
 EOF
 }
@@ -404,6 +420,7 @@ up() {
 	start_scheduler
 	start_containerd
 	import_images
+	build_standin
 	start_kubelet
 	wait_for "node $NODE Ready" 120 "$LOGS/kubelet.log" node_ready
 	install_fixture

@@ -4,6 +4,9 @@
 # reads. The cluster uses it as the pause image, the stage image and the
 # fixture's workload image: no registry is reachable from the test machines.
 #
+# With EXTRA_BIN set, that (static) binary is added as /bin/ingest-standin:
+# the jobs-manager and ingestor stand-in image.
+#
 # Applets named in WITHOUT are left out, and /bin/sh is then dash (busybox sh
 # would still find its own applets), so tests can try a stage image that lacks
 # a tool. A WITHOUT entry NAME=BODY replaces the applet NAME with a shell
@@ -34,6 +37,10 @@ if [[ -n "${without// /}" ]]; then
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
 	done
+fi
+if [[ -n "${EXTRA_BIN:-}" ]]; then
+	cp "$EXTRA_BIN" "$root/bin/ingest-standin"
+	chmod 0755 "$root/bin/ingest-standin"
 fi
 echo "nobody:x:65532:65532:nobody:/tmp:/bin/sh" >"$root/etc/passwd"
 echo "nobody:x:65532:" >"$root/etc/group"

@@ -21,6 +21,8 @@ type Rule struct {
 	Resource    string
 	Subresource string
 	Verb        string
+	// Name narrows the rule to one object (e.g. the ingestor ServiceAccount).
+	Name string
 }
 
 func (r Rule) String() string {
@@ -30,6 +32,9 @@ func (r Rule) String() string {
 	}
 	if r.Group != "" {
 		res += "." + r.Group
+	}
+	if r.Name != "" {
+		res += " " + r.Name
 	}
 	return r.Verb + " " + res
 }
@@ -52,6 +57,22 @@ var PushRules = []Rule{
 	{Resource: "pods", Verb: "delete"},
 }
 
+// IngestRules are the verbs submitting and following an ingestion run use,
+// after staging: find the jobs-manager, port-forward to it, request a token
+// for the ingestor ServiceAccount sa, and follow the run's Job and pod log.
+// Reading the authz ConfigMap is optional (the chart's default account is
+// used without it), so it is not among them.
+func IngestRules(sa string) []Rule {
+	return []Rule{
+		{Resource: "services", Verb: "get"},
+		{Resource: "serviceaccounts", Subresource: "token", Verb: "create", Name: sa},
+		{Resource: "pods", Subresource: "portforward", Verb: "create"},
+		{Group: "batch", Resource: "jobs", Verb: "get"},
+		{Group: "batch", Resource: "jobs", Verb: "list"},
+		{Resource: "pods", Subresource: "log", Verb: "get"},
+	}
+}
+
 // Missing returns the rules the credentials lack in namespace. The reviews
 // are asked all at once: a dozen round trips one after the other would cost
 // a noticeable part of a small push.
@@ -63,7 +84,7 @@ func Missing(ctx context.Context, client kubernetes.Interface, namespace string,
 		wg.Go(func() {
 			review := &authv1.SelfSubjectAccessReview{Spec: authv1.SelfSubjectAccessReviewSpec{
 				ResourceAttributes: &authv1.ResourceAttributes{
-					Namespace: namespace, Group: r.Group, Resource: r.Resource, Subresource: r.Subresource, Verb: r.Verb,
+					Namespace: namespace, Group: r.Group, Resource: r.Resource, Subresource: r.Subresource, Verb: r.Verb, Name: r.Name,
 				},
 			}}
 			res, err := client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})

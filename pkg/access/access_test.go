@@ -19,7 +19,7 @@ func allowAllBut(denied ...string) *fake.Clientset {
 	client.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		review := a.(k8stesting.CreateAction).GetObject().(*authv1.SelfSubjectAccessReview)
 		ra := review.Spec.ResourceAttributes
-		r := Rule{Group: ra.Group, Resource: ra.Resource, Subresource: ra.Subresource, Verb: ra.Verb}
+		r := Rule{Group: ra.Group, Resource: ra.Resource, Subresource: ra.Subresource, Verb: ra.Verb, Name: ra.Name}
 		review.Status.Allowed = true
 		for _, d := range denied {
 			if r.String() == d {
@@ -34,9 +34,15 @@ func allowAllBut(denied ...string) *fake.Clientset {
 func TestCheck(t *testing.T) {
 	tests := []struct {
 		name    string
+		rules   []Rule
 		denied  []string
 		wantErr []string
 	}{
+		{name: "ingestion: no token for the ingestor", rules: IngestRules("loader"), denied: []string{"create serviceaccounts/token loader"},
+			wantErr: []string{"missing permission: create serviceaccounts/token loader in namespace tb"}},
+		{name: "ingestion: no port-forward, no logs", rules: IngestRules("ingestor"), denied: []string{"create pods/portforward", "get pods/log"},
+			wantErr: []string{"create pods/portforward in namespace tb\nmissing permission: get pods/log in namespace tb"}},
+		{name: "ingestion: all allowed", rules: IngestRules("ingestor")},
 		{name: "all allowed"},
 		{name: "no exec", denied: []string{"create pods/exec"},
 			wantErr: []string{"missing permission: create pods/exec in namespace tb", "docs/rbac.yaml"}},
@@ -45,7 +51,11 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Check(context.Background(), allowAllBut(tt.denied...), "tb", PushRules)
+			rules := tt.rules
+			if rules == nil {
+				rules = PushRules
+			}
+			err := Check(context.Background(), allowAllBut(tt.denied...), "tb", rules)
 			if len(tt.wantErr) == 0 {
 				if err != nil {
 					t.Fatal(err)

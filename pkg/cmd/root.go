@@ -53,6 +53,8 @@ ingestor.`,
 	root.AddCommand(NewCmdPush(flags, streams, hooks))
 	root.AddCommand(NewCmdCleanup(flags, streams))
 	root.AddCommand(NewCmdStatus(flags, streams))
+	root.AddCommand(NewCmdRuns(flags, streams))
+	root.AddCommand(NewCmdLogs(flags, streams))
 	root.AddCommand(NewCmdVersion(streams))
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)

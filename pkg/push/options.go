@@ -3,6 +3,7 @@
 package push
 
 import (
+	"context"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -60,4 +61,23 @@ type Options struct {
 	ShowSummary bool
 	// OnPodCreated tells the caller which Pod to clean up if it must exit at once.
 	OnPodCreated func(namespace, pod string)
+
+	Ingest IngestOptions
+}
+
+// IngestOptions say what happens after staging.
+type IngestOptions struct {
+	// StageOnly stops after staging: no run is submitted.
+	StageOnly bool
+	// Detach submits the run and returns without following it.
+	Detach bool
+	// IdempotencyKey makes a re-run attach to the run it already started;
+	// empty means a fresh key.
+	IdempotencyKey string
+	// KeepStaged keeps the staged copy after a clean run.
+	KeepStaged bool
+	// StartTimeout bounds the wait for the run's pod to start.
+	StartTimeout time.Duration
+	// RemoveStaged deletes the staged copy of table after a clean run.
+	RemoveStaged func(ctx context.Context, table string) error
 }

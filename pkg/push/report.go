@@ -2,6 +2,7 @@ package push
 
 import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/ingest"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/transfer"
 )
@@ -9,8 +10,12 @@ import (
 // Status values of a Report.
 const (
 	StatusStaged = "staged"
-	StatusDryRun = "dry-run"
-	StatusFailed = "failed"
+	// StatusIngested: staged, and the run succeeded with no failures.
+	StatusIngested = "ingested"
+	// StatusSubmitted: staged and submitted with --detach.
+	StatusSubmitted = "submitted"
+	StatusDryRun    = "dry-run"
+	StatusFailed    = "failed"
 )
 
 // Report is everything a push learned and did; -o json prints it as the one
@@ -55,6 +60,24 @@ type Report struct {
 	DurationSeconds float64 `json:"duration_seconds,omitempty"`
 	// ThroughputMiBps is the dataset size over DurationSeconds.
 	ThroughputMiBps float64 `json:"throughput_mib_per_s,omitempty"`
-	Error           string  `json:"error,omitempty"`
-	ExitCode        int     `json:"exit_code"`
+	// JobsManager and Ingestor are what the run is submitted through.
+	JobsManager *cluster.JobsManager `json:"jobs_manager,omitempty"`
+	Ingestor    *cluster.Ingestor    `json:"ingestor,omitempty"`
+	// Run is the ingestion run, once submitted.
+	Run *RunReport `json:"run,omitempty"`
+	// StagedRemoved is true once the staged copy was removed after a clean run.
+	StagedRemoved bool   `json:"staged_removed"`
+	Error         string `json:"error,omitempty"`
+	ExitCode      int    `json:"exit_code"`
+}
+
+// RunReport is the ingestion run of a push.
+type RunReport struct {
+	Job       string          `json:"job"`
+	Namespace string          `json:"namespace"`
+	Key       string          `json:"key"`
+	Replay    bool            `json:"replay"`
+	State     string          `json:"state"`
+	Reason    string          `json:"reason,omitempty"`
+	Summary   *ingest.Summary `json:"summary,omitempty"`
 }

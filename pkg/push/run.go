@@ -81,8 +81,17 @@ func run(ctx context.Context, o Options, r *Report) error {
 		return err
 	}
 	r.Release, r.PVC = &target.Release, &target.Volume
+	// What the ingestion run needs, before anything is created.
+	rules := access.PushRules
+	var ingestErr error
+	if !o.Ingest.StageOnly {
+		ingestErr = preflightIngest(ctx, conn, target, r)
+		if r.Ingestor != nil {
+			rules = append(append([]access.Rule{}, rules...), access.IngestRules(r.Ingestor.ServiceAccount)...)
+		}
+	}
 	// Permissions, before anything is created (a dry run reports them too).
-	permErr := access.Check(ctx, conn.Client, conn.Namespace, access.PushRules)
+	permErr := access.Check(ctx, conn.Client, conn.Namespace, rules)
 	r.Permissions = "ok"
 	if permErr != nil {
 		r.Permissions = "missing"
@@ -97,12 +106,21 @@ func run(ctx context.Context, o Options, r *Report) error {
 	if permErr != nil {
 		return permErr
 	}
+	if ingestErr != nil {
+		return ingestErr
+	}
 	warnLeftovers(ctx, o, conn)
 	if o.DryRun {
 		r.Status = StatusDryRun
 		return nil
 	}
-	return stageDataset(ctx, o, conn, target, ds, r)
+	if err := stageDataset(ctx, o, conn, target, ds, r); err != nil {
+		return err
+	}
+	if o.Ingest.StageOnly {
+		return nil
+	}
+	return runIngest(ctx, o, conn, target, r)
 }
 
 func fillDataset(r *Report, ds *dataset.Dataset) {

@@ -26,6 +26,16 @@ import (
 )
 
 func chart(ns string) []runtime.Object {
+	return append(chartWithoutManager(ns),
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "jobs-manager"},
+			Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "manager"}, Ports: []corev1.ServicePort{{Name: "http", Port: 8080}}}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tb-jobs-manager-1", Labels: map[string]string{"app": "manager"}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning}},
+	)
+}
+
+// chartWithoutManager is the release with its jobs-manager scaled to zero.
+func chartWithoutManager(ns string) []runtime.Object {
 	return []runtime.Object{
 		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tb-jobs-manager", Labels: map[string]string{
 			"app.kubernetes.io/name": "client", "app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/instance": "tb", "helm.sh/chart": "client-2.0.1"}}},
@@ -78,6 +88,10 @@ func TestRunExitCodes(t *testing.T) {
 		{name: "kubeconfig", connErr: errors.New("no kubeconfig"), wantCode: 3, wantErr: "no kubeconfig"},
 		{name: "no release", wantCode: 4, wantErr: "no tracebloc client release"},
 		{name: "no exec permission", objects: chart("tb"), deny: "exec", wantCode: 5, wantErr: "missing permission: create pods/exec in namespace tb"},
+		{name: "no port-forward permission", objects: chart("tb"), deny: "portforward", wantCode: 5, wantErr: "missing permission: create pods/portforward in namespace tb"},
+		{name: "no token permission names the account", objects: chart("tb"), deny: "token", wantCode: 5, wantErr: "missing permission: create serviceaccounts/token ingestor in namespace tb"},
+		{name: "jobs-manager scaled to zero", objects: chartWithoutManager("tb"), wantCode: 8, wantErr: "no jobs-manager Service"},
+		{name: "stage only needs no jobs-manager", objects: chartWithoutManager("tb"), mutate: func(o *Options) { o.Ingest.StageOnly = true }, wantCode: 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,8 +136,8 @@ func TestDryRunReportAndSummary(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	want := []string{"bytes", "category", "context", "exit_code", "extension", "files", "folders", "image_size", "intent", "labels",
-		"namespace", "notes", "path", "permissions", "pvc", "release", "spec", "staged_path", "status", "table", "verified"}
+	want := []string{"bytes", "category", "context", "exit_code", "extension", "files", "folders", "image_size", "ingestor", "intent", "jobs_manager", "labels",
+		"namespace", "notes", "path", "permissions", "pvc", "release", "spec", "staged_path", "staged_removed", "status", "table", "verified"}
 	if diff := cmp.Diff(want, keys); diff != "" {
 		t.Errorf("JSON fields of a dry run (-want +got):\n%s", diff)
 	}
@@ -131,7 +145,8 @@ func TestDryRunReportAndSummary(t *testing.T) {
 		t.Errorf("report = %+v", r)
 	}
 	for _, line := range []string{"task:        image_classification", "files:       7 (labels.csv + 6 images/)", "images:      .jpg, 16×8", "release:     tb (chart 2.0.1)",
-		"volume:      client-pvc (ReadWriteMany)", "target_size:"} {
+		"volume:      client-pvc (ReadWriteMany)", "target_size:", "jobs-manager: service jobs-manager, pod tb-jobs-manager-1",
+		"ingestor:    service account ingestor (default (no ConfigMap tb-ingestion-authz))"} {
 		if !strings.Contains(out.String(), line) {
 			t.Errorf("summary lacks %q:\n%s", line, out)
 		}

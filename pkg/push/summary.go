@@ -50,6 +50,14 @@ func printSummary(p *output.Printer, r *Report, ds *dataset.Dataset) {
 	w("  release:     %s (chart %s)\n", r.Release.Name, r.Release.ChartVersion)
 	w("  volume:      %s (%s)\n", r.PVC.Name, strings.Join(r.PVC.AccessModes, ", "))
 	w("  staged at:   %s\n", r.StagedPath)
+	if r.JobsManager != nil {
+		w("  jobs-manager: service %s, pod %s\n", r.JobsManager.Service, r.JobsManager.Pod)
+	} else if r.Ingestor != nil {
+		w("  jobs-manager: NOT FOUND: see the error below\n")
+	}
+	if r.Ingestor != nil {
+		w("  ingestor:    service account %s (%s)\n", r.Ingestor.ServiceAccount, r.Ingestor.Source)
+	}
 	w("  permissions: %s\n", permissionLine(r.Permissions))
 	w("Ingest spec\n")
 	for _, line := range strings.Split(strings.TrimRight(r.Spec.YAML(), "\n"), "\n") {

@@ -153,7 +153,7 @@ func manualPush(b *testing.B, dir, dest string) time.Duration {
 
 func pushTimed(b *testing.B, dir, table string, extra ...string) run {
 	b.Helper()
-	r := timed(b, nil, plugin, append([]string{"push", dir, "--table", table, "-n", ns, "-q"}, extra...)...)
+	r := timed(b, nil, plugin, append([]string{"push", "--stage-only", dir, "--table", table, "-n", ns, "-q"}, extra...)...)
 	if r.code != 0 {
 		b.Fatalf("push:\n%s", r.out)
 	}
@@ -311,7 +311,7 @@ func BenchmarkBytesOnTheWire(b *testing.B) {
 	clearStaged(b, table)
 	defer clearStaged(b, table)
 	rel := newCountingRelay(b)
-	args := []string{"push", dir, "--table", table, "-n", ns, "-q"}
+	args := []string{"push", "--stage-only", dir, "--table", table, "-n", ns, "-q"}
 	var total int64
 	_ = filepath.Walk(dir, func(_ string, info os.FileInfo, _ error) error {
 		if info != nil && !info.IsDir() {
@@ -337,7 +337,7 @@ func BenchmarkBytesOnTheWire(b *testing.B) {
 	// Interrupted at ~40 %, then resumed.
 	clearStaged(b, table)
 	before := rel.sent.Load()
-	cmd := exec.Command(plugin, "push", dir, "--table", table, "-n", ns, "--server", "https://"+rel.ln.Addr().String())
+	cmd := exec.Command(plugin, "push", "--stage-only", dir, "--table", table, "-n", ns, "--server", "https://"+rel.ln.Addr().String())
 	cmd.Env = append(os.Environ(), "TRACEBLOC_PROGRESS_INTERVAL=50ms")
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -512,7 +512,7 @@ func BenchmarkParallelStreams(b *testing.B) {
 			errs := make([]error, len(halves))
 			for j := range halves {
 				wg.Go(func() {
-					outs[j], errs[j] = exec.Command(plugin, append([]string{"push", halves[j], "--table", tables[j], "-n", ns, "-q"}, extra...)...).CombinedOutput()
+					outs[j], errs[j] = exec.Command(plugin, append([]string{"push", "--stage-only", halves[j], "--table", tables[j], "-n", ns, "-q"}, extra...)...).CombinedOutput()
 				})
 			}
 			wg.Wait()

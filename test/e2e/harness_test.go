@@ -190,7 +190,18 @@ func (r result) String() string {
 	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 }
 
+// pluginCmd runs the plugin. A push stops after staging (--stage-only):
+// the tests of staging check the staged copy, which a clean ingestion run
+// removes. The tests of the run use ingestCmd.
 func pluginCmd(env []string, args ...string) *exec.Cmd {
+	if len(args) > 0 && args[0] == "push" {
+		args = append([]string{"push", "--stage-only"}, args[1:]...)
+	}
+	return ingestCmd(env, args...)
+}
+
+// ingestCmd runs the plugin as given: a push goes on to the ingestion run.
+func ingestCmd(env []string, args ...string) *exec.Cmd {
 	cmd := exec.Command(plugin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	return cmd

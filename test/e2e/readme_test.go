@@ -81,8 +81,8 @@ func TestReadmeQuickstartWordForWord(t *testing.T) {
 	if table == "" {
 		t.Fatalf("the Quickstart names no --table: %q", cmds)
 	}
-	removeStaged(t, table)
-	var last string
+	forgetTable(t, table)
+	var outs []string
 	for _, c := range cmds {
 		cmd := exec.Command("sh", "-c", c)
 		cmd.Dir = work
@@ -92,11 +92,19 @@ func TestReadmeQuickstartWordForWord(t *testing.T) {
 		if err := cmd.Run(); err != nil {
 			t.Fatalf("%s: %v\n%s", c, err, out.String())
 		}
-		last = out.String()
+		outs = append(outs, out.String())
 	}
-	if !strings.Contains(last, "staged 21 files") || !strings.Contains(last, "verified 21 files (SHA-256)") {
-		t.Errorf("the Quickstart's last command did not stage the dataset:\n%s", last)
+	all := strings.Join(outs, "\n")
+	for _, want := range []string{"staged 21 files", "verified 21 files (SHA-256)", "ingested 20 of 20 records into " + table} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the Quickstart's output lacks %q:\n%s", want, all)
+		}
 	}
-	assertStagedCopy(t, filepath.Join(work, strings.Fields(cmds[len(cmds)-1])[3]), table)
+	if last := outs[len(outs)-1]; !strings.Contains(last, table) || !strings.Contains(last, "succeeded") {
+		t.Errorf("the Quickstart's last command does not list the run:\n%s", last)
+	}
+	if files := ingestedSums(t, table); len(files) != 21 {
+		t.Errorf("ingested copy of %s: %v", table, files)
+	}
 	assertNoStagePods(t, ns)
 }

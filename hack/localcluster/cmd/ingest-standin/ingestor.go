@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+)
+
+// slowSteps × one second is how long the slow fault takes.
+const slowSteps = 20
+
+// ingest runs one ingestion the way the real ingestor looks from outside:
+// progress lines, the staged files copied to <root>/<table>/, and the
+// summary banner at the end. It returns the process's exit code.
+func ingest(out io.Writer, configPath, root, id string, sleep func(time.Duration)) int {
+	fail := func(format string, args ...any) int {
+		fmt.Fprintf(out, "ERROR - "+format+"\n", args...)
+		return 1
+	}
+	raw, err := os.ReadFile(configPath)
+	if err != nil {
+		return fail("reading the ingest config: %v", err)
+	}
+	var sp spec
+	if err := yaml.Unmarshal(raw, &sp); err != nil {
+		return fail("the ingest config is not YAML: %v", err)
+	}
+	if id == "" {
+		id = "standin"
+	}
+	fmt.Fprintf(out, "INFO - ingestor %s starting: table %s, category %s, intent %s\n", id, sp.Table, sp.Category, sp.Intent)
+	if !tableRule.MatchString(sp.Table) {
+		return fail("table %q is not a valid table name", sp.Table)
+	}
+	dest := filepath.Join(root, sp.Table)
+	if entries, err := os.ReadDir(dest); err == nil && len(entries) > 0 {
+		return fail("table %s already exists: %s is not empty; datasets are immutable, push under a new table name", sp.Table, dest)
+	}
+	csvPath, imagesDir := sp.CSV, strings.TrimRight(sp.Images, "/")
+	if root != "/data/shared" {
+		// Tests run on a temporary folder standing for /data/shared.
+		csvPath = filepath.Join(root, strings.TrimPrefix(csvPath, "/data/shared/"))
+		imagesDir = filepath.Join(root, strings.TrimPrefix(imagesDir, "/data/shared/"))
+	}
+	rows, err := countRows(csvPath)
+	if err != nil {
+		return fail("staged file missing or unreadable: %v", err)
+	}
+	images, err := os.ReadDir(imagesDir)
+	if err != nil {
+		return fail("staged images missing: %v", err)
+	}
+	fmt.Fprintf(out, "INFO - found %d records in %s and %d files in %s\n", rows, sp.CSV, len(images), sp.Images)
+	if strings.HasPrefix(sp.Table, faultFail) {
+		return fail("simulated failure (%s): the database refused the connection", faultFail)
+	}
+	if strings.HasPrefix(sp.Table, faultSlow) {
+		for i := 1; i <= slowSteps; i++ {
+			fmt.Fprintf(out, "INFO - processing, step %d of %d\n", i, slowSteps)
+			sleep(time.Second)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dest, "images"), 0o777); err != nil {
+		return fail("creating %s: %v", dest, err)
+	}
+	// Anyone on the volume (the stage pod's uid, the tests' reader) may
+	// remove what the ingestor wrote.
+	_ = os.Chmod(dest, 0o2777)
+	_ = os.Chmod(filepath.Join(dest, "images"), 0o2777)
+	if err := copyFile(csvPath, filepath.Join(dest, "labels.csv")); err != nil {
+		return fail("copying labels.csv: %v", err)
+	}
+	transferFailures := 0
+	for _, e := range images {
+		if e.IsDir() {
+			continue
+		}
+		if err := copyFile(filepath.Join(imagesDir, e.Name()), filepath.Join(dest, "images", e.Name())); err != nil {
+			fmt.Fprintf(out, "ERROR - copying %s: %v\n", e.Name(), err)
+			transferFailures++
+		}
+	}
+	skipped := 0
+	if strings.HasPrefix(sp.Table, faultSkip) && rows > 0 {
+		skipped = 1
+		fmt.Fprintf(out, "WARNING - record 1 skipped (%s)\n", faultSkip)
+	}
+	inserted := rows - skipped
+	printBanner(out, id, rows, inserted, skipped, transferFailures, sp.Table)
+	return 0
+}
+
+func printBanner(out io.Writer, id string, total, inserted, skipped, transferFailures int, table string) {
+	rule := strings.Repeat("═", 60)
+	fmt.Fprintln(out, rule)
+	fmt.Fprintln(out, "📊 INGESTION SUMMARY 📊")
+	fmt.Fprintln(out, rule)
+	fmt.Fprintf(out, "Ingestor ID: %s\n", id)
+	fmt.Fprintf(out, "📈 Total Records Found: %s\n", thousands(total))
+	fmt.Fprintf(out, "✅ Successfully Processed: %s\n", thousands(inserted))
+	fmt.Fprintf(out, "💾 Inserted to Database: %s\n", thousands(inserted))
+	fmt.Fprintf(out, "🚀 Sent to API: %s\n", thousands(inserted))
+	fmt.Fprintf(out, "⏭️  Skipped Records: %s\n", thousands(skipped))
+	fmt.Fprintf(out, "📁 File Transfer Failures: %s\n", thousands(transferFailures))
+	fmt.Fprintf(out, "❌ Failed DB Insertion: 0\n")
+	fmt.Fprintf(out, "❌ Failed to Send to API: 0\n")
+	fmt.Fprintf(out, "Destination table: %s\n", table)
+	fmt.Fprintln(out, rule)
+}
+
+// thousands writes n with commas between groups of three digits.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+func countRows(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	rows := -1 // the header
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) != "" {
+			rows++
+		}
+	}
+	if rows < 0 {
+		rows = 0
+	}
+	return rows, sc.Err()
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o666)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	_ = os.Chmod(to, 0o666)
+	return out.Close()
+}
