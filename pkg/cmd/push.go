@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -300,7 +299,7 @@ func (o *PushOptions) Run(ctx context.Context) error {
 		Connect: connector(o.configFlags, ctxFlag), Printer: p, ShowSummary: !o.Quiet,
 		OnPodCreated: o.hooks.OnPodCreated,
 		Ingest: push.IngestOptions{StageOnly: o.StageOnly, Detach: o.Detach, IdempotencyKey: o.IdempotencyKey,
-			KeepStaged: o.KeepStaged, StartTimeout: o.RunStartTimeout, RemoveStaged: removeStagedNotWired},
+			KeepStaged: o.KeepStaged, StartTimeout: o.RunStartTimeout},
 	})
 	if json {
 		if jerr := output.New(o.streams.Out, o.streams.ErrOut, o.Quiet).JSON(report); jerr != nil && err == nil {
@@ -355,10 +354,4 @@ func printSummaryLine(p *output.Printer, table string, s *ingest.Summary) {
 	}
 	p.Resultf("ingested %d of %d records into %s; skipped %d, failures %d\n", s.Inserted, s.Total, dest, s.Skipped,
 		s.FailedInsert+s.FailedSend+s.TransferFailures)
-}
-
-// removeStagedNotWired stands where the stage-agent removal of a staged copy
-// goes; until it is wired a clean run keeps the staged copy, with a warning.
-func removeStagedNotWired(context.Context, string) error {
-	return errors.New("removing the staged copy is not wired yet")
 }

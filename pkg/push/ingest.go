@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/ingest"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
 )
 
 // preflightIngest finds what the run needs: the ingestor ServiceAccount and
@@ -84,19 +87,35 @@ func runIngest(ctx context.Context, o Options, conn *Connection, target *cluster
 	if o.Ingest.KeepStaged {
 		return nil
 	}
-	if o.Ingest.RemoveStaged == nil {
-		o.Printer.Warnf("the staged copy at %s was not removed: no removal is configured", r.StagedPath)
-		return nil
-	}
 	rctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := o.Ingest.RemoveStaged(rctx, o.Table); err != nil {
-		o.Printer.Warnf("the run succeeded but the staged copy at %s could not be removed: %v; remove it with: kubectl tracebloc cleanup -n %s", r.StagedPath, err, conn.Namespace)
+	if err := removeStaged(rctx, o, conn, target); err != nil {
+		o.Printer.Warnf("the run succeeded but the staged copy at %s could not be removed: %v; the next push of %s replaces it", r.StagedPath, err, o.Table)
 		return nil
 	}
 	r.StagedRemoved = true
 	o.Printer.Notef("removed the staged copy %s", r.StagedPath)
 	return nil
+}
+
+// removeStaged deletes the staged copy of the table (and its manifest)
+// through the stage agent in a helper Pod: the ingestor has copied it, and
+// the volume would otherwise hold the data twice.
+func removeStaged(ctx context.Context, o Options, conn *Connection, target *cluster.Target) error {
+	if o.Ingest.RemoveStaged != nil {
+		return o.Ingest.RemoveStaged(ctx, o.Table)
+	}
+	var newRunner func(string) podexec.Runner
+	if o.NewRunner != nil {
+		newRunner = func(pod string) podexec.Runner { return o.NewRunner(conn, pod) }
+	}
+	return stage.WithHelperPod(ctx, stage.HelperOptions{Client: conn.Client, Config: conn.Config, Namespace: conn.Namespace,
+		PVC: target.Volume.Name, ReadWriteOnce: target.Volume.ReadWriteOnce(), Image: o.StageImage, Timeout: o.PodRunningTimeout,
+		CleanupTimeout: o.CleanupTimeout, Version: o.Version, Purpose: "remove the staged copy", Note: o.Printer.Notef,
+		Warn: o.Printer.Warnf, NewRunner: newRunner},
+		func(_ string, agent *podexec.Agent) error {
+			return agent.Run(ctx, []string{proto.CmdRemove, "--staged", o.Table}, nil, nil, nil)
+		})
 }
 
 func submit(ctx context.Context, conn *Connection, jm *cluster.JobsManager, token string, req ingest.Request) (*ingest.Submission, error) {

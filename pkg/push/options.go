@@ -78,6 +78,7 @@ type IngestOptions struct {
 	KeepStaged bool
 	// StartTimeout bounds the wait for the run's pod to start.
 	StartTimeout time.Duration
-	// RemoveStaged deletes the staged copy of table after a clean run.
+	// RemoveStaged replaces the removal of the staged copy after a clean run
+	// (tests); nil means the stage agent in a helper Pod.
 	RemoveStaged func(ctx context.Context, table string) error
 }
