@@ -134,7 +134,7 @@ func BenchmarkPreflight20k(b *testing.B) {
 // the volume, kubectl cp, delete.
 func manualPush(b *testing.B, dir, dest string) time.Duration {
 	b.Helper()
-	manifest := fmt.Sprintf(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"bench-manual","namespace":%q},"spec":{"automountServiceAccountToken":false,"terminationGracePeriodSeconds":1,"securityContext":{"runAsNonRoot":true,"runAsUser":65532,"fsGroup":65532,"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"c","image":%q,"imagePullPolicy":"IfNotPresent","command":["sh","-c","trap 'exit 0' TERM; sleep 3600 & wait"],"securityContext":{"allowPrivilegeEscalation":false,"readOnlyRootFilesystem":true,"capabilities":{"drop":["ALL"]}},"volumeMounts":[{"name":"shared","mountPath":"/data/shared"}]}],"volumes":[{"name":"shared","persistentVolumeClaim":{"claimName":"client-pvc"}}]}}`, ns, stageImage)
+	manifest := fmt.Sprintf(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"bench-manual","namespace":%q,"labels":{"bench":"manual"}},"spec":{"automountServiceAccountToken":false,"terminationGracePeriodSeconds":1,"securityContext":{"runAsNonRoot":true,"runAsUser":65532,"runAsGroup":65532,"seccompProfile":{"type":"RuntimeDefault"}},"containers":[{"name":"c","image":%q,"imagePullPolicy":"IfNotPresent","command":["sh","-c","trap 'exit 0' TERM; sleep 3600 & wait"],"securityContext":{"allowPrivilegeEscalation":false,"readOnlyRootFilesystem":true,"capabilities":{"drop":["ALL"]}},"volumeMounts":[{"name":"shared","mountPath":"/data/shared"}]}],"volumes":[{"name":"shared","persistentVolumeClaim":{"claimName":"client-pvc"}}]}}`, ns, stageImage)
 	k := func(args ...string) *exec.Cmd {
 		return exec.Command(kubectlBin, append([]string{"--kubeconfig", kubeconfig, "-n", ns}, args...)...)
 	}
@@ -177,40 +177,148 @@ func bulkBench(b *testing.B) string {
 }
 
 // fullRuns is how often each workflow runs, alternating; the median is kept.
-// On a 2-core machine that also runs the cluster, single runs vary by ±10 %.
-const fullRuns = 5
+// On a 2-core machine that also runs the cluster, single runs vary by ±20 %.
+const fullRuns = 7
+
+// baselineEnv names another build of the plugin (e.g. an earlier release)
+// to measure beside this one in the same run.
+const baselineEnv = "TRACEBLOC_BASELINE_PLUGIN"
+
+// podCPU follows the Pods of one workflow while it runs and adds up the CPU
+// time their cgroups used (cgroup v1 cpuacct, read on this host, where the
+// kubelet runs).
+type podCPU struct {
+	stop  chan struct{}
+	done  chan struct{}
+	usage map[string]int64
+}
+
+func watchPodCPU(b *testing.B, selector string) *podCPU {
+	w := &podCPU{stop: make(chan struct{}), done: make(chan struct{}), usage: map[string]int64{}}
+	go func() {
+		defer close(w.done)
+		for {
+			pods, err := client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: selector})
+			if err == nil {
+				for _, p := range pods.Items {
+					matches, _ := filepath.Glob("/sys/fs/cgroup/cpuacct/kubepods/*/pod" + string(p.UID) + "/cpuacct.usage")
+					if len(matches) == 0 {
+						matches, _ = filepath.Glob("/sys/fs/cgroup/cpuacct/kubepods/pod" + string(p.UID) + "/cpuacct.usage")
+					}
+					for _, m := range matches {
+						if raw, err := os.ReadFile(m); err == nil {
+							var n int64
+							if _, err := fmt.Sscan(string(raw), &n); err == nil && n > w.usage[string(p.UID)] {
+								w.usage[string(p.UID)] = n
+							}
+						}
+					}
+				}
+			}
+			select {
+			case <-w.stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	return w
+}
+
+// seconds ends the watch and returns the CPU seconds used.
+func (w *podCPU) seconds() float64 {
+	close(w.stop)
+	<-w.done
+	var total int64
+	for _, n := range w.usage {
+		total += n
+	}
+	return float64(total) / 1e9
+}
 
 func compareFull(b *testing.B, label string) {
 	dir := bulkBench(b)
 	const table = "bench_full"
-	var ours, manual []time.Duration
+	gb := float64(dirBytes(b, dir)) / 1e9
+	baseline := os.Getenv(baselineEnv)
+	var ours, manual, base []time.Duration
+	var oursCPU, manualCPU, baseCPU []float64
 	for i := 0; i < fullRuns; i++ {
 		clearStaged(b, table)
 		runManual := func() {
 			settle(b)
+			w := watchPodCPU(b, "bench=manual")
 			manual = append(manual, manualPush(b, dir, fmt.Sprintf("/data/shared/bench-manual-%d", i)))
+			manualCPU = append(manualCPU, w.seconds()/gb)
 		}
 		runOurs := func() {
 			settle(b)
+			w := watchPodCPU(b, "app.kubernetes.io/managed-by=kubectl-tracebloc")
 			ours = append(ours, pushTimed(b, dir, table).took)
+			oursCPU = append(oursCPU, w.seconds()/gb)
+		}
+		runBase := func() {
+			if baseline == "" {
+				return
+			}
+			clearStaged(b, table)
+			settle(b)
+			w := watchPodCPU(b, "app.kubernetes.io/managed-by=kubectl-tracebloc")
+			r := timed(b, nil, baseline, "push", dir, "--table", table, "-n", ns, "-q")
+			if r.code != 0 {
+				b.Fatalf("baseline push:\n%s", r.out)
+			}
+			base = append(base, r.took)
+			baseCPU = append(baseCPU, w.seconds()/gb)
+			clearStaged(b, table)
 		}
 		// Alternate which goes first, so neither always inherits the
 		// other's leftovers (dirty pages, a busy kubelet).
 		if i%2 == 0 {
 			runManual()
 			runOurs()
+			runBase()
 		} else {
+			runBase()
 			runOurs()
 			runManual()
 		}
 	}
 	clearStaged(b, table)
+	sec := "Full push of 149 MB / 1 601 files"
 	mo, mm := median(ours), median(manual)
-	record("Full push of 149 MB / 1 601 files", "| %s | plugin (verified, SHA-256) | manual: pod + wait + `kubectl cp` + delete | ratio |", label)
-	record("Full push of 149 MB / 1 601 files", "| --- | --- | --- | --- |")
-	record("Full push of 149 MB / 1 601 files", "| median of %d | %.2f s | %.2f s | %.2f× |", fullRuns, mo.Seconds(), mm.Seconds(), mo.Seconds()/mm.Seconds())
-	record("Full push of 149 MB / 1 601 files", "| all runs | %s | %s | |", seconds(ours), seconds(manual))
-	record("Full push of 149 MB / 1 601 files", "")
+	record(sec, "| %s | plugin (verified, SHA-256) | manual: pod + wait + `kubectl cp` + delete | ratio |", label)
+	record(sec, "| --- | --- | --- | --- |")
+	record(sec, "| median of %d | %.2f s | %.2f s | %.2f× |", fullRuns, mo.Seconds(), mm.Seconds(), mo.Seconds()/mm.Seconds())
+	record(sec, "| all runs | %s | %s | |", seconds(ours), seconds(manual))
+	record(sec, "| Pod CPU per GB, median | %.2f s | %.2f s | |", medianF(oursCPU), medianF(manualCPU))
+	if baseline != "" {
+		record(sec, "| baseline %s, median | %.2f s (%.2f× manual); Pod CPU %.2f s/GB | | |", filepath.Base(baseline), median(base).Seconds(),
+			median(base).Seconds()/mm.Seconds(), medianF(baseCPU))
+		record(sec, "| baseline, all runs | %s | | |", seconds(base))
+	}
+	record(sec, "")
+}
+
+func medianF(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+// dirBytes is the size of every file under dir.
+func dirBytes(b *testing.B, dir string) int64 {
+	var n int64
+	err := filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
+		if err == nil && info.Mode().IsRegular() {
+			n += info.Size()
+		}
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
 }
 
 // settle writes dirty pages back before a timed run, so no run pays for
