@@ -382,7 +382,7 @@ install_fixture() {
 	mkdir -p "$STATE/volumes/client-pvc"
 	chmod 2777 "$STATE/volumes/client-pvc"
 	sed -e "s|@VOLUME@|$STATE/volumes/client-pvc|g" -e "s|@IMAGE@|$IMAGE_TAG|g" -e "s|@NODE@|$NODE|g" \
-		-e "s|@STANDIN_IMAGE@|$STANDIN_TAG|g" \
+		-e "s|@STANDIN_IMAGE@|$STANDIN_TAG|g" -e "s|@APISERVER_HOST@|$NODE_IP|g" \
 		"$HERE/fixture.yaml" | kubectl_admin apply -f - >/dev/null
 	wait_for "client-pvc Bound" 60 "$LOGS/kube-controller-manager.log" \
 		sh -c "'$BIN/kubectl' --kubeconfig '$ADMIN_KUBECONFIG' -n tracebloc get pvc client-pvc -o jsonpath='{.status.phase}' | grep -qx Bound"

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
@@ -23,6 +24,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
 )
 
 func chart(ns string) []runtime.Object {
@@ -166,4 +168,24 @@ func allowAllBut(client *fake.Clientset, deny string) {
 		review.Status.Allowed = deny == "" || review.Spec.ResourceAttributes.Subresource != deny
 		return true, review, nil
 	})
+}
+
+func TestDeadStagePodsOfTheTableAreDeleted(t *testing.T) {
+	dead := stage.BuildPod(stage.PodOptions{Namespace: "tb", Table: "cats", Image: "img", PVC: "client-pvc", Suffix: "old11", Holder: "gone", Now: time.Now()})
+	other := stage.BuildPod(stage.PodOptions{Namespace: "tb", Table: "dogs", Image: "img", PVC: "client-pvc", Suffix: "other", Holder: "alive", Now: time.Now()})
+	client := fake.NewSimpleClientset(dead, other)
+	var errOut bytes.Buffer
+	o := Options{Table: "cats", CleanupTimeout: time.Second, Printer: output.New(&bytes.Buffer{}, &errOut, false)}
+	removeDeadPods(context.Background(), o, &Connection{Client: client, Namespace: "tb"}, "me")
+	pods, err := client.CoreV1().Pods("tb").List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range pods.Items {
+		names = append(names, p.Name)
+	}
+	if diff := cmp.Diff([]string{other.Name}, names); diff != "" {
+		t.Errorf("pods left (-want +got):\n%s\n%s", diff, errOut.String())
+	}
 }

@@ -48,6 +48,7 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 	if err != nil {
 		return interrupted(ctx, err)
 	}
+	removeDeadPods(ctx, o, conn, holder)
 	defer func() {
 		var staged *lock.Staged
 		if err == nil {
@@ -201,6 +202,24 @@ func streamFiles(ctx context.Context, o Options, agent *podexec.Agent, ds *datas
 		prog.Finish()
 	}
 	return res, err
+}
+
+// removeDeadPods deletes the stage Pods of earlier pushes of this table:
+// with the table's Lease held, none of them belongs to a live push, and one
+// still running could keep writing into the partial copy this push resumes.
+func removeDeadPods(ctx context.Context, o Options, conn *Connection, holder string) {
+	pods, err := conn.Client.CoreV1().Pods(conn.Namespace).List(ctx, metav1.ListOptions{
+		LabelSelector: stage.Selector + "," + stage.LabelTable + "=" + stage.TableLabel(o.Table)})
+	if err != nil {
+		return
+	}
+	for _, p := range pods.Items {
+		if p.Annotations[stage.AnnotationTable] != o.Table || p.Annotations[stage.AnnotationHolder] == holder {
+			continue
+		}
+		o.Printer.Notef("deleting stage pod %s of an earlier push of %s that did not end cleanly", p.Name, o.Table)
+		removePod(o, conn, p.Name)
+	}
 }
 
 // removePod deletes the stage Pod on a fresh context, so it runs after Ctrl-C

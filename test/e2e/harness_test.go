@@ -145,8 +145,12 @@ func stagingEntries(t *testing.T) string {
 	return inReader(t, `ls -A "$1" 2>/dev/null || true`, stagingDir)
 }
 
+// removeStaged removes what the volume and the cluster hold for table now
+// (a killed earlier run may have left it) and again when the test ends.
 func removeStaged(t *testing.T, table string) {
 	t.Helper()
+	inReader(t, `rm -rf "$1/$2" "$1/.$2.manifest" "$1/.partial-$2" "$1"/.old-"$2"-*`, stagingDir, table)
+	_ = client.CoordinationV1().Leases(ns).Delete(context.Background(), lock.LeaseName(table), metav1.DeleteOptions{})
 	t.Cleanup(func() {
 		inReader(t, `rm -rf "$1/$2" "$1/.partial-$2" "$1"/.old-"$2"-*`, stagingDir, table)
 		// And the Lease that records the table.
