@@ -64,7 +64,7 @@ func TestDryRunTextSummary(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("dry run failed:\n%s", r)
 	}
-	for _, want := range []string{"files:       21 (labels.csv + 20 images)", "release:     tracebloc (chart 1.0.0)",
+	for _, want := range []string{"files:       21 (labels.csv + 20 images/)", "release:     tracebloc (chart 1.0.0)",
 		"volume:      client-pvc (ReadWriteOnce)", "staged at:   /data/shared/.tracebloc-staging/e2e_dry/", "dry run: every check passed"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, r.stdout)
@@ -172,7 +172,7 @@ func TestLocalChecksComeFirst(t *testing.T) {
 	}{
 		{name: "unsafe table", args: []string{"push", smallDataset(t), "--table", "../../etc"}, wantCode: 2, wantErr: `table "../../etc" is not allowed`},
 		{name: "bad intent", args: []string{"push", smallDataset(t), "--table", "x", "--intent", "eval"}, wantCode: 2, wantErr: "intent: intent must be one of"},
-		{name: "other category", args: []string{"push", smallDataset(t), "--table", "x", "--category", "text_classification"}, wantCode: 2, wantErr: "texts is required"},
+		{name: "other category", args: []string{"push", smallDataset(t), "--table", "x", "--category", "text_classification"}, wantCode: 3, wantErr: "texts/ is missing"},
 		{name: "bad dataset", args: []string{"push", bad, "--table", "x"}, wantCode: 3, wantErr: "header but no rows"},
 		{name: "no such folder", args: []string{"push", "/nonexistent/data", "--table", "x"}, wantCode: 3, wantErr: "no such file or folder"},
 		{name: "unknown flag", args: []string{"push", bad, "--tabel", "x"}, wantCode: 2, wantErr: "unknown flag: --tabel"},
