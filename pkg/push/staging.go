@@ -43,10 +43,20 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 	localSums := sync.OnceValues(func() (transfer.Sums, error) { h := <-hc; return h.sums, h.err })
 
 	holder := lock.Holder(currentUser(), hostname(), os.Getpid(), utilrand.String(6))
-	held, err := lock.Acquire(ctx, conn.Client, conn.Namespace, o.Table, holder, LeaseTTL)
+	held, err := lock.Acquire(ctx, conn.Client, conn.Namespace, o.Table, holder, LeaseTTL, lock.WithWarnings(o.Printer.Warnf))
 	if err != nil {
 		return interrupted(ctx, err)
 	}
+	// Losing the Lease stops the push: another push may be staging the
+	// table, and this one must neither swap nor report success.
+	outer := ctx
+	ctx, stopWatching := held.Context(outer)
+	defer stopWatching()
+	defer func() {
+		if lost := held.Err(); err != nil && lost != nil && outer.Err() == nil {
+			err = lost
+		}
+	}()
 	defer func() {
 		var staged *lock.Staged
 		if err == nil {
@@ -88,19 +98,24 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 			res, err = streamFiles(ctx, o, conn, pod, ds, sums)
 		}
 		if err == nil {
+			// The swap is done; a Lease lost on the way means another push
+			// may have swapped too: say so rather than report success.
+			err = held.Check(ctx)
+		}
+		if err == nil {
 			r.Transfer = res
 			r.Verified = res.Verified == len(ds.Files)
 			r.Status = StatusStaged
 			return nil
 		}
 		if ctx.Err() != nil || !retriable(err) || attempt >= o.Retries {
-			return interrupted(ctx, err)
+			return interrupted(outer, err)
 		}
 		wait := RetryBackoff << attempt
 		o.Printer.Warnf("%v; retrying in %s (attempt %d of %d), keeping what was sent", err, wait, attempt+2, o.Retries+1)
 		select {
 		case <-ctx.Done():
-			return interrupted(ctx, ctx.Err())
+			return interrupted(outer, ctx.Err())
 		case <-time.After(wait):
 		}
 	}
@@ -197,7 +212,7 @@ const RetryBackoff = 2 * time.Second
 // client died blocks its table for at most this long.
 const LeaseTTL = 30 * time.Second
 
-func releaseLock(o Options, l *lock.Lock, staged *lock.Staged) {
+func releaseLock(o Options, l *lock.Held, staged *lock.Staged) {
 	ctx, cancel := context.WithTimeout(context.Background(), o.CleanupTimeout)
 	defer cancel()
 	if err := l.Release(ctx, staged); err != nil {
