@@ -108,6 +108,9 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 			r.Status = StatusStaged
 			return nil
 		}
+		if ctx.Err() == nil && cluster.IsTLS(err) {
+			return cluster.TLSError(err)
+		}
 		if ctx.Err() != nil || !retriable(err) || attempt >= o.Retries {
 			return interrupted(outer, err)
 		}
@@ -123,8 +126,13 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 
 // retriable reports whether another attempt may succeed: the stream broke,
 // the stage Pod went away while starting, or the apiserver is briefly away
-// (a restart, an overloaded or unreachable control plane).
+// (a restart, an overloaded or unreachable control plane). A refused TLS
+// certificate is not retried.
 func retriable(err error) bool {
+	if cluster.IsTLS(err) {
+		// A refused certificate stays refused: the kubeconfig must change.
+		return false
+	}
 	var se *transfer.StreamError
 	var netErr net.Error
 	return errors.As(err, &se) || errors.Is(err, stage.ErrPodGone) || errors.As(err, &netErr) ||
@@ -188,6 +196,13 @@ func streamFiles(ctx context.Context, o Options, conn *Connection, pod string, d
 	})
 	if prog != nil {
 		prog.Finish()
+	}
+	// An exec that ends at once with no output leaves no inventory and no
+	// cause: a broken stream wrapping nothing, or no result at all.
+	var se *transfer.StreamError
+	if (errors.As(err, &se) && se.Err == nil) || (err == nil && res == nil) {
+		return nil, exitcode.Errorf(exitcode.Staging,
+			"the stage pod %s ended without output, before it listed the staged copy: check that --stage-image %s has sh, tar and sha256sum, then push again", pod, o.StageImage)
 	}
 	return res, err
 }
