@@ -498,9 +498,13 @@ func TestParsing(t *testing.T) {
 	if _, _, ok := parseHolder("cleanup"); ok {
 		t.Error("parseHolder accepted a holder without a PID")
 	}
-	start, ok := statStart("42 (a) b) c) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10")
-	if !ok || start != "987654" {
-		t.Errorf("statStart = %q %v, want 987654", start, ok)
+	const stat = "42 (a) b) c) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10"
+	start, running, ok := statStart(stat)
+	if !ok || !running || start != "987654" {
+		t.Errorf("statStart = %q %v %v, want 987654, running", start, running, ok)
+	}
+	if _, running, _ := statStart(strings.Replace(stat, ") S ", ") Z ", 1)); running {
+		t.Error("a zombie counts as running: a push killed by SIGKILL is one until its shell reaps it")
 	}
 }
 

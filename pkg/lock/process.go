@@ -89,18 +89,20 @@ func parseHolder(h string) (who string, pid int, ok bool) {
 	return who, pid, true
 }
 
-// statStart reads the start time (field 22, clock ticks since boot) out of
-// the text of /proc/<pid>/stat. The command name (field 2) may hold spaces
-// and parentheses, so fields are counted from its last ')'.
-func statStart(stat string) (string, bool) {
+// statStart reads the start time (field 22, clock ticks since boot) and
+// whether the process still runs (field 3, the state: a zombie has ended,
+// only its parent has not reaped it yet) out of the text of /proc/<pid>/stat.
+// The command name (field 2) may hold spaces and parentheses, so fields are
+// counted from its last ')'.
+func statStart(stat string) (start string, running, ok bool) {
 	end := strings.LastIndexByte(stat, ')')
 	if end < 0 {
-		return "", false
+		return "", false, false
 	}
 	fields := strings.Fields(stat[end+1:])
 	// fields[0] is field 3 (state).
 	if len(fields) < 20 {
-		return "", false
+		return "", false, false
 	}
-	return fields[19], true
+	return fields[19], fields[0] != "Z" && fields[0] != "X", true
 }

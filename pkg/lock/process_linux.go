@@ -26,11 +26,11 @@ func machineID() string {
 func processStart(pid int) (string, bool) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err == nil {
-		start, ok := statStart(string(b))
+		start, running, ok := statStart(string(b))
 		if !ok {
 			return "", true
 		}
-		return start, true
+		return start, running
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", false
