@@ -12,6 +12,7 @@ import (
 	"github.com/go-logr/logr"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cmd"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
@@ -39,16 +40,15 @@ func run() int {
 		defer mu.Unlock()
 		pending = push.DeleteCommand(namespace, pod)
 	}}
-	sigs := make(chan os.Signal, 2)
+	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	// A closed stdout or stderr (`| head`) must not kill the process before
 	// it cleans up: writes then fail instead.
 	signal.Ignore(syscall.SIGPIPE)
-	go func() {
-		<-sigs
+	go watchInterrupts(sigs, clock.RealClock{}, interruptGrace, func() {
 		printer.Warnf("interrupted: cleaning up (interrupt again to exit at once)")
 		cancel()
-		<-sigs
+	}, func() {
 		mu.Lock()
 		todo := pending
 		mu.Unlock()
@@ -56,11 +56,15 @@ func run() int {
 			printer.Warnf("exiting without cleanup; finish it with: %s", todo)
 		}
 		os.Exit(exitcode.Interrupted)
-	}()
+	})
 
 	root := cmd.NewRootCmd(streams, hooks)
 	if err := root.ExecuteContext(ctx); err != nil {
 		printer.Error(err)
+		if ctx.Err() != nil {
+			// Interrupted: whatever failed next failed because of it.
+			return exitcode.Interrupted
+		}
 		return exitcode.Of(err)
 	}
 	return exitcode.OK

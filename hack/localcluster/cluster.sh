@@ -388,6 +388,33 @@ install_fixture() {
 		sh -c "'$BIN/kubectl' --kubeconfig '$ADMIN_KUBECONFIG' -n tracebloc get pvc client-pvc -o jsonpath='{.status.phase}' | grep -qx Bound"
 	wait_for "jobs-manager Deployment" 120 "$LOGS/kubelet.log" \
 		kubectl_admin -n tracebloc rollout status deployment/tracebloc-jobs-manager --timeout=5s
+	install_local_pv_fixture
+}
+
+# seed_local_volume fills the local PV's directory with what other tracebloc
+# workloads leave there: files and folders of another owner, group and mode,
+# and a setgid folder. The e2e tests read them back from this host path.
+seed_local_volume() {
+	local dir=$1
+	mkdir -p "$dir"
+	chmod 2777 "$dir"
+	mkdir -p "$dir/ingested/cats" "$dir/models"
+	printf 'id,label\n1,cat\n' >"$dir/ingested/cats/part-0.csv"
+	printf 'weights\n' >"$dir/models/model.bin"
+	printf 'note\n' >"$dir/README.txt"
+	chown -R 1234:4321 "$dir/ingested" "$dir/models" "$dir/README.txt"
+	chmod 0750 "$dir/ingested" "$dir/ingested/cats"
+	chmod 2750 "$dir/models"
+	chmod 0640 "$dir/ingested/cats/part-0.csv" "$dir/models/model.bin" "$dir/README.txt"
+}
+
+install_local_pv_fixture() {
+	local dir="$STATE/volumes/local-client-pvc"
+	seed_local_volume "$dir"
+	sed -e "s|@VOLUME@|$dir|g" -e "s|@IMAGE@|$IMAGE_TAG|g" -e "s|@NODE@|$NODE|g" \
+		"$HERE/fixture-local-pv.yaml" | kubectl_admin apply -f - >/dev/null
+	wait_for "tracebloc-local jobs-manager Deployment" 120 "$LOGS/kubelet.log" \
+		kubectl_admin -n tracebloc-local rollout status deployment/tracebloc-local-jobs-manager --timeout=5s
 }
 
 write_env() {

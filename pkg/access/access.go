@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 )
 
@@ -89,7 +90,12 @@ func Missing(ctx context.Context, client kubernetes.Interface, namespace string,
 			}}
 			res, err := client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
 			if err != nil {
-				errs[i] = fmt.Errorf("asking the apiserver whether you may %s: %w", r, err)
+				// Ctrl-C, a refused certificate, an unreachable cluster
+				// are said as such; anything else as the question failed.
+				errs[i] = cluster.APIError(err, "create", "selfsubjectaccessreviews", namespace)
+				if exitcode.Of(errs[i]) == exitcode.Unexpected {
+					errs[i] = fmt.Errorf("asking the apiserver whether you may %s: %w", r, err)
+				}
 				return
 			}
 			allowed[i] = res.Status.Allowed

@@ -20,6 +20,12 @@ import (
 func Run(ctx context.Context, o Options) (*Report, error) {
 	r := &Report{Status: StatusFailed, Table: o.Table, Category: o.Category, Intent: o.Intent, Path: o.Path}
 	err := run(ctx, o, r)
+	if err != nil && ctx.Err() != nil && exitcode.Of(err) != exitcode.Interrupted {
+		// Whatever failed after Ctrl-C failed because of it: a request cut
+		// off is not a cluster that cannot be reached. Staging reports its
+		// own interruption, so this is before it began.
+		err = exitcode.Errorf(exitcode.Interrupted, "interrupted before staging began: nothing was created in the cluster")
+	}
 	if err != nil {
 		r.Status = StatusFailed
 		r.Error = err.Error()
@@ -92,9 +98,14 @@ func run(ctx context.Context, o Options, r *Report) error {
 	}
 	// Permissions, before anything is created (a dry run reports them too).
 	permErr := access.Check(ctx, conn.Client, conn.Namespace, rules)
-	r.Permissions = "ok"
-	if permErr != nil {
+	switch {
+	case permErr == nil:
+		r.Permissions = "ok"
+	case exitcode.Of(permErr) == exitcode.Permission:
 		r.Permissions = "missing"
+	default:
+		// The review itself failed: nothing is known of the permissions.
+		return permErr
 	}
 	// 6. The summary.
 	if o.ShowSummary || o.DryRun {

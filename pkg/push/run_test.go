@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -187,5 +188,30 @@ func TestDeadStagePodsOfTheTableAreDeleted(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{other.Name}, names); diff != "" {
 		t.Errorf("pods left (-want +got):\n%s\n%s", diff, errOut.String())
+	}
+}
+
+// TestCtrlCDuringDiscoveryExits130 cuts the push off while it looks for the
+// release: the failed request is the interruption, not an unreachable cluster.
+func TestCtrlCDuringDiscoveryExits130(t *testing.T) {
+	for _, step := range []struct{ verb, resource string }{{"list", "deployments"}, {"create", "selfsubjectaccessreviews"}} {
+		t.Run(step.resource, func(t *testing.T) {
+			client := fake.NewClientset(chart("tb")...)
+			allowAllBut(client, "")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			client.PrependReactor(step.verb, step.resource, func(k8stesting.Action) (bool, runtime.Object, error) {
+				cancel()
+				return true, nil, &url.Error{Op: "Get", URL: "https://198.18.0.1:6443/apis", Err: context.Canceled}
+			})
+			o, _ := options(t, client, nil)
+			r, err := Run(ctx, o)
+			if exitcode.Of(err) != exitcode.Interrupted || r.ExitCode != exitcode.Interrupted {
+				t.Fatalf("exit %d (report %d): %v, want 130", exitcode.Of(err), r.ExitCode, err)
+			}
+			if strings.Contains(r.Error, "cannot reach") || r.Permissions == "missing" {
+				t.Errorf("report says %q, permissions %q: an interruption is neither an unreachable cluster nor a missing permission", r.Error, r.Permissions)
+			}
+		})
 	}
 }

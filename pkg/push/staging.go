@@ -44,10 +44,20 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 	localSums := sync.OnceValues(func() (*transfer.Local, error) { h := <-hc; return h.local, h.err })
 
 	holder := lock.Holder(currentUser(), hostname(), os.Getpid(), utilrand.String(6))
-	held, err := lock.Acquire(ctx, conn.Client, conn.Namespace, o.Table, holder, LeaseTTL)
+	held, err := lock.Acquire(ctx, conn.Client, conn.Namespace, o.Table, holder, LeaseTTL, lock.WithWarnings(o.Printer.Warnf))
 	if err != nil {
 		return interrupted(ctx, err)
 	}
+	// Losing the Lease stops the push: another push may be staging the
+	// table, and this one must neither swap nor report success.
+	outer := ctx
+	ctx, stopWatching := held.Context(outer)
+	defer stopWatching()
+	defer func() {
+		if lost := held.Err(); err != nil && lost != nil && outer.Err() == nil {
+			err = lost
+		}
+	}()
 	removeDeadPods(ctx, o, conn, holder)
 	defer func() {
 		var staged *lock.Staged
@@ -96,7 +106,13 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 			if herr != nil {
 				return exitcode.Wrap(exitcode.Local, herr)
 			}
-			res, err = streamFiles(ctx, o, agents[pod], ds, local, holder)
+			res, err = streamFiles(ctx, o, agents[pod], ds, local, holder, held.Check)
+		}
+		if err == nil {
+			// The Lease was checked before the swap; lost in the moment
+			// since, another push may have swapped too: say so rather than
+			// report success.
+			err = held.Check(ctx)
 		}
 		if err == nil {
 			r.Transfer = res
@@ -104,14 +120,17 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 			r.Status = StatusStaged
 			return nil
 		}
+		if ctx.Err() == nil && cluster.IsTLS(err) {
+			return cluster.TLSError(err)
+		}
 		if ctx.Err() != nil || !retriable(err) || attempt >= o.Retries {
-			return interrupted(ctx, err)
+			return interrupted(outer, err)
 		}
 		wait := RetryBackoff << attempt
 		o.Printer.Warnf("%v; retrying in %s (attempt %d of %d), keeping what was sent", err, wait, attempt+2, o.Retries+1)
 		select {
 		case <-ctx.Done():
-			return interrupted(ctx, ctx.Err())
+			return interrupted(outer, ctx.Err())
 		case <-time.After(wait):
 		}
 	}
@@ -119,8 +138,13 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 
 // retriable reports whether another attempt may succeed: the stream broke,
 // the stage Pod went away while starting, or the apiserver is briefly away
-// (a restart, an overloaded or unreachable control plane).
+// (a restart, an overloaded or unreachable control plane). A refused TLS
+// certificate is not retried.
 func retriable(err error) bool {
+	if cluster.IsTLS(err) {
+		// A refused certificate stays refused: the kubeconfig must change.
+		return false
+	}
 	var se *transfer.StreamError
 	var netErr net.Error
 	return errors.As(err, &se) || errors.Is(err, stage.ErrPodGone) || errors.As(err, &netErr) ||
@@ -183,10 +207,14 @@ func stageFailure(err error) error {
 	return exitcode.Wrap(exitcode.Staging, &transfer.StreamError{Err: err})
 }
 
-func streamFiles(ctx context.Context, o Options, agent *podexec.Agent, ds *dataset.Dataset, local *transfer.Local, holder string) (*transfer.Result, error) {
+// streamFiles runs the staging rounds; beforeSwap (the Lease check) runs
+// once the agent has verified the new copy, before it may swap it in.
+func streamFiles(ctx context.Context, o Options, agent *podexec.Agent, ds *dataset.Dataset, local *transfer.Local, holder string,
+	beforeSwap func(context.Context) error) (*transfer.Result, error) {
 	var prog output.Progress = nil
 	res, err := transfer.Stage(ctx, transfer.Options{
 		Root: ds.Root, Files: ds.Files, Local: local, Table: o.Table, MaxFileBytes: o.Limits.MaxFileBytes, Agent: agent, Nonce: holder,
+		BeforeSwap: beforeSwap,
 		OnPlan: func(p transfer.Plan) {
 			o.Printer.Notef("sending %d of %d files (%s); %d reused from the staged copy, %d from an interrupted push",
 				len(p.Send), len(ds.Files), dataset.HumanBytes(p.SendBytes), len(p.Reuse), p.Resumed)
@@ -242,7 +270,7 @@ const RetryBackoff = 2 * time.Second
 // client died blocks its table for at most this long.
 const LeaseTTL = 30 * time.Second
 
-func releaseLock(o Options, l *lock.Lock, staged *lock.Staged) {
+func releaseLock(o Options, l *lock.Held, staged *lock.Staged) {
 	ctx, cancel := context.WithTimeout(context.Background(), o.CleanupTimeout)
 	defer cancel()
 	if err := l.Release(ctx, staged); err != nil {

@@ -97,6 +97,9 @@ func Stage(ctx context.Context, o Options) (*Result, error) {
 		res.Rounds = round
 		out, err := session(ctx, o, round > 1, planOf)
 		if out.plan == nil {
+			if err == nil {
+				err = exitcode.Errorf(exitcode.Staging, "the stage agent ended without reporting what the volume holds: push again")
+			}
 			return nil, stagingError("reading the staged copy", err)
 		}
 		res.SentFiles += len(out.plan.Send)
