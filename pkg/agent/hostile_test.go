@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 )
 
@@ -44,5 +46,81 @@ func TestRemoveRefusesASetAsideNameThatClimbsOut(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// noCommit is a stream that ends after the tar, before the commit line: the
+// push stopped, its verified files stay in the partial copy.
+func noCommit(in []byte) []byte { return in[:len(in)-len(proto.Commit)-1] }
+
+// tree lists every entry under dir ("folder/" for a folder) with the
+// content of files.
+func tree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || p == dir {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		switch {
+		case info.IsDir():
+			out[rel+"/"] = ""
+		case info.Mode().IsRegular():
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			out[rel] = string(b)
+		default:
+			out[rel] = info.Mode().String()
+		}
+		return nil
+	})
+	must(t, err)
+	return out
+}
+
+// TestSwappedCopyHoldsNoFolderOfAnEarlierPush: the partial copy of an
+// earlier push may hold a folder the new dataset does not have; its files
+// are dropped, and so must be the folder, or the staged copy holds a class
+// (a folder) the user never pushed.
+func TestSwappedCopyHoldsNoFolderOfAnEarlierPush(t *testing.T) {
+	vol := t.TempDir()
+	_, code := runAgent(t, vol, noCommit(stream(t, map[string]string{"labels.csv": "a", "dogs/1.png": "d"}, nil)),
+		proto.CmdStage, "--table", "cats", "--nonce", "n1")
+	if code != proto.KindAborted.Code() {
+		t.Fatalf("first push: exit %d, want aborted", code)
+	}
+	msgs, code := runAgent(t, vol, stream(t, map[string]string{"labels.csv": "b", "cats/1.png": "c"}, nil),
+		proto.CmdStage, "--table", "cats", "--nonce", "n2")
+	if code != 0 || last(msgs).T != proto.MsgSwapped {
+		t.Fatalf("second push: exit %d, %+v", code, msgs)
+	}
+	want := map[string]string{"labels.csv": "b", "cats/": "", "cats/1.png": "c"}
+	if diff := cmp.Diff(want, tree(t, filepath.Join(vol, proto.StagingDir, "cats"))); diff != "" {
+		t.Errorf("staged copy (-want +got):\n%s", diff)
+	}
+}
+
+// TestPartialFileWhereTheNewPushHasAFolder: an earlier push of the table had
+// a file "images"; the new one has a folder "images/". The file is the
+// agent's own, in its own partial copy: it must give way, not stop every
+// later push of the table with an "unsafe entry" until someone cleans up.
+func TestPartialFileWhereTheNewPushHasAFolder(t *testing.T) {
+	vol := t.TempDir()
+	_, code := runAgent(t, vol, noCommit(stream(t, map[string]string{"labels.csv": "a", "images": "a file"}, nil)),
+		proto.CmdStage, "--table", "cats", "--nonce", "n1")
+	if code != proto.KindAborted.Code() {
+		t.Fatalf("first push: exit %d, want aborted", code)
+	}
+	msgs, code := runAgent(t, vol, stream(t, map[string]string{"labels.csv": "a", "images/1.png": "p"}, nil),
+		proto.CmdStage, "--table", "cats", "--nonce", "n2")
+	if code != 0 || last(msgs).T != proto.MsgSwapped {
+		t.Fatalf("second push: exit %d, %+v", code, msgs)
+	}
+	want := map[string]string{"labels.csv": "a", "images/": "", "images/1.png": "p"}
+	if diff := cmp.Diff(want, tree(t, filepath.Join(vol, proto.StagingDir, "cats"))); diff != "" {
+		t.Errorf("staged copy (-want +got):\n%s", diff)
 	}
 }
