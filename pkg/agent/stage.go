@@ -454,7 +454,7 @@ func (s *stager) receiveFiles(tr *tar.Reader, rec *received) error {
 		folder, name := split(rel)
 		d, ok := folders[folder]
 		if !ok {
-			if d, err = s.data.ensureDir(folder, 0o755); err != nil {
+			if d, err = s.folder(folder); err != nil {
 				return err
 			}
 			folders[folder] = d
@@ -465,6 +465,21 @@ func (s *stager) receiveFiles(tr *tar.Reader, rec *received) error {
 		}
 		rec.sums[rel] = sum
 	}
+}
+
+// folder opens the folder name of the partial copy, creating it. A file or
+// link of an earlier push by that name gives way: the partial copy is this
+// uid's alone. Only a non-folder is unlinked, so the stream and the reuse,
+// which may both get here, never remove each other's folder.
+func (s *stager) folder(name string) (*dir, error) {
+	d, err := s.data.ensureDir(name, 0o755)
+	if errors.Is(err, errUnsafe) {
+		if uerr := unix.Unlinkat(s.data.fd, name, 0); uerr != nil && !errors.Is(uerr, unix.ENOENT) && !errors.Is(uerr, unix.EISDIR) {
+			return nil, err
+		}
+		d, err = s.data.ensureDir(name, 0o755)
+	}
+	return d, err
 }
 
 // writeFile creates name in d from r and returns its SHA-256.
@@ -518,7 +533,7 @@ func (s *stager) reuse(plan proto.Plan) (map[string]string, error) {
 			folder, _ := split(rel)
 			dst := s.data
 			if folder != "" {
-				dst, err = s.data.ensureDir(folder, 0o755)
+				dst, err = s.folder(folder)
 			}
 			if err == nil {
 				if err = src.link(name, dst, name); err == nil {
@@ -541,6 +556,9 @@ func (s *stager) reuse(plan proto.Plan) (map[string]string, error) {
 func (s *stager) verify(rec *received) (int, int64, error) {
 	files, err := walk(s.data, func(parent *dir, name, _ string, _ *unix.Stat_t) { _ = parent.removeEntry(name) })
 	if err != nil {
+		return 0, 0, err
+	}
+	if err := s.dropFolders(rec.plan); err != nil {
 		return 0, 0, err
 	}
 	actual := map[string]string{}
@@ -590,6 +608,33 @@ func (s *stager) verify(rec *received) (int, int64, error) {
 	}
 	s.verified = actual
 	return len(actual), total, nil
+}
+
+// dropFolders removes the folders of the partial copy that no file of the
+// plan sits in: an earlier push's folder would otherwise reach the staged
+// copy empty, as a class nobody pushed.
+func (s *stager) dropFolders(plan proto.Plan) error {
+	keep := map[string]bool{}
+	for rel := range plan.Expected {
+		if folder, _ := split(rel); folder != "" {
+			keep[folder] = true
+		}
+	}
+	names, err := s.data.names()
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if keep[n] {
+			continue
+		}
+		if st, err := s.data.stat(n); err == nil && isDir(st) {
+			if err := s.data.removeAll(n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // swap puts the verified copy in place of the staged one. Where the
