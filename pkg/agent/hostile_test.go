@@ -3,8 +3,13 @@
 package agent
 
 import (
+	"archive/tar"
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -122,5 +127,45 @@ func TestPartialFileWhereTheNewPushHasAFolder(t *testing.T) {
 	want := map[string]string{"labels.csv": "a", "images/": "", "images/1.png": "p"}
 	if diff := cmp.Diff(want, tree(t, filepath.Join(vol, proto.StagingDir, "cats"))); diff != "" {
 		t.Errorf("staged copy (-want +got):\n%s", diff)
+	}
+}
+
+// TestVerifyChecksTheFileOnDiskNotTheStreamItWroteOnce: a plan that both
+// reuses a file and sends it (the plugin never makes one, a faulty or
+// hostile plan can) lets the reuse link the staged file over the one the
+// stream wrote. Verification must judge the file that is there now, not the
+// hash the stream had on the way.
+func TestVerifyChecksTheFileOnDiskNotTheStreamItWroteOnce(t *testing.T) {
+	vol := t.TempDir()
+	first := map[string]string{"x.csv": "old"}
+	for i := range 2000 {
+		first[fmt.Sprintf("f/%04d", i)] = fmt.Sprint(i)
+	}
+	if _, code := runAgent(t, vol, stream(t, first, nil), proto.CmdStage, "--table", "cats", "--nonce", "n1"); code != 0 {
+		t.Fatalf("first push: exit %d", code)
+	}
+	plan := proto.Plan{Expected: map[string]string{"x.csv": sum([]byte("new"))}}
+	for rel, content := range first {
+		if rel != "x.csv" {
+			plan.Expected[rel] = sum([]byte(content))
+			plan.Reuse = append(plan.Reuse, rel)
+		}
+	}
+	sort.Strings(plan.Reuse)
+	// x.csv last among the reused: the stream has written it by then.
+	plan.Reuse = append(plan.Reuse, "x.csv")
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	pj, _ := json.Marshal(plan)
+	must(t, tw.WriteHeader(&tar.Header{Name: proto.EntryPlan, Size: int64(len(pj)), Mode: 0o644, Typeflag: tar.TypeReg}))
+	_, _ = tw.Write(pj)
+	must(t, tw.WriteHeader(&tar.Header{Name: proto.EntryData + "x.csv", Size: 3, Mode: 0o644, Typeflag: tar.TypeReg}))
+	_, _ = tw.Write([]byte("new"))
+	must(t, tw.Close())
+	buf.WriteString(proto.Commit + "\n")
+	msgs, code := runAgent(t, vol, buf.Bytes(), proto.CmdStage, "--table", "cats", "--nonce", "n2")
+	got, err := os.ReadFile(filepath.Join(vol, proto.StagingDir, "cats", "x.csv"))
+	if code == 0 && (err != nil || string(got) != "new") {
+		t.Fatalf("the agent reported %v and exit 0, but the staged x.csv holds %q (%v), not what the plan names", last(msgs).T, got, err)
 	}
 }
