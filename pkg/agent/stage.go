@@ -40,14 +40,9 @@ type stager struct {
 	data    *dir // .partial-<table>/data
 
 	// resumed holds the files of the partial copy hashed by the inventory.
-	resumed map[string]resumedFile
+	resumed map[string]hashed
 	// verified are the hashes of the new copy, for its manifest.
 	verified map[string]string
-}
-
-type resumedFile struct {
-	sum  string
-	info fileInfo
 }
 
 func (s *stager) partialName() string { return proto.PartialPrefix + s.table }
@@ -319,10 +314,9 @@ func (s *stager) inventory() (proto.Message, error) {
 		}
 		toHash = append(toHash, rel)
 	}
-	s.resumed = map[string]resumedFile{}
-	for rel, sum := range hashMany(s.data, toHash, s.workers) {
-		s.resumed[rel] = resumedFile{sum: sum, info: files[rel]}
-		m.Partial[rel] = sum
+	s.resumed = hashMany(s.data, toHash, s.workers)
+	for rel, h := range s.resumed {
+		m.Partial[rel] = h.sum
 	}
 	// The staged copy.
 	staged, err := s.staging.openDir(s.table)
@@ -344,8 +338,8 @@ func (s *stager) inventory() (proto.Message, error) {
 			}
 			unknown = append(unknown, rel)
 		}
-		for rel, sum := range hashMany(staged, unknown, s.workers) {
-			m.Staged[rel] = sum
+		for rel, h := range hashMany(staged, unknown, s.workers) {
+			m.Staged[rel] = h.sum
 		}
 		staged.close()
 	}
@@ -376,9 +370,9 @@ func ingested(shared *dir, table string) bool {
 type received struct {
 	plan proto.Plan
 	// sums of the files written from the stream, hashed as they landed.
-	sums map[string]string
+	sums map[string]hashed
 	// reused are files linked from the staged copy, hashed through the link.
-	reused map[string]string
+	reused map[string]hashed
 }
 
 // receive reads the stream: the plan, then each file, written fresh into
@@ -393,7 +387,7 @@ func (s *stager) receive() (*received, error) {
 	if hdr.Name != proto.EntryPlan || hdr.Size > maxPlan {
 		return nil, failf(proto.KindStream, "the stream does not start with the plan (%q)", hdr.Name)
 	}
-	rec := &received{sums: map[string]string{}}
+	rec := &received{sums: map[string]hashed{}}
 	if err := json.NewDecoder(io.LimitReader(tr, maxPlan)).Decode(&rec.plan); err != nil {
 		return nil, failf(proto.KindStream, "reading the plan: %v", err)
 	}
@@ -459,11 +453,11 @@ func (s *stager) receiveFiles(tr *tar.Reader, rec *received) error {
 			}
 			folders[folder] = d
 		}
-		sum, err := writeFile(d, name, tr, buf)
+		h, err := writeFile(d, name, tr, buf)
 		if err != nil {
 			return err
 		}
-		rec.sums[rel] = sum
+		rec.sums[rel] = h
 	}
 }
 
@@ -482,34 +476,39 @@ func (s *stager) folder(name string) (*dir, error) {
 	return d, err
 }
 
-// writeFile creates name in d from r and returns its SHA-256.
-func writeFile(d *dir, name string, r io.Reader, buf []byte) (string, error) {
+// writeFile creates name in d from r and returns its SHA-256 with the stat
+// of the file as written.
+func writeFile(d *dir, name string, r io.Reader, buf []byte) (hashed, error) {
 	f, err := d.create(name, 0o644)
 	if err != nil {
-		return "", err
+		return hashed{}, err
 	}
 	h := sha256.New()
 	_, err = io.CopyBuffer(io.MultiWriter(f, h), r, buf)
+	var st unix.Stat_t
+	if err == nil {
+		err = unix.Fstat(int(f.Fd()), &st)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
-			return "", err
+			return hashed{}, err
 		}
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
-			return "", err
+			return hashed{}, err
 		}
-		return "", failf(proto.KindStream, "the stream broke off in %s: %v; the files received so far are kept for the next push", name, err)
+		return hashed{}, failf(proto.KindStream, "the stream broke off in %s: %v; the files received so far are kept for the next push", name, err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hashed{sum: hex.EncodeToString(h.Sum(nil)), info: infoOf(&st)}, nil
 }
 
 // reuse links the plan's reused files from the staged copy into the partial
 // copy and hashes them through the new link.
-func (s *stager) reuse(plan proto.Plan) (map[string]string, error) {
-	out := map[string]string{}
+func (s *stager) reuse(plan proto.Plan) (map[string]hashed, error) {
+	out := map[string]hashed{}
 	if len(plan.Reuse) == 0 {
 		return out, nil
 	}
@@ -544,10 +543,7 @@ func (s *stager) reuse(plan proto.Plan) (map[string]string, error) {
 		}
 		closeUnless(src, staged)
 	}
-	for rel, sum := range hashMany(s.data, linked, s.workers) {
-		out[rel] = sum
-	}
-	return out, nil
+	return hashMany(s.data, linked, s.workers), nil
 }
 
 // verify makes the partial copy exactly the plan: files it does not list
@@ -573,19 +569,22 @@ func (s *stager) verify(rec *received) (int, int64, error) {
 			continue
 		}
 		total += fi.size
+		// A hash tells only while the file is the one that was hashed: the
+		// stream's file may have been replaced by a link since, or the
+		// other way round.
 		switch {
-		case rec.sums[rel] != "":
-			actual[rel] = rec.sums[rel]
-		case rec.reused[rel] != "":
-			actual[rel] = rec.reused[rel]
+		case rec.sums[rel].sum != "" && rec.sums[rel].info == fi:
+			actual[rel] = rec.sums[rel].sum
+		case rec.reused[rel].sum != "" && rec.reused[rel].info == fi:
+			actual[rel] = rec.reused[rel].sum
 		case s.resumed[rel].sum != "" && s.resumed[rel].info == fi:
 			actual[rel] = s.resumed[rel].sum
 		default:
 			toHash = append(toHash, rel)
 		}
 	}
-	for rel, sum := range hashMany(s.data, toHash, s.workers) {
-		actual[rel] = sum
+	for rel, h := range hashMany(s.data, toHash, s.workers) {
+		actual[rel] = h.sum
 	}
 	bad := false
 	for rel, want := range rec.plan.Expected {
