@@ -7,10 +7,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -168,4 +172,108 @@ func TestVerifyChecksTheFileOnDiskNotTheStreamItWroteOnce(t *testing.T) {
 	if code == 0 && (err != nil || string(got) != "new") {
 		t.Fatalf("the agent reported %v and exit 0, but the staged x.csv holds %q (%v), not what the plan names", last(msgs).T, got, err)
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and a polling reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// liveAgent is a stage agent whose stdin the test feeds piece by piece.
+type liveAgent struct {
+	in   *os.File
+	out  *syncBuffer
+	code chan int
+}
+
+// startAgent runs a stage agent as if in its own stage Pod (its own lock).
+func startAgent(t *testing.T, vol, table, nonce string) *liveAgent {
+	t.Helper()
+	pr, pw, err := os.Pipe()
+	must(t, err)
+	a := &liveAgent{in: pw, out: &syncBuffer{}, code: make(chan int, 1)}
+	lock := filepath.Join(t.TempDir(), "lock")
+	go func() {
+		a.code <- Main([]string{proto.CmdStage, "--root", vol, "--lock", lock, "--table", table, "--nonce", nonce}, pr, a.out, io.Discard)
+		pr.Close()
+	}()
+	t.Cleanup(func() { pw.Close() })
+	return a
+}
+
+// waitFor waits until the agent has printed a message of type typ.
+func (a *liveAgent) waitFor(t *testing.T, typ string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(a.out.String(), `"t":"`+typ+`"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s message: %s", typ, a.out.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestTwoPushesOfOneTableDoNotMix: two stage Pods push the same table at
+// once with different data. Push A claims the partial copy and is still
+// streaming when push B claims it, streams, verifies and swaps. Whatever
+// A does afterwards, the staged copy must stay exactly B's files: B
+// reported it swapped them.
+func TestTwoPushesOfOneTableDoNotMix(t *testing.T) {
+	vol := t.TempDir()
+	filesA := map[string]string{"labels.csv": "A", "a.txt": "A"}
+	filesB := map[string]string{"labels.csv": "B", "b.txt": "B"}
+	inA := stream(t, filesA, nil)
+
+	a := startAgent(t, vol, "cats", "push-a")
+	a.waitFor(t, proto.MsgInventory)
+	// A has its plan and nothing more yet: its connection is slow.
+	planEnd := 1024 + (len(mustPlan(t, filesA))+511)/512*512
+	_, _ = a.in.Write(inA[:planEnd])
+
+	b := startAgent(t, vol, "cats", "push-b")
+	b.waitFor(t, proto.MsgInventory)
+	_, _ = b.in.Write(noCommit(stream(t, filesB, nil)))
+	b.waitFor(t, proto.MsgVerified)
+	_, _ = b.in.Write([]byte(proto.Commit + "\n"))
+	b.in.Close()
+	if code := <-b.code; code != 0 {
+		t.Fatalf("push B: exit %d: %s", code, b.out.String())
+	}
+	staged := filepath.Join(vol, proto.StagingDir, "cats")
+	wantB := map[string]string{"labels.csv": "B", "b.txt": "B"}
+	if diff := cmp.Diff(wantB, tree(t, staged)); diff != "" {
+		t.Fatalf("right after B's swap (-want +got):\n%s", diff)
+	}
+
+	// A's stream goes on, then A commits too.
+	_, _ = a.in.Write(inA[planEnd:])
+	a.in.Close()
+	codeA := <-a.code
+	if diff := cmp.Diff(wantB, tree(t, staged)); diff != "" {
+		t.Errorf("push A (exit %d) changed the copy push B swapped in (-B's files +staged):\n%s\nA said: %s", codeA, diff, a.out.String())
+	}
+}
+
+func mustPlan(t *testing.T, files map[string]string) []byte {
+	t.Helper()
+	plan := proto.Plan{Expected: map[string]string{}}
+	for rel, content := range files {
+		plan.Expected[rel] = sum([]byte(content))
+	}
+	b, err := json.Marshal(plan)
+	must(t, err)
+	return b
 }
