@@ -277,3 +277,25 @@ func mustPlan(t *testing.T, files map[string]string) []byte {
 	must(t, err)
 	return b
 }
+
+// TestClaimComparesTheWholeNonce: the owner file names the push that holds
+// the partial copy; a push whose nonce differs only in spaces is another
+// push, and must not pass for this one.
+func TestClaimComparesTheWholeNonce(t *testing.T) {
+	vol := t.TempDir()
+	staging := filepath.Join(vol, proto.StagingDir)
+	a := startAgent(t, vol, "cats", "push")
+	a.waitFor(t, proto.MsgInventory)
+	_, _ = a.in.Write(noCommit(stream(t, map[string]string{"labels.csv": "a"}, nil)))
+	a.waitFor(t, proto.MsgVerified)
+	// Another push claims the partial copy meanwhile.
+	must(t, os.WriteFile(filepath.Join(staging, ".partial-cats", "owner"), []byte(" push \n"), 0o644))
+	_, _ = a.in.Write([]byte(proto.Commit + "\n"))
+	a.in.Close()
+	if code := <-a.code; code != proto.KindClaimed.Code() {
+		t.Fatalf("exit %d, want claimed (%d): %s", code, proto.KindClaimed.Code(), a.out.String())
+	}
+	if _, err := os.Stat(filepath.Join(staging, "cats")); !os.IsNotExist(err) {
+		t.Errorf("the claimed copy was swapped in: %v", err)
+	}
+}
