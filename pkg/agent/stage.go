@@ -256,7 +256,8 @@ func (s *stager) checkClaim() error {
 	}
 	defer f.Close()
 	b, _ := io.ReadAll(io.LimitReader(f, 1024))
-	if strings.TrimSpace(string(b)) != s.nonce {
+	// Exactly what claim wrote: another push's nonce may differ only in spaces.
+	if string(b) != s.nonce+"\n" {
 		return failf(proto.KindClaimed, "another push of %s took over its partial copy: this push stops before the swap; the staged copy is whatever the other push left", s.table)
 	}
 	return nil
