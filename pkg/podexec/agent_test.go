@@ -3,10 +3,15 @@ package podexec
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 )
 
 // funcRunner answers Run with a function.
@@ -49,6 +54,36 @@ func TestDeliverDoesNotHangWhenTheBootstrapSaysNothing(t *testing.T) {
 				}
 			case <-time.After(5 * time.Second):
 				t.Fatal("Deliver hangs after the exec ended")
+			}
+		})
+	}
+}
+
+// TestMessageWriterSplitsLinesAcrossWrites: the exec hands stdout on in
+// pieces of any size; a message cut anywhere, garbage around it and lines
+// that are not messages must neither lose nor invent a message.
+func TestMessageWriterSplitsLinesAcrossWrites(t *testing.T) {
+	out := `x86_64` + "\n" + `{"t":"inventory","staged":{"a":"b"}}` + "\n" + `{not json` + "\n" + `{"t":"verified","files":2}` + "\n" +
+		"\x00\xff garbage\n" + `{"t":"error","kind":"stream","msg":"broke"}` + "\n" + `{"t":"error","kind":"io","msg":"second"}` + "\n" + `{"t":"swapped"`
+	for _, size := range []int{1, 2, 7, 64, len(out)} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			w := newMessageWriter()
+			var got []string
+			fails := 0
+			w.onMsg = func(m proto.Message) { got = append(got, m.T) }
+			w.onFail = func() { fails++ }
+			for i := 0; i < len(out); i += size {
+				_, _ = w.Write([]byte(out[i:min(i+size, len(out))]))
+			}
+			if diff := cmp.Diff([]string{"inventory", "verified"}, got); diff != "" {
+				t.Errorf("messages (-want +got):\n%s", diff)
+			}
+			f, ok := w.failure()
+			if !ok || f.Msg != "broke" || fails != 2 {
+				t.Errorf("failure = %+v %v, onFail ran %d times; want the first error and one call per error", f, ok, fails)
+			}
+			if l, ok := w.line(context.Background()); !ok || l != "x86_64" {
+				t.Errorf("first plain line = %q", l)
 			}
 		})
 	}
