@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -297,5 +298,98 @@ func TestClaimComparesTheWholeNonce(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(staging, "cats")); !os.IsNotExist(err) {
 		t.Errorf("the claimed copy was swapped in: %v", err)
+	}
+}
+
+// TestPlanterRacingTheAgent: while pushes run, a planter with the agent's
+// own uid keeps replacing every name the agent touches with links to a
+// victim folder, FIFOs and hard links of a victim file. Whatever each push
+// ends with, the victim is untouched, no push hangs, and a push that
+// reports a swap leaves exactly its files.
+func TestPlanterRacingTheAgent(t *testing.T) {
+	vol := filepath.Join(t.TempDir(), "vol")
+	must(t, os.MkdirAll(vol, 0o755))
+	victim := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(victim, "dir", "images"), 0o755))
+	must(t, os.WriteFile(filepath.Join(victim, "secret"), []byte("secret"), 0o644))
+	must(t, os.WriteFile(filepath.Join(victim, "dir", "images", "1.png"), []byte("victim"), 0o644))
+	before := tree(t, victim)
+	staging := filepath.Join(vol, proto.StagingDir)
+	targets := []string{
+		".partial-cats", ".partial-cats/data", ".partial-cats/owner", ".partial-cats/data/images",
+		".partial-cats/data/images/1.png", ".partial-cats/data/labels.csv", "cats", "cats/images", "cats/images/1.png",
+		".cats.manifest", ".old-cats-1",
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			p := filepath.Join(staging, targets[i%len(targets)])
+			// The planter must not walk through its own links (the agent
+			// never makes one): only plant under real folders.
+			if real, err := filepath.EvalSymlinks(filepath.Dir(p)); err != nil || real != filepath.Dir(p) {
+				continue
+			}
+			tmp := p + ".plant"
+			switch i % 3 {
+			case 0:
+				_ = os.Symlink(filepath.Join(victim, "dir"), tmp)
+			case 1:
+				_ = syscall.Mkfifo(tmp, 0o666)
+			case 2:
+				_ = os.Link(filepath.Join(victim, "secret"), tmp)
+			}
+			// Over whatever is there, unless it is a full folder.
+			if os.Rename(tmp, p) != nil {
+				_ = os.Remove(tmp)
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+	}()
+	files := map[string]string{"labels.csv": "a,b\n", "images/1.png": "png", "images/2.png": "png2"}
+	swapped := 0
+	for round := range 40 {
+		done := make(chan struct{})
+		var msgs []proto.Message
+		var code int
+		go func() {
+			defer close(done)
+			msgs, code = runAgent(t, vol, stream(t, files, nil), proto.CmdStage, "--table", "cats", "--nonce", fmt.Sprint("n", round))
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			close(stop)
+			t.Fatalf("round %d hung", round)
+		}
+		if code == 0 {
+			swapped++
+			if last(msgs).T != proto.MsgSwapped {
+				t.Errorf("round %d: exit 0 without a swap: %+v", round, msgs)
+			}
+		}
+		if diff := cmp.Diff(before, tree(t, victim)); diff != "" {
+			close(stop)
+			t.Fatalf("round %d (exit %d) changed the victim (-before +after):\n%s", round, code, diff)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("%d of 40 pushes swapped under the planter", swapped)
+	// With the planter gone, a push must succeed and leave exactly its files.
+	msgs, code := runAgent(t, vol, stream(t, files, nil), proto.CmdStage, "--table", "cats", "--nonce", "last")
+	if code != 0 {
+		t.Fatalf("after the planter: exit %d %+v", code, msgs)
+	}
+	want := map[string]string{"labels.csv": "a,b\n", "images/": "", "images/1.png": "png", "images/2.png": "png2"}
+	if diff := cmp.Diff(want, tree(t, filepath.Join(staging, "cats"))); diff != "" {
+		t.Errorf("staged copy after the planter (-want +got):\n%s", diff)
 	}
 }
