@@ -186,11 +186,11 @@ func TestClaimedPartialIsNotSwapped(t *testing.T) {
 	// Another push claims the partial copy while this one verifies: the
 	// owner file changes between the stream and the commit.
 	staging := filepath.Join(vol, proto.StagingDir)
-	var out bytes.Buffer
+	out := &syncBuffer{}
 	pr, pw, _ := os.Pipe()
 	done := make(chan int)
 	go func() {
-		done <- Main([]string{proto.CmdStage, "--root", vol, "--lock", filepath.Join(t.TempDir(), "l"), "--table", "cats", "--nonce", "mine"}, pr, &out, &bytes.Buffer{})
+		done <- Main([]string{proto.CmdStage, "--root", vol, "--lock", filepath.Join(t.TempDir(), "l"), "--table", "cats", "--nonce", "mine"}, pr, out, &bytes.Buffer{})
 	}()
 	body := in[:len(in)-len(proto.Commit)-1]
 	_, _ = pw.Write(body)

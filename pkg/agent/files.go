@@ -148,11 +148,18 @@ func hashPath(p string) (string, error) {
 	return hashReader(f)
 }
 
+// hashed is the SHA-256 of a file with what stat said of the file that was
+// read: a later stat that differs means the hash no longer tells.
+type hashed struct {
+	sum  string
+	info fileInfo
+}
+
 // hashMany hashes rels under d on workers goroutines. Files that cannot be
 // read are left out of the result (the caller treats them as missing).
-func hashMany(d *dir, rels []string, workers int) map[string]string {
+func hashMany(d *dir, rels []string, workers int) map[string]hashed {
 	sort.Strings(rels)
-	out := make(map[string]string, len(rels))
+	out := make(map[string]hashed, len(rels))
 	var mu sync.Mutex
 	jobs := make(chan string)
 	var wg sync.WaitGroup
@@ -161,12 +168,12 @@ func hashMany(d *dir, rels []string, workers int) map[string]string {
 		go func() {
 			defer wg.Done()
 			for rel := range jobs {
-				sum, _, err := hashRel(d, rel)
+				sum, info, err := hashRel(d, rel)
 				if err != nil {
 					continue
 				}
 				mu.Lock()
-				out[rel] = sum
+				out[rel] = hashed{sum: sum, info: info}
 				mu.Unlock()
 			}
 		}()

@@ -63,11 +63,26 @@ func leftoverTable(name string) string {
 		return t
 	}
 	if rest, ok := strings.CutPrefix(name, proto.OldPrefix); ok {
-		if i := strings.LastIndexByte(rest, '-'); i > 0 && proto.ValidTable(rest[:i]) {
+		// The suffix is what the swap appends (letters and digits only): a
+		// slash or a dot would make the name a path that leaves the folder.
+		if i := strings.LastIndexByte(rest, '-'); i > 0 && proto.ValidTable(rest[:i]) && plainSuffix(rest[i+1:]) {
 			return rest[:i]
 		}
 	}
 	return ""
+}
+
+// plainSuffix reports whether s is a non-empty run of ASCII letters and digits.
+func plainSuffix(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // remove removes leftovers by name: partial folders, and set-aside copies

@@ -40,14 +40,9 @@ type stager struct {
 	data    *dir // .partial-<table>/data
 
 	// resumed holds the files of the partial copy hashed by the inventory.
-	resumed map[string]resumedFile
+	resumed map[string]hashed
 	// verified are the hashes of the new copy, for its manifest.
 	verified map[string]string
-}
-
-type resumedFile struct {
-	sum  string
-	info fileInfo
 }
 
 func (s *stager) partialName() string { return proto.PartialPrefix + s.table }
@@ -261,7 +256,8 @@ func (s *stager) checkClaim() error {
 	}
 	defer f.Close()
 	b, _ := io.ReadAll(io.LimitReader(f, 1024))
-	if strings.TrimSpace(string(b)) != s.nonce {
+	// Exactly what claim wrote: another push's nonce may differ only in spaces.
+	if string(b) != s.nonce+"\n" {
 		return failf(proto.KindClaimed, "another push of %s took over its partial copy: this push stops before the swap; the staged copy is whatever the other push left", s.table)
 	}
 	return nil
@@ -319,10 +315,9 @@ func (s *stager) inventory() (proto.Message, error) {
 		}
 		toHash = append(toHash, rel)
 	}
-	s.resumed = map[string]resumedFile{}
-	for rel, sum := range hashMany(s.data, toHash, s.workers) {
-		s.resumed[rel] = resumedFile{sum: sum, info: files[rel]}
-		m.Partial[rel] = sum
+	s.resumed = hashMany(s.data, toHash, s.workers)
+	for rel, h := range s.resumed {
+		m.Partial[rel] = h.sum
 	}
 	// The staged copy.
 	staged, err := s.staging.openDir(s.table)
@@ -344,8 +339,8 @@ func (s *stager) inventory() (proto.Message, error) {
 			}
 			unknown = append(unknown, rel)
 		}
-		for rel, sum := range hashMany(staged, unknown, s.workers) {
-			m.Staged[rel] = sum
+		for rel, h := range hashMany(staged, unknown, s.workers) {
+			m.Staged[rel] = h.sum
 		}
 		staged.close()
 	}
@@ -376,9 +371,9 @@ func ingested(shared *dir, table string) bool {
 type received struct {
 	plan proto.Plan
 	// sums of the files written from the stream, hashed as they landed.
-	sums map[string]string
+	sums map[string]hashed
 	// reused are files linked from the staged copy, hashed through the link.
-	reused map[string]string
+	reused map[string]hashed
 }
 
 // receive reads the stream: the plan, then each file, written fresh into
@@ -393,7 +388,7 @@ func (s *stager) receive() (*received, error) {
 	if hdr.Name != proto.EntryPlan || hdr.Size > maxPlan {
 		return nil, failf(proto.KindStream, "the stream does not start with the plan (%q)", hdr.Name)
 	}
-	rec := &received{sums: map[string]string{}}
+	rec := &received{sums: map[string]hashed{}}
 	if err := json.NewDecoder(io.LimitReader(tr, maxPlan)).Decode(&rec.plan); err != nil {
 		return nil, failf(proto.KindStream, "reading the plan: %v", err)
 	}
@@ -454,47 +449,67 @@ func (s *stager) receiveFiles(tr *tar.Reader, rec *received) error {
 		folder, name := split(rel)
 		d, ok := folders[folder]
 		if !ok {
-			if d, err = s.data.ensureDir(folder, 0o755); err != nil {
+			if d, err = s.folder(folder); err != nil {
 				return err
 			}
 			folders[folder] = d
 		}
-		sum, err := writeFile(d, name, tr, buf)
+		h, err := writeFile(d, name, tr, buf)
 		if err != nil {
 			return err
 		}
-		rec.sums[rel] = sum
+		rec.sums[rel] = h
 	}
 }
 
-// writeFile creates name in d from r and returns its SHA-256.
-func writeFile(d *dir, name string, r io.Reader, buf []byte) (string, error) {
+// folder opens the folder name of the partial copy, creating it. A file or
+// link of an earlier push by that name gives way: the partial copy is this
+// uid's alone. Only a non-folder is unlinked, so the stream and the reuse,
+// which may both get here, never remove each other's folder.
+func (s *stager) folder(name string) (*dir, error) {
+	d, err := s.data.ensureDir(name, 0o755)
+	if errors.Is(err, errUnsafe) {
+		if uerr := unix.Unlinkat(s.data.fd, name, 0); uerr != nil && !errors.Is(uerr, unix.ENOENT) && !errors.Is(uerr, unix.EISDIR) {
+			return nil, err
+		}
+		d, err = s.data.ensureDir(name, 0o755)
+	}
+	return d, err
+}
+
+// writeFile creates name in d from r and returns its SHA-256 with the stat
+// of the file as written.
+func writeFile(d *dir, name string, r io.Reader, buf []byte) (hashed, error) {
 	f, err := d.create(name, 0o644)
 	if err != nil {
-		return "", err
+		return hashed{}, err
 	}
 	h := sha256.New()
 	_, err = io.CopyBuffer(io.MultiWriter(f, h), r, buf)
+	var st unix.Stat_t
+	if err == nil {
+		err = unix.Fstat(int(f.Fd()), &st)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
-			return "", err
+			return hashed{}, err
 		}
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
-			return "", err
+			return hashed{}, err
 		}
-		return "", failf(proto.KindStream, "the stream broke off in %s: %v; the files received so far are kept for the next push", name, err)
+		return hashed{}, failf(proto.KindStream, "the stream broke off in %s: %v; the files received so far are kept for the next push", name, err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return hashed{sum: hex.EncodeToString(h.Sum(nil)), info: infoOf(&st)}, nil
 }
 
 // reuse links the plan's reused files from the staged copy into the partial
 // copy and hashes them through the new link.
-func (s *stager) reuse(plan proto.Plan) (map[string]string, error) {
-	out := map[string]string{}
+func (s *stager) reuse(plan proto.Plan) (map[string]hashed, error) {
+	out := map[string]hashed{}
 	if len(plan.Reuse) == 0 {
 		return out, nil
 	}
@@ -518,7 +533,7 @@ func (s *stager) reuse(plan proto.Plan) (map[string]string, error) {
 			folder, _ := split(rel)
 			dst := s.data
 			if folder != "" {
-				dst, err = s.data.ensureDir(folder, 0o755)
+				dst, err = s.folder(folder)
 			}
 			if err == nil {
 				if err = src.link(name, dst, name); err == nil {
@@ -529,10 +544,7 @@ func (s *stager) reuse(plan proto.Plan) (map[string]string, error) {
 		}
 		closeUnless(src, staged)
 	}
-	for rel, sum := range hashMany(s.data, linked, s.workers) {
-		out[rel] = sum
-	}
-	return out, nil
+	return hashMany(s.data, linked, s.workers), nil
 }
 
 // verify makes the partial copy exactly the plan: files it does not list
@@ -541,6 +553,9 @@ func (s *stager) reuse(plan proto.Plan) (map[string]string, error) {
 func (s *stager) verify(rec *received) (int, int64, error) {
 	files, err := walk(s.data, func(parent *dir, name, _ string, _ *unix.Stat_t) { _ = parent.removeEntry(name) })
 	if err != nil {
+		return 0, 0, err
+	}
+	if err := s.dropFolders(rec.plan); err != nil {
 		return 0, 0, err
 	}
 	actual := map[string]string{}
@@ -555,19 +570,22 @@ func (s *stager) verify(rec *received) (int, int64, error) {
 			continue
 		}
 		total += fi.size
+		// A hash tells only while the file is the one that was hashed: the
+		// stream's file may have been replaced by a link since, or the
+		// other way round.
 		switch {
-		case rec.sums[rel] != "":
-			actual[rel] = rec.sums[rel]
-		case rec.reused[rel] != "":
-			actual[rel] = rec.reused[rel]
+		case rec.sums[rel].sum != "" && rec.sums[rel].info == fi:
+			actual[rel] = rec.sums[rel].sum
+		case rec.reused[rel].sum != "" && rec.reused[rel].info == fi:
+			actual[rel] = rec.reused[rel].sum
 		case s.resumed[rel].sum != "" && s.resumed[rel].info == fi:
 			actual[rel] = s.resumed[rel].sum
 		default:
 			toHash = append(toHash, rel)
 		}
 	}
-	for rel, sum := range hashMany(s.data, toHash, s.workers) {
-		actual[rel] = sum
+	for rel, h := range hashMany(s.data, toHash, s.workers) {
+		actual[rel] = h.sum
 	}
 	bad := false
 	for rel, want := range rec.plan.Expected {
@@ -590,6 +608,33 @@ func (s *stager) verify(rec *received) (int, int64, error) {
 	}
 	s.verified = actual
 	return len(actual), total, nil
+}
+
+// dropFolders removes the folders of the partial copy that no file of the
+// plan sits in: an earlier push's folder would otherwise reach the staged
+// copy empty, as a class nobody pushed.
+func (s *stager) dropFolders(plan proto.Plan) error {
+	keep := map[string]bool{}
+	for rel := range plan.Expected {
+		if folder, _ := split(rel); folder != "" {
+			keep[folder] = true
+		}
+	}
+	names, err := s.data.names()
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if keep[n] {
+			continue
+		}
+		if st, err := s.data.stat(n); err == nil && isDir(st) {
+			if err := s.data.removeAll(n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // swap puts the verified copy in place of the staged one. Where the

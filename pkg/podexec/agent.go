@@ -72,11 +72,15 @@ func Deliver(ctx context.Context, r Runner) (*Agent, error) {
 	var agent *agentbin.Agent
 	var sendErr error
 	done := make(chan struct{})
+	// The bootstrap's lines can only come while the exec runs: once it has
+	// ended, the sender stops waiting for them.
+	lctx, execEnded := context.WithCancel(ctx)
+	defer execEnded()
 	go func() {
 		defer close(done)
 		defer pw.Close()
-		machine, ok1 := out.line(ctx)
-		mode, ok2 := out.line(ctx)
+		machine, ok1 := out.line(lctx)
+		mode, ok2 := out.line(lctx)
 		if !ok1 || !ok2 {
 			return
 		}
@@ -99,6 +103,7 @@ func Deliver(ctx context.Context, r Runner) (*Agent, error) {
 	}()
 	err := r.Run(ctx, []string{"sh", "-c", bootstrap}, pr, out, &limitedBuffer{buf: &stderr, max: 8 << 10})
 	_ = pr.CloseWithError(errors.New("the bootstrap ended"))
+	execEnded()
 	<-done
 	switch {
 	case sendErr != nil:

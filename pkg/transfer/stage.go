@@ -220,6 +220,9 @@ func session(ctx context.Context, o Options, resend bool, planOf func(proto.Mess
 			if err := bw.Flush(); err != nil {
 				return err
 			}
+			// The stream is out: the silence that follows is the agent
+			// hashing what it has not hashed yet, not a dead connection.
+			last.Store(math.MaxInt64)
 			// The stream is out; the agent verifies, then waits for the word.
 			select {
 			case <-verified:
