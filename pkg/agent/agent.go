@@ -38,9 +38,10 @@ func failf(kind proto.Kind, format string, args ...any) error {
 
 // env is one run of the agent.
 type env struct {
-	in   *bufio.Reader
-	out  *json.Encoder
-	root string // the shared volume's mount point
+	in     *bufio.Reader
+	stderr io.Writer
+	out    *json.Encoder
+	root   string // the shared volume's mount point
 	// workers hash files in parallel.
 	workers int
 }
@@ -56,7 +57,7 @@ func (e *env) send(m proto.Message) {
 // which ends the stream when it reads that message, is never left writing
 // into a pipe nobody reads.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{in: bufio.NewReaderSize(stdin, 256<<10), out: json.NewEncoder(stdout), workers: runtime.GOMAXPROCS(0)}
+	e := &env{in: bufio.NewReaderSize(stdin, 256<<10), stderr: stderr, out: json.NewEncoder(stdout), workers: runtime.GOMAXPROCS(0)}
 	err := dispatch(e, args, stderr)
 	if err == nil {
 		return 0

@@ -182,27 +182,19 @@ func assertOnlyStaging(t *testing.T, vol string) {
 
 func TestClaimedPartialIsNotSwapped(t *testing.T) {
 	vol := t.TempDir()
-	in := stream(t, map[string]string{"labels.csv": "a"}, nil)
-	// Another push claims the partial copy while this one verifies: the
-	// owner file changes between the stream and the commit.
 	staging := filepath.Join(vol, proto.StagingDir)
-	out := &syncBuffer{}
-	pr, pw, _ := os.Pipe()
-	done := make(chan int)
-	go func() {
-		done <- Main([]string{proto.CmdStage, "--root", vol, "--lock", filepath.Join(t.TempDir(), "l"), "--table", "cats", "--nonce", "mine"}, pr, out, &bytes.Buffer{})
-	}()
-	body := in[:len(in)-len(proto.Commit)-1]
-	_, _ = pw.Write(body)
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(out.String(), `"verified"`) && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	must(t, os.WriteFile(filepath.Join(staging, ".partial-cats", "owner"), []byte("theirs\n"), 0o644))
-	_, _ = pw.Write([]byte(proto.Commit + "\n"))
-	_ = pw.Close()
-	if code := <-done; code != proto.KindClaimed.Code() {
-		t.Fatalf("exit %d, want claimed: %s", code, out.String())
+	a := startAgent(t, vol, "cats", "mine")
+	a.waitFor(t, proto.MsgInventory)
+	_, _ = a.in.Write(noCommit(stream(t, map[string]string{"labels.csv": "a"}, nil)))
+	a.waitFor(t, proto.MsgVerified)
+	// Another push takes the partial copy over while this one waits for
+	// its commit: its claim renames this push's data folder away.
+	b := startAgent(t, vol, "cats", "theirs")
+	b.waitFor(t, proto.MsgInventory)
+	_, _ = a.in.Write([]byte(proto.Commit + "\n"))
+	a.in.Close()
+	if code := <-a.code; code != proto.KindClaimed.Code() {
+		t.Fatalf("exit %d, want claimed: %s", code, a.out.String())
 	}
 	if _, err := os.Stat(filepath.Join(staging, "cats")); !os.IsNotExist(err) {
 		t.Errorf("the claimed copy was swapped in: %v", err)

@@ -279,9 +279,9 @@ func mustPlan(t *testing.T, files map[string]string) []byte {
 	return b
 }
 
-// TestClaimComparesTheWholeNonce: the owner file names the push that holds
-// the partial copy; a push whose nonce differs only in spaces is another
-// push, and must not pass for this one.
+// TestClaimComparesTheWholeNonce: a push whose nonce differs only in
+// spaces is another push, with a data folder of its own, and its claim
+// fences this one off.
 func TestClaimComparesTheWholeNonce(t *testing.T) {
 	vol := t.TempDir()
 	staging := filepath.Join(vol, proto.StagingDir)
@@ -289,8 +289,8 @@ func TestClaimComparesTheWholeNonce(t *testing.T) {
 	a.waitFor(t, proto.MsgInventory)
 	_, _ = a.in.Write(noCommit(stream(t, map[string]string{"labels.csv": "a"}, nil)))
 	a.waitFor(t, proto.MsgVerified)
-	// Another push claims the partial copy meanwhile.
-	must(t, os.WriteFile(filepath.Join(staging, ".partial-cats", "owner"), []byte(" push \n"), 0o644))
+	b := startAgent(t, vol, "cats", " push ")
+	b.waitFor(t, proto.MsgInventory)
 	_, _ = a.in.Write([]byte(proto.Commit + "\n"))
 	a.in.Close()
 	if code := <-a.code; code != proto.KindClaimed.Code() {

@@ -105,9 +105,10 @@ func (s *stager) run(resend bool) error {
 func (s *stager) dropPartial() {
 	s.data.close()
 	s.data = nil
+	_ = s.partial.removeAll(s.dataName())
 	s.partial.close()
 	s.partial = nil
-	_ = s.staging.removeAll(s.partialName())
+	_ = unix.Unlinkat(s.staging.fd, s.partialName(), unix.AT_REMOVEDIR)
 }
 
 func abortReason(err error) string {
@@ -197,8 +198,12 @@ func (s *stager) sweep(now time.Time) {
 	}
 }
 
-// claim makes the partial folder ours: it must be a real folder owned by
-// this uid, and its owner file names this push from now on.
+// claim makes the partial folder this push's. It must be a real folder
+// owned by this uid. Each push builds its copy in a data folder of its own
+// (data-<hash of its nonce>); what earlier pushes left there is taken over
+// by first renaming their folder away, which is the fence: a push whose
+// folder was renamed can no longer swap it in, since the swap renames it by
+// name. Their whole files are then moved into this push's folder, to resume.
 func (s *stager) claim() error {
 	var err error
 	if s.partial, err = s.staging.ensureDir(s.partialName(), 0o755); err != nil {
@@ -217,21 +222,98 @@ func (s *stager) claim() error {
 	if err := s.owned(s.partial); err != nil {
 		return err
 	}
-	if err := writeSmall(s.partial, proto.OwnerFile, []byte(s.nonce+"\n")); err != nil {
-		return err
-	}
 	_ = s.partial.touch()
-	s.data, err = s.partial.ensureDir(proto.PartialData, 0o755)
+	s.data, err = s.partial.ensureDir(s.dataName(), 0o755)
 	if errors.Is(err, errUnsafe) {
-		if rerr := s.partial.removeEntry(proto.PartialData); rerr != nil {
+		if rerr := s.partial.removeEntry(s.dataName()); rerr != nil {
 			return rerr
 		}
-		s.data, err = s.partial.ensureDir(proto.PartialData, 0o755)
+		s.data, err = s.partial.ensureDir(s.dataName(), 0o755)
 	}
 	if err != nil {
 		return err
 	}
-	return s.owned(s.data)
+	if err := s.owned(s.data); err != nil {
+		return err
+	}
+	return s.takeOver()
+}
+
+// dataName is this push's data folder inside the partial folder.
+func (s *stager) dataName() string {
+	h := sha256.Sum256([]byte(s.nonce))
+	return proto.PartialData + "-" + hex.EncodeToString(h[:8])
+}
+
+// takeOver fences off every other data folder of the partial copy and moves
+// its whole files (this uid's, not linked elsewhere) into this push's.
+func (s *stager) takeOver() error {
+	names, err := s.partial.names()
+	if err != nil {
+		return err
+	}
+	uid := uint32(os.Geteuid())
+	for _, n := range names {
+		if n == s.dataName() {
+			continue
+		}
+		st, err := s.partial.stat(n)
+		if err != nil {
+			continue
+		}
+		if !isDir(st) || st.Uid != uid {
+			// Links, files and folders of others: their names go.
+			if err := s.partial.removeEntry(n); err != nil && !isDir(st) {
+				return err
+			}
+			continue
+		}
+		gone := n
+		if !strings.HasPrefix(n, goneMark) {
+			gone = goneMark + randomSuffix()
+			if err := s.partial.rename(n, s.partial, gone); err != nil {
+				continue // renamed away by someone else meanwhile
+			}
+		}
+		if old, err := s.partial.openDir(gone); err == nil {
+			s.moveFiles(old)
+			old.close()
+		}
+		_ = s.partial.removeAll(gone)
+	}
+	return nil
+}
+
+// goneMark names a data folder taken over from another push, on its way out.
+const goneMark = ".gone-"
+
+// moveFiles moves the whole files of an earlier push's data folder into
+// this push's. A name this push already holds is left where it was.
+func (s *stager) moveFiles(old *dir) {
+	uid := uint32(os.Geteuid())
+	files, err := walk(old, nil)
+	if err != nil {
+		return
+	}
+	for rel, fi := range files {
+		if fi.uid != uid || fi.nlink != 1 || proto.CheckRel(rel) != nil {
+			continue
+		}
+		src, name, err := parentOf(old, rel)
+		if err != nil {
+			continue
+		}
+		folder, _ := split(rel)
+		dst := s.data
+		if folder != "" {
+			dst, err = s.folder(folder)
+		}
+		if err == nil {
+			_ = src.rename(name, dst, name)
+			closeUnless(dst, s.data)
+		}
+		closeUnless(src, old)
+	}
 }
 
 // owned refuses a folder that another uid owns: its owner could change it
@@ -247,20 +329,21 @@ func (s *stager) owned(d *dir) error {
 	return nil
 }
 
-// checkClaim refuses to swap when another push has claimed the partial copy
-// since this one did.
+// checkClaim refuses to swap when another push has taken the partial copy
+// over since this one claimed it: this push's data folder is no longer
+// there under its name. (The swap's rename by name is the fence; this check
+// gives the refusal its message before anything is tried.)
 func (s *stager) checkClaim() error {
-	f, _, err := s.partial.openFile(proto.OwnerFile)
-	if err != nil {
-		return failf(proto.KindClaimed, "another push of %s took over its partial copy: this push stops before the swap; the staged copy is whatever the other push left", s.table)
-	}
-	defer f.Close()
-	b, _ := io.ReadAll(io.LimitReader(f, 1024))
-	// Exactly what claim wrote: another push's nonce may differ only in spaces.
-	if string(b) != s.nonce+"\n" {
-		return failf(proto.KindClaimed, "another push of %s took over its partial copy: this push stops before the swap; the staged copy is whatever the other push left", s.table)
+	st, err := s.partial.stat(s.dataName())
+	var own unix.Stat_t
+	if err != nil || unix.Fstat(s.data.fd, &own) != nil || st.Ino != own.Ino || st.Dev != own.Dev {
+		return s.claimed()
 	}
 	return nil
+}
+
+func (s *stager) claimed() error {
+	return failf(proto.KindClaimed, "another push of %s took over its partial copy: this push stops before the swap; the staged copy is whatever the other push left", s.table)
 }
 
 // writeSmall replaces the file name in d with data: written under a fresh
@@ -642,34 +725,41 @@ func (s *stager) dropFolders(plan proto.Plan) error {
 // is set aside first and put back if the second rename fails. The manifest
 // of the new copy is written beside it.
 func (s *stager) swap() error {
-	pd := proto.PartialData
+	dn := s.dataName()
 	_, err := s.staging.stat(s.table)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if err := s.partial.rename(pd, s.staging, s.table); err != nil {
+		if err := s.partial.rename(dn, s.staging, s.table); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return s.claimed()
+			}
 			return failf(proto.KindSwap, "cannot move the new copy in place: %v; nothing was changed", err)
 		}
 	case err != nil:
 		return err
 	default:
-		err := unix.Renameat2(s.partial.fd, pd, s.staging.fd, s.table, unix.RENAME_EXCHANGE)
-		if err != nil {
+		err := unix.Renameat2(s.partial.fd, dn, s.staging.fd, s.table, unix.RENAME_EXCHANGE)
+		switch {
+		case errors.Is(err, unix.ENOENT):
+			return s.claimed()
+		case err != nil:
 			if err := s.swapByTwoRenames(); err != nil {
 				return err
 			}
 		}
 	}
-	// What the exchange left in the partial folder is the previous copy:
+	// What the exchange left under this push's name is the previous copy:
 	// removed first, so the links it shared with the new copy are gone
-	// before the manifest records each file's link count and times.
+	// before the manifest records each file's link count and times. Other
+	// pushes' entries in the partial folder are theirs to remove.
 	s.data.close()
 	s.data = nil
+	if err := s.partial.removeAll(dn); err != nil {
+		fmt.Fprintf(s.stderr, "removing the previous copy: %v\n", err)
+	}
 	s.partial.close()
 	s.partial = nil
-	if err := s.staging.removeAll(s.partialName()); err != nil {
-		// The swap is done; the leftover is for cleanup to remove.
-		fmt.Fprintf(os.Stderr, "removing %s: %v\n", s.partialName(), err)
-	}
+	_ = unix.Unlinkat(s.staging.fd, s.partialName(), unix.AT_REMOVEDIR)
 	if t, err := s.staging.openDir(s.table); err == nil {
 		_ = t.touch()
 		s.writeManifest(t)
@@ -679,13 +769,19 @@ func (s *stager) swap() error {
 }
 
 func (s *stager) swapByTwoRenames() error {
+	if err := s.checkClaim(); err != nil {
+		return err
+	}
 	old := proto.OldPrefix + s.table + "-" + randomSuffix()
 	if err := s.staging.rename(s.table, s.staging, old); err != nil {
 		return failf(proto.KindSwap, "cannot move the previous copy aside: %v; nothing was changed", err)
 	}
-	if err := s.partial.rename(proto.PartialData, s.staging, s.table); err != nil {
+	if err := s.partial.rename(s.dataName(), s.staging, s.table); err != nil {
 		if rerr := s.staging.rename(old, s.staging, s.table); rerr != nil {
 			return failf(proto.KindSwap, "cannot swap the new copy in (%v) nor put the previous one back (%v): the next push or kubectl tracebloc cleanup restores it", err, rerr)
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return s.claimed()
 		}
 		return failf(proto.KindSwap, "cannot swap the new copy in: %v; the previous copy is back in place", err)
 	}

@@ -63,8 +63,8 @@ func TestAnExecWithNoOutputFailsWithoutPanicking(t *testing.T) {
 	if exitcode.Of(err) != exitcode.Staging || r.ExitCode != exitcode.Staging {
 		t.Fatalf("exit = %d (report %d): %v, want 7", exitcode.Of(err), r.ExitCode, err)
 	}
-	if !strings.Contains(r.Error, "ended without") {
-		t.Errorf("report error %q does not say the stage pod ended without output", r.Error)
+	if !strings.Contains(r.Error, "did not start") || !strings.Contains(r.Error, "no output") {
+		t.Errorf("report error %q does not say the stage agent did not start and the pod gave no output", r.Error)
 	}
 }
 

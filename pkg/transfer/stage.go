@@ -269,7 +269,10 @@ func session(ctx context.Context, o Options, resend bool, planOf func(proto.Mess
 			mu.Lock()
 			out.verified = m.Files
 			mu.Unlock()
-			verified <- struct{}{}
+			select {
+			case verified <- struct{}{}:
+			default: // a second word changes nothing
+			}
 		case proto.MsgSwapped:
 			mu.Lock()
 			out.swapped = true

@@ -410,7 +410,11 @@ func TestStageInterruptKeepsWholeFilesForResume(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	partial := tree(t, filepath.Join(w.stagingRoot(), ".partial-cats", "data"))
+	dirs, err := filepath.Glob(filepath.Join(w.stagingRoot(), ".partial-cats", "data-*"))
+	if err != nil || len(dirs) != 1 {
+		t.Fatalf("partial copy: %v %v, want one data folder", dirs, err)
+	}
+	partial := tree(t, dirs[0])
 	local := tree(t, w.local)
 	if len(partial) == 0 || len(partial) == len(local) {
 		t.Fatalf("partial copy holds %d of %d files, want some but not all", len(partial), len(local))

@@ -11,8 +11,9 @@ import (
 var errStalled = errors.New("nothing was sent for too long")
 
 // watchStall cancels the stream when no byte has moved for timeout while
-// there was still data to send. Once the writer is done, the Pod is
-// verifying, and its own deadline bounds that.
+// there was still data to send. Once the whole stream is out, the agent is
+// verifying, which may take long on a slow volume; the stage Pod's
+// activeDeadlineSeconds (and with it the exec) bounds that wait.
 func watchStall(ctx context.Context, last *atomic.Int64, timeout time.Duration, writerDone <-chan error) (context.Context, func()) {
 	if timeout <= 0 {
 		timeout = DefaultStallTimeout

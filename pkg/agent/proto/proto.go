@@ -32,10 +32,9 @@ const (
 	PartialPrefix = ".partial-"
 	// OldPrefix names a staged copy set aside during a swap.
 	OldPrefix = ".old-"
-	// PartialData is the new copy inside the partial folder.
+	// PartialData prefixes the data folder of each push inside the partial
+	// folder: data-<hash of the push's nonce>.
 	PartialData = "data"
-	// OwnerFile inside the partial folder names the push that claims it.
-	OwnerFile = "owner"
 	// ManifestSuffix: ".<table>" + ManifestSuffix beside the staged copy
 	// holds the hashes of its files.
 	ManifestSuffix = ".manifest"
