@@ -3,9 +3,12 @@ package cleanup
 import (
 	"context"
 	"fmt"
+	"os"
+	"sort"
 	"strings"
 	"time"
 
+	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -120,28 +123,75 @@ func dropSelf(items []Item, self string) []Item {
 	return out
 }
 
+// LeaseTTL is the duration of the Leases cleanup takes: the same as a push's.
+const LeaseTTL = 30 * time.Second
+
+// remove removes the leftovers table by table, each while holding that
+// table's Lease: a Lease held by a live push is watched for up to its
+// duration, and if its holder renews it, the table is skipped. No folder,
+// Pod or Lease of a push that is alive is ever removed, even one that
+// started after the leftovers were listed.
 func remove(ctx context.Context, o Options, agent *podexec.Agent, items []Item) error {
-	var folders []string
+	byTable := map[string][]Item{}
+	var tables []string
 	for _, i := range items {
-		var err error
-		kept := false
-		switch i.Kind {
-		case "Pod":
-			err = stage.Delete(ctx, o.Client, o.Namespace, i.Name)
-		case "Lease":
-			kept, err = lock.Abandon(ctx, o.Client, o.Namespace, i.Name)
-		case "Folder":
-			folders = append(folders, folderName(i.Name))
-		}
-		if err != nil {
-			return fmt.Errorf("removing %s %s: %w", strings.ToLower(i.Kind), i.Name, err)
-		}
-		if kept {
-			o.Note("released lease %s (kept: it records the staged copy of table %s)", i.Name, i.Table)
+		if i.Table == "" {
+			// A helper Pod of a status or cleanup: no table, no Lease.
+			if err := stage.Delete(ctx, o.Client, o.Namespace, i.Name); err != nil {
+				return fmt.Errorf("removing pod %s: %w", i.Name, err)
+			}
+			o.Note("removed pod %s", i.Name)
 			continue
 		}
-		if i.Kind != "Folder" {
-			o.Note("removed %s %s", strings.ToLower(i.Kind), i.Name)
+		if _, ok := byTable[i.Table]; !ok {
+			tables = append(tables, i.Table)
+		}
+		byTable[i.Table] = append(byTable[i.Table], i)
+	}
+	sort.Strings(tables)
+	holder := lock.Holder("cleanup", hostname(), os.Getpid(), utilrand.String(6))
+	for _, t := range tables {
+		if !proto.ValidTable(t) {
+			return fmt.Errorf("leftovers name an unsafe table %q", t)
+		}
+		held, err := lock.Acquire(ctx, o.Client, o.Namespace, t, holder, LeaseTTL, lock.WithWarnings(o.Note))
+		if err != nil {
+			if exitcode.Of(err) == exitcode.Interrupted || ctx.Err() != nil {
+				return err
+			}
+			o.Warn("kept the leftovers of table %s: %v", t, err)
+			continue
+		}
+		err = removeTable(ctx, o, agent, t, byTable[t])
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.CleanupTimeout)
+		rerr := held.Release(rctx, nil)
+		cancel()
+		if err == nil && rerr != nil {
+			err = fmt.Errorf("giving the Lease of %s back: %w", t, rerr)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeTable removes one table's leftovers; the caller holds its Lease.
+func removeTable(ctx context.Context, o Options, agent *podexec.Agent, table string, items []Item) error {
+	var folders []string
+	for _, i := range items {
+		switch i.Kind {
+		case "Pod":
+			if err := stage.Delete(ctx, o.Client, o.Namespace, i.Name); err != nil {
+				return fmt.Errorf("removing pod %s: %w", i.Name, err)
+			}
+			o.Note("removed pod %s", i.Name)
+		case "Lease":
+			// Given back when the caller releases it: freed and kept if it
+			// records the staged copy, deleted otherwise.
+			o.Note("released lease %s of a push that stopped", i.Name)
+		case "Folder":
+			folders = append(folders, folderName(i.Name))
 		}
 	}
 	if len(folders) == 0 {
@@ -154,7 +204,7 @@ func remove(ctx context.Context, o Options, agent *podexec.Agent, items []Item) 
 		}
 	}, nil)
 	if err != nil {
-		return exitcode.Errorf(exitcode.Staging, "removing staging folders: %v", err)
+		return exitcode.Errorf(exitcode.Staging, "removing the staging folders of %s: %v", table, err)
 	}
 	for _, n := range notes {
 		o.Note("%s", n)
@@ -163,6 +213,13 @@ func remove(ctx context.Context, o Options, agent *podexec.Agent, items []Item) 
 		o.Note("removed folder %s/%s/%s", proto.SharedMount, proto.StagingDir, f)
 	}
 	return nil
+}
+
+func hostname() string {
+	if h, err := os.Hostname(); err == nil {
+		return h
+	}
+	return "unknown"
 }
 
 // folderName is the name of a leftover folder inside the staging folder.
