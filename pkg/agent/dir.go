@@ -92,9 +92,9 @@ func (d *dir) openDir(name string) (*dir, error) {
 	return &dir{fd: fd, name: d.path(name)}, nil
 }
 
-// ensureDir opens the directory name, creating it (mode perm) if missing.
-func (d *dir) ensureDir(name string, perm uint32) (*dir, error) {
-	if err := unix.Mkdirat(d.fd, name, perm); err != nil && !errors.Is(err, unix.EEXIST) {
+// ensureDir opens the directory name, creating it (mode 0755) if missing.
+func (d *dir) ensureDir(name string) (*dir, error) {
+	if err := unix.Mkdirat(d.fd, name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
 		return nil, &fs.PathError{Op: "mkdir", Path: d.path(name), Err: err}
 	}
 	return d.openDir(name)

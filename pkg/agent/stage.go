@@ -124,7 +124,7 @@ func (s *stager) open() error {
 	if s.shared, err = openRoot(s.root); err != nil {
 		return failf(proto.KindNoAccess, "the shared volume is not mounted at %s: %v", s.root, err)
 	}
-	s.staging, err = s.shared.ensureDir(proto.StagingDir, 0o755)
+	s.staging, err = s.shared.ensureDir(proto.StagingDir)
 	if err != nil {
 		if errors.Is(err, fs.ErrPermission) || errors.Is(err, unix.EROFS) {
 			return s.notWritable(err)
@@ -206,14 +206,14 @@ func (s *stager) sweep(now time.Time) {
 // name. Their whole files are then moved into this push's folder, to resume.
 func (s *stager) claim() error {
 	var err error
-	if s.partial, err = s.staging.ensureDir(s.partialName(), 0o755); err != nil {
+	if s.partial, err = s.staging.ensureDir(s.partialName()); err != nil {
 		if errors.Is(err, errUnsafe) {
 			// A link or a file planted where the partial folder goes:
 			// drop the name (never its target) and start afresh.
 			if rerr := s.staging.removeEntry(s.partialName()); rerr != nil {
 				return rerr
 			}
-			s.partial, err = s.staging.ensureDir(s.partialName(), 0o755)
+			s.partial, err = s.staging.ensureDir(s.partialName())
 		}
 		if err != nil {
 			return err
@@ -223,12 +223,12 @@ func (s *stager) claim() error {
 		return err
 	}
 	_ = s.partial.touch()
-	s.data, err = s.partial.ensureDir(s.dataName(), 0o755)
+	s.data, err = s.partial.ensureDir(s.dataName())
 	if errors.Is(err, errUnsafe) {
 		if rerr := s.partial.removeEntry(s.dataName()); rerr != nil {
 			return rerr
 		}
-		s.data, err = s.partial.ensureDir(s.dataName(), 0o755)
+		s.data, err = s.partial.ensureDir(s.dataName())
 	}
 	if err != nil {
 		return err
@@ -550,12 +550,12 @@ func (s *stager) receiveFiles(tr *tar.Reader, rec *received) error {
 // uid's alone. Only a non-folder is unlinked, so the stream and the reuse,
 // which may both get here, never remove each other's folder.
 func (s *stager) folder(name string) (*dir, error) {
-	d, err := s.data.ensureDir(name, 0o755)
+	d, err := s.data.ensureDir(name)
 	if errors.Is(err, errUnsafe) {
 		if uerr := unix.Unlinkat(s.data.fd, name, 0); uerr != nil && !errors.Is(uerr, unix.ENOENT) && !errors.Is(uerr, unix.EISDIR) {
 			return nil, err
 		}
-		d, err = s.data.ensureDir(name, 0o755)
+		d, err = s.data.ensureDir(name)
 	}
 	return d, err
 }

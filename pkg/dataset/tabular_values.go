@@ -297,7 +297,7 @@ func (g *typeGuess) add(v []byte) {
 		}
 	}
 	g.notNum = g.notNum || !isNumber(v)
-	g.notBool = g.notBool || !(string(v) == "true" || string(v) == "false" || string(v) == "True" || string(v) == "False" || string(v) == "TRUE" || string(v) == "FALSE")
+	g.notBool = g.notBool || !isBoolWord(string(v))
 	if !g.notDate {
 		_, ok := parseDateTime(v, true)
 		g.notDate = !ok
@@ -331,4 +331,13 @@ func (g *typeGuess) sql() string {
 		return "VARCHAR(255)"
 	}
 	return "TEXT"
+}
+
+// isBoolWord reports whether v spells a boolean the way pandas reads one.
+func isBoolWord(v string) bool {
+	switch v {
+	case "true", "false", "True", "False", "TRUE", "FALSE":
+		return true
+	}
+	return false
 }

@@ -446,7 +446,8 @@ func checkTextFile(full, rel string, o TextOptions, probs *problemList) {
 		total += len(chunk)
 		data := chunk
 		if len(carry) > 0 {
-			data = append(carry, chunk...)
+			carry = append(carry, chunk...)
+			data = carry
 			carry = nil
 		}
 		complete := len(data) > 0 && data[len(data)-1] == '\n'

@@ -27,7 +27,7 @@ type Tunnel struct {
 // Close ends the port-forward and waits for it to stop.
 func (t *Tunnel) Close() {
 	t.stop()
-	<-t.done
+	_ = ended(t.done) // the forward ends with the stop; its error says nothing more
 }
 
 // Forward opens a port-forward from a random loopback port to port of pod:
@@ -65,14 +65,17 @@ func Forward(ctx context.Context, cfg *rest.Config, client kubernetes.Interface,
 			"port-forward to the jobs-manager pod %s: %v: check you may create pods/portforward in namespace %s and the pod is Running", pod, err, namespace)
 	case <-ctx.Done():
 		stop()
-		<-done
+		_ = ended(done)
 		return nil, ctx.Err()
 	}
 	ports, err := fw.GetPorts()
 	if err != nil || len(ports) == 0 {
 		stop()
-		<-done
+		_ = ended(done)
 		return nil, exitcode.Errorf(exitcode.Submit, "port-forward to the jobs-manager: no local port: %v", err)
 	}
 	return &Tunnel{URL: fmt.Sprintf("http://127.0.0.1:%d", ports[0].Local), stop: stop, done: done}, nil
 }
+
+// ended waits for a port-forward to stop and returns its error.
+func ended(done <-chan error) error { return <-done }

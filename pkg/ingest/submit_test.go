@@ -110,7 +110,7 @@ func TestValidateKey(t *testing.T) {
 			}
 		})
 	}
-	if NewKey() == NewKey() {
+	if a, b := NewKey(), NewKey(); a == b {
 		t.Error("two fresh keys are equal")
 	}
 }

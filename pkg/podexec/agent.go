@@ -78,7 +78,7 @@ func Deliver(ctx context.Context, r Runner) (*Agent, error) {
 	defer execEnded()
 	go func() {
 		defer close(done)
-		defer pw.Close()
+		defer func() { _ = pw.Close() }()
 		machine, ok1 := out.line(lctx)
 		mode, ok2 := out.line(lctx)
 		if !ok1 || !ok2 {

@@ -30,7 +30,7 @@ func HashFiles(root string, files []dataset.File) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", root, err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	type result struct {
 		rel, sum string
 		id       os.FileInfo

@@ -186,7 +186,7 @@ func session(ctx context.Context, o Options, resend bool, planOf func(proto.Mess
 	if err != nil {
 		return out, exitcode.Errorf(exitcode.Local, "opening %s: %w", o.Root, err)
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }()
 	go func() {
 		err := func() error {
 			var inv proto.Message

@@ -79,8 +79,8 @@ func TestPushLeavesOwnersOnALocalVolume(t *testing.T) {
 	// kubelet applies a Pod's fsGroup to a `local` volume only when that Pod
 	// is its first user on the node: stop the jobs-manager stand-in so the
 	// stage Pod mounts the volume first, as after a node or chart restart.
-	scaleJobsManager(t, 0)
-	t.Cleanup(func() { scaleJobsManager(t, 1) })
+	scaleLocalJobsManager(t, 0)
+	t.Cleanup(func() { scaleLocalJobsManager(t, 1) })
 	r := runPlugin(t, nil, "push", smallDataset(t), "--table", table, "-n", localNS)
 	if r.code != 0 {
 		t.Fatalf("push in %s:\n%s", localNS, r)
@@ -102,7 +102,7 @@ func TestPushLeavesOwnersOnALocalVolume(t *testing.T) {
 	}
 }
 
-func scaleJobsManager(t *testing.T, replicas int) {
+func scaleLocalJobsManager(t *testing.T, replicas int) {
 	t.Helper()
 	out, err := exec.Command(kubectlBin, "--kubeconfig", kubeconfig, "-n", localNS, "scale", "deployment/tracebloc-local-jobs-manager",
 		"--replicas", strconv.Itoa(replicas)).CombinedOutput()

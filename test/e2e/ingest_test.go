@@ -5,10 +5,10 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"sync"
 	"encoding/json"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -297,7 +297,6 @@ func TestIngestCtrlCDetachesAndLogsAttaches(t *testing.T) {
 		t.Errorf("logs -f did not follow the run to its end:\n%s", logs)
 	}
 }
-
 
 // lockedBuffer is a buffer the test reads while the plugin writes to it.
 type lockedBuffer struct {
