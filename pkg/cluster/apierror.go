@@ -24,6 +24,10 @@ func APIError(err error, verb, resource, namespace string) error {
 		return exitcode.Wrap(exitcode.Interrupted, fmt.Errorf("interrupted while asking the cluster to %s %s: %w", verb, resource, err))
 	case IsTLS(err):
 		return TLSError(err)
+	case apierrors.IsForbidden(err) && strings.Contains(err.Error(), "ValidatingAdmissionPolicy"):
+		// RBAC allowed it; an admission policy of the cluster did not.
+		return exitcode.Errorf(exitcode.Permission,
+			"an admission policy refused to %s %s in namespace %s: %v: ask a cluster admin about the policy (docs/admission-policy.yaml admits only the plugin's own Pods)", verb, resource, namespace, err)
 	case apierrors.IsForbidden(err):
 		return exitcode.Errorf(exitcode.Permission,
 			"missing permission: %s %s in namespace %s: ask a cluster admin to bind the Role in docs/rbac.yaml", verb, resource, namespace)

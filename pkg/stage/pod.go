@@ -103,7 +103,9 @@ func BuildPod(o PodOptions) *corev1.Pod {
 		component = ComponentStagePod
 	}
 	if component == ComponentHelperPod {
-		name = "tracebloc-helper-" + o.Suffix
+		// The same prefix as stage Pods: an admission policy can admit
+		// (and allow exec into) the plugin's Pods by name.
+		name = "tracebloc-stage-helper-" + o.Suffix
 	}
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{

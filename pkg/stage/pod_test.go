@@ -152,7 +152,7 @@ func TestMountingNode(t *testing.T) {
 func TestBuildHelperPod(t *testing.T) {
 	pod := BuildPod(PodOptions{Namespace: "tb", Table: "helper", Component: ComponentHelperPod, Image: "img", PVC: "client-pvc",
 		Suffix: "abcde", Node: "n1", Now: time.Unix(0, 0)})
-	if pod.Name != "tracebloc-helper-abcde" || pod.Labels[LabelComponent] != ComponentHelperPod {
+	if pod.Name != "tracebloc-stage-helper-abcde" || pod.Labels[LabelComponent] != ComponentHelperPod {
 		t.Errorf("helper pod %s labelled %v", pod.Name, pod.Labels)
 	}
 	terms := pod.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms

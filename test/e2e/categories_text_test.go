@@ -63,6 +63,7 @@ func (s textShape) args(path string, extra ...string) []string {
 func TestTextTabularDryRun(t *testing.T) {
 	for _, s := range textShapes {
 		t.Run(s.name, func(t *testing.T) {
+			removeStaged(t, s.table)
 			path := s.write(t)
 			r := runPlugin(t, nil, s.args(path, "--dry-run")...)
 			if r.code != 0 {

@@ -28,6 +28,7 @@ func TestPodSecurityAsTheChart(t *testing.T) {
 		t.Fatalf("namespace %s has Pod Security labels %v: want warn=restricted and no enforce, as the chart (recreate the cluster)", ns, l)
 	}
 	priv := restrictedPod("e2e-privileged")
+	priv.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}
 	priv.Spec.Containers[0].SecurityContext.Privileged = ptr.To(true)
 	priv.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = ptr.To(true)
 	text, err := json.Marshal(priv)
