@@ -63,6 +63,14 @@ func runIngest(ctx context.Context, o Options, conn *Connection, target *cluster
 		verb = "attached to the existing"
 	}
 	o.Printer.Notef("%s ingestion run: job %s in namespace %s, key %s", verb, r.Run.Job, r.Run.Namespace, key)
+	return followRun(ctx, o, conn, target, r, r.Run)
+}
+
+// followRun follows a submitted run to its end (unless detached), then
+// removes the staged copy of a clean run.
+func followRun(ctx context.Context, o Options, conn *Connection, target *cluster.Target, r *Report, run *RunReport) error {
+	r.Run = run
+	kept := fmt.Sprintf("the staged copy is kept at %s for a retry", r.StagedPath)
 	attach := fmt.Sprintf("kubectl tracebloc logs %s -n %s -f", r.Run.Job, r.Run.Namespace)
 	if o.Ingest.Detach {
 		r.Status = StatusSubmitted

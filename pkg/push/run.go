@@ -6,12 +6,15 @@ import (
 	"strings"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/tracebloc/kubectl-tracebloc/pkg/access"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cleanup"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/ingest"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
 )
 
@@ -125,6 +128,13 @@ func run(ctx context.Context, o Options, r *Report) error {
 		r.Status = StatusDryRun
 		return nil
 	}
+	if job := existingRun(ctx, o, conn); job != "" {
+		// A re-run of a push whose run was already submitted: its data is
+		// in that run (the ingestor may have copied it already), so it
+		// attaches instead of staging again.
+		o.Printer.Notef("an ingestion run with key %s exists (job %s): attaching to it instead of staging again", o.Ingest.IdempotencyKey, job)
+		return followRun(ctx, o, conn, target, r, &RunReport{Job: job, Namespace: conn.Namespace, Key: o.Ingest.IdempotencyKey, Replay: true, State: ingest.StateRunning})
+	}
 	if err := stageDataset(ctx, o, conn, target, ds, r); err != nil {
 		return err
 	}
@@ -132,6 +142,19 @@ func run(ctx context.Context, o Options, r *Report) error {
 		return nil
 	}
 	return runIngest(ctx, o, conn, target, r)
+}
+
+// existingRun returns the Job of the run submitted with the push's
+// --idempotency-key, if there is one.
+func existingRun(ctx context.Context, o Options, conn *Connection) string {
+	if o.Ingest.StageOnly || o.Ingest.IdempotencyKey == "" {
+		return ""
+	}
+	jobs, err := conn.Client.BatchV1().Jobs(conn.Namespace).List(ctx, metav1.ListOptions{LabelSelector: ingest.RunLabel + "=" + o.Ingest.IdempotencyKey})
+	if err != nil || len(jobs.Items) == 0 {
+		return ""
+	}
+	return jobs.Items[0].Name
 }
 
 func fillDataset(r *Report, ds *dataset.Dataset) {

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
 	authv1 "k8s.io/api/authorization/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -24,6 +25,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/ingest"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
 )
@@ -213,5 +215,24 @@ func TestCtrlCDuringDiscoveryExits130(t *testing.T) {
 				t.Errorf("report says %q, permissions %q: an interruption is neither an unreachable cluster nor a missing permission", r.Error, r.Permissions)
 			}
 		})
+	}
+}
+
+func TestExistingRunOfTheKey(t *testing.T) {
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: "tb", Name: "ingest-job-1", Labels: map[string]string{ingest.RunLabel: "k1"}}}
+	conn := &Connection{Client: fake.NewClientset(job), Namespace: "tb"}
+	for _, tt := range []struct {
+		name string
+		in   IngestOptions
+		want string
+	}{
+		{"same key", IngestOptions{IdempotencyKey: "k1"}, "ingest-job-1"},
+		{"another key", IngestOptions{IdempotencyKey: "k2"}, ""},
+		{"no key", IngestOptions{}, ""},
+		{"stage only", IngestOptions{IdempotencyKey: "k1", StageOnly: true}, ""},
+	} {
+		if got := existingRun(context.Background(), Options{Ingest: tt.in}, conn); got != tt.want {
+			t.Errorf("%s: existing run %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }
