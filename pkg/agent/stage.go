@@ -4,6 +4,8 @@ package agent
 
 import (
 	"archive/tar"
+	"bufio"
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sys/unix"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
@@ -41,6 +44,9 @@ type stager struct {
 
 	// resumed holds the files of the partial copy hashed by the inventory.
 	resumed map[string]hashed
+	// stream is what the plugin sends after the inventory, decompressed.
+	stream      *bufio.Reader
+	closeStream func()
 	// verified are the hashes of the new copy, for its manifest.
 	verified map[string]string
 }
@@ -50,6 +56,9 @@ func (s *stager) partialName() string { return proto.PartialPrefix + s.table }
 func (s *stager) manifestName() string { return "." + s.table + proto.ManifestSuffix }
 
 func (s *stager) close() {
+	if s.closeStream != nil {
+		s.closeStream()
+	}
 	for _, d := range []*dir{s.data, s.partial, s.staging, s.shared} {
 		d.close()
 	}
@@ -87,7 +96,7 @@ func (s *stager) run(resend bool) error {
 		return err
 	}
 	s.send(proto.Message{T: proto.MsgVerified, Files: files, Bytes: bytes})
-	line, err := s.in.ReadString('\n')
+	line, err := s.stream.ReadString('\n')
 	if strings.TrimSpace(line) != proto.Commit {
 		return failf(proto.KindAborted, "the push did not confirm the swap (%s): the verified files are kept for the next push of %s", abortReason(err), s.table)
 	}
@@ -450,6 +459,30 @@ func ingested(shared *dir, table string) bool {
 	return err != nil || len(names) > 0
 }
 
+// openStream reads the plugin's stream as it comes: plain tar, or tar
+// compressed with zstd (told apart by zstd's magic number; a tar stream
+// starts with the plan's name).
+func (s *stager) openStream() error {
+	s.stream = s.in
+	magic, err := s.in.Peek(4)
+	if err != nil || !bytes.Equal(magic, zstdMagic) {
+		return nil
+	}
+	dec, err := zstd.NewReader(s.in, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(maxWindow))
+	if err != nil {
+		return failf(proto.KindStream, "reading the compressed stream: %v", err)
+	}
+	s.closeStream = dec.Close
+	s.stream = bufio.NewReaderSize(dec.IOReadCloser(), 256<<10)
+	return nil
+}
+
+// zstdMagic opens every zstd frame.
+var zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+
+// maxWindow bounds the memory a compressed stream may make the agent use.
+const maxWindow = 32 << 20
+
 // received is what the stream brought.
 type received struct {
 	plan proto.Plan
@@ -463,7 +496,10 @@ type received struct {
 // the partial copy and hashed on the way. Files to reuse are linked from
 // the staged copy and hashed while the stream goes on.
 func (s *stager) receive() (*received, error) {
-	tr := tar.NewReader(s.in)
+	if err := s.openStream(); err != nil {
+		return nil, err
+	}
+	tr := tar.NewReader(s.stream)
 	hdr, err := tr.Next()
 	if err != nil {
 		return nil, failf(proto.KindStream, "the stream ended before the plan: nothing was changed (%v)", err)

@@ -21,6 +21,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/push"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/transfer"
 )
 
 var pushExample = `  # Check a dataset and show what would be staged, without touching the cluster's storage
@@ -113,6 +114,7 @@ type PushOptions struct {
 	StageImage        string
 	PodRunningTimeout time.Duration
 	Retries           int
+	Compress          string
 	StageOnly         bool
 	Detach            bool
 	IdempotencyKey    string
@@ -156,7 +158,8 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 	f.BoolVar(&o.DryRun, "dry-run", false, "run every check and print the summary, stage nothing")
 	f.StringVarP(&o.Output, "output", "o", "text", "output format: text or json")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print only warnings, errors and the result")
-	f.StringVar(&o.StageImage, "stage-image", defaultStageImage(), "image of the stage pod (needs sh, tar and sha256sum); env "+stage.ImageEnv+" sets the default")
+	f.StringVar(&o.StageImage, "stage-image", defaultStageImage(), "image of the stage pod (needs a POSIX sh with uname, cat, chmod, mv, mkdir); env "+stage.ImageEnv+" sets the default")
+	f.StringVar(&o.Compress, "compress", transfer.CompressAuto, "compress the stream: auto (when a sample of the data shrinks), always or never")
 	f.DurationVar(&o.PodRunningTimeout, "pod-running-timeout", 2*time.Minute, "how long to wait for the stage pod to run")
 	f.IntVar(&o.Retries, "retries", 3, "how many times to retry a broken stream; each retry resumes what was sent")
 	f.BoolVar(&o.StageOnly, "stage-only", false, "stage the dataset and stop: submit no ingestion run")
@@ -186,6 +189,9 @@ func (o *PushOptions) Validate() error {
 	}
 	if o.Retries < 0 {
 		return exitcode.Errorf(exitcode.BadFlags, "--retries must be 0 or more")
+	}
+	if !transfer.ValidCompress(o.Compress) {
+		return exitcode.Errorf(exitcode.BadFlags, "--compress %q is not allowed: use auto, always or never", o.Compress)
 	}
 	if o.IdempotencyKey != "" {
 		if err := ingest.ValidateKey(o.IdempotencyKey); err != nil {
@@ -295,7 +301,7 @@ func (o *PushOptions) Run(ctx context.Context) error {
 		TargetSize: target, MinSize: minSize, NumberOfKeypoints: o.NumberOfKeypoints,
 		Schema: o.Schema, LabelPolicy: o.LabelPolicy, TimeColumn: o.TimeColumn,
 		DryRun: o.DryRun, StageImage: o.StageImage, PodRunningTimeout: o.PodRunningTimeout,
-		CleanupTimeout: 30 * time.Second, Limits: dataset.DefaultLimits, Version: Version, Retries: o.Retries,
+		CleanupTimeout: 30 * time.Second, Limits: dataset.DefaultLimits, Version: Version, Retries: o.Retries, Compress: o.Compress,
 		Connect: connector(o.configFlags, ctxFlag), Printer: p, ShowSummary: !o.Quiet,
 		OnPodCreated: o.hooks.OnPodCreated,
 		Ingest: push.IngestOptions{StageOnly: o.StageOnly, Detach: o.Detach, IdempotencyKey: o.IdempotencyKey,

@@ -51,7 +51,9 @@ type Options struct {
 	Limits         dataset.Limits
 	// Retries is how many times a broken stream is retried, resuming.
 	Retries int
-	Version string
+	// Compress is the --compress mode: auto, always or never.
+	Compress string
+	Version  string
 
 	Connect Connector
 	// NewRunner returns the exec runner for a stage Pod; nil means pods/exec.

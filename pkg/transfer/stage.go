@@ -40,6 +40,8 @@ type Options struct {
 	OnPlan func(Plan)
 	// Progress is called with each chunk of file data sent.
 	Progress func(n int64)
+	// Compress is auto (decide from a sample of the data), always or never.
+	Compress string
 	// StallTimeout ends a stream that has sent nothing for this long, so a
 	// dead connection never hangs the push; zero means DefaultStallTimeout.
 	StallTimeout time.Duration
@@ -71,6 +73,10 @@ type Result struct {
 	Resumed   int   `json:"resumed_files"`
 	Verified  int   `json:"verified_files"`
 	Rounds    int   `json:"rounds"`
+	// Compressed says the stream was compressed; WireBytes is what went
+	// onto the connection (plan, tar headers and data, after compression).
+	Compressed bool  `json:"compressed"`
+	WireBytes  int64 `json:"wire_bytes"`
 }
 
 // maxRounds bounds the re-sends after a verification mismatch.
@@ -104,6 +110,8 @@ func Stage(ctx context.Context, o Options) (*Result, error) {
 		}
 		res.SentFiles += len(out.plan.Send)
 		res.SentBytes += out.plan.SendBytes
+		res.WireBytes += out.wire
+		res.Compressed = res.Compressed || out.compressed
 		if err == nil {
 			if !out.swapped {
 				return nil, exitcode.Errorf(exitcode.Staging, "the stage pod ended without confirming the swap: the staged copy may be old or new, push again")
@@ -150,10 +158,12 @@ func stagingError(doing string, err error) error {
 
 // outcome is what one round learned.
 type outcome struct {
-	plan     *Plan
-	verified int
-	swapped  bool
-	actual   Sums
+	plan       *Plan
+	wire       int64
+	compressed bool
+	verified   int
+	swapped    bool
+	actual     Sums
 }
 
 // session runs one round: the inventory comes back as the agent's first
@@ -213,9 +223,40 @@ func session(ctx context.Context, o Options, resend bool, planOf func(proto.Mess
 			last.Store(time.Now().UnixNano())
 			src := &tarSource{root: root, plan: wire, files: plan.Send, local: o.Local, maxBytes: o.MaxFileBytes, progress: progress, stop: ctx.Done()}
 			// Big writes keep the exec stream's frames full.
-			bw := bufio.NewWriterSize(pw, 256<<10)
-			if err := src.writeTo(bw); err != nil {
+			counter := &countingWriter{w: pw}
+			defer func() {
+				mu.Lock()
+				out.wire = counter.n
+				mu.Unlock()
+			}()
+			bw := bufio.NewWriterSize(counter, 256<<10)
+			var w io.Writer = bw
+			compress := o.Compress == CompressAlways
+			if o.Compress == CompressAuto || o.Compress == "" {
+				compress, _ = compressible(root, plan.Send)
+			}
+			var enc interface {
+				io.Writer
+				Flush() error
+				Close() error
+			}
+			if compress {
+				z, err := newCompressor(bw)
+				if err != nil {
+					return err
+				}
+				enc, w = z, z
+				mu.Lock()
+				out.compressed = true
+				mu.Unlock()
+			}
+			if err := src.writeTo(w); err != nil {
 				return err
+			}
+			if enc != nil {
+				if err := enc.Flush(); err != nil {
+					return err
+				}
 			}
 			if err := bw.Flush(); err != nil {
 				return err
@@ -236,8 +277,15 @@ func session(ctx context.Context, o Options, resend bool, planOf func(proto.Mess
 					return err
 				}
 			}
-			_, err = io.WriteString(pw, proto.Commit+"\n")
-			return err
+			if _, err := io.WriteString(w, proto.Commit+"\n"); err != nil {
+				return err
+			}
+			if enc != nil {
+				if err := enc.Close(); err != nil {
+					return err
+				}
+			}
+			return bw.Flush()
 		}()
 		pw.CloseWithError(err)
 		done <- err

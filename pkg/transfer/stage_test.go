@@ -60,8 +60,10 @@ func (w *world) options(ctx context.Context) Options {
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	// The stream is plain tar here, so that tests can damage a named
+	// entry on the way; compression has tests of its own.
 	return Options{Root: ds.Root, Files: ds.Files, Local: local, Table: "cats", Nonce: "push-1",
-		MaxFileBytes: dataset.DefaultLimits.MaxFileBytes, Agent: w.agent()}
+		MaxFileBytes: dataset.DefaultLimits.MaxFileBytes, Agent: w.agent(), Compress: CompressNever}
 }
 
 func (w *world) push() (*Result, error) {
