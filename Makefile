@@ -38,6 +38,7 @@ test: lint unit e2e
 
 unit: agents
 	go test -race -count=1 ./...
+	cd hack/localcluster && go test -count=1 ./cmd/ingest-standin/
 
 e2e: build cluster-up
 	source $(LC_ENV) && TRACEBLOC_PLUGIN=$(CURDIR)/$(BIN) go test -tags e2e -count=1 -timeout 30m -v ./test/e2e/ 2>&1 | tee .localcluster/e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+\S+_test.go|        \S)' ; exit $${PIPESTATUS[0]}

@@ -183,14 +183,22 @@ func fillDataset(r *Report, ds *dataset.Dataset) {
 // warnLeftovers points at `cleanup` when earlier pushes left stage Pods or
 // expired Leases. It is advice only: errors are ignored.
 func warnLeftovers(ctx context.Context, o Options, conn *Connection) {
-	items, _, err := cleanup.FindObjects(ctx, conn.Client, conn.Namespace, time.Now())
-	if err != nil || len(items) == 0 {
+	found, _, err := cleanup.FindObjects(ctx, conn.Client, conn.Namespace, time.Now())
+	if err != nil {
 		return
 	}
-	names := make([]string, len(items))
-	for i, it := range items {
-		names[i] = strings.ToLower(it.Kind) + " " + it.Name
+	// Leftovers of this table are this push's to handle once it holds the
+	// table's Lease: dead stage Pods are deleted, the Lease taken over, the
+	// partial copy resumed.
+	var names []string
+	for _, it := range found {
+		if !strings.EqualFold(it.Table, o.Table) {
+			names = append(names, strings.ToLower(it.Kind)+" "+it.Name)
+		}
+	}
+	if len(names) == 0 {
+		return
 	}
 	o.Printer.Warnf("earlier pushes left %d leftovers (%s): remove them with kubectl tracebloc cleanup -n %s",
-		len(items), strings.Join(names, ", "), conn.Namespace)
+		len(names), strings.Join(names, ", "), conn.Namespace)
 }
