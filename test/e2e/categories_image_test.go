@@ -92,6 +92,26 @@ func TestCategoriesImageTasks(t *testing.T) {
 				}
 			}
 			assertNoStagePods(t, ns)
+
+			// Re-push after changing one sidecar file (an annotation, a
+			// mask): only that file is sent.
+			if side := tt.folders[len(tt.folders)-1]; side != "images" {
+				entries, err := os.ReadDir(filepath.Join(dir, side))
+				must(t, err)
+				changed := filepath.Join(dir, side, entries[3].Name())
+				if side == "masks" {
+					// Another valid mask of the same size: the first one's.
+					must(t, os.WriteFile(changed, mustRead(t, filepath.Join(dir, side, entries[0].Name())), 0o644))
+				} else {
+					b := mustRead(t, changed)
+					must(t, os.WriteFile(changed, []byte(strings.Replace(string(b), "</annotation>", "<!-- checked --></annotation>", 1)), 0o644))
+				}
+				r, rep := push(t, dir, tt.table, args...)
+				if r.code != 0 || rep.Transfer == nil || rep.Transfer.SentFiles != 1 {
+					t.Fatalf("re-push after changing %s: want exactly that file sent:\n%s", changed, r)
+				}
+				assertStagedCopy(t, dir, tt.table)
+			}
 		})
 	}
 }

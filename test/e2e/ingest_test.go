@@ -315,3 +315,26 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestIngestTableAlreadyIngested: the ingestor never ingests into a table
+// that exists, so a push to an ingested table stops with exit 6 before any
+// file is sent, and says how to go on.
+func TestIngestTableAlreadyIngested(t *testing.T) {
+	const table = "e2e_ing_twice"
+	forgetTable(t, table)
+	if r, rep := ingestPush(t, table); r.code != 0 || rep.Status != "ingested" {
+		t.Fatalf("first push:\n%s", r)
+	}
+	r, _ := ingestPush(t, table)
+	rep := parseReport(t, r)
+	if r.code != 6 || !strings.Contains(rep.Error, "already holds ingested data") || !strings.Contains(rep.Error, "--table") {
+		t.Fatalf("want exit 6 naming the table and the way out:\n%s", r)
+	}
+	if rep.Transfer != nil {
+		t.Errorf("files were sent to an ingested table: %+v", rep.Transfer)
+	}
+	if len(stagedSums(t, table)) != 0 {
+		t.Errorf("a staged copy was made for an ingested table")
+	}
+	assertNoStagePods(t, ns)
+}
