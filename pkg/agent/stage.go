@@ -88,6 +88,8 @@ func (s *stager) run(resend bool) error {
 			// A full volume: what arrived cannot help the next push as much
 			// as the space it takes; the staged copy stays as it was.
 			s.dropPartial()
+		} else {
+			s.dropIfEmpty()
 		}
 		return err
 	}
@@ -115,6 +117,21 @@ func (s *stager) dropPartial() {
 	s.data.close()
 	s.data = nil
 	_ = s.partial.removeAll(s.dataName())
+	s.partial.close()
+	s.partial = nil
+	_ = unix.Unlinkat(s.staging.fd, s.partialName(), unix.AT_REMOVEDIR)
+}
+
+// dropIfEmpty removes this push's data folder, and the partial folder,
+// when nothing is in them (a push that stopped before sending a file, e.g.
+// because the table is already ingested): no empty leftovers.
+func (s *stager) dropIfEmpty() {
+	if names, err := s.data.names(); err != nil || len(names) > 0 {
+		return
+	}
+	s.data.close()
+	s.data = nil
+	_ = unix.Unlinkat(s.partial.fd, s.dataName(), unix.AT_REMOVEDIR)
 	s.partial.close()
 	s.partial = nil
 	_ = unix.Unlinkat(s.staging.fd, s.partialName(), unix.AT_REMOVEDIR)

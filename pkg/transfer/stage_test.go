@@ -498,6 +498,9 @@ func TestStageRefusesAnIngestedTable(t *testing.T) {
 	if _, err := os.Stat(w.staged()); !os.IsNotExist(err) {
 		t.Errorf("a staged copy was made: %v", err)
 	}
+	if entries, err := os.ReadDir(w.stagingRoot()); err != nil || len(entries) != 0 {
+		t.Errorf("the refused push left %v in the staging folder (%v)", entries, err)
+	}
 }
 
 func TestDeliverRefusesAnUnknownArchitecture(t *testing.T) {
