@@ -74,9 +74,13 @@ func printStatus(p *output.Printer, r *status.Report) {
 	} else {
 		p.Resultf("Staged:\n")
 		tw := tabwriter.NewWriter(p.Out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  TABLE\tFILES\tSIZE\tSTAGED")
+		fmt.Fprintln(tw, "  TABLE\tTASK\tFILES\tSIZE\tSTAGED")
 		for _, t := range r.Tables {
-			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s (%s ago)\n", t.Name, t.Files, dataset.HumanBytes(t.Bytes),
+			task := t.Task
+			if task == "" {
+				task = "-"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s (%s ago)\n", t.Name, task, t.Files, dataset.HumanBytes(t.Bytes),
 				t.StagedAt.Format("2006-01-02 15:04:05 MST"), time.Since(t.StagedAt).Round(time.Second))
 		}
 		_ = tw.Flush()

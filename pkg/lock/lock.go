@@ -432,6 +432,8 @@ type Staged struct {
 	Files int
 	Bytes int64
 	At    time.Time
+	// Task is the task the copy was checked for (image_classification, …).
+	Task string
 }
 
 // Annotations of a released Lease that record the last staged copy.
@@ -439,6 +441,7 @@ const (
 	AnnotationStagedFiles = "tracebloc.io/staged-files"
 	AnnotationStagedBytes = "tracebloc.io/staged-bytes"
 	AnnotationStagedAt    = "tracebloc.io/staged-at"
+	AnnotationStagedTask  = "tracebloc.io/staged-task"
 )
 
 // Release stops renewing and gives the Lease up if this client still holds
@@ -467,6 +470,11 @@ func (h *Held) Release(ctx context.Context, staged *Staged) error {
 		cur.Annotations[AnnotationStagedFiles] = strconv.Itoa(staged.Files)
 		cur.Annotations[AnnotationStagedBytes] = strconv.FormatInt(staged.Bytes, 10)
 		cur.Annotations[AnnotationStagedAt] = staged.At.UTC().Format(time.RFC3339)
+		if staged.Task != "" {
+			cur.Annotations[AnnotationStagedTask] = staged.Task
+		} else {
+			delete(cur.Annotations, AnnotationStagedTask)
+		}
 	}
 	_, err = end(ctx, leases, cur)
 	return err
@@ -505,7 +513,7 @@ func Record(l *coordv1.Lease) (Staged, bool) {
 	}
 	files, _ := strconv.Atoi(l.Annotations[AnnotationStagedFiles])
 	bytes, _ := strconv.ParseInt(l.Annotations[AnnotationStagedBytes], 10, 64)
-	return Staged{Files: files, Bytes: bytes, At: at}, true
+	return Staged{Files: files, Bytes: bytes, At: at, Task: l.Annotations[AnnotationStagedTask]}, true
 }
 
 // Abandon ends the Lease of a push that died: a Lease that records a staged

@@ -516,10 +516,10 @@ func TestReleaseKeepsTheRecordOfAStagedTable(t *testing.T) {
 	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	l, err := Acquire(ctx, client, "tb", "cats", "ana@laptop pid 1 (a)", ttl, opts...)
 	must(t, err)
-	must(t, l.Release(ctx, &Staged{Files: 1601, Bytes: 149190415, At: at}))
+	must(t, l.Release(ctx, &Staged{Files: 1601, Bytes: 149190415, At: at, Task: "object_detection"}))
 	tables, err := StagedTables(ctx, client, "tb")
 	must(t, err)
-	if got := tables["cats"]; len(tables) != 1 || got.Files != 1601 || got.Bytes != 149190415 || !got.At.Equal(at) {
+	if got := tables["cats"]; len(tables) != 1 || got.Files != 1601 || got.Bytes != 149190415 || !got.At.Equal(at) || got.Task != "object_detection" {
 		t.Fatalf("staged tables = %+v, want the record of cats", tables)
 	}
 	// The record is free: the next push takes it at once, and a failed

@@ -62,7 +62,7 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 	defer func() {
 		var staged *lock.Staged
 		if err == nil {
-			staged = &lock.Staged{Files: len(ds.Files), Bytes: ds.Bytes, At: time.Now()}
+			staged = &lock.Staged{Files: len(ds.Files), Bytes: ds.Bytes, At: time.Now(), Task: ds.Task}
 		}
 		releaseLock(o, held, staged)
 	}()

@@ -10,13 +10,17 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cleanup"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
 )
 
 // Table is one staged table.
 type Table struct {
-	Name     string    `json:"table"`
+	Name string `json:"table"`
+	// Task is the task of the push that staged the copy, from the table's
+	// Lease record; empty when no record says.
+	Task     string    `json:"task,omitempty"`
 	Files    int       `json:"files"`
 	Bytes    int64     `json:"bytes"`
 	StagedAt time.Time `json:"staged_at"`
@@ -61,8 +65,9 @@ func run(ctx context.Context, o stage.HelperOptions, r *Report) error {
 			return err
 		}
 		r.Leftovers = append(r.Leftovers, cleanup.Folders(listing.Leftovers, live)...)
+		records, _ := lock.StagedTables(ctx, o.Client, o.Namespace)
 		for _, t := range listing.Tables {
-			r.Tables = append(r.Tables, Table{Name: t.Name, Files: t.Files, Bytes: t.Bytes, StagedAt: time.Unix(t.Modified, 0).UTC()})
+			r.Tables = append(r.Tables, Table{Name: t.Name, Task: records[t.Name].Task, Files: t.Files, Bytes: t.Bytes, StagedAt: time.Unix(t.Modified, 0).UTC()})
 		}
 		sort.Slice(r.Tables, func(i, j int) bool { return r.Tables[i].Name < r.Tables[j].Name })
 		return nil

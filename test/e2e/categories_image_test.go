@@ -92,6 +92,17 @@ func TestCategoriesImageTasks(t *testing.T) {
 				}
 			}
 			assertNoStagePods(t, ns)
+			// status names the task of the staged table.
+			st, _ := statusOf(t)
+			task := ""
+			for _, tb := range st.Tables {
+				if tb.Name == tt.table {
+					task = tb.Task
+				}
+			}
+			if task != tt.task {
+				t.Errorf("status shows task %q for %s, want %s", task, tt.table, tt.task)
+			}
 
 			// Re-push after changing one sidecar file (an annotation, a
 			// mask): only that file is sent.

@@ -17,6 +17,7 @@ type statusReport struct {
 	} `json:"release"`
 	Tables []struct {
 		Name  string `json:"table"`
+		Task  string `json:"task"`
 		Files int    `json:"files"`
 		Bytes int64  `json:"bytes"`
 	} `json:"tables"`
