@@ -53,6 +53,7 @@ type CSVStream struct {
 	maxRecord  int
 	bytesRead  int64
 	bomChecked bool
+	plain      bool
 
 	// BOM is set once the first record is read if the file began with a
 	// UTF-8 byte order mark (which Read skips).
@@ -95,6 +96,11 @@ func (c *CSVStream) Read() ([][]byte, error) {
 		}
 		raw := data[:n]
 		c.recLine = c.line
+		if c.plain {
+			c.line++
+			c.start += n
+			return c.fields, nil
+		}
 		c.line += bytes.Count(raw, []byte{'\n'})
 		c.start += n
 		if err != nil {
@@ -204,36 +210,51 @@ func (c *CSVStream) checkText(raw []byte) error {
 	return &CSVError{File: c.name, Line: c.recLine + bytes.Count(raw[:off], []byte{'\n'}), Reason: "is not valid UTF-8: save the file as CSV UTF-8"}
 }
 
+// csvSpecial marks the bytes the fast path of parse stops at: the
+// separator, the line end, a quote, and the bytes checkText looks at (NUL
+// and every byte of a multi-byte UTF-8 sequence).
+var csvSpecial = func() (t [256]byte) {
+	t[','], t['\n'], t['"'], t[0] = 1, 2, 3, 4
+	for b := 0x80; b < 0x100; b++ {
+		t[b] = 4
+	}
+	return t
+}()
+
 // parse splits one record at the front of data into c.fields and returns
-// how many bytes it spans, its line end included.
+// how many bytes it spans, its line end included. It sets c.plain when the
+// record is ASCII without NUL, so checkText can be skipped.
 func (c *CSVStream) parse(data []byte) (int, error) {
-	nl := bytes.IndexByte(data, '\n')
-	if nl < 0 && !c.eof {
+	c.fields = c.fields[:0]
+	c.plain = true
+	st := 0
+	for i := 0; i < len(data); i++ {
+		switch csvSpecial[data[i]] {
+		case 0:
+			continue
+		case 1:
+			c.fields = append(c.fields, data[st:i])
+			st = i + 1
+		case 2:
+			c.fields = append(c.fields, bytes.TrimSuffix(data[st:i], []byte{'\r'}))
+			return i + 1, nil
+		case 3:
+			return c.parseQuoted(data)
+		default:
+			c.plain = false
+		}
+	}
+	if !c.eof {
 		return 0, errNeedMore
 	}
-	seg, n := data, len(data)
-	if nl >= 0 {
-		seg, n = data[:nl], nl+1
-	}
-	if bytes.IndexByte(seg, '"') >= 0 {
-		return c.parseQuoted(data)
-	}
-	seg = bytes.TrimSuffix(seg, []byte{'\r'})
-	c.fields = c.fields[:0]
-	for {
-		i := bytes.IndexByte(seg, ',')
-		if i < 0 {
-			c.fields = append(c.fields, seg)
-			return n, nil
-		}
-		c.fields = append(c.fields, seg[:i])
-		seg = seg[i+1:]
-	}
+	c.fields = append(c.fields, bytes.TrimSuffix(data[st:], []byte{'\r'}))
+	return len(data), nil
 }
 
 // parseQuoted is the slow path for a record with a double quote in it: it
 // unescapes fields into c.scratch and may span lines.
 func (c *CSVStream) parseQuoted(data []byte) (int, error) {
+	c.plain = false
 	c.scratch = c.scratch[:0]
 	c.bounds = c.bounds[:0]
 	pos := 0

@@ -326,6 +326,7 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 		orderType = checks[orderIdx].typ
 	}
 	countLabels := o.MinLabels > 0 || groupIdx >= 0
+	labelCounts := map[string]*int{}
 	if countLabels {
 		tb.Labels = map[string]int{}
 	}
@@ -379,11 +380,12 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 				}
 			} else if countLabels {
 				// Indexing with string(lv) does not allocate; only a new
-				// label value is copied.
-				if n, seen := tb.Labels[string(lv)]; seen {
-					tb.Labels[string(lv)] = n + 1
-				} else if len(tb.Labels) < maxLabelValues {
-					tb.Labels[string(lv)] = 1
+				// label value is copied. A counter behind a pointer saves
+				// a map write on every row.
+				if n := labelCounts[string(lv)]; n != nil {
+					*n++
+				} else if len(labelCounts) < maxLabelValues {
+					labelCounts[string(lv)] = new(1)
 				}
 				if groupIdx >= 0 {
 					label = string(lv)
@@ -432,6 +434,9 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 			}
 		}
 		st.last, st.lastRaw, st.lastLine = key, quoteValue(rec[orderIdx]), line
+	}
+	for v, n := range labelCounts {
+		tb.Labels[v] = *n
 	}
 	tb.Sequences = len(sequences)
 	if tb.Rows == 0 && len(probs.list) == 0 {

@@ -8,25 +8,27 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
 )
 
-// missingValues are the cells the ingestor's CSV reader (pandas, default
-// options) reads as a missing value: they become NULL, whatever the column.
-var missingValues = map[string]bool{
-	"": true, "#N/A": true, "#N/A N/A": true, "#NA": true, "-1.#IND": true, "-1.#QNAN": true, "-NaN": true, "-nan": true,
-	"1.#IND": true, "1.#QNAN": true, "<NA>": true, "N/A": true, "NA": true, "NULL": true, "NaN": true, "None": true,
-	"n/a": true, "nan": true, "null": true,
-}
-
+// isMissing tells whether v is a cell the ingestor's CSV reader (pandas,
+// default options) reads as a missing value: it becomes NULL, whatever the
+// column. A switch on the string compiles to compares without hashing or
+// allocating: this runs on every cell of a large CSV.
 func isMissing(v []byte) bool {
 	if len(v) == 0 {
 		return true
 	}
-	// Cheap refusals first: this runs on every cell of a large CSV.
+	// Cheap refusals first.
 	if len(v) > 8 || v[len(v)-1] >= '0' && v[len(v)-1] <= '9' {
 		return false
 	}
 	switch v[0] {
 	case '#', '-', '1', '<', 'N', 'n':
-		return missingValues[string(v)]
+	default:
+		return false
+	}
+	switch string(v) {
+	case "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
+		"N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null":
+		return true
 	}
 	return false
 }
