@@ -326,7 +326,8 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 		orderType = checks[orderIdx].typ
 	}
 	countLabels := o.MinLabels > 0 || groupIdx >= 0
-	labelCounts := map[string]*int{}
+	labelCounts := map[string]*labelCount{}
+	var recentLabels labelCache
 	if countLabels {
 		tb.Labels = map[string]int{}
 	}
@@ -366,7 +367,7 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 				}
 				continue
 			}
-			if !validValue(v, c.typ) {
+			if !validValue(v, &c.typ) {
 				probs.atLine("%s line %d: %q is %s, not %s (%s): fix the value, or declare the column with another type in --schema", name, line, c.name, quoteValue(v), c.typ.Kind, c.typ.SQL)
 			}
 		}
@@ -382,10 +383,15 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 				// Indexing with string(lv) does not allocate; only a new
 				// label value is copied. A counter behind a pointer saves
 				// a map write on every row.
-				if n := labelCounts[string(lv)]; n != nil {
-					*n++
+				if lc := recentLabels.find(lv); lc != nil {
+					lc.n++
+				} else if lc := labelCounts[string(lv)]; lc != nil {
+					lc.n++
+					recentLabels.add(lc)
 				} else if len(labelCounts) < maxLabelValues {
-					labelCounts[string(lv)] = new(1)
+					lc := &labelCount{v: string(lv), n: 1}
+					labelCounts[lc.v] = lc
+					recentLabels.add(lc)
 				}
 				if groupIdx >= 0 {
 					label = string(lv)
@@ -435,8 +441,8 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 		}
 		st.last, st.lastRaw, st.lastLine = key, quoteValue(rec[orderIdx]), line
 	}
-	for v, n := range labelCounts {
-		tb.Labels[v] = *n
+	for v, lc := range labelCounts {
+		tb.Labels[v] = lc.n
 	}
 	tb.Sequences = len(sequences)
 	if tb.Rows == 0 && len(probs.list) == 0 {
@@ -451,6 +457,34 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 		}
 	}
 	return nil
+}
+
+// labelCount counts the rows of one label value.
+type labelCount struct {
+	v string
+	n int
+}
+
+// labelCache holds the counters of the last few label values seen: a
+// classification has few, and comparing a short value to a handful costs
+// less than hashing it for a map on every row.
+type labelCache struct {
+	lcs  [8]*labelCount
+	next int
+}
+
+func (c *labelCache) find(v []byte) *labelCount {
+	for _, lc := range c.lcs {
+		if lc != nil && lc.v == string(v) {
+			return lc
+		}
+	}
+	return nil
+}
+
+func (c *labelCache) add(lc *labelCount) {
+	c.lcs[c.next] = lc
+	c.next = (c.next + 1) % len(c.lcs)
 }
 
 // checkTabularHeader checks the header against the schema and the task's
