@@ -279,8 +279,10 @@ func (a orderKey) before(b orderKey) bool {
 }
 
 type sequenceState struct {
-	last     orderKey
-	lastRaw  string
+	last orderKey
+	// lastRaw is the previous row's time as written, quoted only if a
+	// problem names it: quoting costs too much to do on every row.
+	lastRaw  []byte
 	lastLine int
 	label    string
 	line     int
@@ -333,7 +335,7 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 	}
 	sequences := map[string]*sequenceState{}
 	var prev orderKey
-	var prevRaw string
+	var prevRaw []byte
 	prevLine := 0
 	limit := stamp{sec: o.Now.Add(futureSlack).Unix()}
 	emptyLabels, firstEmptyLabel := 0, 0
@@ -383,18 +385,26 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 				// Indexing with string(lv) does not allocate; only a new
 				// label value is copied. A counter behind a pointer saves
 				// a map write on every row.
-				if lc := recentLabels.find(lv); lc != nil {
+				lc := recentLabels.find(lv)
+				switch {
+				case lc != nil:
 					lc.n++
-				} else if lc := labelCounts[string(lv)]; lc != nil {
+				case labelCounts[string(lv)] != nil:
+					lc = labelCounts[string(lv)]
 					lc.n++
 					recentLabels.add(lc)
-				} else if len(labelCounts) < maxLabelValues {
-					lc := &labelCount{v: string(lv), n: 1}
+				case len(labelCounts) < maxLabelValues:
+					lc = &labelCount{v: string(lv), n: 1}
 					labelCounts[lc.v] = lc
 					recentLabels.add(lc)
 				}
 				if groupIdx >= 0 {
-					label = string(lv)
+					// The counter's copy of the value saves one per row.
+					if lc != nil {
+						label = lc.v
+					} else {
+						label = string(lv)
+					}
 				}
 			}
 		}
@@ -415,9 +425,9 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 		}
 		if groupIdx < 0 {
 			if prevLine > 0 && key.before(prev) {
-				probs.atLine("%s line %d: %q %s comes before %s on line %d: sort the rows by %s, oldest first", name, line, o.OrderColumn, quoteValue(rec[orderIdx]), prevRaw, prevLine, o.OrderColumn)
+				probs.atLine("%s line %d: %q %s comes before %s on line %d: sort the rows by %s, oldest first", name, line, o.OrderColumn, quoteValue(rec[orderIdx]), quoteValue(prevRaw), prevLine, o.OrderColumn)
 			}
-			prev, prevRaw, prevLine = key, quoteValue(rec[orderIdx]), line
+			prev, prevRaw, prevLine = key, append(prevRaw[:0], rec[orderIdx]...), line
 			continue
 		}
 		g := rec[groupIdx]
@@ -430,7 +440,7 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 			sequences[string(g)] = st
 		} else {
 			if key.before(st.last) {
-				probs.atLine("%s line %d: sequence %s has %q %s after %s on line %d: sort each sequence's rows by %s, oldest first", name, line, quoteValue(g), o.OrderColumn, quoteValue(rec[orderIdx]), st.lastRaw, st.lastLine, o.OrderColumn)
+				probs.atLine("%s line %d: sequence %s has %q %s after %s on line %d: sort each sequence's rows by %s, oldest first", name, line, quoteValue(g), o.OrderColumn, quoteValue(rec[orderIdx]), quoteValue(st.lastRaw), st.lastLine, o.OrderColumn)
 			}
 			if labelIdx >= 0 && label != "" && st.label != "" && label != st.label {
 				probs.atLine("%s line %d: sequence %s has %s %q, but %q on line %d: a sequence has one label, on every one of its rows", name, line, quoteValue(g), o.LabelColumn, label, st.label, st.line)
@@ -439,7 +449,7 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 				st.label, st.line = label, line
 			}
 		}
-		st.last, st.lastRaw, st.lastLine = key, quoteValue(rec[orderIdx]), line
+		st.last, st.lastRaw, st.lastLine = key, append(st.lastRaw[:0], rec[orderIdx]...), line
 	}
 	for v, lc := range labelCounts {
 		tb.Labels[v] = lc.n

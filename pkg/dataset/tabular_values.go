@@ -61,40 +61,40 @@ func validValue(v []byte, t *spec.ColumnType) bool {
 // column with a missing value is read as floats, and MySQL stores 3.0 in an
 // INT column as 3.
 func parseWhole(v []byte) (int64, bool) {
-	end := len(v)
-	for i, c := range v {
-		if c == '.' {
-			for _, z := range v[i+1:] {
-				if z != '0' {
-					return 0, false
-				}
-			}
-			end = i
-			break
-		}
+	i := 0
+	if len(v) > 0 && (v[0] == '-' || v[0] == '+') {
+		i++
 	}
-	digits := v[:end]
-	if len(digits) > 0 && (digits[0] == '-' || digits[0] == '+') {
-		digits = digits[1:]
+	start := i
+	var n int64
+	for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+		n = n*10 + int64(v[i]-'0')
+		i++
 	}
-	if len(digits) == 0 {
+	digits := i - start
+	if digits == 0 {
 		return 0, false
 	}
-	if len(digits) <= 18 {
-		var n int64
-		for _, c := range digits {
-			if c < '0' || c > '9' {
+	end := i
+	if i < len(v) {
+		if v[i] != '.' {
+			return 0, false
+		}
+		for _, z := range v[i+1:] {
+			if z != '0' {
 				return 0, false
 			}
-			n = n*10 + int64(c-'0')
 		}
-		if v[0] == '-' {
-			n = -n
-		}
-		return n, true
 	}
-	n, err := strconv.ParseInt(string(v[:end]), 10, 64)
-	return n, err == nil
+	if digits > 18 {
+		// Past 18 digits an int64 may overflow: let strconv say.
+		m, err := strconv.ParseInt(string(v[:end]), 10, 64)
+		return m, err == nil
+	}
+	if v[0] == '-' {
+		n = -n
+	}
+	return n, true
 }
 
 // isNumber accepts a decimal number: [sign] digits [. digits] [e [sign] digits].
