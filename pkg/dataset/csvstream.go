@@ -2,9 +2,11 @@ package dataset
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -53,6 +55,7 @@ type CSVStream struct {
 	maxRecord  int
 	bytesRead  int64
 	bomChecked bool
+	plain      bool
 
 	// BOM is set once the first record is read if the file began with a
 	// UTF-8 byte order mark (which Read skips).
@@ -95,6 +98,11 @@ func (c *CSVStream) Read() ([][]byte, error) {
 		}
 		raw := data[:n]
 		c.recLine = c.line
+		if c.plain {
+			c.line++
+			c.start += n
+			return c.fields, nil
+		}
 		c.line += bytes.Count(raw, []byte{'\n'})
 		c.start += n
 		if err != nil {
@@ -204,36 +212,74 @@ func (c *CSVStream) checkText(raw []byte) error {
 	return &CSVError{File: c.name, Line: c.recLine + bytes.Count(raw[:off], []byte{'\n'}), Reason: "is not valid UTF-8: save the file as CSV UTF-8"}
 }
 
+// Word-at-a-time constants: a byte repeated in every byte of a word.
+const (
+	wordOnes  = 0x0101010101010101
+	wordLow7  = 0x7f7f7f7f7f7f7f7f
+	wordHighs = 0x8080808080808080
+)
+
+// zeroBytes sets the high bit of each byte of x that is zero, and only
+// those (no carry between bytes).
+func zeroBytes(x uint64) uint64 {
+	return ^((x&wordLow7 + wordLow7) | x | wordLow7)
+}
+
+// specialBytes sets the high bit of each byte of w that the fast path of
+// parse stops at: comma, line end, quote, NUL and every non-ASCII byte.
+func specialBytes(w uint64) uint64 {
+	return zeroBytes(w^(wordOnes*',')) | zeroBytes(w^(wordOnes*'\n')) | zeroBytes(w^(wordOnes*'"')) | zeroBytes(w) | w&wordHighs
+}
+
 // parse splits one record at the front of data into c.fields and returns
-// how many bytes it spans, its line end included.
+// how many bytes it spans, its line end included. It sets c.plain when the
+// record is ASCII without NUL, so checkText can be skipped. It reads eight
+// bytes at a time and stops only at the bytes that matter.
 func (c *CSVStream) parse(data []byte) (int, error) {
-	nl := bytes.IndexByte(data, '\n')
-	if nl < 0 && !c.eof {
+	c.fields = c.fields[:0]
+	c.plain = true
+	st := 0
+	for base := 0; base < len(data); base += 8 {
+		var m uint64
+		if base+8 <= len(data) {
+			m = specialBytes(binary.LittleEndian.Uint64(data[base:]))
+		} else {
+			var w [8]byte
+			copy(w[:], data[base:])
+			// Pad with a byte that is not special.
+			for k := len(data) - base; k < 8; k++ {
+				w[k] = 'a'
+			}
+			m = specialBytes(binary.LittleEndian.Uint64(w[:]))
+		}
+		for m != 0 {
+			i := base + bits.TrailingZeros64(m)>>3
+			m &= m - 1
+			switch data[i] {
+			case ',':
+				c.fields = append(c.fields, data[st:i])
+				st = i + 1
+			case '\n':
+				c.fields = append(c.fields, trimCR(data[st:i]))
+				return i + 1, nil
+			case '"':
+				return c.parseQuoted(data)
+			default:
+				c.plain = false
+			}
+		}
+	}
+	if !c.eof {
 		return 0, errNeedMore
 	}
-	seg, n := data, len(data)
-	if nl >= 0 {
-		seg, n = data[:nl], nl+1
-	}
-	if bytes.IndexByte(seg, '"') >= 0 {
-		return c.parseQuoted(data)
-	}
-	seg = bytes.TrimSuffix(seg, []byte{'\r'})
-	c.fields = c.fields[:0]
-	for {
-		i := bytes.IndexByte(seg, ',')
-		if i < 0 {
-			c.fields = append(c.fields, seg)
-			return n, nil
-		}
-		c.fields = append(c.fields, seg[:i])
-		seg = seg[i+1:]
-	}
+	c.fields = append(c.fields, trimCR(data[st:]))
+	return len(data), nil
 }
 
 // parseQuoted is the slow path for a record with a double quote in it: it
 // unescapes fields into c.scratch and may span lines.
 func (c *CSVStream) parseQuoted(data []byte) (int, error) {
+	c.plain = false
 	c.scratch = c.scratch[:0]
 	c.bounds = c.bounds[:0]
 	pos := 0
@@ -296,7 +342,7 @@ func (c *CSVStream) parseQuoted(data []byte) (int, error) {
 		}
 		field := data[pos:k]
 		if k == len(data) || data[k] == '\n' {
-			field = bytes.TrimSuffix(field, []byte{'\r'})
+			field = trimCR(field)
 		}
 		c.scratch = append(c.scratch, field...)
 		c.bounds = append(c.bounds, len(c.scratch))
@@ -318,4 +364,13 @@ func (c *CSVStream) endRecord(n int) int {
 		prev = b
 	}
 	return n
+}
+
+// trimCR drops the carriage return of a CRLF line end from the last field
+// of a line: a byte compare, cheaper than a general suffix trim per record.
+func trimCR(f []byte) []byte {
+	if n := len(f); n > 0 && f[n-1] == '\r' {
+		return f[:n-1]
+	}
+	return f
 }

@@ -279,8 +279,10 @@ func (a orderKey) before(b orderKey) bool {
 }
 
 type sequenceState struct {
-	last     orderKey
-	lastRaw  string
+	last orderKey
+	// lastRaw is the previous row's time as written, quoted only if a
+	// problem names it: quoting costs too much to do on every row.
+	lastRaw  []byte
 	lastLine int
 	label    string
 	line     int
@@ -326,12 +328,14 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 		orderType = checks[orderIdx].typ
 	}
 	countLabels := o.MinLabels > 0 || groupIdx >= 0
+	labelCounts := map[string]*labelCount{}
+	var recentLabels labelCache
 	if countLabels {
 		tb.Labels = map[string]int{}
 	}
 	sequences := map[string]*sequenceState{}
 	var prev orderKey
-	var prevRaw string
+	var prevRaw []byte
 	prevLine := 0
 	limit := stamp{sec: o.Now.Add(futureSlack).Unix()}
 	emptyLabels, firstEmptyLabel := 0, 0
@@ -365,7 +369,7 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 				}
 				continue
 			}
-			if !validValue(v, c.typ) {
+			if !validValue(v, &c.typ) {
 				probs.atLine("%s line %d: %q is %s, not %s (%s): fix the value, or declare the column with another type in --schema", name, line, c.name, quoteValue(v), c.typ.Kind, c.typ.SQL)
 			}
 		}
@@ -379,14 +383,28 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 				}
 			} else if countLabels {
 				// Indexing with string(lv) does not allocate; only a new
-				// label value is copied.
-				if n, seen := tb.Labels[string(lv)]; seen {
-					tb.Labels[string(lv)] = n + 1
-				} else if len(tb.Labels) < maxLabelValues {
-					tb.Labels[string(lv)] = 1
+				// label value is copied. A counter behind a pointer saves
+				// a map write on every row.
+				lc := recentLabels.find(lv)
+				switch {
+				case lc != nil:
+					lc.n++
+				case labelCounts[string(lv)] != nil:
+					lc = labelCounts[string(lv)]
+					lc.n++
+					recentLabels.add(lc)
+				case len(labelCounts) < maxLabelValues:
+					lc = &labelCount{v: string(lv), n: 1}
+					labelCounts[lc.v] = lc
+					recentLabels.add(lc)
 				}
 				if groupIdx >= 0 {
-					label = string(lv)
+					// The counter's copy of the value saves one per row.
+					if lc != nil {
+						label = lc.v
+					} else {
+						label = string(lv)
+					}
 				}
 			}
 		}
@@ -407,9 +425,9 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 		}
 		if groupIdx < 0 {
 			if prevLine > 0 && key.before(prev) {
-				probs.atLine("%s line %d: %q %s comes before %s on line %d: sort the rows by %s, oldest first", name, line, o.OrderColumn, quoteValue(rec[orderIdx]), prevRaw, prevLine, o.OrderColumn)
+				probs.atLine("%s line %d: %q %s comes before %s on line %d: sort the rows by %s, oldest first", name, line, o.OrderColumn, quoteValue(rec[orderIdx]), quoteValue(prevRaw), prevLine, o.OrderColumn)
 			}
-			prev, prevRaw, prevLine = key, quoteValue(rec[orderIdx]), line
+			prev, prevRaw, prevLine = key, append(prevRaw[:0], rec[orderIdx]...), line
 			continue
 		}
 		g := rec[groupIdx]
@@ -422,7 +440,7 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 			sequences[string(g)] = st
 		} else {
 			if key.before(st.last) {
-				probs.atLine("%s line %d: sequence %s has %q %s after %s on line %d: sort each sequence's rows by %s, oldest first", name, line, quoteValue(g), o.OrderColumn, quoteValue(rec[orderIdx]), st.lastRaw, st.lastLine, o.OrderColumn)
+				probs.atLine("%s line %d: sequence %s has %q %s after %s on line %d: sort each sequence's rows by %s, oldest first", name, line, quoteValue(g), o.OrderColumn, quoteValue(rec[orderIdx]), quoteValue(st.lastRaw), st.lastLine, o.OrderColumn)
 			}
 			if labelIdx >= 0 && label != "" && st.label != "" && label != st.label {
 				probs.atLine("%s line %d: sequence %s has %s %q, but %q on line %d: a sequence has one label, on every one of its rows", name, line, quoteValue(g), o.LabelColumn, label, st.label, st.line)
@@ -431,7 +449,10 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 				st.label, st.line = label, line
 			}
 		}
-		st.last, st.lastRaw, st.lastLine = key, quoteValue(rec[orderIdx]), line
+		st.last, st.lastRaw, st.lastLine = key, append(st.lastRaw[:0], rec[orderIdx]...), line
+	}
+	for v, lc := range labelCounts {
+		tb.Labels[v] = lc.n
 	}
 	tb.Sequences = len(sequences)
 	if tb.Rows == 0 && len(probs.list) == 0 {
@@ -446,6 +467,34 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 		}
 	}
 	return nil
+}
+
+// labelCount counts the rows of one label value.
+type labelCount struct {
+	v string
+	n int
+}
+
+// labelCache holds the counters of the last few label values seen: a
+// classification has few, and comparing a short value to a handful costs
+// less than hashing it for a map on every row.
+type labelCache struct {
+	lcs  [8]*labelCount
+	next int
+}
+
+func (c *labelCache) find(v []byte) *labelCount {
+	for _, lc := range c.lcs {
+		if lc != nil && lc.v == string(v) {
+			return lc
+		}
+	}
+	return nil
+}
+
+func (c *labelCache) add(lc *labelCount) {
+	c.lcs[c.next] = lc
+	c.next = (c.next + 1) % len(c.lcs)
 }
 
 // checkTabularHeader checks the header against the schema and the task's

@@ -89,3 +89,35 @@ func BenchmarkCheckTabularClassification(b *testing.B) {
 func BenchmarkCheckTimeSeriesClassification(b *testing.B) {
 	benchTabular(b, "time_series_classification", "label")
 }
+
+// BenchmarkCSVStream is the record splitting alone, every record of the
+// file read and dropped.
+func BenchmarkCSVStream(b *testing.B) {
+	p := benchCSV(b, "tabular_classification")
+	st, err := os.Stat(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(st.Size())
+	for b.Loop() {
+		f, err := os.Open(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s, n := NewCSVStream(f, p), 0
+		for {
+			_, err := s.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		f.Close()
+		if n == 0 {
+			b.Fatal("no records")
+		}
+	}
+}

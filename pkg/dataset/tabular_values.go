@@ -8,31 +8,34 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
 )
 
-// missingValues are the cells the ingestor's CSV reader (pandas, default
-// options) reads as a missing value: they become NULL, whatever the column.
-var missingValues = map[string]bool{
-	"": true, "#N/A": true, "#N/A N/A": true, "#NA": true, "-1.#IND": true, "-1.#QNAN": true, "-NaN": true, "-nan": true,
-	"1.#IND": true, "1.#QNAN": true, "<NA>": true, "N/A": true, "NA": true, "NULL": true, "NaN": true, "None": true,
-	"n/a": true, "nan": true, "null": true,
-}
-
+// isMissing tells whether v is a cell the ingestor's CSV reader (pandas,
+// default options) reads as a missing value: it becomes NULL, whatever the
+// column. A switch on the string compiles to compares without hashing or
+// allocating: this runs on every cell of a large CSV.
 func isMissing(v []byte) bool {
 	if len(v) == 0 {
 		return true
 	}
-	// Cheap refusals first: this runs on every cell of a large CSV.
+	// Cheap refusals first.
 	if len(v) > 8 || v[len(v)-1] >= '0' && v[len(v)-1] <= '9' {
 		return false
 	}
 	switch v[0] {
 	case '#', '-', '1', '<', 'N', 'n':
-		return missingValues[string(v)]
+	default:
+		return false
+	}
+	switch string(v) {
+	case "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
+		"N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null":
+		return true
 	}
 	return false
 }
 
-// validValue tells whether v (not missing) fits the column type.
-func validValue(v []byte, t spec.ColumnType) bool {
+// validValue tells whether v (not missing) fits the column type. The type
+// is passed by pointer: copying it for every cell shows on a large CSV.
+func validValue(v []byte, t *spec.ColumnType) bool {
 	switch t.Kind {
 	case spec.KindInt:
 		n, ok := parseWhole(v)
@@ -58,40 +61,40 @@ func validValue(v []byte, t spec.ColumnType) bool {
 // column with a missing value is read as floats, and MySQL stores 3.0 in an
 // INT column as 3.
 func parseWhole(v []byte) (int64, bool) {
-	end := len(v)
-	for i, c := range v {
-		if c == '.' {
-			for _, z := range v[i+1:] {
-				if z != '0' {
-					return 0, false
-				}
-			}
-			end = i
-			break
-		}
+	i := 0
+	if len(v) > 0 && (v[0] == '-' || v[0] == '+') {
+		i++
 	}
-	digits := v[:end]
-	if len(digits) > 0 && (digits[0] == '-' || digits[0] == '+') {
-		digits = digits[1:]
+	start := i
+	var n int64
+	for i < len(v) && v[i] >= '0' && v[i] <= '9' {
+		n = n*10 + int64(v[i]-'0')
+		i++
 	}
-	if len(digits) == 0 {
+	digits := i - start
+	if digits == 0 {
 		return 0, false
 	}
-	if len(digits) <= 18 {
-		var n int64
-		for _, c := range digits {
-			if c < '0' || c > '9' {
+	end := i
+	if i < len(v) {
+		if v[i] != '.' {
+			return 0, false
+		}
+		for _, z := range v[i+1:] {
+			if z != '0' {
 				return 0, false
 			}
-			n = n*10 + int64(c-'0')
 		}
-		if v[0] == '-' {
-			n = -n
-		}
-		return n, true
 	}
-	n, err := strconv.ParseInt(string(v[:end]), 10, 64)
-	return n, err == nil
+	if digits > 18 {
+		// Past 18 digits an int64 may overflow: let strconv say.
+		m, err := strconv.ParseInt(string(v[:end]), 10, 64)
+		return m, err == nil
+	}
+	if v[0] == '-' {
+		n = -n
+	}
+	return n, true
 }
 
 // isNumber accepts a decimal number: [sign] digits [. digits] [e [sign] digits].
