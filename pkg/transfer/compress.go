@@ -1,7 +1,6 @@
 package transfer
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -27,8 +26,8 @@ func ValidCompress(mode string) bool {
 // Sampling: up to sampleFiles files spread over the plan, up to sampleBytes
 // of each, framed like the stream (a 512-byte header each).
 const (
-	sampleFiles = 48
-	sampleBytes = 128 << 10
+	sampleFiles = 32
+	sampleBytes = 64 << 10
 	// worthIt: compress when the sample shrinks to at most this share.
 	worthIt = 0.85
 )
@@ -41,38 +40,48 @@ func compressible(root *os.Root, files []dataset.File) (bool, float64) {
 	if len(files) == 0 {
 		return false, 1
 	}
-	var raw bytes.Buffer
+	// The sample streams through the compressor into a counter: no buffer
+	// of the sample or of its compressed form is held.
+	out := &countingWriter{w: io.Discard}
+	enc, err := zstd.NewWriter(out, encoderOptions()...)
+	if err != nil {
+		return false, 1
+	}
+	in := &countingWriter{w: enc}
+	header := make([]byte, 512)
 	step := max(1, len(files)/sampleFiles)
 	for i := 0; i < len(files); i += step {
 		f := files[i]
-		header := make([]byte, 512)
+		clear(header)
 		copy(header, f.Rel)
-		raw.Write(header)
+		_, _ = in.Write(header)
 		fh, err := root.Open(filepath.FromSlash(f.Source()))
 		if err != nil {
 			continue
 		}
-		n, _ := io.Copy(&raw, io.LimitReader(fh, sampleBytes))
+		n, _ := io.Copy(in, io.LimitReader(fh, sampleBytes))
 		_ = fh.Close()
 		if pad := n % 512; pad != 0 {
-			raw.Write(make([]byte, 512-pad))
+			_, _ = in.Write(header[:512-pad])
 		}
 	}
-	if raw.Len() == 0 {
+	if err := enc.Close(); err != nil || in.n == 0 {
 		return false, 1
 	}
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
-	if err != nil {
-		return false, 1
-	}
-	out := enc.EncodeAll(raw.Bytes(), nil)
-	ratio := float64(len(out)) / float64(raw.Len())
+	ratio := float64(out.n) / float64(in.n)
 	return ratio <= worthIt, ratio
+}
+
+// encoderOptions: the fastest level, one goroutine, a 4 MiB window and the
+// lower-memory tables, so that compression keeps the plugin small.
+func encoderOptions() []zstd.EOption {
+	return []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
+		zstd.WithWindowSize(4 << 20), zstd.WithLowerEncoderMem(true)}
 }
 
 // newCompressor wraps w in the stream's compression.
 func newCompressor(w io.Writer) (*zstd.Encoder, error) {
-	enc, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	enc, err := zstd.NewWriter(w, encoderOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("starting the compressor: %w", err)
 	}
