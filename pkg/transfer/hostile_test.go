@@ -166,3 +166,48 @@ func TestStageOnAHostileVolume(t *testing.T) {
 		})
 	}
 }
+
+// TestLocalFilesAreSentAsChecked: what the push sends is exactly what the
+// pre-flight checked and hashed. A file swapped for a link, a folder
+// swapped for a link, or a file that grew since are refused with exit 3
+// naming the file, and nothing of theirs reaches the staged copy.
+func TestLocalFilesAreSentAsChecked(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(t *testing.T, local, outside string)
+		names  string
+	}{
+		{"a file swapped for a link", func(t *testing.T, local, outside string) {
+			p := filepath.Join(local, "images", "img_00002.jpg")
+			must(t, os.Remove(p))
+			must(t, os.Symlink(filepath.Join(outside, "secret.jpg"), p))
+		}, "img_00002.jpg"},
+		{"the images folder swapped for a link", func(t *testing.T, local, outside string) {
+			must(t, os.Rename(filepath.Join(local, "images"), filepath.Join(outside, "moved")))
+			must(t, os.Symlink(filepath.Join(outside, "moved"), filepath.Join(local, "images")))
+		}, "images/"},
+		{"a file that grew", func(t *testing.T, local, outside string) {
+			f, err := os.OpenFile(filepath.Join(local, "images", "img_00004.jpg"), os.O_APPEND|os.O_WRONLY, 0)
+			must(t, err)
+			_, err = f.Write(make([]byte, 4096))
+			must(t, err)
+			must(t, f.Close())
+		}, "img_00004.jpg"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			outside := t.TempDir()
+			must(t, os.WriteFile(filepath.Join(outside, "secret.jpg"), []byte("not part of the dataset"), 0o644))
+			o := w.options(context.Background()) // walked and hashed: the pre-flight
+			tt.change(t, w.local, outside)
+			_, err := Stage(context.Background(), o)
+			if exitcode.Of(err) != exitcode.Local || !strings.Contains(err.Error(), tt.names) {
+				t.Fatalf("err = %v (exit %d), want exit 3 naming %s", err, exitcode.Of(err), tt.names)
+			}
+			if _, err := os.Stat(w.staged()); !os.IsNotExist(err) {
+				t.Errorf("a staged copy was made: %v", err)
+			}
+		})
+	}
+}

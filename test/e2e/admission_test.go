@@ -197,4 +197,20 @@ func TestAdmissionPolicyHoldsPushersToTheStagePod(t *testing.T) {
 			t.Fatalf("exec into %s as a pusher: %v: %s; want the policy to refuse it", pods.Items[0].Name, err, out)
 		}
 	})
+
+	// The policy's default port-forward prefix names the jobs-manager of the
+	// release "tracebloc"; this namespace's release is another, so even its
+	// jobs-manager is refused, as any other Pod would be.
+	t.Run("port-forward to a Pod that is not the jobs-manager", func(t *testing.T) {
+		pods, err := client.CoreV1().Pods(localNS).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=jobs-manager"})
+		must(t, err)
+		if len(pods.Items) == 0 {
+			t.Fatal("no jobs-manager Pod in " + localNS)
+		}
+		cmd := exec.Command("timeout", "20", kubectlBin, "--kubeconfig", kc, "port-forward", "-n", localNS, "pod/"+pods.Items[0].Name, ":8080")
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "port-forward only to the jobs-manager") {
+			t.Fatalf("port-forward to %s as a pusher: %v: %s; want the policy to refuse it", pods.Items[0].Name, err, out)
+		}
+	})
 }
