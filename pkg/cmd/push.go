@@ -235,6 +235,9 @@ func (o *PushOptions) validateTaskFlags(fs *pflag.FlagSet) error {
 			return exitcode.Errorf(exitcode.BadFlags, "--%s does not apply to %s: it applies to %s", name, task.Name, strings.Join(category.TasksWithFlag(name), ", "))
 		}
 	}
+	if fs.Changed("number-of-keypoints") && o.NumberOfKeypoints < 1 {
+		return exitcode.Errorf(exitcode.BadFlags, "--number-of-keypoints must be 1 or more, e.g. --number-of-keypoints 17")
+	}
 	for _, name := range task.RequiredFlags {
 		if !fs.Changed(name) {
 			return exitcode.Errorf(exitcode.BadFlags, "%s requires --%s (e.g. %s)", task.Name, name, flagExample(name))
