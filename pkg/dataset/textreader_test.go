@@ -1,0 +1,60 @@
+package dataset
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// TestLabelsCSVLongLineIsBounded: a labels.csv that is one huge line (a
+// sparse file of NUL bytes, a line without a newline, an unclosed quote)
+// is refused after a bounded read, not buffered whole: a 4 GiB one would
+// otherwise take the pre-flight's memory past the machine's.
+func TestLabelsCSVLongLineIsBounded(t *testing.T) {
+	const size = 64 << 20
+	tests := []struct {
+		name  string
+		write func(t *testing.T, path string)
+		want  string
+		// maxAlloc bounds the bytes the check allocates.
+		maxAlloc uint64
+	}{
+		{"sparse file of NUL bytes", func(t *testing.T, path string) {
+			must(t, os.Truncate(path, size))
+		}, "labels.csv line 6 holds a NUL byte", 8 << 20},
+		{"one line without a newline", func(t *testing.T, path string) {
+			appendBytes(t, path, strings.Repeat("a", size))
+		}, "labels.csv line 6 is longer than 16.0 MiB", 48 << 20},
+		{"an unclosed quote", func(t *testing.T, path string) {
+			appendBytes(t, path, `x.jpg,"`+strings.Repeat("a\n", size/2))
+		}, "is inside a record longer than 16.0 MiB", 48 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := validDataset(t)
+			tt.write(t, filepath.Join(dir, LabelsFile))
+			runtime.GC()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := Check(dir, Options{LabelColumn: "label", Limits: DefaultLimits})
+			runtime.ReadMemStats(&after)
+			if got := after.TotalAlloc - before.TotalAlloc; got > tt.maxAlloc {
+				t.Errorf("the check allocated %s, want at most %s", HumanBytes(int64(got)), HumanBytes(int64(tt.maxAlloc)))
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Check = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func appendBytes(t *testing.T, path, data string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	must(t, err)
+	_, err = f.WriteString(data)
+	must(t, err)
+	must(t, f.Close())
+}
