@@ -27,7 +27,8 @@ func (r *run) checkManifest() {
 	defer f.Close()
 	m := r.task.Manifest
 	ds, probs := r.ds, r.probs
-	cr := csv.NewReader(newTextReader(f))
+	tr := newTextReader(f)
+	cr := csv.NewReader(tr)
 	cr.ReuseRecord = true
 
 	header, err := cr.Read()
@@ -59,6 +60,7 @@ func (r *run) checkManifest() {
 			probs.addf("%s", csvProblem(err))
 			return
 		}
+		tr.mark()
 		ds.Rows++
 		if !ok {
 			continue
