@@ -1,11 +1,14 @@
 package dataset
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestLabelsCSVLongLineIsBounded: a labels.csv that is one huge line (a
@@ -59,4 +62,44 @@ func appendBytes(t *testing.T, path, data string) {
 	_, err = f.WriteString(data)
 	must(t, err)
 	must(t, f.Close())
+}
+
+// TestLabelsCSVManyMissingRowsIsBounded: rows that name files not in
+// images/ are counted with a few examples, not each kept: a labels.csv of
+// millions of such rows (within the 500 MiB cap) would otherwise hold every
+// name several times over.
+func TestLabelsCSVManyMissingRowsIsBounded(t *testing.T) {
+	const rows = 1_000_000
+	dir := validDataset(t)
+	var b strings.Builder
+	for i := range rows {
+		fmt.Fprintf(&b, "g%09d.jpg,cat\n", i)
+	}
+	for range rows / 10 {
+		b.WriteString(",cat\n") // an empty filename
+	}
+	appendBytes(t, filepath.Join(dir, LabelsFile), b.String())
+	b.Reset()
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := Check(dir, Options{LabelColumn: "label", Limits: DefaultLimits})
+	runtime.ReadMemStats(&after)
+	if got, max := after.TotalAlloc-before.TotalAlloc, uint64(64<<20); got > max {
+		t.Errorf("the check allocated %s for %d rows, want at most %s", HumanBytes(int64(got)), rows, HumanBytes(int64(max)))
+	}
+	p := problemsOf(err)
+	if p == nil {
+		t.Fatalf("Check = %v, want the missing files named", err)
+	}
+	// The fixture's header and 4 rows are lines 1 to 5; the empty names
+	// follow the missing files.
+	first := 6 + rows
+	want := []string{
+		fmt.Sprintf("%d rows of labels.csv name files that are not in images/: g000000000.jpg, g000000001.jpg, g000000002.jpg, g000000003.jpg, g000000004.jpg (and %d more): put those files in images/ or remove their rows", rows, rows-5),
+		fmt.Sprintf("%d rows of labels.csv have an empty filename: line %d, line %d, line %d, line %d, line %d (and %d more)", rows/10, first, first+1, first+2, first+3, first+4, rows/10-5),
+	}
+	if diff := cmp.Diff(want, p.List); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
 }
