@@ -43,11 +43,17 @@ func (r *run) checkManifest() {
 	header = append([]string(nil), header...)
 	cols, ok := r.checkHeader(header)
 
+	// referenced holds the files of the primary folder rows name; missing
+	// and empty rows are counted, with a few examples, so memory does not
+	// grow with rows that name nothing.
 	referenced := make(map[string]struct{})
-	var missing, emptyNames []string
+	var missing, emptyNames sample
 	emptyLabels, dupRows := 0, 0
 	links := r.linkColumns()
-	emptyLinks := map[string][]string{}
+	emptyLinks := map[string]*sample{}
+	for _, l := range links {
+		emptyLinks[l] = &sample{}
+	}
 	ds.Labels = map[string]int{}
 	var rec []string
 	get := func(col string) string { return rec[cols[col]] }
@@ -67,17 +73,16 @@ func (r *run) checkManifest() {
 		}
 		line, _ := cr.FieldPos(0)
 		name := get(m.FilenameColumn)
-		if name == "" {
-			emptyNames = append(emptyNames, fmt.Sprintf("line %d", line))
-		} else {
-			file, found := r.resolve(name)
+		switch file, found := r.resolve(name); {
+		case name == "":
+			emptyNames.addLine(line)
+		case !found:
+			missing.addName(name)
+		default:
 			if _, seen := referenced[file]; seen {
 				dupRows++
 			}
 			referenced[file] = struct{}{}
-			if !found {
-				missing = append(missing, name)
-			}
 		}
 		if m.HasLabel() {
 			if label := get(r.opts.LabelColumn); label == "" {
@@ -88,7 +93,7 @@ func (r *run) checkManifest() {
 		}
 		for _, l := range links {
 			if v := get(l); slices.Contains(naValues, strings.TrimSpace(v)) {
-				emptyLinks[l] = append(emptyLinks[l], fmt.Sprintf("line %d", line))
+				emptyLinks[l].addLine(line)
 			}
 		}
 		for _, c := range r.checks {
@@ -104,9 +109,9 @@ func (r *run) checkManifest() {
 	}
 	r.reportRows(missing, emptyNames, emptyLabels, dupRows)
 	for _, l := range links {
-		if e := emptyLinks[l]; len(e) > 0 {
+		if e := emptyLinks[l]; e.n > 0 {
 			probs.addf("%d rows of labels.csv have an empty %s: %s: %s reads each row's sidecar file through %s, fill it on every row (e.g. %s)",
-				len(e), l, listFirst(e, 5), r.task.Name, l, r.sidecarFor(l))
+				e.n, l, e, r.task.Name, l, r.sidecarFor(l))
 		}
 	}
 	r.noteUnreferenced(referenced)
@@ -215,18 +220,17 @@ func closeHint(header []string, want string) string {
 	return ""
 }
 
-func (r *run) reportRows(missing, emptyNames []string, emptyLabels, dupRows int) {
+func (r *run) reportRows(missing, emptyNames sample, emptyLabels, dupRows int) {
 	ds, probs, dir := r.ds, r.probs, r.task.Primary.Subdir
-	if len(missing) > 0 {
-		sort.Strings(missing)
+	if missing.n > 0 {
 		hint := fmt.Sprintf(": put those files in %s/ or remove their rows", dir)
-		if strings.Contains(missing[0], "/") {
+		if strings.Contains(missing.first[0], "/") {
 			hint = fmt.Sprintf(": the %s column holds bare file names (e.g. cat1.jpg, not %s/cat1.jpg)", r.task.Manifest.FilenameColumn, dir)
 		}
-		probs.addf("%d rows of labels.csv name files that are not in %s/: %s%s", len(missing), dir, listFirst(missing, 5), hint)
+		probs.addf("%d rows of labels.csv name files that are not in %s/: %s%s", missing.n, dir, &missing, hint)
 	}
-	if len(emptyNames) > 0 {
-		probs.addf("%d rows of labels.csv have an empty %s: %s", len(emptyNames), r.task.Manifest.FilenameColumn, listFirst(emptyNames, 5))
+	if emptyNames.n > 0 {
+		probs.addf("%d rows of labels.csv have an empty %s: %s", emptyNames.n, r.task.Manifest.FilenameColumn, &emptyNames)
 	}
 	if emptyLabels > 0 {
 		probs.addf("%d rows of labels.csv have an empty %q: give every row a label", emptyLabels, r.opts.LabelColumn)
@@ -277,3 +281,25 @@ func quoteAll(ss []string) string {
 	}
 	return strings.Join(q, ", ")
 }
+
+// sample counts rows of one kind and keeps the first few examples: the
+// smallest names, or the first lines in file order.
+type sample struct {
+	n     int
+	first []string
+}
+
+func (s *sample) addName(name string) {
+	s.n++
+	s.first = keepSmallest(s.first, name, 5)
+}
+
+func (s *sample) addLine(line int) {
+	s.n++
+	if len(s.first) < 5 {
+		s.first = append(s.first, fmt.Sprintf("line %d", line))
+	}
+}
+
+// String renders the examples and how many more there are.
+func (s *sample) String() string { return listWithMore(s.first, s.n) }
