@@ -2,10 +2,16 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 )
@@ -126,5 +132,19 @@ func TestSubmitErrorNeverEchoesTheToken(t *testing.T) {
 				t.Errorf("%d %s: exit %d, want %d", status, shape, code, want)
 			}
 		}
+	}
+}
+
+// A token request that fails for another reason than a missing account or
+// permission (the apiserver erring, a timeout) leaves the run unsubmitted:
+// exit 8, not the generic exit 1.
+func TestTokenRequestServerErrorExits8(t *testing.T) {
+	client := fake.NewClientset()
+	client.PrependReactor("create", "serviceaccounts", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewInternalError(errors.New("etcd timeout"))
+	})
+	_, err := Token(context.Background(), client, "tb", "ingestor")
+	if code := exitcode.Of(err); code != exitcode.Submit {
+		t.Errorf("exit %d, want %d (%v)", code, exitcode.Submit, err)
 	}
 }

@@ -1,0 +1,31 @@
+package push
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+)
+
+// When the Jobs of the key cannot be listed, the push must not go on to
+// stage again: a run of that key may be reading the staged copy right now.
+func TestExistingRunListErrorStopsThePush(t *testing.T) {
+	client := fake.NewClientset()
+	client.PrependReactor("list", "jobs", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewInternalError(errors.New("etcd timeout"))
+	})
+	conn := &Connection{Client: client, Namespace: "tb"}
+	job, err := existingRun(context.Background(), Options{Ingest: IngestOptions{IdempotencyKey: "k1"}}, conn)
+	if err == nil || job != "" {
+		t.Fatalf("existing run %q, error %v: want an error", job, err)
+	}
+	if code := exitcode.Of(err); code != exitcode.Cluster {
+		t.Errorf("exit %d, want %d (%v)", code, exitcode.Cluster, err)
+	}
+}
