@@ -4,6 +4,7 @@ package ingest
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -77,6 +78,8 @@ var numericFields = []struct {
 type BannerParser struct {
 	in     bool
 	fields int
+	// counts has bit i set once numericFields[i] was read.
+	counts uint
 	done   bool
 	s      Summary
 }
@@ -96,7 +99,9 @@ func (b *BannerParser) Add(line string) {
 	if strings.HasSuffix(trimmed, bannerRule) && strings.Trim(trimmed[strings.LastIndex(trimmed, " ")+1:], "═") == "" {
 		// The rule right under the title is a separator, not the end.
 		if b.fields > 0 {
-			b.in, b.done = false, true
+			// Only a banner that gave every count is whole: a missing
+			// or unreadable one could hide failures.
+			b.in, b.done = false, b.counts == 1<<len(numericFields)-1
 		}
 		return
 	}
@@ -110,14 +115,15 @@ func (b *BannerParser) Add(line string) {
 		b.fields++
 		return
 	}
-	for _, f := range numericFields {
+	for i, f := range numericFields {
 		v, ok := after(line, f.label)
 		if !ok {
 			continue
 		}
+		b.fields++
 		if n, err := parseCount(v); err == nil {
 			f.set(&b.s, n)
-			b.fields++
+			b.counts |= 1 << i
 		}
 		return
 	}
@@ -143,11 +149,15 @@ func after(line, label string) (string, bool) {
 	return strings.TrimSpace(line[i+len(label):]), true
 }
 
-// parseCount reads a count with thousands separated by commas ("1,234").
+// countRule is a count as the ingestor prints it: plain digits, or
+// thousands separated by commas ("1,234").
+var countRule = regexp.MustCompile(`^(\d+|\d{1,3}(,\d{3})+)$`)
+
+// parseCount reads a count; anything else (a sign, spaces, words) is no
+// count at all rather than a guess at one.
 func parseCount(v string) (int64, error) {
-	fields := strings.Fields(v)
-	if len(fields) == 0 {
-		return 0, fmt.Errorf("no number")
+	if !countRule.MatchString(v) {
+		return 0, fmt.Errorf("%q is not a count", v)
 	}
-	return strconv.ParseInt(strings.ReplaceAll(fields[len(fields)-1], ",", ""), 10, 64)
+	return strconv.ParseInt(strings.ReplaceAll(v, ",", ""), 10, 64)
 }

@@ -67,6 +67,9 @@ func Submit(ctx context.Context, httpClient *http.Client, baseURL, token string,
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	// A reply may echo the request's headers: the token goes before any of
+	// it reaches a message (or the -o json report).
+	raw = []byte(redact(string(raw), token))
 	switch resp.StatusCode {
 	case http.StatusCreated, http.StatusOK:
 		var s Submission

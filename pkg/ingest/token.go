@@ -27,7 +27,8 @@ func Token(ctx context.Context, client kubernetes.Interface, namespace, sa strin
 		return res.Status.Token, nil
 	}
 	if err != nil && !apierrors.IsForbidden(err) && !apierrors.IsNotFound(err) {
-		return "", fmt.Errorf("requesting a token for service account %s: %w", sa, err)
+		// The run cannot be submitted without it: exit 8.
+		return "", exitcode.Wrap(exitcode.Submit, fmt.Errorf("requesting a token for service account %s: %w: check the apiserver answers, then push again", sa, err))
 	}
 	reqErr := err
 	if tok, ok := legacyToken(ctx, client, namespace, sa); ok {

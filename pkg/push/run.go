@@ -7,6 +7,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/access"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
@@ -128,7 +129,11 @@ func run(ctx context.Context, o Options, r *Report) error {
 		r.Status = StatusDryRun
 		return nil
 	}
-	if job := existingRun(ctx, o, conn); job != "" {
+	job, err := existingRun(ctx, o, conn)
+	if err != nil {
+		return err
+	}
+	if job != "" {
 		// A re-run of a push whose run was already submitted: its data is
 		// in that run (the ingestor may have copied it already), so it
 		// attaches instead of staging again.
@@ -145,16 +150,25 @@ func run(ctx context.Context, o Options, r *Report) error {
 }
 
 // existingRun returns the Job of the run submitted with the push's
-// --idempotency-key, if there is one.
-func existingRun(ctx context.Context, o Options, conn *Connection) string {
+// --idempotency-key, if there is one. Not knowing is an error: a run of the
+// key may be reading the staged copy that staging again would rewrite.
+func existingRun(ctx context.Context, o Options, conn *Connection) (string, error) {
 	if o.Ingest.StageOnly || o.Ingest.IdempotencyKey == "" {
-		return ""
+		return "", nil
+	}
+	if len(validation.IsValidLabelValue(o.Ingest.IdempotencyKey)) > 0 {
+		// No Job can carry it as a label (64 characters, or a '.', '_'
+		// or '-' at an end): no run of it can be found, nor asked for.
+		return "", nil
 	}
 	jobs, err := conn.Client.BatchV1().Jobs(conn.Namespace).List(ctx, metav1.ListOptions{LabelSelector: ingest.RunLabel + "=" + o.Ingest.IdempotencyKey})
-	if err != nil || len(jobs.Items) == 0 {
-		return ""
+	if err != nil {
+		return "", exitcode.Wrap(exitcode.Cluster, cluster.APIError(err, "list", "jobs", conn.Namespace))
 	}
-	return jobs.Items[0].Name
+	if len(jobs.Items) == 0 {
+		return "", nil
+	}
+	return jobs.Items[0].Name, nil
 }
 
 func fillDataset(r *Report, ds *dataset.Dataset) {

@@ -231,8 +231,9 @@ func TestExistingRunOfTheKey(t *testing.T) {
 		{"no key", IngestOptions{}, ""},
 		{"stage only", IngestOptions{IdempotencyKey: "k1", StageOnly: true}, ""},
 	} {
-		if got := existingRun(context.Background(), Options{Ingest: tt.in}, conn); got != tt.want {
-			t.Errorf("%s: existing run %q, want %q", tt.name, got, tt.want)
+		got, err := existingRun(context.Background(), Options{Ingest: tt.in}, conn)
+		if err != nil || got != tt.want {
+			t.Errorf("%s: existing run %q (%v), want %q", tt.name, got, err, tt.want)
 		}
 	}
 }
