@@ -1,0 +1,7 @@
+//go:build !race
+
+package dataset
+
+// allocFactor widens allocation bounds under the race detector; see
+// race_on_test.go.
+const allocFactor = 1
