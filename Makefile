@@ -62,15 +62,17 @@ cluster-down:
 # JPEG images, a push, and how to look at the result.
 demo: build cluster-up
 	@set -e; source $(LC_ENV); dir=$$(mktemp -d /tmp/tracebloc-demo.XXXXXX); \
+	table=cats_dogs_$$(date +%Y%m%d_%H%M%S); \
 	go run ./hack/gendataset -images 200 -size 64 "$$dir/cats_dogs"; \
-	echo "+ kubectl tracebloc push $$dir/cats_dogs --table cats_dogs -n tracebloc"; \
-	PATH=$(CURDIR)/bin:$$PATH kubectl tracebloc push "$$dir/cats_dogs" --table cats_dogs -n tracebloc; \
-	echo; echo "Look at the result:"; \
+	echo "+ kubectl tracebloc push $$dir/cats_dogs --table $$table -n tracebloc"; \
+	PATH=$(CURDIR)/bin:$$PATH kubectl tracebloc push "$$dir/cats_dogs" --table $$table -n tracebloc; \
+	echo; echo "Look at the result (the jobs-manager here is a stand-in, see hack/localcluster):"; \
 	echo "  source $(LC_ENV)"; \
 	echo "  kubectl -n tracebloc get pods                      # no stage pod is left"; \
-	echo "  ls -la .localcluster/volumes/client-pvc/.tracebloc-staging/cats_dogs/"; \
-	echo "  PATH=\$$PWD/bin:\$$PATH kubectl tracebloc status -n tracebloc"; \
-	echo "  PATH=\$$PWD/bin:\$$PATH kubectl tracebloc push $$dir/cats_dogs --table cats_dogs -n tracebloc   # again: nothing is re-sent"
+	echo "  ls -la .localcluster/volumes/client-pvc/$$table/   # the ingested copy"; \
+	echo "  PATH=\$$PWD/bin:\$$PATH kubectl tracebloc runs -n tracebloc"; \
+	echo "  PATH=\$$PWD/bin:\$$PATH kubectl tracebloc push $$dir/cats_dogs --table $${table}_v2 -n tracebloc --stage-only   # stage only"; \
+	echo "  PATH=\$$PWD/bin:\$$PATH kubectl tracebloc status -n tracebloc"
 
 bench: build cluster-up
 	source $(LC_ENV) && TRACEBLOC_PLUGIN=$(CURDIR)/$(BIN) go test -tags e2e -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./test/e2e/ | tee .localcluster/bench.log

@@ -102,7 +102,6 @@ func followRun(ctx context.Context, o Options, conn *Connection, target *cluster
 		return nil
 	}
 	r.StagedRemoved = true
-	o.Printer.Notef("removed the staged copy %s", r.StagedPath)
 	return nil
 }
 
