@@ -180,24 +180,29 @@ func assertOnlyStaging(t *testing.T, vol string) {
 	})
 }
 
+// TestClaimedPartialIsNotSwapped: another push takes the partial copy over
+// while this one waits for its commit (its claim renames this push's data
+// folder away), so this push must not swap. A nonce that differs only in
+// spaces is another push.
 func TestClaimedPartialIsNotSwapped(t *testing.T) {
-	vol := t.TempDir()
-	staging := filepath.Join(vol, proto.StagingDir)
-	a := startAgent(t, vol, "cats", "mine")
-	a.waitFor(t, proto.MsgInventory)
-	_, _ = a.in.Write(noCommit(stream(t, map[string]string{"labels.csv": "a"}, nil)))
-	a.waitFor(t, proto.MsgVerified)
-	// Another push takes the partial copy over while this one waits for
-	// its commit: its claim renames this push's data folder away.
-	b := startAgent(t, vol, "cats", "theirs")
-	b.waitFor(t, proto.MsgInventory)
-	_, _ = a.in.Write([]byte(proto.Commit + "\n"))
-	a.in.Close()
-	if code := <-a.code; code != proto.KindClaimed.Code() {
-		t.Fatalf("exit %d, want claimed: %s", code, a.out.String())
-	}
-	if _, err := os.Stat(filepath.Join(staging, "cats")); !os.IsNotExist(err) {
-		t.Errorf("the claimed copy was swapped in: %v", err)
+	for _, tt := range []struct{ mine, theirs string }{{"mine", "theirs"}, {"push", " push "}} {
+		t.Run(tt.mine+"/"+tt.theirs, func(t *testing.T) {
+			vol := t.TempDir()
+			a := startAgent(t, vol, "cats", tt.mine)
+			a.waitFor(t, proto.MsgInventory)
+			_, _ = a.in.Write(noCommit(stream(t, map[string]string{"labels.csv": "a"}, nil)))
+			a.waitFor(t, proto.MsgVerified)
+			b := startAgent(t, vol, "cats", tt.theirs)
+			b.waitFor(t, proto.MsgInventory)
+			_, _ = a.in.Write([]byte(proto.Commit + "\n"))
+			a.in.Close()
+			if code := <-a.code; code != proto.KindClaimed.Code() {
+				t.Fatalf("exit %d, want claimed (%d): %s", code, proto.KindClaimed.Code(), a.out.String())
+			}
+			if _, err := os.Stat(filepath.Join(vol, proto.StagingDir, "cats")); !os.IsNotExist(err) {
+				t.Errorf("the claimed copy was swapped in: %v", err)
+			}
+		})
 	}
 }
 

@@ -279,28 +279,6 @@ func mustPlan(t *testing.T, files map[string]string) []byte {
 	return b
 }
 
-// TestClaimComparesTheWholeNonce: a push whose nonce differs only in
-// spaces is another push, with a data folder of its own, and its claim
-// fences this one off.
-func TestClaimComparesTheWholeNonce(t *testing.T) {
-	vol := t.TempDir()
-	staging := filepath.Join(vol, proto.StagingDir)
-	a := startAgent(t, vol, "cats", "push")
-	a.waitFor(t, proto.MsgInventory)
-	_, _ = a.in.Write(noCommit(stream(t, map[string]string{"labels.csv": "a"}, nil)))
-	a.waitFor(t, proto.MsgVerified)
-	b := startAgent(t, vol, "cats", " push ")
-	b.waitFor(t, proto.MsgInventory)
-	_, _ = a.in.Write([]byte(proto.Commit + "\n"))
-	a.in.Close()
-	if code := <-a.code; code != proto.KindClaimed.Code() {
-		t.Fatalf("exit %d, want claimed (%d): %s", code, proto.KindClaimed.Code(), a.out.String())
-	}
-	if _, err := os.Stat(filepath.Join(staging, "cats")); !os.IsNotExist(err) {
-		t.Errorf("the claimed copy was swapped in: %v", err)
-	}
-}
-
 // TestPlanterRacingTheAgent: while pushes run, a planter with the agent's
 // own uid keeps replacing every name the agent touches with links to a
 // victim folder, FIFOs and hard links of a victim file. Whatever each push
