@@ -83,6 +83,22 @@ func (p *problemList) add(format string, args ...any) {
 	p.list = append(p.list, fmt.Sprintf(format, args...))
 }
 
+// nextRecord reads the next row of s. A problem of the stream is reported
+// with its line; the row is then skipped (good false), unless the problem
+// ends the read (more false), as the end of the file does.
+func nextRecord(s *CSVStream, probs *problemList) (rec [][]byte, good, more bool) {
+	rec, err := s.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, false, false
+	}
+	if err != nil {
+		probs.atLine("%s", csvStreamProblem(err))
+		var ce *CSVError
+		return nil, false, errors.As(err, &ce) && !ce.Fatal
+	}
+	return rec, true, true
+}
+
 func (p *problemList) atLine(format string, args ...any) {
 	p.lines++
 	if p.lines > p.max {
@@ -340,17 +356,12 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 	limit := stamp{sec: o.Now.Add(futureSlack).Unix()}
 	emptyLabels, firstEmptyLabel := 0, 0
 	for {
-		rec, err := s.Read()
-		if errors.Is(err, io.EOF) {
+		rec, good, more := nextRecord(s, probs)
+		if !more {
 			break
 		}
-		if err != nil {
-			probs.atLine("%s", csvStreamProblem(err))
-			var ce *CSVError
-			if errors.As(err, &ce) && !ce.Fatal {
-				continue
-			}
-			break
+		if !good {
+			continue
 		}
 		tb.Rows++
 		line := s.Line()

@@ -257,17 +257,12 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *D
 	var missing []string
 	emptyNames, emptyLabels, firstEmptyLabel := 0, 0, 0
 	for {
-		rec, err := s.Read()
-		if errors.Is(err, io.EOF) {
+		rec, good, more := nextRecord(s, probs)
+		if !more {
 			break
 		}
-		if err != nil {
-			probs.atLine("%s", csvStreamProblem(err))
-			var ce *CSVError
-			if errors.As(err, &ce) && !ce.Fatal {
-				continue
-			}
-			break
+		if !good {
+			continue
 		}
 		ds.Rows++
 		if !ok {
