@@ -68,8 +68,11 @@ func CheckText(root string, o TextOptions) (*Dataset, error) {
 	probs := &problemList{max: o.MaxProblems}
 	files := walkTexts(abs, o, ds, probs)
 	referenced := checkTextLabels(abs, o, files, ds, probs)
+	// One buffer for every file: tens of thousands of small texts would
+	// otherwise each allocate their own.
+	buf := bufio.NewReaderSize(nil, 64<<10)
 	for _, rel := range referenced {
-		checkTextFile(filepath.Join(abs, filepath.FromSlash(rel)), rel, o, probs)
+		checkTextFile(filepath.Join(abs, filepath.FromSlash(rel)), rel, o, probs, buf)
 	}
 	if ds.Bytes > o.Limits.MaxTotalBytes {
 		probs.add("the dataset holds %s, over the %s cap of this release: push a smaller dataset or split it into several tables",
@@ -413,16 +416,16 @@ func badBIO(label []byte) string {
 	return ""
 }
 
-// checkTextFile reads one text file, in constant memory, for UTF-8 and, if
+// checkTextFile reads one text file through r, in constant memory, for UTF-8 and, if
 // enforced, the record format on every line.
-func checkTextFile(full, rel string, o TextOptions, probs *problemList) {
-	f, err := os.Open(full)
+func checkTextFile(full, rel string, o TextOptions, probs *problemList, r *bufio.Reader) {
+	f, err := openRead(full)
 	if err != nil {
 		probs.add("opening %s: %v", rel, err)
 		return
 	}
-	defer f.Close()
-	r := bufio.NewReaderSize(f, 64<<10)
+	defer f.close()
+	r.Reset(rawReader{f})
 	var carry []byte
 	line, fields, lineBytes, total := 1, 1, 0, 0
 	sep := []byte("\t")
@@ -488,6 +491,11 @@ func checkTextFile(full, rel string, o TextOptions, probs *problemList) {
 		probs.add("%s is empty: every file a row names needs its text", rel)
 	}
 }
+
+// rawReader is a rawFile as an io.Reader.
+type rawReader struct{ f rawFile }
+
+func (r rawReader) Read(p []byte) (int, error) { return r.f.read(p) }
 
 func recordShape(f *category.RecordFormat) string {
 	var b strings.Builder
