@@ -49,9 +49,12 @@ type TabularOptions struct {
 	GroupColumn string
 	// DurationColumn holds non-negative numbers (time to event); empty: none.
 	DurationColumn string
-	MaxProblems    int
-	Now            time.Time
-	Limits         Limits
+	// EventColumn holds whether the event happened: 0 or 1, or a boolean
+	// (time to event); empty: none.
+	EventColumn string
+	MaxProblems int
+	Now         time.Time
+	Limits      Limits
 }
 
 // Tabular is a checked tabular dataset.
@@ -339,6 +342,7 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 		return -1
 	}
 	labelIdx, orderIdx, groupIdx, durIdx := idx(o.LabelColumn), idx(o.OrderColumn), idx(o.GroupColumn), idx(o.DurationColumn)
+	eventIdx := idx(o.EventColumn)
 	var orderType spec.ColumnType
 	if orderIdx >= 0 {
 		orderType = checks[orderIdx].typ
@@ -423,6 +427,9 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 			if d, ok := numberValue(rec[durIdx]); ok && d < 0 {
 				probs.atLine("%s line %d: %q is %s, a negative time to event: times count from the start of observation, 0 or more", name, line, o.DurationColumn, quoteValue(rec[durIdx]))
 			}
+		}
+		if eventIdx >= 0 {
+			checkEvent(name, line, o.EventColumn, rec[eventIdx], probs)
 		}
 		if orderIdx < 0 {
 			continue
@@ -592,6 +599,21 @@ func checkTabularHeader(name string, cols []string, o TabularOptions, probs *pro
 	return checks, ok
 }
 
+// checkEvent holds a value of the event column to 0 or 1 (1: the event
+// happened, 0: the row is censored), written as a number or a boolean. The
+// published facts only say the event column must be valid; the values are
+// our rule, the ones a time-to-event model reads as an event indicator. A
+// missing value is reported with the label.
+func checkEvent(name string, line int, col string, v []byte, probs *problemList) {
+	if isMissing(v) || isBool(v) {
+		return
+	}
+	if n, ok := numberValue(v); ok && (n == 0 || n == 1) {
+		return
+	}
+	probs.atLine("%s line %d: event %q is %s, not 0 or 1: write 1 where the event happened and 0 where the row is censored (true and false also do)", name, line, col, quoteValue(v))
+}
+
 func orderValue(v []byte, t spec.ColumnType) orderKey {
 	if t.Kind.Numeric() {
 		n, ok := numberValue(v)
@@ -636,7 +658,7 @@ func TabularOptionsFor(t category.Task, labelColumn, policy, timeColumn string, 
 		o.OrderColumn = "timestamp"
 	}
 	if t.Name == "time_to_event_prediction" {
-		o.DurationColumn = timeColumn
+		o.DurationColumn, o.EventColumn = timeColumn, labelColumn
 	}
 	return o
 }
