@@ -312,7 +312,8 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *D
 			continue
 		}
 		label := rec[labelCol]
-		if len(label) == 0 {
+		// The ingestor reads NA, NULL and the like as no label.
+		if isMissing(label) {
 			emptyLabels++
 			if firstEmptyLabel == 0 {
 				firstEmptyLabel = line
@@ -387,7 +388,8 @@ func textHeaderColumns(cols []string, o TextOptions, ds *Dataset, probs *problem
 		}
 		seen[c] = i
 		switch {
-		case c == FilenameColumn:
+		case strings.TrimSpace(c) == FilenameColumn:
+			// The ingestor trims the header's names when it reads the CSV.
 			fileCol = i
 		case o.LabelColumn != "" && c == o.LabelColumn:
 			labelCol = i
@@ -397,7 +399,7 @@ func textHeaderColumns(cols []string, o TextOptions, ds *Dataset, probs *problem
 		hint := ""
 		for _, c := range cols {
 			if strings.EqualFold(strings.TrimSpace(c), FilenameColumn) {
-				hint = fmt.Sprintf(" (%q is close: the name must be exactly %q, lower-case, no spaces)", c, FilenameColumn)
+				hint = fmt.Sprintf(" (%q is close: the name must be exactly %q, lower-case)", c, FilenameColumn)
 			}
 		}
 		probs.add("labels.csv has no %q column%s; its columns are %s: the ingestor finds each text file by that column", FilenameColumn, hint, quoteAll(cols))

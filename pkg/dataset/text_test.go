@@ -131,7 +131,7 @@ func TestCheckTextRefuses(t *testing.T) {
 		{name: "no label column", task: "text_classification", files: with(map[string]string{"labels.csv": "filename,class\na.txt,x\n"}),
 			want: []string{`labels.csv has no label column "label"; its columns are "filename", "class": name the right one with --label-column`}},
 		{name: "Filename", task: "seq2seq", files: with(map[string]string{"labels.csv": "Filename\na.txt\n"}),
-			want: []string{`labels.csv has no "filename" column ("Filename" is close: the name must be exactly "filename", lower-case, no spaces); its columns are "Filename": the ingestor finds each text file by that column`}},
+			want: []string{`labels.csv has no "filename" column ("Filename" is close: the name must be exactly "filename", lower-case); its columns are "Filename": the ingestor finds each text file by that column`}},
 		{name: "sentence pair without a tab, line and count named", task: "sentence_pair_classification", files: with(map[string]string{"texts/b.txt": "\nno tab\n"}),
 			want: []string{"texts/b.txt line 2 has 1 field: a record of sentence_pair_classification is text_a<TAB>text_b on one line, fields separated by a tab"}},
 		{name: "sentence pair on two lines", task: "sentence_pair_classification", files: with(map[string]string{"texts/b.txt": "c\td\ne\tf\n"}),
