@@ -303,11 +303,11 @@ func TestTextParity(t *testing.T) {
 			cases = append(cases, selfSupervisedCases(taskName)...)
 		}
 		cases = append(cases, textParity[taskName]...)
-		runCorpus(t, taskName, cases, func(t *testing.T) string {
+		runCorpusWith(t, taskName, cases, func(t *testing.T) string {
 			dir := t.TempDir()
 			must(t, fixture.WriteText(dir, fixture.TextOptions{Task: taskName, Files: tN, Seed: 1}))
 			return dir
-		}, func(dir string) ([]string, error) {
+		}, func(_ *testing.T, dir string, _ int) ([]string, error) {
 			ds, err := CheckText(dir, TextOptionsFor(task, "label", DefaultLimits))
 			if err != nil {
 				return nil, err
@@ -317,10 +317,11 @@ func TestTextParity(t *testing.T) {
 	}
 }
 
-// runCorpus runs each case on a fresh dataset and holds the pre-flight to
-// the ingestor's verdict: refused and skipped datasets exit 3 with a report
-// that names the problem; accepted ones pass, with the note want names.
-func runCorpus(t *testing.T, task string, cases []corpusCase, build func(t *testing.T) string, check func(dir string) (notes []string, err error)) {
+// runCorpusWith runs each case on a fresh dataset and holds the pre-flight
+// to the ingestor's verdict: refused, skipped and stricter datasets exit 3
+// with a report that names the problem; accepted ones pass, with the note
+// want names. check gets the case's index.
+func runCorpusWith(t *testing.T, task string, cases []corpusCase, build func(t *testing.T) string, check func(t *testing.T, dir string, i int) (notes []string, err error)) {
 	t.Helper()
 	broken, valid := 0, 0
 	for _, c := range cases {
@@ -333,11 +334,11 @@ func runCorpus(t *testing.T, task string, cases []corpusCase, build func(t *test
 	if broken < 10 || valid < 1 {
 		t.Errorf("%s: %d broken and %d valid cases, want at least 10 and 1", task, broken, valid)
 	}
-	for _, c := range cases {
+	for i, c := range cases {
 		t.Run(task+"/"+c.name, func(t *testing.T) {
 			dir := build(t)
 			c.mutate(t, dir)
-			notes, err := check(dir)
+			notes, err := check(t, dir, i)
 			if c.verdict == accepted {
 				if err != nil {
 					t.Fatalf("the ingestor %s this (%s); the pre-flight refuses it:\n%v", c.verdict, c.source, err)
