@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,6 +64,30 @@ var tabLabel = map[string]string{
 	"time_series_forecasting":    "target",
 	"time_series_classification": "label",
 	"time_to_event_prediction":   "event",
+}
+
+// tabHeader is the header of the fixture's CSV of each task.
+var tabHeader = map[string][]string{
+	"tabular_classification":     {"f1", "f2", "f3", "f4", "city", "label"},
+	"tabular_regression":         {"f1", "f2", "f3", "f4", "city", "price"},
+	"time_series_forecasting":    {"timestamp", "f1", "f2", "f3", "f4", "city", "target"},
+	"time_series_classification": {"sequence_id", "timestamp", "f1", "f2", "f3", "f4", "city", "label"},
+	"time_to_event_prediction":   {"f1", "f2", "f3", "f4", "city", "time", "event"},
+}
+
+// columnsAfter quotes the fixture's header of task with column from renamed
+// to to, or left out when to is empty, as a problem lists them.
+func columnsAfter(task, from, to string) string {
+	var out []string
+	for _, c := range tabHeader[task] {
+		switch {
+		case c != from:
+			out = append(out, c)
+		case to != "":
+			out = append(out, to)
+		}
+	}
+	return quoteAll(out)
 }
 
 func dataCSV(dir string) string { return filepath.Join(dir, "data.csv") }
@@ -164,6 +189,8 @@ func editLine(n int, edit func(l string) string) func(t *testing.T, dir string) 
 // tabularCommonCases hold for every tabular task.
 func tabularCommonCases(task string) []tabularCase {
 	label := tabLabel[task]
+	width := len(tabHeader[task])
+	f1 := slices.Index(tabHeader[task], "f1") + 1
 	return []tabularCase{
 		{"valid, schema inferred", "", accepted, noop, "", nil},
 		{"valid, schema declared", srcSchema, accepted, noop, "", declared(asInferred)},
@@ -174,20 +201,24 @@ func tabularCommonCases(task string) []tabularCase {
 		{"folder with the one CSV and more", srcTabFile, accepted, func(t *testing.T, dir string) {
 			writeFile(t, filepath.Join(dir, "README.md"), "x")
 		}, "", nil},
-		{"empty file", srcTabCSV, refused, rawData(func(string) string { return "" }), "data.csv is empty", nil},
+		{"empty file", srcTabCSV, refused, rawData(func(string) string { return "" }), "data.csv is empty: it needs a header and at least one row", nil},
 		{"header without rows", srcTabCSV, refused, rawData(func(s string) string { return lineOf(s, 1) + "\n" }),
-			"data.csv has a header but no rows", nil},
+			"data.csv has a header but no rows: add at least one row", nil},
 		{"byte order mark", srcTabCSV, refused, rawData(func(s string) string { return "\xef\xbb\xbf" + s }),
-			"data.csv starts with a byte order mark (BOM)", nil},
-		{"Latin-1 text", srcTabCSV, refused, setData("city", 2, "K\xf6ln"), "data.csv line 3 is not valid UTF-8", nil},
-		{"NUL byte", srcTabCSV, refused, setData("city", 3, "Pa\x00ris"), "data.csv line 4 holds a NUL byte", nil},
+			`data.csv starts with a byte order mark (BOM), which the ingestor misreads as part of the first column's name: save it as "CSV UTF-8" without BOM`, nil},
+		{"Latin-1 text", srcTabCSV, refused, setData("city", 2, "K\xf6ln"), "data.csv line 3 is not valid UTF-8: save the file as CSV UTF-8", nil},
+		{"NUL byte", srcTabCSV, refused, setData("city", 3, "Pa\x00ris"), "data.csv line 4 holds a NUL byte: this looks like a UTF-16 or binary file; save it as CSV UTF-8", nil},
 		{"unclosed quote", srcTabCSV, refused, rawData(func(s string) string { return s + "\"unclosed,1\n" }),
 			"data.csv line 32 opens a quoted field that is never closed", nil},
-		{"column named twice", srcTabCSV, refused, renameData("f2", "f1"), `data.csv names the column "f1" twice`, nil},
+		{"column named twice", srcTabCSV, refused, renameData("f2", "f1"),
+			fmt.Sprintf(`data.csv names the column "f1" twice (columns %d and %d): column names must be unique`, f1, f1+1), nil},
 		{"column without a name", srcTabCSV, refused, renameData("f3", ""), " has no name: give every column a name in the header", nil},
-		{"reserved column", srcSchema, refused, renameData("f1", "id"), `data.csv has columns the ingestor reserves for itself: "id"`, nil},
-		{"label column missing", srcTabLabel, refused, dropData(label), `data.csv has no label column "` + label + `"`, nil},
-		{"row with a field too many", srcCSVRow, skipped, editLine(7, func(l string) string { return "9," + l }), "data.csv line 7 has ", nil},
+		{"reserved column", srcSchema, refused, renameData("f1", "id"),
+			`data.csv has columns the ingestor reserves for itself: "id": rename them (reserved: id, created_at, updated_at, status, data_intent, data_id, filename, extension, annotation, ingestor_id)`, nil},
+		{"label column missing", srcTabLabel, refused, dropData(label),
+			`data.csv has no label column "` + label + `"; its columns are ` + columnsAfter(task, label, "") + ": name the right one with --label-column", nil},
+		{"row with a field too many", srcCSVRow, skipped, editLine(7, func(l string) string { return "9," + l }),
+			fmt.Sprintf("data.csv line 7 has %d fields, the header has %d: every row needs one value per column (quote a value that holds a comma)", width+1, width), nil},
 		{"every row with a field too many", srcCSVRow, refused, rawData(func(s string) string {
 			lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 			for i := 1; i < len(lines); i++ {
@@ -198,18 +229,21 @@ func tabularCommonCases(task string) []tabularCase {
 		{"unclosed quote on the first row", srcTabCSV, refused, rawData(func(s string) string { return lineOf(s, 1) + "\n\"never closed,1\n" }),
 			"data.csv line 2 opens a quoted field that is never closed", nil},
 		{"row with a field too few", srcShortRow, stricter, editLine(8, func(l string) string { return l[:strings.LastIndex(l, ",")] }),
-			"data.csv line 8 has ", nil},
-		{"declared column missing", srcSchema, refused, noop, `--schema declares "extra", which data.csv does not have`,
+			fmt.Sprintf("data.csv line 8 has %d fields, the header has %d", width-1, width), nil},
+		{"declared column missing", srcSchema, refused, noop,
+			`--schema declares "extra", which data.csv does not have; its columns are ` + columnsAfter(task, "", "") + ": declare only the CSV's columns",
 			declared(func(a string) string { return a + ",extra:INT" })},
-		{"undeclared column", srcSchema, refused, noop, "data.csv has columns --schema does not declare: city",
+		{"undeclared column", srcSchema, refused, noop,
+			"data.csv has columns --schema does not declare: city: declare every column (the ingestor creates the table from the schema)",
 			declared(func(a string) string { return strings.Replace(a, ",city:VARCHAR(255)", "", 1) })},
-		{"INT column holds a word", srcSchema, refused, setData("f1", 3, "many"), `data.csv line 4: "f1" is "many", not a whole number (INT)`,
+		{"INT column holds a word", srcSchema, refused, setData("f1", 3, "many"),
+			`data.csv line 4: "f1" is "many", not a whole number (INT): fix the value, or declare the column with another type in --schema`,
 			declared(asInferred)},
 		{"FLOAT column holds a date", srcSchema, refused, setData("f2", 4, "2024-01-01"), `data.csv line 5: "f2" is "2024-01-01", not a number`,
 			declared(asInferred)},
 		{"VARCHAR too short for its values", srcSchema, refused, noop, `data.csv line 2: "city" is`,
 			swapType("city:VARCHAR(255)", "city:VARCHAR(3)")},
-		{"row without a label", srcNoLabel, stricter, setData(label, 9, ""), `data.csv line 10 has no value in "` + label + `"`, nil},
+		{"row without a label", srcNoLabel, stricter, setData(label, 9, ""), `data.csv line 10 has no value in "` + label + `": every row needs one`, nil},
 	}
 }
 
@@ -222,29 +256,33 @@ var tabularParity = map[string][]tabularCase{
 				}
 				return rows
 			})
-		}, `every row of data.csv has the same label "yes"`, nil},
+		}, `every row of data.csv has the same label "yes": a classifier needs at least 2 label values`, nil},
 	},
 	"tabular_regression": {
-		{"text labels binned", srcPolicy, refused, setData("price", 1, "cheap"), `label "price" is VARCHAR(255), but --label-policy bucket bins numbers`, nil},
+		{"text labels binned", srcPolicy, refused, setData("price", 1, "cheap"),
+			`label "price" is VARCHAR(255), but --label-policy bucket bins numbers: declare it as a number (e.g. price:DOUBLE) or use --label-policy passthrough`, nil},
 		{"text labels passed through", srcPolicy, accepted, setData("price", 1, "cheap"), "", func(s *tabSetup) { s.policy = spec.PolicyPassthrough }},
 	},
 	"time_series_forecasting": {
 		{"rows out of time order", srcTSF, refused, setData("timestamp", 5, "2023-12-31 00:00:00"),
-			`data.csv line 6: "timestamp" "2023-12-31 00:00:00" comes before "2024-01-01 00:00:03" on line 5`, nil},
-		{"time in the future", srcTSF, refused, setData("timestamp", tabRows, "2031-01-01 00:00:00"), `data.csv line 31: "timestamp" is "2031-01-01 00:00:00", in the future`, nil},
-		{"time that does not parse", srcTSF, refused, setData("timestamp", 2, "01/02/2024 00:00"), `data.csv line 3: "timestamp" is "01/02/2024 00:00", not a date and time`,
+			`data.csv line 6: "timestamp" "2023-12-31 00:00:00" comes before "2024-01-01 00:00:03" on line 5: sort the rows by timestamp, oldest first`, nil},
+		{"time in the future", srcTSF, refused, setData("timestamp", tabRows, "2031-01-01 00:00:00"),
+			`data.csv line 31: "timestamp" is "2031-01-01 00:00:00", in the future: check the clock or the date format (YYYY-MM-DD HH:MM:SS)`, nil},
+		{"time that does not parse", srcTSF, refused, setData("timestamp", 2, "01/02/2024 00:00"),
+			`data.csv line 3: "timestamp" is "01/02/2024 00:00", not a date and time (YYYY-MM-DD HH:MM:SS) (DATETIME): fix the value, or declare the column with another type in --schema`,
 			declared(asInferred)},
-		{"no timestamp column", srcTSF, refused, renameData("timestamp", "date"), `data.csv has no time column "timestamp"`, nil},
+		{"no timestamp column", srcTSF, refused, renameData("timestamp", "date"),
+			`data.csv has no time column "timestamp"; its columns are ` + columnsAfter("time_series_forecasting", "timestamp", "date") + ": the ingestor orders the rows by that exact column name; rename your time column to timestamp", nil},
 		{"timestamp declared as text", srcTSF, refused, noop, `"timestamp" is VARCHAR(32): it must hold times`,
 			swapType("timestamp:DATETIME", "timestamp:VARCHAR(32)")},
 		{"equal times", srcTSF, accepted, setData("timestamp", 2, "2024-01-01 00:00:00"), "", nil},
 	},
 	"time_series_classification": {
 		{"sequence out of time order", srcTSC, refused, setData("timestamp", 12, "2023-12-31 00:00:00"),
-			`data.csv line 13: sequence "s1" has "timestamp" "2023-12-31 00:00:00" after "2024-01-01 00:00:01" on line 3`, nil},
+			`data.csv line 13: sequence "s1" has "timestamp" "2023-12-31 00:00:00" after "2024-01-01 00:00:01" on line 3: sort each sequence's rows by timestamp, oldest first`, nil},
 		{"label changes within a sequence", srcTSC, refused, setData("label", 13, "run"),
-			`data.csv line 14: sequence "s2" has label "run", but "walk" on line 4`, nil},
-		{"empty sequence id", srcTSC, refused, setData("sequence_id", 4, ""), `data.csv line 5 has no value in "sequence_id"`, nil},
+			`data.csv line 14: sequence "s2" has label "run", but "walk" on line 4: a sequence has one label, on every one of its rows`, nil},
+		{"empty sequence id", srcTSC, refused, setData("sequence_id", 4, ""), `data.csv line 5 has no value in "sequence_id": every row needs one`, nil},
 		{"no sequence_id column", srcTSC, refused, renameData("sequence_id", "patient"), `data.csv has no sequence column "sequence_id"`, nil},
 		{"no timestamp column", srcTSC, refused, renameData("timestamp", "step"), `data.csv has no time column "timestamp"`, nil},
 		{"one class", srcTabLabel, refused, func(t *testing.T, dir string) {
@@ -265,8 +303,9 @@ var tabularParity = map[string][]tabularCase{
 		}, "", nil},
 	},
 	"time_to_event_prediction": {
-		{"negative time", srcTTE, refused, setData("time", 3, "-2.5"), `data.csv line 4: "time" is "-2.5", a negative time to event`, nil},
-		{"time declared as text", srcTTE, refused, noop, `time-to-event column "time" is VARCHAR(8)`,
+		{"negative time", srcTTE, refused, setData("time", 3, "-2.5"),
+			`data.csv line 4: "time" is "-2.5", a negative time to event: times count from the start of observation, 0 or more`, nil},
+		{"time declared as text", srcTTE, refused, noop, `time-to-event column "time" is VARCHAR(8): it must hold numbers (a duration), declare it as INT or DOUBLE`,
 			swapType("time:DOUBLE", "time:VARCHAR(8)")},
 		{"no time column", srcTTE, refused, renameData("time", "duration"), `data.csv has no time-to-event column "time"`, nil},
 		{"--time-column names it", srcTTE, accepted, renameData("time", "duration"), "", func(s *tabSetup) { s.timeColumn = "duration" }},

@@ -104,6 +104,11 @@ func replaceIn(rel, from, to string) func(t *testing.T, dir string) {
 // textCommonCases hold for every text task.
 func textCommonCases(task string) []corpusCase {
 	d := textDirOf(task)
+	tk, _ := category.Lookup(task)
+	cols, exts := `"Filename"`, strings.Join(tk.Primary.Extensions, " or ")
+	if tk.Manifest.HasLabel() {
+		cols += `, "label"`
+	}
 	cases := []corpusCase{
 		{"valid", "", accepted, func(*testing.T, string) {}, ""},
 		{"filename without extension", srcTxtRows, accepted, func(t *testing.T, dir string) {
@@ -120,7 +125,10 @@ func textCommonCases(task string) []corpusCase {
 		{"text of no row", srcTxtRows, accepted, writeIn(d, "extra.txt", "x\ty"), "have no row in labels.csv (staged, but not ingested): " + d + "/extra.txt"},
 		{"row names a missing file", srcTxtRows, skipped, func(t *testing.T, dir string) {
 			setCell(t, dir, "filename", 1, "ghost.txt")
-		}, "1 rows of labels.csv name files that are not in " + d + "/: ghost.txt"},
+		}, "1 rows of labels.csv name files that are not in " + d + "/: ghost.txt: put those files in " + d + "/ or remove their rows"},
+		{"filename with its folder", srcTxtRows, skipped, func(t *testing.T, dir string) {
+			setCell(t, dir, "filename", 1, d+"/t_00000.txt")
+		}, "1 rows of labels.csv name files that are not in " + d + "/: " + d + "/t_00000.txt: the filename column holds bare file names (e.g. a1.txt, not texts/a1.txt)"},
 		{"row with an empty filename", srcTxtRows, skipped, replaceIn("labels.csv", "t_00002.txt", `""`),
 			"labels.csv line 4 has an empty filename"},
 		{"blank line in labels.csv", "ingestor CSV reading (pandas skip_blank_lines): a blank line is no record", accepted,
@@ -129,7 +137,7 @@ func textCommonCases(task string) []corpusCase {
 			"labels.csv line 3 has "},
 		{"Filename header", srcFilenameCol, refused, func(t *testing.T, dir string) {
 			editCSV(t, dir, func(rows [][]string) [][]string { rows[0][0] = "Filename"; return rows })
-		}, `"Filename" is close`},
+		}, `labels.csv has no "filename" column ("Filename" is close: the name must be exactly "filename", lower-case); its columns are ` + cols + `: the ingestor finds each text file by that column`},
 		{"column named twice", srcCSVHeader, refused, func(t *testing.T, dir string) {
 			editCSV(t, dir, func(rows [][]string) [][]string {
 				for i := range rows {
@@ -153,12 +161,13 @@ func textCommonCases(task string) []corpusCase {
 				return rows
 			})
 		}, "labels.csv line 3 is not valid UTF-8"},
-		{"text in Latin-1", srcTxtContent, refused, writeIn(d, textName(1), "a\tcaf\xe9\n"), d + "/t_00001.txt line 1 is not valid UTF-8"},
-		{"text in UTF-16", srcTxtContent, refused, writeIn(d, textName(0), "\xff\xfea\x00\t\x00b\x00"), d + "/t_00000.txt line 1 holds a NUL byte"},
-		{"text as .md", srcTxtExt, refused, writeIn(d, "notes.md", "x"), "1 files in " + d + "/ are not "},
+		{"text in Latin-1", srcTxtContent, refused, writeIn(d, textName(1), "a\tcaf\xe9\n"), d + "/t_00001.txt line 1 is not valid UTF-8: save the file as UTF-8 text"},
+		{"text in UTF-16", srcTxtContent, refused, writeIn(d, textName(0), "\xff\xfea\x00\t\x00b\x00"), d + "/t_00000.txt line 1 holds a NUL byte: this looks like a UTF-16 or binary file; save it as UTF-8 text"},
+		{"text as .md", srcTxtExt, refused, writeIn(d, "notes.md", "x"),
+			"1 files in " + d + "/ are not " + exts + ": " + d + "/notes.md: save the texts as UTF-8 .txt files, or move the others out"},
 		{"folder missing", srcTxtLayout, refused, func(t *testing.T, dir string) {
 			must(t, os.RemoveAll(filepath.Join(dir, d)))
-		}, d + "/ is missing"},
+		}, d + "/ is missing: put the text files in a folder named " + d + " beside labels.csv"},
 		{"folder holds a folder", srcTxtLayout, refused, func(t *testing.T, dir string) {
 			must(t, os.Mkdir(filepath.Join(dir, d, "more"), 0o755))
 			writeFile(t, filepath.Join(dir, d, "more", "a.txt"), "x\ty")
@@ -188,7 +197,7 @@ func oneLabel(v string) func(t *testing.T, dir string) {
 func supervisedCases() []corpusCase {
 	return []corpusCase{
 		{"label column missing", srcLabel, refused, func(t *testing.T, dir string) { dropColumn(t, dir, "label") },
-			`labels.csv has no label column "label"`},
+			`labels.csv has no label column "label"; its columns are "filename": name the right one with --label-column`},
 		{"empty label", srcLabel, refused, func(t *testing.T, dir string) { setCell(t, dir, "label", 2, "") },
 			`1 rows of labels.csv have an empty "label" (the first on line 3)`},
 		{"label NA", srcLabelNA, refused, func(t *testing.T, dir string) { setCell(t, dir, "label", 4, "NA") },
@@ -234,12 +243,12 @@ func recordCases(task, shape string) []corpusCase {
 var textParity = map[string][]corpusCase{
 	"text_classification": {
 		{"one label value", srcLabel, refused, oneLabel("pos"), `every row of labels.csv has the same label "pos": a classifier needs at least 2 label values`},
-		{"mixed extensions", srcTxtExt, refused, writeIn("texts", "z.text", "x"), "texts/ mixes extensions: .text (1 files), .txt (6 files)"},
+		{"mixed extensions", srcTxtExt, refused, writeIn("texts", "z.text", "x"), "texts/ mixes extensions: .text (1 files), .txt (6 files): the ingestor takes one extension per dataset, rename them to one"},
 		{"free text on many lines, tabs", srcNotEnforced, accepted, writeIn("texts", textName(0), "a\tb\n\nc\td\te\n"), ""},
 	},
 	"token_classification": {
 		{"tag that is not BIO", srcBIO, refused, func(t *testing.T, dir string) { setCell(t, dir, "label", 1, "B-LOC PER O") },
-			`labels.csv line 2: label "PER" is not a BIO tag`},
+			`labels.csv line 2: label "PER" is not a BIO tag: write O, B-<type> or I-<type> for each token, separated by spaces`},
 		{"tag B- without a type", srcBIO, refused, func(t *testing.T, dir string) { setCell(t, dir, "label", 2, "B- I-LOC O") },
 			`labels.csv line 3: label "B-" is not a BIO tag`},
 		{"lower-case tag", srcBIO, refused, func(t *testing.T, dir string) { setCell(t, dir, "label", 3, "b-loc I-LOC O") },
@@ -269,7 +278,7 @@ var textParity = map[string][]corpusCase{
 		}, "sequences/ is missing: put the text files in a folder named sequences"},
 		{".text files", srcTxtExt, refused, func(t *testing.T, dir string) {
 			must(t, os.Rename(filepath.Join(dir, "sequences", textName(0)), filepath.Join(dir, "sequences", "t_00000.text")))
-		}, "1 files in sequences/ are not .txt: sequences/t_00000.text"},
+		}, "1 files in sequences/ are not .txt: sequences/t_00000.text: save the texts as UTF-8 .txt files, or move the others out"},
 	},
 	"causal_language_modeling": {
 		{"plain text, no tab, many lines", srcNotEnforced, accepted, writeIn("texts", textName(1), "once upon\na time\n"), ""},
