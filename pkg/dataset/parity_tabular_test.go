@@ -27,6 +27,7 @@ const (
 	srcTSC        = "CATEGORIES.md time_series_classification + ingest.v1.json: schema declares sequence_id and timestamp; no empty ids; time ascending within each sequence; label constant within a sequence"
 	srcTTE        = "CATEGORIES.md time_to_event_prediction: --time-column (default time), event/time columns valid; ingest.v1.json time_column"
 	srcTTEChosen  = "CATEGORIES.md time_to_event_prediction 'event/time columns valid': the values are not published, the rule is ours (tabular.go checkEvent); the ingestor does not check them"
+	srcTTEGuess   = "CATEGORIES.md time_to_event_prediction '--time-column (default time)'; the ingestor's TimeToEventValidator falls back to a column named like a time; we refuse and name --time-column (chosen)"
 	srcTTEMissing = "CATEGORIES.md time_to_event_prediction 'event/time columns valid'; the ingestor's TimeToEventValidator only warns on a missing time; we refuse (chosen)"
 )
 
@@ -307,7 +308,10 @@ var tabularParity = map[string][]tabularCase{
 			`data.csv line 4: "time" is "-2.5", a negative time to event: times count from the start of observation, 0 or more`, nil},
 		{"time declared as text", srcTTE, refused, noop, `time-to-event column "time" is VARCHAR(8): it must hold numbers (a duration), declare it as INT or DOUBLE`,
 			swapType("time:DOUBLE", "time:VARCHAR(8)")},
-		{"no time column", srcTTE, refused, renameData("time", "duration"), `data.csv has no time-to-event column "time"`, nil},
+		// The ingestor, not finding the time column, falls back to a column
+		// named like a time (duration, timestamp, time_to_event); we ask for
+		// the name instead of guessing.
+		{"no time column", srcTTEGuess, stricter, renameData("time", "duration"), `data.csv has no time-to-event column "time"`, nil},
 		{"--time-column names it", srcTTE, accepted, renameData("time", "duration"), "", func(s *tabSetup) { s.timeColumn = "duration" }},
 		{"label is the time column", srcTTE, refused, noop, `the label column and the time-to-event column are both "time"`,
 			func(s *tabSetup) { s.label = "time" }},
