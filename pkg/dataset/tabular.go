@@ -49,9 +49,16 @@ type TabularOptions struct {
 	GroupColumn string
 	// DurationColumn holds non-negative numbers (time to event); empty: none.
 	DurationColumn string
-	MaxProblems    int
-	Now            time.Time
-	Limits         Limits
+	// EventColumn holds whether the event happened: 0 or 1, or a boolean
+	// (time to event); empty: none.
+	EventColumn string
+	MaxProblems int
+	Now         time.Time
+	Limits      Limits
+	// untyped: the schema was inferred from no good row, so the header
+	// check does not hold the columns' types to their roles; the scan
+	// reports the broken rows.
+	untyped bool
 }
 
 // Tabular is a checked tabular dataset.
@@ -199,12 +206,16 @@ func CheckTabular(path string, o TabularOptions) (*Tabular, error) {
 		probs.add("%s is %s, over the %s per-file cap of this release: shrink or split it", name, HumanBytes(st.Size()), HumanBytes(o.Limits.MaxFileBytes))
 	}
 	if o.Schema == nil {
-		s, err := inferSchema(full, name)
+		s, untyped, err := inferSchema(full, name)
+		if errors.Is(err, errNoRows) {
+			probs.add("%s has a header but no rows: add at least one row", name)
+			return nil, probs.result(path)
+		}
 		if err != nil {
 			probs.add("%s", err)
 			return nil, probs.result(path)
 		}
-		o.Schema, tb.Inferred = s, true
+		o.Schema, tb.Inferred, o.untyped = s, true, untyped
 	}
 	tb.Schema = o.Schema
 	if err := scanTabular(full, name, o, tb, probs); err != nil {
@@ -216,44 +227,60 @@ func CheckTabular(path string, o TabularOptions) (*Tabular, error) {
 	return tb, nil
 }
 
+// errNoRows: the CSV has a header and no row to infer its schema from.
+var errNoRows = errors.New("no rows")
+
 // inferSchema reads the header and the first InferRows rows and picks each
 // column's type. Reserved columns are left out: the header check refuses them.
-func inferSchema(full, name string) (spec.Schema, error) {
+func inferSchema(full, name string) (schema spec.Schema, untyped bool, err error) {
 	f, err := os.Open(full)
 	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", name, err)
+		return nil, false, fmt.Errorf("opening %s: %w", name, err)
 	}
 	defer f.Close()
 	s := NewCSVStream(f, name)
 	header, err := s.Read()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s is empty: it needs a header and at least one row", name)
+			return nil, false, fmt.Errorf("%s is empty: it needs a header and at least one row", name)
 		}
-		return nil, err
+		return nil, false, err
 	}
 	cols := make([]string, len(header))
 	for i, h := range header {
 		cols[i] = string(h)
 	}
 	guesses := make([]typeGuess, len(cols))
-	for rows := 0; rows < InferRows; {
+	rows, read, broke := 0, 0, false
+	for rows < InferRows {
 		rec, err := s.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		read++
 		var ce *CSVError
 		if errors.As(err, &ce) && !ce.Fatal {
 			continue
 		}
 		if err != nil {
 			// The full scan reports it, with its line.
+			broke = true
 			break
 		}
+		if len(rec) != len(cols) {
+			// The ingestor drops such a row before it infers; the full
+			// scan reports it.
+			continue
+		}
 		rows++
-		for i := range min(len(rec), len(cols)) {
+		for i := range len(cols) {
 			guesses[i].add(rec[i])
 		}
+	}
+	if rows == 0 && read == 0 && !broke {
+		// Without a row every column would be text: the problem is the
+		// missing rows.
+		return nil, false, errNoRows
 	}
 	var out spec.Schema
 	seen := map[string]bool{}
@@ -264,11 +291,12 @@ func inferSchema(full, name string) (spec.Schema, error) {
 		seen[c] = true
 		t, err := spec.ParseType(guesses[i].sql())
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		out = append(out, spec.Column{Name: c, Type: t})
 	}
-	return out, nil
+	// Without a good row every column reads as text: its type says nothing.
+	return out, rows == 0, nil
 }
 
 // colCheck is what the scan checks of one CSV column.
@@ -339,6 +367,7 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 		return -1
 	}
 	labelIdx, orderIdx, groupIdx, durIdx := idx(o.LabelColumn), idx(o.OrderColumn), idx(o.GroupColumn), idx(o.DurationColumn)
+	eventIdx := idx(o.EventColumn)
 	var orderType spec.ColumnType
 	if orderIdx >= 0 {
 		orderType = checks[orderIdx].typ
@@ -423,6 +452,9 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 			if d, ok := numberValue(rec[durIdx]); ok && d < 0 {
 				probs.atLine("%s line %d: %q is %s, a negative time to event: times count from the start of observation, 0 or more", name, line, o.DurationColumn, quoteValue(rec[durIdx]))
 			}
+		}
+		if eventIdx >= 0 {
+			checkEvent(name, line, o.EventColumn, rec[eventIdx], probs)
 		}
 		if orderIdx < 0 {
 			continue
@@ -573,6 +605,13 @@ func checkTabularHeader(name string, cols []string, o TabularOptions, probs *pro
 	role(o.GroupColumn, "sequence", "the ingestor groups the rows of a sequence by that exact column name; rename your id column to "+o.GroupColumn)
 	role(o.OrderColumn, "time", "the ingestor orders the rows by that exact column name; rename your time column to "+o.OrderColumn)
 	role(o.DurationColumn, "time-to-event", "name the right one with --time-column")
+	if o.DurationColumn != "" && o.DurationColumn == o.LabelColumn {
+		probs.add("the label column and the time-to-event column are both %q: the label is the event, --time-column the time until it", o.LabelColumn)
+		ok = false
+	}
+	if o.untyped {
+		return checks, ok
+	}
 	if c, found := o.Schema.Lookup(o.LabelColumn); found && o.NumericLabel && !c.Type.Kind.Numeric() {
 		probs.add("label %q is %s, but --label-policy bucket bins numbers: declare it as a number (e.g. %s:DOUBLE) or use --label-policy passthrough", o.LabelColumn, c.Type.SQL, o.LabelColumn)
 		ok = false
@@ -585,11 +624,22 @@ func checkTabularHeader(name string, cols []string, o TabularOptions, probs *pro
 		probs.add("%q is %s: it must hold times (DATETIME, TIMESTAMP, DATE) or a numeric step (INT)", o.OrderColumn, c.Type.SQL)
 		ok = false
 	}
-	if o.DurationColumn != "" && o.DurationColumn == o.LabelColumn {
-		probs.add("the label column and the time-to-event column are both %q: the label is the event, --time-column the time until it", o.LabelColumn)
-		ok = false
-	}
 	return checks, ok
+}
+
+// checkEvent holds a value of the event column to 0 or 1 (1: the event
+// happened, 0: the row is censored), written as a number or a boolean. The
+// published facts only say the event column must be valid; the values are
+// our rule, the ones a time-to-event model reads as an event indicator. A
+// missing value is reported with the label.
+func checkEvent(name string, line int, col string, v []byte, probs *problemList) {
+	if isMissing(v) || isBool(v) {
+		return
+	}
+	if n, ok := numberValue(v); ok && (n == 0 || n == 1) {
+		return
+	}
+	probs.atLine("%s line %d: event %q is %s, not 0 or 1: write 1 where the event happened and 0 where the row is censored (true and false also do)", name, line, col, quoteValue(v))
 }
 
 func orderValue(v []byte, t spec.ColumnType) orderKey {
@@ -636,7 +686,7 @@ func TabularOptionsFor(t category.Task, labelColumn, policy, timeColumn string, 
 		o.OrderColumn = "timestamp"
 	}
 	if t.Name == "time_to_event_prediction" {
-		o.DurationColumn = timeColumn
+		o.DurationColumn, o.EventColumn = timeColumn, labelColumn
 	}
 	return o
 }

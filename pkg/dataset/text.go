@@ -67,12 +67,23 @@ func CheckText(root string, o TextOptions) (*Dataset, error) {
 	ds := &Dataset{Root: abs}
 	probs := &problemList{max: o.MaxProblems}
 	files := walkTexts(abs, o, ds, probs)
-	referenced := checkTextLabels(abs, o, files, ds, probs)
+	referenced, tags := checkTextLabels(abs, o, files, ds, probs)
+	var empty []string
 	// One buffer for every file: tens of thousands of small texts would
 	// otherwise each allocate their own.
 	buf := bufio.NewReaderSize(nil, 64<<10)
 	for _, rel := range referenced {
-		checkTextFile(filepath.Join(abs, filepath.FromSlash(rel)), rel, o, probs, buf)
+		res := checkTextFile(filepath.Join(abs, filepath.FromSlash(rel)), rel, o, probs, buf)
+		if res.empty {
+			empty = append(empty, rel)
+		}
+		if res.read {
+			checkTagCounts(rel, res.words, tags[rel], probs)
+		}
+	}
+	if len(empty) > 0 {
+		// The ingestor warns about an empty text and ingests it.
+		ds.Notes = append(ds.Notes, fmt.Sprintf("%d files named in labels.csv are empty or only white space (staged and ingested, but they hold nothing to train on): %s", len(empty), listFirst(empty, 3)))
 	}
 	if ds.Bytes > o.Limits.MaxTotalBytes {
 		probs.add("the dataset holds %s, over the %s cap of this release: push a smaller dataset or split it into several tables",
@@ -229,24 +240,36 @@ func noteOthers(abs string, staged []string, ds *Dataset) {
 	}
 }
 
+// checkTagCounts holds each row of a token_classification file to one
+// BIO tag per word of the file.
+func checkTagCounts(rel string, words int, rows []tagCount, probs *problemList) {
+	for _, r := range rows {
+		if r.tags != words {
+			probs.atLine("labels.csv line %d has %d BIO %s, %s has %d %s: give one tag per word of the text (words are separated by white space)",
+				r.line, r.tags, plural(r.tags, "tag", "tags"), rel, words, plural(words, "word", "words"))
+		}
+	}
+}
+
 // checkTextLabels reads labels.csv and returns the files its rows name,
-// sorted, each once, as slash paths under the root.
-func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *Dataset, probs *problemList) []string {
+// sorted, each once, as slash paths under the root, and, for BIO labels,
+// how many tags each row gives its file.
+func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *Dataset, probs *problemList) ([]string, map[string][]tagCount) {
 	f, err := os.Open(filepath.Join(abs, LabelsFile))
 	if err != nil {
 		probs.add("opening labels.csv: %v", err)
-		return nil
+		return nil, nil
 	}
 	defer f.Close()
 	s := NewCSVStream(f, LabelsFile)
 	header, err := s.Read()
 	if errors.Is(err, io.EOF) {
 		probs.add("labels.csv is empty: it needs a header (%s) and one row per text file", textHeader(o))
-		return nil
+		return nil, nil
 	}
 	if err != nil {
 		probs.add("%s", csvStreamProblem(err))
-		return nil
+		return nil, nil
 	}
 	cols := make([]string, len(header))
 	for i, h := range header {
@@ -257,6 +280,7 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *D
 		ds.Labels = map[string]int{}
 	}
 	referenced := map[string]struct{}{}
+	tags := map[string][]tagCount{}
 	var missing []string
 	emptyNames, emptyLabels, firstEmptyLabel := 0, 0, 0
 	for {
@@ -277,10 +301,12 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *D
 			continue
 		}
 		name := string(rec[fileCol])
+		file := ""
 		if name == "" {
 			emptyNames++
 			probs.atLine("labels.csv line %d has an empty %s: name the text file of every row", line, FilenameColumn)
-		} else if file, found := resolveText(name, o.Dir, ds.Extension, files); found {
+		} else if resolved, found := resolveText(name, o.Dir, ds.Extension, files); found {
+			file = resolved
 			referenced[file] = struct{}{}
 		} else {
 			missing = append(missing, name)
@@ -289,7 +315,8 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *D
 			continue
 		}
 		label := rec[labelCol]
-		if len(label) == 0 {
+		// The ingestor reads NA, NULL and the like as no label.
+		if isMissing(label) {
 			emptyLabels++
 			if firstEmptyLabel == 0 {
 				firstEmptyLabel = line
@@ -299,6 +326,10 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *D
 		if o.BIO {
 			if bad := badBIO(label); bad != "" {
 				probs.atLine("labels.csv line %d: %s %q is not a BIO tag: write O, B-<type> or I-<type> for each token, separated by spaces", line, o.LabelColumn, bad)
+			}
+			if file != "" {
+				n, _ := countWords(label, false)
+				tags[file] = append(tags[file], tagCount{line: line, tags: n})
 			}
 		}
 		if _, seen := ds.Labels[string(label)]; seen || len(ds.Labels) < maxLabelValues {
@@ -339,7 +370,7 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *D
 		out = append(out, r)
 	}
 	sort.Strings(out)
-	return out
+	return out, tags
 }
 
 func textHeader(o TextOptions) string {
@@ -360,7 +391,8 @@ func textHeaderColumns(cols []string, o TextOptions, ds *Dataset, probs *problem
 		}
 		seen[c] = i
 		switch {
-		case c == FilenameColumn:
+		case strings.TrimSpace(c) == FilenameColumn:
+			// The ingestor trims the header's names when it reads the CSV.
 			fileCol = i
 		case o.LabelColumn != "" && c == o.LabelColumn:
 			labelCol = i
@@ -370,7 +402,7 @@ func textHeaderColumns(cols []string, o TextOptions, ds *Dataset, probs *problem
 		hint := ""
 		for _, c := range cols {
 			if strings.EqualFold(strings.TrimSpace(c), FilenameColumn) {
-				hint = fmt.Sprintf(" (%q is close: the name must be exactly %q, lower-case, no spaces)", c, FilenameColumn)
+				hint = fmt.Sprintf(" (%q is close: the name must be exactly %q, lower-case)", c, FilenameColumn)
 			}
 		}
 		probs.add("labels.csv has no %q column%s; its columns are %s: the ingestor finds each text file by that column", FilenameColumn, hint, quoteAll(cols))
@@ -405,7 +437,7 @@ func resolveText(name, dir, ext string, files map[string]struct{}) (string, bool
 
 // badBIO returns the first tag of a label that is not O, B-<type> or I-<type>.
 func badBIO(label []byte) string {
-	for _, tag := range bytes.Fields(label) {
+	for _, tag := range bytes.FieldsFunc(label, isSpace) {
 		switch {
 		case string(tag) == "O":
 		case (bytes.HasPrefix(tag, []byte("B-")) || bytes.HasPrefix(tag, []byte("I-"))) && len(tag) > 2:
@@ -416,32 +448,37 @@ func badBIO(label []byte) string {
 	return ""
 }
 
-// checkTextFile reads one text file through r, in constant memory, for UTF-8 and, if
-// enforced, the record format on every line.
-func checkTextFile(full, rel string, o TextOptions, probs *problemList, r *bufio.Reader) {
+// textFile is what reading one text file learned.
+type textFile struct {
+	// read: the whole file was read and is UTF-8 text.
+	read bool
+	// empty: the file holds nothing but white space.
+	empty bool
+	// words counts its words (token_classification only).
+	words int
+}
+
+// checkTextFile reads one text file through r, in constant memory, for
+// UTF-8 and, if enforced, the record format; for BIO labels it counts the
+// words.
+func checkTextFile(full, rel string, o TextOptions, probs *problemList, r *bufio.Reader) textFile {
+	var res textFile
 	f, err := openRead(full)
 	if err != nil {
 		probs.add("opening %s: %v", rel, err)
-		return
+		return res
 	}
 	defer f.close()
 	r.Reset(rawReader{f})
 	var carry []byte
-	line, fields, lineBytes, total := 1, 1, 0, 0
-	sep := []byte("\t")
-	if o.Format != nil && o.Format.Separator != "" {
-		sep = []byte(o.Format.Separator)
+	var record *recordCheck
+	if o.Format != nil && o.Format.Enforced {
+		record = newRecordCheck(o.Format)
 	}
-	endLine := func() {
-		if o.Format != nil && o.Format.Enforced && fields < o.Format.MinFields {
-			probs.atLine("%s line %d has %d %s: a record of %s is %s", rel, line, fields, plural(fields, "field", "fields"), o.Task, recordShape(o.Format))
-		}
-		line++
-		fields, lineBytes = 1, 0
-	}
+	var words wordCounter
+	line, text := 1, false
 	for {
 		chunk, err := r.ReadSlice('\n')
-		total += len(chunk)
 		data := chunk
 		if len(carry) > 0 {
 			carry = append(carry, chunk...)
@@ -465,31 +502,38 @@ func checkTextFile(full, rel string, o TextOptions, probs *problemList, r *bufio
 		}
 		if bytes.IndexByte(data, 0) >= 0 {
 			probs.atLine("%s line %d holds a NUL byte: this looks like a UTF-16 or binary file; save it as UTF-8 text", rel, line)
-			return
+			return res
 		}
 		if !utf8.Valid(data) {
 			probs.atLine("%s line %d is not valid UTF-8: save the file as UTF-8 text", rel, line)
-			return
+			return res
 		}
-		fields += bytes.Count(data, sep)
-		lineBytes += len(bytes.TrimRight(data, "\r\n"))
+		if !text && len(bytes.TrimFunc(data, isSpace)) > 0 {
+			text = true
+		}
+		if record != nil {
+			record.feed(data)
+		}
+		if o.BIO {
+			words.feed(data)
+		}
 		if complete {
-			endLine()
+			line++
 		}
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
 			if !errors.Is(err, io.EOF) {
 				probs.add("reading %s: %v", rel, err)
-				return
+				return res
 			}
 			break
 		}
 	}
-	if lineBytes > 0 || fields > 1 {
-		endLine()
+	if record != nil {
+		if p := record.problem(rel, o.Task); p != "" {
+			probs.atLine("%s", p)
+		}
 	}
-	if total == 0 {
-		probs.add("%s is empty: every file a row names needs its text", rel)
-	}
+	return textFile{read: true, empty: !text, words: words.n}
 }
 
 // rawReader is a rawFile as an io.Reader.

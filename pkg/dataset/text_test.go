@@ -9,7 +9,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 )
 
 // writeTree writes files (slash paths → content) under a fresh folder.
@@ -55,7 +54,7 @@ func TestCheckTextAccepts(t *testing.T) {
 			wantFiles:  []string{"labels.csv", "texts/a.txt"},
 			wantLabels: map[string]int{"B-PER I-PER O": 1}},
 		{name: "sentence pairs", task: "sentence_pair_classification",
-			files:      map[string]string{"labels.csv": "filename,label\np1.text,same\np2.text,other\n", "texts/p1.text": "a\tb\n", "texts/p2.text": "c\td\r\ne\tf"},
+			files:      map[string]string{"labels.csv": "filename,label\np1.text,same\np2.text,other\n", "texts/p1.text": "a\tb\n", "texts/p2.text": "\nc\td\r\n\r\n"},
 			wantFiles:  []string{"labels.csv", "texts/p1.text", "texts/p2.text"},
 			wantLabels: map[string]int{"same": 1, "other": 1}},
 		{name: "masked language modeling in sequences/", task: "masked_language_modeling",
@@ -67,6 +66,11 @@ func TestCheckTextAccepts(t *testing.T) {
 			files:     map[string]string{"labels.csv": "filename\nc1.txt\n", "texts/c1.txt": "no tab here", "texts/extra.txt": "x"},
 			wantFiles: []string{"labels.csv", "texts/c1.txt", "texts/extra.txt"},
 			wantNotes: []string{"1 files in texts/ have no row in labels.csv (staged, but not ingested): texts/extra.txt"}},
+		{name: "an empty text is a note, as the ingestor warns", task: "text_classification",
+			files:      map[string]string{"labels.csv": "filename,label\na.txt,pos\nb.txt,neg\n", "texts/a.txt": "great\n", "texts/b.txt": " \n"},
+			wantFiles:  []string{"labels.csv", "texts/a.txt", "texts/b.txt"},
+			wantLabels: map[string]int{"pos": 1, "neg": 1},
+			wantNotes:  []string{"1 files named in labels.csv are empty or only white space (staged and ingested, but they hold nothing to train on): texts/b.txt"}},
 		{name: "embeddings: pairs and triplets", task: "embeddings",
 			files:     map[string]string{"labels.csv": "filename\ne1.txt\ne2.txt\n", "texts/e1.txt": "a\tp\n", "texts/e2.txt": "a\tp\tn\n"},
 			wantFiles: []string{"labels.csv", "texts/e1.txt", "texts/e2.txt"}},
@@ -94,85 +98,20 @@ func TestCheckTextAccepts(t *testing.T) {
 	}
 }
 
-func TestCheckTextRefuses(t *testing.T) {
-	ok := "filename,label\na.txt,x\nb.txt,y\n"
-	two := map[string]string{"texts/a.txt": "a\tb", "texts/b.txt": "c\td"}
-	with := func(extra map[string]string) map[string]string {
-		m := map[string]string{"labels.csv": ok}
-		for k, v := range two {
-			m[k] = v
-		}
-		for k, v := range extra {
-			m[k] = v
-		}
-		return m
-	}
-	tests := []struct {
-		name  string
-		task  string
-		files map[string]string
-		want  []string
-	}{
-		{name: "no texts folder", task: "text_classification", files: map[string]string{"labels.csv": ok},
-			want: []string{"texts/ is missing: put the text files in a folder named texts beside labels.csv"}},
-		{name: "missing file", task: "text_classification", files: with(map[string]string{"labels.csv": ok + "c.txt,x\n"}),
-			want: []string{"1 rows of labels.csv name files that are not in texts/: c.txt: put those files in texts/ or remove their rows"}},
-		{name: "not utf-8", task: "text_classification", files: with(map[string]string{"texts/b.txt": "ok\ncaf\xe9\n"}),
-			want: []string{"texts/b.txt line 2 is not valid UTF-8: save the file as UTF-8 text"}},
-		{name: "utf-16", task: "text_classification", files: with(map[string]string{"texts/a.txt": "\xff\xfeh\x00i\x00"}),
-			want: []string{"texts/a.txt line 1 holds a NUL byte: this looks like a UTF-16 or binary file; save it as UTF-8 text"}},
-		{name: "empty file", task: "text_classification", files: with(map[string]string{"texts/a.txt": ""}),
-			want: []string{"texts/a.txt is empty: every file a row names needs its text"}},
-		{name: "one label", task: "text_classification", files: with(map[string]string{"labels.csv": "filename,label\na.txt,x\nb.txt,x\n"}),
-			want: []string{`every row of labels.csv has the same label "x": a classifier needs at least 2 label values`}},
-		{name: "no label column", task: "text_classification", files: with(map[string]string{"labels.csv": "filename,class\na.txt,x\n"}),
-			want: []string{`labels.csv has no label column "label"; its columns are "filename", "class": name the right one with --label-column`}},
-		{name: "Filename", task: "seq2seq", files: with(map[string]string{"labels.csv": "Filename\na.txt\n"}),
-			want: []string{`labels.csv has no "filename" column ("Filename" is close: the name must be exactly "filename", lower-case, no spaces); its columns are "Filename": the ingestor finds each text file by that column`}},
-		{name: "sentence pair without a tab, line and count named", task: "sentence_pair_classification", files: with(map[string]string{"texts/b.txt": "c\td\nno tab\n"}),
-			want: []string{"texts/b.txt line 2 has 1 field: a record of sentence_pair_classification is text_a<TAB>text_b on one line, fields separated by a tab"}},
-		{name: "embeddings with one field", task: "embeddings", files: with(map[string]string{"labels.csv": "filename\na.txt\nb.txt\n", "texts/a.txt": "anchor only"}),
-			want: []string{"texts/a.txt line 1 has 1 field: a record of embeddings is anchor<TAB>positive[<TAB>negative] on one line, fields separated by a tab"}},
-		{name: "bad BIO tag", task: "token_classification", files: with(map[string]string{"labels.csv": "filename,label\na.txt,B-PER X\nb.txt,O\n"}),
-			want: []string{`labels.csv line 2: label "X" is not a BIO tag: write O, B-<type> or I-<type> for each token, separated by spaces`}},
-		{name: "mixed extensions", task: "text_classification", files: with(map[string]string{"texts/c.text": "z"}),
-			want: []string{"texts/ mixes extensions: .text (1 files), .txt (2 files): the ingestor takes one extension per dataset, rename them to one"}},
-		{name: "wrong extension", task: "text_classification", files: with(map[string]string{"texts/c.md": "z"}),
-			want: []string{"1 files in texts/ are not .txt or .text: texts/c.md: save the texts as UTF-8 .txt files, or move the others out"}},
-		{name: "sequences only .txt", task: "masked_language_modeling", files: map[string]string{"labels.csv": "filename\ns.text\n", "sequences/s.text": "x"},
-			want: []string{"1 files in sequences/ are not .txt: sequences/s.text: save the texts as UTF-8 .txt files, or move the others out",
-				"1 rows of labels.csv name files that are not in sequences/: s.text: put those files in sequences/ or remove their rows"}},
-		{name: "path in filename", task: "text_classification", files: with(map[string]string{"labels.csv": "filename,label\ntexts/a.txt,x\nb.txt,y\n"}),
-			want: []string{"1 rows of labels.csv name files that are not in texts/: texts/a.txt: the filename column holds bare file names (e.g. a1.txt, not texts/a1.txt)"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := CheckText(writeTree(t, tt.files), textOpts(t, tt.task))
-			if exitcode.Of(err) != exitcode.Local {
-				t.Fatalf("CheckText = %v, want exit %d", err, exitcode.Local)
-			}
-			var got []string
-			if p := problemsOf(err); p != nil {
-				got = p.List
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("problems (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-// TestCheckTextLongLine crosses the reader's buffer with a line of many
-// fields and a rune cut at the buffer's end.
+// TestCheckTextLongLine crosses the reader's buffer within a record's
+// line, with a rune cut at the buffer's end and a field that is white space
+// only past it.
 func TestCheckTextLongLine(t *testing.T) {
-	long := strings.Repeat("é", 70<<10) + "\t" + strings.Repeat("ü", 40<<10) + "\n" + strings.Repeat("x", 200<<10) + "\n"
-	files := map[string]string{"labels.csv": "filename,label\na.txt,x\nb.txt,y\n", "texts/a.txt": long, "texts/b.txt": "a\tb"}
+	pair := strings.Repeat("é", 70<<10) + "\t" + strings.Repeat("ü", 40<<10) + "\n"
+	blank := strings.Repeat("x", 200<<10) + "\t" + strings.Repeat("\u00a0 ", 40<<10) + "\n"
+	files := map[string]string{"labels.csv": "filename,label\na.txt,x\nb.txt,y\n", "texts/a.txt": pair, "texts/b.txt": blank}
 	_, err := CheckText(writeTree(t, files), textOpts(t, "sentence_pair_classification"))
 	p := problemsOf(err)
 	if p == nil {
-		t.Fatalf("CheckText = %v, want line 2 refused", err)
+		t.Fatalf("CheckText = %v, want b.txt refused", err)
 	}
-	if diff := cmp.Diff([]string{"texts/a.txt line 2 has 1 field: a record of sentence_pair_classification is text_a<TAB>text_b on one line, fields separated by a tab"}, p.List); diff != "" {
+	want := []string{"texts/b.txt line 1: field 2 (text_b) is empty: every field of a record of sentence_pair_classification holds text (text_a<TAB>text_b on one line, fields separated by a tab)"}
+	if diff := cmp.Diff(want, p.List); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
