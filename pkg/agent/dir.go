@@ -132,14 +132,29 @@ func (d *dir) openFile(name string) (*os.File, *unix.Stat_t, error) {
 // the new one is created exclusively, so a racing writer cannot slip a link
 // in between.
 func (d *dir) create(name string, perm uint32) (*os.File, error) {
-	if err := d.removeEntry(name); err != nil {
+	fd, err := d.createFD(name, perm)
+	if err != nil {
 		return nil, err
 	}
-	fd, err := unix.Openat(d.fd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
-	if err != nil {
-		return nil, &fs.PathError{Op: "create", Path: d.path(name), Err: err}
-	}
 	return os.NewFile(uintptr(fd), d.path(name)), nil
+}
+
+// createFD is create returning the bare descriptor. Most names are new, so
+// the exclusive create comes first and the unlink only when something is
+// in the way.
+func (d *dir) createFD(name string, perm uint32) (int, error) {
+	const flags = unix.O_WRONLY | unix.O_CREAT | unix.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	fd, err := unix.Openat(d.fd, name, flags, perm)
+	if errors.Is(err, unix.EEXIST) {
+		if err := d.removeEntry(name); err != nil {
+			return -1, err
+		}
+		fd, err = unix.Openat(d.fd, name, flags, perm)
+	}
+	if err != nil {
+		return -1, &fs.PathError{Op: "create", Path: d.path(name), Err: err}
+	}
+	return fd, nil
 }
 
 // removeEntry unlinks name if it is not a directory, or removes the

@@ -616,18 +616,18 @@ func (s *stager) folder(name string) (*dir, error) {
 // writeFile creates name in d from r and returns its SHA-256 with the stat
 // of the file as written.
 func writeFile(d *dir, name string, r io.Reader, buf []byte) (hashed, error) {
-	f, err := d.create(name, 0o644)
+	fd, err := d.createFD(name, 0o644)
 	if err != nil {
 		return hashed{}, err
 	}
 	h := sha256.New()
-	_, err = io.CopyBuffer(io.MultiWriter(f, h), r, buf)
+	_, err = io.CopyBuffer(io.MultiWriter(fdWriter{fd: fd, path: d.path(name)}, h), r, buf)
 	var st unix.Stat_t
 	if err == nil {
-		err = unix.Fstat(int(f.Fd()), &st)
+		err = unix.Fstat(fd, &st)
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	if cerr := unix.Close(fd); err == nil && cerr != nil {
+		err = &fs.PathError{Op: "close", Path: d.path(name), Err: cerr}
 	}
 	if err != nil {
 		if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
@@ -640,6 +640,27 @@ func writeFile(d *dir, name string, r io.Reader, buf []byte) (hashed, error) {
 		return hashed{}, failf(proto.KindStream, "the stream broke off in %s: %v; the files received so far are kept for the next push", name, err)
 	}
 	return hashed{sum: hex.EncodeToString(h.Sum(nil)), info: infoOf(&st)}, nil
+}
+
+// fdWriter writes to a bare descriptor, with a *fs.PathError on failure.
+type fdWriter struct {
+	fd   int
+	path string
+}
+
+func (w fdWriter) Write(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k, err := unix.Write(w.fd, p[n:])
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case err != nil:
+			return n, &fs.PathError{Op: "write", Path: w.path, Err: err}
+		}
+		n += k
+	}
+	return n, nil
 }
 
 // reuse links the plan's reused files from the staged copy into the partial

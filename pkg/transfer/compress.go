@@ -3,8 +3,6 @@ package transfer
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -36,7 +34,7 @@ const (
 // compressing the stream saves enough wire to be worth the CPU: images and
 // archives do not shrink; text, tables and many small files do (tar's
 // header of 512 bytes is mostly zeros).
-func compressible(root *os.Root, files []dataset.File) (bool, float64) {
+func compressible(root *localRoot, files []dataset.File) (bool, float64) {
 	if len(files) == 0 {
 		return false, 1
 	}
@@ -55,7 +53,7 @@ func compressible(root *os.Root, files []dataset.File) (bool, float64) {
 		clear(header)
 		copy(header, f.Rel)
 		_, _ = in.Write(header)
-		fh, err := root.Open(filepath.FromSlash(f.Source()))
+		fh, err := root.open(f, nil)
 		if err != nil {
 			continue
 		}

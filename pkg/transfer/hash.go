@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"sync"
 
@@ -20,20 +19,20 @@ type Sums map[string]string
 // those files and nothing that took their place.
 type Local struct {
 	Sums Sums
-	ids  map[string]os.FileInfo
+	ids  map[string]fileID
 }
 
 // HashFiles reads every file of the dataset once, on a bounded worker pool,
 // through root (no path can lead outside the dataset folder).
 func HashFiles(root string, files []dataset.File) (*Local, error) {
-	r, err := os.OpenRoot(root)
+	r, err := openLocalRoot(root)
 	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", root, err)
+		return nil, err
 	}
-	defer func() { _ = r.Close() }()
+	defer r.close()
 	type result struct {
 		rel, sum string
-		id       os.FileInfo
+		id       fileID
 		err      error
 	}
 	jobs := make(chan dataset.File)
@@ -43,8 +42,9 @@ func HashFiles(root string, files []dataset.File) (*Local, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			buf := make([]byte, 256<<10)
 			for f := range jobs {
-				sum, id, err := hashFile(r, f)
+				sum, id, err := hashFile(r, f, buf)
 				results <- result{rel: f.Rel, sum: sum, id: id, err: err}
 			}
 		}()
@@ -57,7 +57,7 @@ func HashFiles(root string, files []dataset.File) (*Local, error) {
 		wg.Wait()
 		close(results)
 	}()
-	l := &Local{Sums: make(Sums, len(files)), ids: make(map[string]os.FileInfo, len(files))}
+	l := &Local{Sums: make(Sums, len(files)), ids: make(map[string]fileID, len(files))}
 	var firstErr error
 	for res := range results {
 		if res.err != nil && firstErr == nil {
@@ -69,20 +69,20 @@ func HashFiles(root string, files []dataset.File) (*Local, error) {
 	return l, firstErr
 }
 
-// hashFile hashes one file through the descriptor openChecked vouches for.
-func hashFile(r *os.Root, f dataset.File) (string, os.FileInfo, error) {
-	fh, info, err := openChecked(r, f, nil)
+// hashFile hashes one file through the descriptor localRoot.open vouches for.
+func hashFile(r *localRoot, f dataset.File, buf []byte) (string, fileID, error) {
+	fh, err := r.open(f, nil)
 	if err != nil {
-		return "", nil, err
+		return "", fileID{}, err
 	}
 	defer fh.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, io.LimitReader(fh, info.Size()))
+	n, err := io.CopyBuffer(h, io.LimitReader(fh, f.Size), buf)
 	if err != nil {
-		return "", nil, fmt.Errorf("reading %s: %w", f.Source(), err)
+		return "", fileID{}, fmt.Errorf("reading %s: %w", f.Source(), err)
 	}
 	if n != f.Size {
-		return "", nil, changed(f)
+		return "", fileID{}, changed(f)
 	}
-	return hex.EncodeToString(h.Sum(nil)), info, nil
+	return hex.EncodeToString(h.Sum(nil)), fh.id, nil
 }

@@ -193,6 +193,22 @@ func TestLocalFilesAreSentAsChecked(t *testing.T) {
 			must(t, err)
 			must(t, f.Close())
 		}, "img_00004.jpg"},
+		{"a file edited in place, its size unchanged", func(t *testing.T, local, outside string) {
+			f, err := os.OpenFile(filepath.Join(local, "images", "img_00003.jpg"), os.O_WRONLY, 0)
+			must(t, err)
+			_, err = f.WriteAt([]byte{0xff}, 40)
+			must(t, err)
+			must(t, f.Close())
+		}, "img_00003.jpg"},
+		{"a file swapped for another of the same size", func(t *testing.T, local, outside string) {
+			p := filepath.Join(local, "images", "img_00005.jpg")
+			st, err := os.Stat(p)
+			must(t, err)
+			other := filepath.Join(local, "images", ".other")
+			must(t, os.WriteFile(other, make([]byte, st.Size()), 0o644))
+			must(t, os.Chtimes(other, st.ModTime(), st.ModTime()))
+			must(t, os.Rename(other, p))
+		}, "img_00005.jpg"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

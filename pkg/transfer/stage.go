@@ -9,7 +9,6 @@ import (
 
 	"io"
 	"math"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -192,11 +191,11 @@ func session(ctx context.Context, o Options, resend bool, planOf func(proto.Mess
 	verified := make(chan struct{}, 1)
 	ended := make(chan struct{})
 	done := make(chan error, 1)
-	root, err := os.OpenRoot(o.Root)
+	root, err := openLocalRoot(o.Root)
 	if err != nil {
-		return out, exitcode.Errorf(exitcode.Local, "opening %s: %w", o.Root, err)
+		return out, exitcode.Wrap(exitcode.Local, err)
 	}
-	defer func() { _ = root.Close() }()
+	defer root.close()
 	go func() {
 		err := func() error {
 			var inv proto.Message
@@ -213,15 +212,11 @@ func session(ctx context.Context, o Options, resend bool, planOf func(proto.Mess
 				hardStop()
 				return err
 			}
-			wire, err := plan.wire()
-			if err != nil {
-				return err
-			}
 			mu.Lock()
 			out.plan = &plan
 			mu.Unlock()
 			last.Store(time.Now().UnixNano())
-			src := &tarSource{root: root, plan: wire, files: plan.Send, local: o.Local, maxBytes: o.MaxFileBytes, progress: progress, stop: ctx.Done()}
+			src := &tarSource{root: root, plan: plan, files: plan.Send, local: o.Local, maxBytes: o.MaxFileBytes, progress: progress, stop: ctx.Done()}
 			// Big writes keep the exec stream's frames full.
 			counter := &countingWriter{w: pw}
 			defer func() {

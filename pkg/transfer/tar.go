@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
@@ -18,8 +16,8 @@ import (
 // data/. Each file is read through the dataset root, must be the very file
 // the push hashed, and is hashed again on the way.
 type tarSource struct {
-	root     *os.Root
-	plan     []byte
+	root     *localRoot
+	plan     Plan
 	files    []dataset.File
 	local    *Local
 	maxBytes int64
@@ -27,6 +25,7 @@ type tarSource struct {
 	// stop ends the stream cleanly at the next file boundary (Ctrl-C): every
 	// file sent so far lands whole in the partial copy, for the next push.
 	stop <-chan struct{}
+	buf  []byte
 }
 
 // EntryName is the tar name of a staged file: data/ and a path the stage
@@ -41,11 +40,15 @@ func EntryName(rel string) (string, error) {
 func (s *tarSource) writeTo(w io.Writer) error {
 	tw := tar.NewWriter(w)
 	now := time.Now().Truncate(time.Second)
-	hdr := &tar.Header{Name: proto.EntryPlan, Mode: 0o644, Size: int64(len(s.plan)), ModTime: now, Typeflag: tar.TypeReg}
+	size, err := s.plan.writeWire(io.Discard)
+	if err != nil {
+		return err
+	}
+	hdr := &tar.Header{Name: proto.EntryPlan, Mode: 0o644, Size: size, ModTime: now, Typeflag: tar.TypeReg}
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err
 	}
-	if _, err := tw.Write(s.plan); err != nil {
+	if _, err := s.plan.writeWire(tw); err != nil {
 		return err
 	}
 	for _, f := range s.files {
@@ -67,34 +70,7 @@ func (s *tarSource) writeTo(w io.Writer) error {
 
 // changed is the error for a local file that is not what the pre-flight saw.
 func changed(f dataset.File) error {
-	return exitcode.Errorf(exitcode.Local, "%s changed during the push (it was replaced, or its size changed): push again", f.Source())
-}
-
-// openChecked opens f under the dataset root and vouches that the open
-// descriptor is the regular file at that path (not a link to one, nor a file
-// swapped in since): the path's Lstat and the descriptor's Stat must be the
-// same file, with the size the walk saw, and, when want is given, the same
-// file as want.
-func openChecked(r *os.Root, f dataset.File, want os.FileInfo) (*os.File, os.FileInfo, error) {
-	src := filepath.FromSlash(f.Source())
-	fh, err := r.Open(src)
-	if err != nil {
-		return nil, nil, exitcode.Errorf(exitcode.Local, "reading %s: %w", f.Source(), err)
-	}
-	info, err := fh.Stat()
-	if err == nil {
-		var lst os.FileInfo
-		lst, err = r.Lstat(src)
-		if err == nil && (!lst.Mode().IsRegular() || !info.Mode().IsRegular() || !os.SameFile(lst, info) || info.Size() != f.Size ||
-			(want != nil && !os.SameFile(info, want))) {
-			err = changed(f)
-		}
-	}
-	if err != nil {
-		fh.Close()
-		return nil, nil, exitcode.Wrap(exitcode.Local, err)
-	}
-	return fh, info, nil
+	return exitcode.Errorf(exitcode.Local, "%s changed during the push (it was modified, replaced or resized since the pre-flight): push again", f.Source())
 }
 
 func (s *tarSource) writeFile(tw *tar.Writer, f dataset.File) error {
@@ -105,19 +81,26 @@ func (s *tarSource) writeFile(tw *tar.Writer, f dataset.File) error {
 	if f.Size > s.maxBytes {
 		return exitcode.Errorf(exitcode.Local, "%s holds %s, over the per-file cap", f.Source(), dataset.HumanBytes(f.Size))
 	}
-	fh, info, err := openChecked(s.root, f, s.local.ids[f.Rel])
+	var want *fileID
+	if id, ok := s.local.ids[f.Rel]; ok {
+		want = &id
+	}
+	fh, err := s.root.open(f, want)
 	if err != nil {
 		return err
 	}
 	defer fh.Close()
 	// Names and sizes only: no owner, fixed mode, the local mtime to the
 	// second. The writer picks the smallest format that holds the name.
-	hdr := &tar.Header{Name: name, Mode: 0o644, Size: f.Size, ModTime: info.ModTime().Truncate(time.Second), Typeflag: tar.TypeReg}
+	hdr := &tar.Header{Name: name, Mode: 0o644, Size: f.Size, ModTime: fh.mtime.Truncate(time.Second), Typeflag: tar.TypeReg}
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tw, h, progressWriter(s.progress)), io.LimitReader(fh, f.Size))
+	if s.buf == nil {
+		s.buf = make([]byte, 256<<10)
+	}
+	n, err := io.CopyBuffer(io.MultiWriter(tw, h, progressWriter(s.progress)), io.LimitReader(fh, f.Size), s.buf)
 	if err != nil {
 		return err
 	}

@@ -75,6 +75,7 @@ func shapeData(b *testing.B, name string, write func(dir string)) string {
 func benchShape(b *testing.B, section, label, dir, table string, args ...string) {
 	var ours, manual []time.Duration
 	var rss int64
+	defer emptyTrash(b)
 	for i := 0; i < shapeRuns; i++ {
 		clearStaged(b, table)
 		runManual := func() {
