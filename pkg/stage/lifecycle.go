@@ -38,7 +38,7 @@ func Create(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod) (
 	case apierrors.IsForbidden(err) && strings.Contains(msg, "PodSecurity"):
 		return nil, exitcode.Errorf(exitcode.Staging, "the namespace's Pod Security admission refused the stage pod: %v", err)
 	case apierrors.IsForbidden(err) && strings.Contains(msg, "exceeded quota"):
-		return nil, exitcode.Errorf(exitcode.Staging, "a ResourceQuota refused the stage pod (it asks for 100m CPU and 64Mi memory, at most 2 CPUs and 256Mi): %v", err)
+		return nil, exitcode.Errorf(exitcode.Staging, "a ResourceQuota refused the stage pod (it asks for 100m CPU and 64Mi memory, at most 2 CPUs and 1Gi): %v", err)
 	case apierrors.IsForbidden(err) && strings.Contains(msg, "admission webhook"):
 		return nil, exitcode.Errorf(exitcode.Staging, "an admission webhook refused the stage pod: %v", err)
 	case apierrors.IsInvalid(err):

@@ -14,12 +14,44 @@ import (
 // Sums maps a staged path ("images/a.jpg") to its hex SHA-256.
 type Sums map[string]string
 
+// digest is a SHA-256.
+type digest [sha256.Size]byte
+
+// hex is the digest as the agent writes it.
+func (d digest) hex() string { return hex.EncodeToString(d[:]) }
+
+// is says whether the hex string s is this digest, without allocating.
+func (d digest) is(s string) bool {
+	if len(s) != 2*sha256.Size {
+		return false
+	}
+	var buf [2 * sha256.Size]byte
+	hex.Encode(buf[:], d[:])
+	return s == string(buf[:])
+}
+
+// localFile is what the push learned of one local file: its hash and which
+// file was hashed.
+type localEntry struct {
+	sum digest
+	id  fileID
+}
+
 // Local is what the push read of the local dataset: every file's hash and
 // the identity of the file that was hashed, so that the stream sends exactly
-// those files and nothing that took their place.
+// those files and nothing that took their place. One map of fixed-size
+// values keeps it small: 100 000 files take about 8 MB.
 type Local struct {
-	Sums Sums
-	ids  map[string]fileID
+	files map[string]localEntry
+}
+
+// Sum is the hex SHA-256 of the file staged as rel.
+func (l *Local) Sum(rel string) (string, bool) {
+	e, ok := l.files[rel]
+	if !ok {
+		return "", false
+	}
+	return e.sum.hex(), true
 }
 
 // HashFiles reads every file of the dataset once, on a bounded worker pool,
@@ -31,9 +63,9 @@ func HashFiles(root string, files []dataset.File) (*Local, error) {
 	}
 	defer r.close()
 	type result struct {
-		rel, sum string
-		id       fileID
-		err      error
+		rel string
+		localEntry
+		err error
 	}
 	jobs := make(chan dataset.File)
 	results := make(chan result)
@@ -44,8 +76,8 @@ func HashFiles(root string, files []dataset.File) (*Local, error) {
 			defer wg.Done()
 			buf := make([]byte, 256<<10)
 			for f := range jobs {
-				sum, id, err := hashFile(r, f, buf)
-				results <- result{rel: f.Rel, sum: sum, id: id, err: err}
+				e, err := hashFile(r, f, buf)
+				results <- result{rel: f.Rel, localEntry: e, err: err}
 			}
 		}()
 	}
@@ -57,32 +89,33 @@ func HashFiles(root string, files []dataset.File) (*Local, error) {
 		wg.Wait()
 		close(results)
 	}()
-	l := &Local{Sums: make(Sums, len(files)), ids: make(map[string]fileID, len(files))}
+	l := &Local{files: make(map[string]localEntry, len(files))}
 	var firstErr error
 	for res := range results {
 		if res.err != nil && firstErr == nil {
 			firstErr = res.err
 		}
-		l.Sums[res.rel] = res.sum
-		l.ids[res.rel] = res.id
+		l.files[res.rel] = res.localEntry
 	}
 	return l, firstErr
 }
 
 // hashFile hashes one file through the descriptor localRoot.open vouches for.
-func hashFile(r *localRoot, f dataset.File, buf []byte) (string, fileID, error) {
+func hashFile(r *localRoot, f dataset.File, buf []byte) (localEntry, error) {
 	fh, err := r.open(f, nil)
 	if err != nil {
-		return "", fileID{}, err
+		return localEntry{}, err
 	}
 	defer fh.Close()
 	h := sha256.New()
 	n, err := io.CopyBuffer(h, io.LimitReader(fh, f.Size), buf)
 	if err != nil {
-		return "", fileID{}, fmt.Errorf("reading %s: %w", f.Source(), err)
+		return localEntry{}, fmt.Errorf("reading %s: %w", f.Source(), err)
 	}
 	if n != f.Size {
-		return "", fileID{}, changed(f)
+		return localEntry{}, changed(f)
 	}
-	return hex.EncodeToString(h.Sum(nil)), fh.id, nil
+	e := localEntry{id: fh.id}
+	h.Sum(e.sum[:0])
+	return e, nil
 }

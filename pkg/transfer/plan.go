@@ -2,8 +2,10 @@ package transfer
 
 import (
 	"bufio"
+	"encoding/hex"
 	"encoding/json"
 	"io"
+	"slices"
 	"sort"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
@@ -28,28 +30,48 @@ type Plan struct {
 	// Remove are partial-copy files that are not part of the new copy (the
 	// agent drops them itself; counted for the report).
 	Remove []string
-	// Expected is every file of the new copy with its SHA-256.
-	Expected Sums
+	// files are every file of the new copy; local has their SHA-256.
+	files []dataset.File
+	local *Local
 }
 
 // MakePlan decides, file by file, whether the volume already has the right
 // content (in the partial copy, or in the staged copy to link from) or the
 // file must be sent.
-func MakePlan(files []dataset.File, local Sums, inv Inventory) Plan {
-	p := Plan{Expected: local}
-	want := make(map[string]struct{}, len(files))
-	for _, f := range files {
-		want[f.Rel] = struct{}{}
-		sum := local[f.Rel]
+func MakePlan(files []dataset.File, local *Local, inv Inventory) Plan {
+	p := Plan{files: files, local: local}
+	var want map[string]struct{}
+	if len(inv.Partial) > 0 {
+		want = make(map[string]struct{}, len(files))
+	}
+	// While every file so far is sent, Send is a prefix of files: a first
+	// push holds no second list of them.
+	prefix, sent := true, 0
+	for i, f := range files {
+		if want != nil {
+			want[f.Rel] = struct{}{}
+		}
+		sum := local.files[f.Rel].sum
+		resumed, reused := sum.is(inv.Partial[f.Rel]), sum.is(inv.Staged[f.Rel])
+		if (resumed || reused) && prefix {
+			prefix = false
+			p.Send = slices.Clone(files[:i])
+		}
 		switch {
-		case inv.Partial[f.Rel] == sum:
+		case resumed:
 			p.Resumed++
-		case inv.Staged[f.Rel] == sum:
+		case reused:
 			p.Reuse = append(p.Reuse, f.Rel)
 		default:
-			p.Send = append(p.Send, f)
+			if !prefix {
+				p.Send = append(p.Send, f)
+			}
+			sent++
 			p.SendBytes += f.Size
 		}
+	}
+	if prefix {
+		p.Send = files[:sent]
 	}
 	// Wanted files with stale content are overwritten by the stream or the
 	// link; only files that are not part of the new copy are removed.
@@ -80,14 +102,18 @@ func (p Plan) writeWire(w io.Writer) (int64, error) {
 	}
 	put([]byte(`{"expected":{`))
 	first := true
-	for rel, sum := range p.Expected {
+	var hexSum [2 * len(digest{})]byte
+	for _, f := range p.files {
 		if !first {
 			put([]byte{','})
 		}
 		first = false
-		putString(rel)
-		put([]byte{':'})
-		putString(sum)
+		putString(f.Rel)
+		put([]byte{':', '"'})
+		sum := p.local.files[f.Rel].sum
+		hex.Encode(hexSum[:], sum[:])
+		put(hexSum[:])
+		put([]byte{'"'})
 	}
 	put([]byte{'}'})
 	if len(p.Reuse) > 0 {
@@ -121,10 +147,10 @@ func appendJSONString(b []byte, s string) []byte {
 // replan builds the plan of a second round from the hashes the Pod reported
 // after a mismatch: the Pod has removed every wrong file, so whatever is not
 // listed with the right hash is sent again.
-func replan(files []dataset.File, local, actual Sums) Plan {
-	p := Plan{Expected: local}
+func replan(files []dataset.File, local *Local, actual Sums) Plan {
+	p := Plan{files: files, local: local, Send: []dataset.File{}}
 	for _, f := range files {
-		if actual[f.Rel] == local[f.Rel] {
+		if local.files[f.Rel].sum.is(actual[f.Rel]) {
 			p.Resumed++
 			continue
 		}

@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"io"
 	"testing"
@@ -9,29 +10,41 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 )
 
 // The plan is written entry by entry; what the agent decodes must be the
 // plan, and the size taken first must be what is written.
 func TestPlanWireDecodesAsThePlan(t *testing.T) {
-	sum := "4f6b0a5c9d1e2f30415263748596a7b8c9d0e1f2031425364758697a8b9c0d1e"
 	tests := []struct {
-		name string
-		plan Plan
+		name  string
+		rels  []string
+		reuse []string
 	}{
-		{"empty", Plan{Expected: Sums{}}},
-		{"plain names", Plan{Expected: Sums{"labels.csv": sum, "images/a.jpg": sum}, Reuse: []string{"images/a.jpg"}}},
-		{"names JSON must escape", Plan{Expected: Sums{`images/say "cheese".jpg`: sum, "texts/ünï.txt": sum, "texts/a<b>&c.txt": sum, `texts/back\slash.txt`: sum, "texts/tab\t.txt": sum},
-			Reuse: []string{`images/say "cheese".jpg`, "texts/ünï.txt"}}},
+		{"empty", nil, nil},
+		{"plain names", []string{"labels.csv", "images/a.jpg"}, []string{"images/a.jpg"}},
+		{"names JSON must escape", []string{`images/say "cheese".jpg`, "texts/ünï.txt", "texts/a<b>&c.txt", `texts/back\slash.txt`, "texts/tab\t.txt"},
+			[]string{`images/say "cheese".jpg`, "texts/ünï.txt"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			size, err := tt.plan.writeWire(io.Discard)
+			local := &Local{files: map[string]localEntry{}}
+			want := proto.Plan{Expected: map[string]string{}, Reuse: tt.reuse}
+			var files []dataset.File
+			for i, rel := range tt.rels {
+				e := localEntry{sum: sha256.Sum256([]byte(rel))}
+				e.sum[0] = byte(i)
+				local.files[rel] = e
+				want.Expected[rel] = e.sum.hex()
+				files = append(files, dataset.File{Rel: rel})
+			}
+			plan := Plan{files: files, local: local, Reuse: tt.reuse}
+			size, err := plan.writeWire(io.Discard)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var buf bytes.Buffer
-			n, err := tt.plan.writeWire(&buf)
+			n, err := plan.writeWire(&buf)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -42,9 +55,54 @@ func TestPlanWireDecodesAsThePlan(t *testing.T) {
 			if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
 				t.Fatalf("%v in %s", err, buf.String())
 			}
-			want := proto.Plan{Expected: tt.plan.Expected, Reuse: tt.plan.Reuse}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("decoded plan (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// A first push sends every file without a second list of them; a re-push
+// sends exactly the files whose content the volume lacks, in order.
+func TestMakePlan(t *testing.T) {
+	files := []dataset.File{{Rel: "a", Size: 1}, {Rel: "b", Size: 2}, {Rel: "c", Size: 4}, {Rel: "d", Size: 8}}
+	local := &Local{files: map[string]localEntry{}}
+	for _, f := range files {
+		local.files[f.Rel] = localEntry{sum: sha256.Sum256([]byte(f.Rel))}
+	}
+	hexOf := func(rel string) string { return local.files[rel].sum.hex() }
+	tests := []struct {
+		name            string
+		inv             Inventory
+		send, reuse     []string
+		resumed         int
+		bytes           int64
+		shareFirstArray bool
+	}{
+		{"first push", Inventory{}, []string{"a", "b", "c", "d"}, nil, 0, 15, true},
+		{"first file staged", Inventory{Staged: Sums{"a": hexOf("a")}}, []string{"b", "c", "d"}, []string{"a"}, 0, 14, false},
+		{"middle resumed, one stale", Inventory{Partial: Sums{"b": hexOf("b"), "c": hexOf("a")}}, []string{"a", "c", "d"}, nil, 1, 13, false},
+		{"last staged", Inventory{Staged: Sums{"d": hexOf("d")}}, []string{"a", "b", "c"}, []string{"d"}, 0, 7, false},
+		{"nothing to send", Inventory{Staged: Sums{"a": hexOf("a"), "b": hexOf("b"), "c": hexOf("c"), "d": hexOf("d")}}, nil, []string{"a", "b", "c", "d"}, 0, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := MakePlan(files, local, tt.inv)
+			var send []string
+			for _, f := range p.Send {
+				send = append(send, f.Rel)
+			}
+			if diff := cmp.Diff(tt.send, send); diff != "" {
+				t.Errorf("send (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.reuse, p.Reuse); diff != "" {
+				t.Errorf("reuse (-want +got):\n%s", diff)
+			}
+			if p.Resumed != tt.resumed || p.SendBytes != tt.bytes {
+				t.Errorf("resumed %d, bytes %d; want %d, %d", p.Resumed, p.SendBytes, tt.resumed, tt.bytes)
+			}
+			if shared := len(p.Send) > 0 && &p.Send[0] == &files[0]; shared != tt.shareFirstArray {
+				t.Errorf("Send shares the files' array: %v, want %v", shared, tt.shareFirstArray)
 			}
 		})
 	}

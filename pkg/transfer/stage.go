@@ -91,7 +91,7 @@ func Stage(ctx context.Context, o Options) (*Result, error) {
 			return Plan{}, exitcode.Errorf(exitcode.TableExists,
 				"table %s already holds ingested data (%s/%s is not empty) and the ingestor never ingests into an existing table: push under another --table name", o.Table, proto.SharedMount, o.Table)
 		}
-		plan := MakePlan(o.Files, o.Local.Sums, Inventory{Staged: inv.Staged, Partial: inv.Partial})
+		plan := MakePlan(o.Files, o.Local, Inventory{Staged: inv.Staged, Partial: inv.Partial})
 		res.Reused, res.Resumed = len(plan.Reuse), plan.Resumed
 		if o.OnPlan != nil {
 			o.OnPlan(plan)
@@ -122,7 +122,7 @@ func Stage(ctx context.Context, o Options) (*Result, error) {
 		if !errors.As(err, &ae) || ae.Kind != proto.KindMismatch || round == maxRounds || out.actual == nil {
 			return nil, stagingError("staging", err)
 		}
-		next := replan(o.Files, o.Local.Sums, out.actual)
+		next := replan(o.Files, o.Local, out.actual)
 		planOf = func(proto.Message) (Plan, error) { return next, nil }
 	}
 }

@@ -3,7 +3,6 @@ package transfer
 import (
 	"archive/tar"
 	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"time"
 
@@ -82,8 +81,9 @@ func (s *tarSource) writeFile(tw *tar.Writer, f dataset.File) error {
 		return exitcode.Errorf(exitcode.Local, "%s holds %s, over the per-file cap", f.Source(), dataset.HumanBytes(f.Size))
 	}
 	var want *fileID
-	if id, ok := s.local.ids[f.Rel]; ok {
-		want = &id
+	e, hashed := s.local.files[f.Rel]
+	if hashed {
+		want = &e.id
 	}
 	fh, err := s.root.open(f, want)
 	if err != nil {
@@ -107,7 +107,8 @@ func (s *tarSource) writeFile(tw *tar.Writer, f dataset.File) error {
 	if n != f.Size {
 		return changed(f)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != s.local.Sums[f.Rel] {
+	var got digest
+	if h.Sum(got[:0]); !hashed || got != e.sum {
 		return exitcode.Errorf(exitcode.Local, "%s changed during the push (its content differs from the pre-flight's): push again", f.Source())
 	}
 	return nil
