@@ -150,6 +150,13 @@ func Follow(ctx context.Context, client kubernetes.Interface, o FollowOptions) (
 		}
 		if ended != nil {
 			note("the log of pod %s stayed open and silent for %s after Job %s ended: stopped reading it", pod, o.DrainGrace, o.Job)
+			// The Job may have retried the pod while its log stalled:
+			// then the next pod's log speaks for the run.
+			if pods, lerr := client.CoreV1().Pods(o.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + o.Job}); lerr == nil {
+				if p := newest(unfollowed(pods.Items, followed)); p != nil && p.Status.Phase != corev1.PodPending {
+					continue
+				}
+			}
 			res.State, res.Reason = jobState(ended)
 			return res, nil
 		}

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,36 +25,88 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 )
 
-// stallingAPIServer serves one Job and its one pod over HTTP. The pod's
-// followed log sends the first line of log, the Job then takes the
-// condition ended, and the other lines follow 50 ms apart; then the log
-// stays open without sending anything more until the client goes away.
-func stallingAPIServer(t *testing.T, log string, ended batchv1.JobConditionType) kubernetes.Interface {
+// servedPod is a pod of a stallingAPIServer: its log, and whether that log
+// stays open and silent once sent.
+type servedPod struct {
+	name  string
+	log   string
+	stall bool
+}
+
+// stallingAPIServer serves one Job and its pods over HTTP. The first pod is
+// there from the start; each next one appears once the log of the one
+// before has been sent. A pod's followed log sends its first line, the
+// other lines follow 50 ms apart, then it ends, or with stall stays open
+// without sending anything more until the client goes away. The Job takes
+// the condition ended 300 ms after the last pod appeared (a single pod:
+// after the first line of its log was sent).
+func stallingAPIServer(t *testing.T, pods []servedPod, ended batchv1.JobConditionType) kubernetes.Interface {
 	t.Helper()
-	var sent atomic.Bool
+	var mu sync.Mutex
+	visible, lastSentAt := 1, time.Time{}
 	stop := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		switch r.URL.Path {
-		case "/apis/batch/v1/namespaces/tb/jobs/ingest-job-1":
+		mu.Lock()
+		shown := visible
+		over := !lastSentAt.IsZero() && time.Since(lastSentAt) > 300*time.Millisecond
+		mu.Unlock()
+		switch {
+		case r.URL.Path == "/apis/batch/v1/namespaces/tb/jobs/ingest-job-1":
 			j := job("", "")
-			if sent.Load() {
+			if over {
 				j = job(ended, "BackoffLimitExceeded")
 			}
 			j.TypeMeta = metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"}
 			_ = json.NewEncoder(w).Encode(j)
-		case "/api/v1/namespaces/tb/pods":
-			list := corev1.PodList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PodList"}, Items: []corev1.Pod{*runPod(corev1.PodRunning, "")}}
+		case r.URL.Path == "/api/v1/namespaces/tb/pods":
+			list := corev1.PodList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PodList"}}
+			for i, sp := range pods[:shown] {
+				p := runPod(corev1.PodRunning, "")
+				p.Name, p.CreationTimestamp = sp.name, metav1.NewTime(time.Unix(int64(1000+i), 0))
+				switch {
+				case i < shown-1:
+					p.Status.Phase = corev1.PodFailed
+				case over && ended == batchv1.JobComplete:
+					p.Status.Phase = corev1.PodSucceeded
+				case over:
+					p.Status.Phase = corev1.PodFailed
+				}
+				list.Items = append(list.Items, *p)
+			}
 			_ = json.NewEncoder(w).Encode(list)
-		case "/api/v1/namespaces/tb/pods/ingest-job-1-abc/log":
+		case strings.HasSuffix(r.URL.Path, "/log"):
+			i := 0
+			for i < shown && r.URL.Path != "/api/v1/namespaces/tb/pods/"+pods[i].name+"/log" {
+				i++
+			}
+			if i == shown {
+				http.NotFound(w, r)
+				return
+			}
 			w.Header().Set("Content-Type", "text/plain")
-			for i, l := range strings.Split(log, "\n") {
-				if i > 0 {
+			for n, l := range strings.Split(pods[i].log, "\n") {
+				if n > 0 {
 					time.Sleep(50 * time.Millisecond)
 				}
 				_, _ = fmt.Fprintln(w, l)
 				w.(http.Flusher).Flush()
-				sent.Store(true)
+				mu.Lock()
+				if visible == len(pods) && lastSentAt.IsZero() {
+					lastSentAt = time.Now()
+				}
+				mu.Unlock()
+			}
+			mu.Lock()
+			if visible == i+1 && visible < len(pods) {
+				visible++
+				if visible == len(pods) {
+					lastSentAt = time.Now()
+				}
+			}
+			mu.Unlock()
+			if !pods[i].stall {
+				return
 			}
 			select {
 			case <-r.Context().Done():
@@ -97,14 +148,14 @@ func TestFollowCutsALogThatStallsAfterTheJobEnded(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			client := stallingAPIServer(t, tt.log, tt.ended)
+			client := stallingAPIServer(t, []servedPod{{name: "ingest-job-1-abc", log: tt.log, stall: true}}, tt.ended)
 			// Without the cut, Follow would wait for this context.
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			var lines, notes []string
 			start := time.Now()
 			res, err := Follow(ctx, client, FollowOptions{Namespace: "tb", Job: "ingest-job-1", StartTimeout: time.Second,
-				Poll: 20 * time.Millisecond, DrainGrace: 200 * time.Millisecond,
+				Poll: 20 * time.Millisecond, DrainGrace: 500 * time.Millisecond,
 				OnLine: func(l string) { lines = append(lines, l) }, OnNote: func(n string) { notes = append(notes, n) }})
 			if err != nil {
 				t.Fatalf("Follow did not end by itself after %s: %v", time.Since(start).Round(time.Millisecond), err)
@@ -115,7 +166,7 @@ func TestFollowCutsALogThatStallsAfterTheJobEnded(t *testing.T) {
 			if diff := cmp.Diff(strings.Split(tt.log, "\n"), lines); diff != "" {
 				t.Errorf("lines read before the cut (-want +got):\n%s", diff)
 			}
-			wantNotes := []string{"the log of pod ingest-job-1-abc stayed open and silent for 200ms after Job ingest-job-1 ended: stopped reading it"}
+			wantNotes := []string{"the log of pod ingest-job-1-abc stayed open and silent for 500ms after Job ingest-job-1 ended: stopped reading it"}
 			if diff := cmp.Diff(wantNotes, notes); diff != "" {
 				t.Errorf("notes (-want +got):\n%s", diff)
 			}
@@ -127,6 +178,37 @@ func TestFollowCutsALogThatStallsAfterTheJobEnded(t *testing.T) {
 				t.Errorf("error %v, want %q", rerr, tt.wantErr)
 			}
 		})
+	}
+}
+
+// A pod's log that stalls after the pod failed holds the follow until the
+// Job ends; if the Job retried that pod meanwhile, the follow then reads the
+// next pod's log, whose banner decides, instead of ending with no summary.
+func TestFollowAfterAStalledLogOfARetriedPod(t *testing.T) {
+	client := stallingAPIServer(t, []servedPod{
+		{name: "ingest-job-1-first", log: "ERROR - lost the database connection", stall: true},
+		{name: "ingest-job-1-second", log: cleanBanner},
+	}, batchv1.JobComplete)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var notes []string
+	res, err := Follow(ctx, client, FollowOptions{Namespace: "tb", Job: "ingest-job-1", StartTimeout: time.Second,
+		Poll: 20 * time.Millisecond, DrainGrace: 500 * time.Millisecond, OnNote: func(n string) { notes = append(notes, n) }})
+	if err != nil {
+		t.Fatalf("Follow: %v", err)
+	}
+	if res.State != StateSucceeded || res.Pod != "ingest-job-1-second" || res.Summary == nil {
+		t.Errorf("state %q of pod %q, summary %v: want the second pod's clean run (%s)", res.State, res.Pod, res.Summary, res.Reason)
+	}
+	if err := res.Err("ingest-job-1"); err != nil {
+		t.Errorf("exit %d: %v", exitcode.Of(err), err)
+	}
+	want := []string{
+		"the log of pod ingest-job-1-first stayed open and silent for 500ms after Job ingest-job-1 ended: stopped reading it",
+		"the ingestor's pod ingest-job-1-first ended and Job ingest-job-1 retried it: following pod ingest-job-1-second",
+	}
+	if diff := cmp.Diff(want, notes); diff != "" {
+		t.Errorf("notes (-want +got):\n%s", diff)
 	}
 }
 
