@@ -51,6 +51,12 @@ func TestFlagErrorsExit2(t *testing.T) {
 			wantErr: "keypoint_detection requires --target-size (e.g. --target-size 256x256)"},
 		{name: "keypoints need a count", args: []string{"push", "x", "--table", "y", "--task", "keypoint_detection", "--target-size", "64x64"},
 			wantErr: "keypoint_detection requires --number-of-keypoints"},
+		{name: "key too long for a label", args: []string{"push", "x", "--table", "y", "--idempotency-key", strings.Repeat("k", 64)},
+			wantErr: "must be a Kubernetes label value: 1 to 63 letters"},
+		{name: "key ending in a dot", args: []string{"push", "x", "--table", "y", "--idempotency-key=run."},
+			wantErr: `--idempotency-key "run." is not allowed`},
+		{name: "key starting with a dash", args: []string{"push", "x", "--table", "y", "--idempotency-key=-run"},
+			wantErr: "beginning and ending with a letter or digit"},
 		{name: "unknown task lists the tasks", args: []string{"push", "/nonexistent", "--table", "y", "--task", "audio"},
 			wantErr: "category: category must be one of the following"},
 	}

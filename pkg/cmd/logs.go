@@ -66,7 +66,8 @@ func attach(ctx context.Context, p *output.Printer, client kubernetes.Interface,
 		p.Resultf("the run %s is still running; follow it to its end with: kubectl tracebloc logs %s -n %s -f\n", run.Job, run.Job, namespace)
 		return nil
 	}
-	res, err := ingest.Follow(ctx, client, ingest.FollowOptions{Namespace: namespace, Job: run.Job, OnLine: p.LogLine})
+	res, err := ingest.Follow(ctx, client, ingest.FollowOptions{Namespace: namespace, Job: run.Job, OnLine: p.LogLine,
+		OnNote: func(note string) { p.Notef("%s", note) }})
 	if ctx.Err() != nil {
 		return exitcode.Errorf(exitcode.Interrupted, "detached from the ingestion run %s: it goes on in the cluster; attach again with: kubectl tracebloc logs %s -n %s -f", run.Job, run.Job, namespace)
 	}

@@ -32,13 +32,23 @@ const DefaultStartTimeout = 5 * time.Minute
 type FollowOptions struct {
 	Namespace string
 	Job       string
-	// StartTimeout bounds the wait for the Job's pod to start.
+	// StartTimeout bounds the wait for each of the Job's pods to start.
 	StartTimeout time.Duration
 	// OnLine receives each log line of the ingestor as it arrives.
 	OnLine func(line string)
+	// OnNote receives what the follow itself has to say: a retried pod, a
+	// log cut after the Job ended.
+	OnNote func(note string)
 	// Poll spaces the checks on the pod and the Job; 0 means one second.
 	Poll time.Duration
+	// DrainGrace is how long a pod's log may stay silent once the Job has
+	// ended before it is cut; 0 means DefaultDrainGrace.
+	DrainGrace time.Duration
 }
+
+// DefaultDrainGrace is how long a log stream may stay silent after the Job
+// ended.
+const DefaultDrainGrace = 5 * time.Second
 
 // Result is how a run ended.
 type Result struct {
@@ -81,8 +91,12 @@ func (r *Result) Err(job string) error {
 // maxErrorLines is how many of the ingestor's error lines a result keeps.
 const maxErrorLines = 8
 
-// Follow waits for the run's pod, streams its log to the end, and reads the
-// Job's outcome. It returns ctx's error when ctx ends first (the run goes on).
+// Follow follows the run's Job to its end: it waits for a pod, streams its
+// log, and when that pod ends with the Job not yet ended (the Job retries a
+// failed pod), follows the next one. The last pod's banner and the Job's
+// conditions decide the result. A log that neither ends nor sends for
+// DrainGrace once the Job has ended is cut. Follow returns ctx's error when ctx
+// ends first (the run goes on).
 func Follow(ctx context.Context, client kubernetes.Interface, o FollowOptions) (*Result, error) {
 	if o.Poll == 0 {
 		o.Poll = time.Second
@@ -90,40 +104,73 @@ func Follow(ctx context.Context, client kubernetes.Interface, o FollowOptions) (
 	if o.StartTimeout == 0 {
 		o.StartTimeout = DefaultStartTimeout
 	}
+	if o.DrainGrace == 0 {
+		o.DrainGrace = DefaultDrainGrace
+	}
+	note := func(format string, args ...any) {
+		if o.OnNote != nil {
+			o.OnNote(fmt.Sprintf(format, args...))
+		}
+	}
 	res := &Result{State: StateRunning}
-	pod, err := waitStarted(ctx, client, o, res)
-	if err != nil || res.State != StateRunning {
-		return res, err
-	}
-	res.Pod = pod
-	var banner BannerParser
-	if err := streamLog(ctx, client, o, pod, func(line string) {
-		banner.Add(line)
-		if isErrorLine(line) {
-			res.ErrorLines = append(res.ErrorLines, strings.TrimSpace(line))
-			if len(res.ErrorLines) > maxErrorLines {
-				res.ErrorLines = res.ErrorLines[1:]
+	followed := map[string]bool{}
+	for {
+		pod, err := waitStarted(ctx, client, o, res, followed)
+		if err != nil || res.State != StateRunning {
+			return res, err
+		}
+		if res.Pod != "" {
+			note("the ingestor's pod %s ended and Job %s retried it: following pod %s", res.Pod, o.Job, pod)
+		}
+		followed[pod] = true
+		// Only the last pod's log speaks for the run.
+		res.Pod, res.Summary, res.ErrorLines = pod, nil, nil
+		var banner BannerParser
+		ended, err := followLog(ctx, client, o, pod, func(line string) {
+			banner.Add(line)
+			if isErrorLine(line) {
+				res.ErrorLines = append(res.ErrorLines, strings.TrimSpace(line))
+				if len(res.ErrorLines) > maxErrorLines {
+					res.ErrorLines = res.ErrorLines[1:]
+				}
 			}
+			if o.OnLine != nil {
+				o.OnLine(line)
+			}
+		})
+		if s, ok := banner.Summary(); ok {
+			res.Summary = &s
 		}
-		if o.OnLine != nil {
-			o.OnLine(line)
+		if err != nil {
+			if ctx.Err() != nil {
+				return res, ctx.Err()
+			}
+			res.State, res.Reason = StateUnknown, fmt.Sprintf("reading the log of pod %s broke: %v", pod, err)
+			return res, nil
 		}
-	}); err != nil {
-		if ctx.Err() != nil {
-			return res, ctx.Err()
+		if ended != nil {
+			note("the log of pod %s stayed open and silent for %s after Job %s ended: stopped reading it", pod, o.DrainGrace, o.Job)
+			// The Job may have retried the pod while its log stalled:
+			// then the next pod's log speaks for the run.
+			if pods, lerr := client.CoreV1().Pods(o.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + o.Job}); lerr == nil {
+				if p := newest(unfollowed(pods.Items, followed)); p != nil && p.Status.Phase != corev1.PodPending {
+					continue
+				}
+			}
+			res.State, res.Reason = jobState(ended)
+			return res, nil
 		}
-		res.State, res.Reason = StateUnknown, fmt.Sprintf("reading the log of pod %s broke: %v", pod, err)
-		return res, nil
+		retried, err := podOutcome(ctx, client, o, res, followed)
+		if err != nil || !retried {
+			return res, err
+		}
 	}
-	if s, ok := banner.Summary(); ok {
-		res.Summary = &s
-	}
-	return res, jobOutcome(ctx, client, o, res)
 }
 
-// waitStarted waits until the Job has a pod past Pending. It sets res to a
-// final state when the Job ends without one, or its pod cannot start.
-func waitStarted(ctx context.Context, client kubernetes.Interface, o FollowOptions, res *Result) (string, error) {
+// waitStarted waits until the Job has a pod past Pending that was not
+// followed yet. It sets res to a final state when the Job ends without one,
+// or its pod cannot start.
+func waitStarted(ctx context.Context, client kubernetes.Interface, o FollowOptions, res *Result, followed map[string]bool) (string, error) {
 	deadline := time.Now().Add(o.StartTimeout)
 	pending := ""
 	for {
@@ -145,7 +192,7 @@ func waitStarted(ctx context.Context, client kubernetes.Interface, o FollowOptio
 			}
 			return "", apiErr(err, "list", "pods", o.Namespace)
 		}
-		if p := newest(pods.Items); p != nil {
+		if p := newest(unfollowed(pods.Items, followed)); p != nil {
 			if p.Status.Phase != corev1.PodPending {
 				return p.Name, nil
 			}
@@ -161,6 +208,9 @@ func waitStarted(ctx context.Context, client kubernetes.Interface, o FollowOptio
 		}
 		if time.Now().After(deadline) {
 			why := "no pod was created"
+			if len(followed) > 0 {
+				why = fmt.Sprintf("no pod was created after pod %s ended", res.Pod)
+			}
 			if pending != "" {
 				why = pending
 			}
@@ -173,6 +223,16 @@ func waitStarted(ctx context.Context, client kubernetes.Interface, o FollowOptio
 		case <-time.After(o.Poll):
 		}
 	}
+}
+
+func unfollowed(pods []corev1.Pod, followed map[string]bool) []corev1.Pod {
+	var out []corev1.Pod
+	for _, p := range pods {
+		if !followed[p.Name] {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // podNotStarting explains a Pending pod; fatal when it will not start by
@@ -228,48 +288,145 @@ func JobState(job *batchv1.Job) string {
 	return s
 }
 
-// jobOutcome waits a bounded while for the Job controller to record the end
-// of a pod whose log is finished.
-func jobOutcome(ctx context.Context, client kubernetes.Interface, o FollowOptions, res *Result) error {
+// podOutcome waits, after the log of res.Pod ended, for the Job to record
+// its end, and sets res from it. It reports retried when the Job goes on
+// without that pod: the pod ended (or is gone) and the Job is not done, or
+// the Job already made another pod.
+func podOutcome(ctx context.Context, client kubernetes.Interface, o FollowOptions, res *Result, followed map[string]bool) (bool, error) {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		job, err := client.BatchV1().Jobs(o.Namespace).Get(ctx, o.Job, metav1.GetOptions{})
 		if err != nil {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return false, ctx.Err()
 			}
 			res.State, res.Reason = StateUnknown, fmt.Sprintf("reading Job %s: %v", o.Job, err)
-			return nil
+			return false, nil
 		}
 		if state, reason := jobState(job); state != StateRunning {
 			res.State, res.Reason = state, reason
-			return nil
+			return false, nil
+		}
+		pods, err := client.CoreV1().Pods(o.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + o.Job})
+		if err == nil {
+			if len(unfollowed(pods.Items, followed)) > 0 {
+				return true, nil
+			}
+			// A failed (or deleted) pod of a Job that goes on is retried;
+			// a succeeded one ends the Job as soon as its controller
+			// records it.
+			failed := true
+			for _, p := range pods.Items {
+				if p.Name == res.Pod && p.Status.Phase != corev1.PodFailed {
+					failed = false
+				}
+			}
+			if failed {
+				return true, nil
+			}
+		} else if ctx.Err() != nil {
+			return false, ctx.Err()
 		}
 		if time.Now().After(deadline) {
 			res.State, res.Reason = StateUnknown, fmt.Sprintf("the log of pod %s ended but Job %s records no end", res.Pod, o.Job)
-			return nil
+			return false, nil
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return false, ctx.Err()
 		case <-time.After(o.Poll):
 		}
 	}
 }
 
-// streamLog follows the pod's log to its end, line by line.
-func streamLog(ctx context.Context, client kubernetes.Interface, o FollowOptions, pod string, line func(string)) error {
-	rc, err := client.CoreV1().Pods(o.Namespace).GetLogs(pod, &corev1.PodLogOptions{Follow: true}).Stream(ctx)
+// logItem is one line of a log, or its end.
+type logItem struct {
+	line string
+	end  bool
+	err  error
+}
+
+// followLog streams the pod's log line by line until it ends. Meanwhile it
+// checks the Job; once the Job has ended, a log that sends nothing for
+// DrainGrace is cut: ended is the ended Job in that case. Lines already
+// read are all handed to line before followLog returns.
+func followLog(ctx context.Context, client kubernetes.Interface, o FollowOptions, pod string, line func(string)) (ended *batchv1.Job, err error) {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rc, err := client.CoreV1().Pods(o.Namespace).GetLogs(pod, &corev1.PodLogOptions{Follow: true}).Stream(sctx)
 	if err != nil {
-		return apiErr(err, "get", "pods/log", o.Namespace)
+		return nil, apiErr(err, "get", "pods/log", o.Namespace)
 	}
 	defer rc.Close()
-	sc := bufio.NewScanner(rc)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line(sc.Text())
+	items := make(chan logItem, 256)
+	go func() {
+		sc := bufio.NewScanner(rc)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			select {
+			case items <- logItem{line: sc.Text()}:
+			case <-sctx.Done():
+				return
+			}
+		}
+		select {
+		case items <- logItem{end: true, err: sc.Err()}:
+		case <-sctx.Done():
+		}
+	}()
+	tick := time.NewTicker(o.Poll)
+	defer tick.Stop()
+	var silence *time.Timer // runs once the Job has ended
+	defer func() {
+		if silence != nil {
+			silence.Stop()
+		}
+	}()
+	var cut <-chan time.Time
+	for {
+		select {
+		case it := <-items:
+			if it.end {
+				return nil, it.err
+			}
+			line(it.line)
+			if silence != nil {
+				// Still sending: only a silent log is cut.
+				silence.Reset(o.DrainGrace)
+			}
+		case <-tick.C:
+			if silence != nil {
+				continue
+			}
+			// A failed check is left to the next tick: the log is what
+			// is being followed, the Job only bounds it.
+			job, jerr := client.BatchV1().Jobs(o.Namespace).Get(ctx, o.Job, metav1.GetOptions{})
+			if jerr == nil && JobState(job) != StateRunning {
+				ended = job
+				silence = time.NewTimer(o.DrainGrace)
+				cut = silence.C
+			}
+		case <-cut:
+			cancel()
+			_ = rc.Close()
+			for {
+				select {
+				case it := <-items:
+					if it.end && it.err == nil {
+						return nil, nil // it ended by itself after all
+					}
+					if it.end {
+						return ended, nil // the error of our own cut
+					}
+					line(it.line)
+				default:
+					return ended, nil
+				}
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
-	return sc.Err()
 }
 
 func isErrorLine(line string) bool {

@@ -3,24 +3,27 @@ package ingest
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"regexp"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 )
-
-var keyRule = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // RunLabel is the label the jobs-manager puts on a run's Job, valued with
 // the run's idempotency key.
 const RunLabel = "tracebloc.io/ingestion-run"
 
-// ValidateKey checks a user-given idempotency key against the jobs-manager's rule.
+// ValidateKey checks a user-given idempotency key. The jobs-manager takes
+// 1 to 64 of [A-Za-z0-9._-], but it labels the run's Job with the key, so
+// only a key that is also a label value (at most 63 characters, a letter or
+// digit at each end) makes a run that can be found and attached to again.
 func ValidateKey(key string) error {
-	if keyRule.MatchString(key) {
+	if key != "" && len(validation.IsValidLabelValue(key)) == 0 {
 		return nil
 	}
 	return exitcode.Errorf(exitcode.BadFlags,
-		"--idempotency-key %q is not allowed: use 1 to 64 letters, digits, '.', '_' or '-' (e.g. --idempotency-key=cats-2026-07-30)", key)
+		"--idempotency-key %q is not allowed: the run's Job is labelled with it, so it must be a Kubernetes label value: "+
+			"1 to 63 letters, digits, '.', '_' or '-', beginning and ending with a letter or digit (e.g. --idempotency-key=cats-2026-07-30)", key)
 }
 
 // NewKey returns a fresh random idempotency key.

@@ -92,11 +92,23 @@ func TestValidateKey(t *testing.T) {
 		ok  bool
 	}{
 		{"cats-2026.07_30", true},
-		{strings.Repeat("a", 64), true},
+		{"A", true},
+		{strings.Repeat("a", 63), true},
+		// The Job carries the key as a label value: at most 63
+		// characters, a letter or digit at each end.
+		{strings.Repeat("a", 64), false},
 		{strings.Repeat("a", 65), false},
+		{"run.", false},
+		{".run", false},
+		{"-run", false},
+		{"run-", false},
+		{"_run", false},
+		{"run_", false},
+		{"_", false},
 		{"", false},
 		{"has space", false},
 		{"slash/no", false},
+		{"ünïcode", false},
 		{NewKey(), true},
 	}
 	for _, tt := range tests {
@@ -107,6 +119,9 @@ func TestValidateKey(t *testing.T) {
 			}
 			if err != nil && exitcode.Of(err) != exitcode.BadFlags {
 				t.Errorf("exit code %d", exitcode.Of(err))
+			}
+			if err != nil && !strings.Contains(err.Error(), "beginning and ending with a letter or digit (e.g. --idempotency-key=cats-2026-07-30)") {
+				t.Errorf("the error names neither the rule nor the fix: %v", err)
 			}
 		})
 	}

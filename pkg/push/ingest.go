@@ -79,6 +79,7 @@ func followRun(ctx context.Context, o Options, conn *Connection, target *cluster
 	}
 	res, err := ingest.Follow(ctx, conn.Client, ingest.FollowOptions{
 		Namespace: r.Run.Namespace, Job: r.Run.Job, StartTimeout: o.Ingest.StartTimeout, OnLine: o.Printer.LogLine,
+		OnNote: func(note string) { o.Printer.Notef("%s", note) },
 	})
 	if ctx.Err() != nil {
 		return exitcode.Errorf(exitcode.Interrupted,

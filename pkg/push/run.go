@@ -159,6 +159,8 @@ func existingRun(ctx context.Context, o Options, conn *Connection) (string, erro
 	if len(validation.IsValidLabelValue(o.Ingest.IdempotencyKey)) > 0 {
 		// No Job can carry it as a label (64 characters, or a '.', '_'
 		// or '-' at an end): no run of it can be found, nor asked for.
+		// The command refuses such keys (ingest.ValidateKey); this guards
+		// callers that fill Options themselves.
 		return "", nil
 	}
 	jobs, err := conn.Client.BatchV1().Jobs(conn.Namespace).List(ctx, metav1.ListOptions{LabelSelector: ingest.RunLabel + "=" + o.Ingest.IdempotencyKey})

@@ -338,3 +338,44 @@ func TestIngestTableAlreadyIngested(t *testing.T) {
 	}
 	assertNoStagePods(t, ns)
 }
+
+// TestIngestRetriedPodIsFollowed: the stand-in's fault_retry_ Job has
+// backoffLimit 1, its first pod fails and its second ingests. The push
+// follows the Job through both pods, says once that the pod was retried,
+// and the second pod's banner decides: exit 0.
+func TestIngestRetriedPodIsFollowed(t *testing.T) {
+	const table = "fault_retry_e2e"
+	forgetTable(t, table)
+	r, rep := ingestPush(t, table)
+	if r.code != 0 || rep.Status != "ingested" || rep.Run == nil || rep.Run.State != "succeeded" {
+		t.Fatalf("want an ingested run after one retry:\n%s", r)
+	}
+	if !strings.Contains(r.stderr, "simulated crash (fault_retry_)") {
+		t.Errorf("the first pod's log was not shown:\n%s", r.stderr)
+	}
+	if n := strings.Count(r.stderr, "retried it: following pod"); n != 1 {
+		t.Errorf("%d notes of a retried pod, want 1:\n%s", n, r.stderr)
+	}
+	if s := rep.Run.Summary; s == nil || s.Total != 20 || s.Inserted != 20 || s.Dest != table {
+		t.Errorf("summary %+v, want the second pod's", rep.Run.Summary)
+	}
+	pods, err := client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "job-name=" + rep.Run.Job})
+	must(t, err)
+	phases := map[corev1.PodPhase]int{}
+	for _, p := range pods.Items {
+		phases[p.Status.Phase]++
+	}
+	if diff := cmp.Diff(map[corev1.PodPhase]int{corev1.PodFailed: 1, corev1.PodSucceeded: 1}, phases); diff != "" {
+		t.Errorf("pods of Job %s (-want +got):\n%s", rep.Run.Job, diff)
+	}
+	if left := inReader(t, `ls -a /data/shared | grep -F ".ingest-standin-attempted-$1" || true`, rep.Run.Job); strings.TrimSpace(left) != "" {
+		t.Errorf("the stand-in's retry marker is left on the volume: %s", left)
+	}
+	if !rep.StagedRemoved {
+		t.Errorf("the staged copy of a clean run was not removed")
+	}
+	logs := runPlugin(t, nil, "logs", table, "-n", ns, "-f")
+	if logs.code != 0 || !strings.Contains(logs.stdout, "ingested 20 of 20 records") {
+		t.Errorf("logs -f of the finished run:\n%s", logs)
+	}
+}

@@ -60,6 +60,20 @@ func ingest(out io.Writer, configPath, root, id string, sleep func(time.Duration
 	if strings.HasPrefix(sp.Table, faultFail) {
 		return fail("simulated failure (%s): the database refused the connection", faultFail)
 	}
+	if strings.HasPrefix(sp.Table, faultRetry) {
+		// The Job's pods share nothing but the volume: a marker there,
+		// named by the run, tells the first attempt from the retry.
+		marker := filepath.Join(root, ".ingest-standin-attempted-"+id)
+		f, err := os.OpenFile(marker, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o666)
+		if err == nil {
+			_ = f.Close()
+			return fail("simulated crash (%s): the first attempt fails, the Job's next pod succeeds", faultRetry)
+		}
+		if err := os.Remove(marker); err != nil {
+			return fail("removing the retry marker %s: %v", marker, err)
+		}
+		fmt.Fprintf(out, "INFO - second attempt (%s)\n", faultRetry)
+	}
 	if strings.HasPrefix(sp.Table, faultSlow) {
 		for i := 1; i <= slowSteps; i++ {
 			fmt.Fprintf(out, "INFO - processing, step %d of %d\n", i, slowSteps)

@@ -29,6 +29,7 @@ const (
 	faultFail    = "fault_fail_"    // the ingestor fails
 	faultSkip    = "fault_skip_"    // the ingestor skips a record
 	faultSlow    = "fault_slow_"    // the ingestor takes about 20 s
+	faultRetry   = "fault_retry_"   // the Job's first pod fails, its second (backoffLimit 1) succeeds
 )
 
 const (
@@ -275,12 +276,16 @@ func (s *server) buildJob(meta metav1.ObjectMeta, h string, sp *spec) *batchv1.J
 	if strings.HasPrefix(sp.Table, faultNoStart) {
 		image = missingImage
 	}
+	backoff := int32(0)
+	if strings.HasPrefix(sp.Table, faultRetry) {
+		backoff = 1
+	}
 	small := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("16Mi")}
 	limit := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("200m"), corev1.ResourceMemory: resource.MustParse("64Mi")}
 	return &batchv1.Job{
 		ObjectMeta: meta,
 		Spec: batchv1.JobSpec{
-			BackoffLimit:          ptr.To(int32(0)),
+			BackoffLimit:          ptr.To(backoff),
 			ActiveDeadlineSeconds: ptr.To(int64(jobDeadline)),
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{runLabel: meta.Labels[runLabel]}},

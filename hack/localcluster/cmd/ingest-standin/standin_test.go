@@ -196,3 +196,41 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
+
+// fault_retry_: the first attempt of a run fails, the second (the Job's
+// next pod, on the same volume) ingests, and leaves no marker behind.
+func TestIngestRetryFailsOnce(t *testing.T) {
+	root := t.TempDir()
+	cfg := stageTable(t, root, "fault_retry_cats", 3)
+	var first, second bytes.Buffer
+	if code := ingest(&first, cfg, root, "ingest-job-1", time.Sleep); code != 1 || !strings.Contains(first.String(), "ERROR - simulated crash (fault_retry_)") {
+		t.Fatalf("first attempt: exit %d, want 1 with the crash:\n%s", code, first.String())
+	}
+	if code := ingest(&second, cfg, root, "ingest-job-1", time.Sleep); code != 0 || !strings.Contains(second.String(), "📈 Total Records Found: 3") {
+		t.Fatalf("second attempt: exit %d, want 0 with the banner:\n%s", code, second.String())
+	}
+	if _, err := os.Stat(filepath.Join(root, "fault_retry_cats", "images", "imgb.png")); err != nil {
+		t.Errorf("the second attempt did not copy the files: %v", err)
+	}
+	left, _ := filepath.Glob(filepath.Join(root, ".ingest-standin-attempted-*"))
+	if len(left) != 0 {
+		t.Errorf("markers left on the volume: %v", left)
+	}
+	// Another run of the same table starts over: its first attempt fails.
+	var other bytes.Buffer
+	_ = os.RemoveAll(filepath.Join(root, "fault_retry_cats"))
+	if code := ingest(&other, cfg, root, "ingest-job-2", time.Sleep); code != 1 {
+		t.Errorf("first attempt of another run: exit %d, want 1:\n%s", code, other.String())
+	}
+}
+
+// Only a fault_retry_ run's Job retries its pod.
+func TestBackoffLimit(t *testing.T) {
+	s := &server{namespace: "tracebloc", image: "standin:1", pvc: "client-pvc"}
+	for table, want := range map[string]int32{"cats": 0, "fault_fail_cats": 0, "fault_retry_cats": 1} {
+		j := s.buildJob(metav1.ObjectMeta{Name: "ingest-job-1", Labels: map[string]string{runLabel: "k"}}, "1", &spec{Table: table})
+		if got := *j.Spec.BackoffLimit; got != want {
+			t.Errorf("%s: backoffLimit %d, want %d", table, got, want)
+		}
+	}
+}
