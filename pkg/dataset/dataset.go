@@ -81,6 +81,8 @@ type Dataset struct {
 	SchemaInferred bool
 	// Sequences counts the sequences of a grouped task (time_series_classification).
 	Sequences int
+	// Tokenizer says tokenizer.json is staged with the texts.
+	Tokenizer bool `json:"tokenizer,omitempty"`
 	// Notes are findings that do not stop a push.
 	Notes []string
 }

@@ -59,7 +59,16 @@ const (
 	srcBIO         = "CATEGORIES.md token_classification 'BIO tags'; ingestor BIOLabelValidator: O, B-<type> or I-<type>, one tag per word of the file"
 	srcSelfSup     = "layout.v1.json manifest.has_label_column = false; ingest.v1.json: self-supervised categories set no label, a label column is not read"
 	srcLabelNA     = "ingestor LabelDiversityValidator: the label read with the CSV's NA rules (NA, NULL … are no label)"
+	srcTokenizer   = "ingestor TokenizerValidator: tokenizer.json at the staged root; required with [MASK] and [PAD] for MLM, optional with [PAD] for text and token classification; tokens from model.vocab or added_tokens"
 )
+
+// tokenizerWith writes tokenizer.json holding only the given special tokens
+// (and the fixture's words).
+func tokenizerWith(special ...string) func(t *testing.T, dir string) {
+	return func(t *testing.T, dir string) {
+		must(t, fixture.WriteTokenizer(filepath.Join(dir, TokenizerFile), special...))
+	}
+}
 
 const tN = 6
 
@@ -242,6 +251,9 @@ func recordCases(task, shape string) []corpusCase {
 
 var textParity = map[string][]corpusCase{
 	"text_classification": {
+		{"tokenizer without [PAD]", srcTokenizer, refused, tokenizerWith("[MASK]"),
+			"tokenizer.json lacks the special tokens [PAD] that text_classification needs"},
+		{"tokenizer with [PAD]", srcTokenizer, accepted, tokenizerWith("[PAD]"), ""},
 		{"one label value", srcLabel, refused, oneLabel("pos"), `every row of labels.csv has the same label "pos": a classifier needs at least 2 label values`},
 		{"mixed extensions", srcTxtExt, refused, writeIn("texts", "z.text", "x"), "texts/ mixes extensions: .text (1 files), .txt (6 files): the ingestor takes one extension per dataset, rename them to one"},
 		{"free text on many lines, tabs", srcNotEnforced, accepted, writeIn("texts", textName(0), "a\tb\n\nc\td\te\n"), ""},
@@ -273,6 +285,23 @@ var textParity = map[string][]corpusCase{
 		corpusCase{"one label value", srcLabel, refused, oneLabel("entailment"), `every row of labels.csv has the same label "entailment"`},
 	),
 	"masked_language_modeling": {
+		{"no tokenizer.json", srcTokenizer, refused, func(t *testing.T, dir string) { must(t, os.Remove(filepath.Join(dir, TokenizerFile))) },
+			"tokenizer.json is missing: masked_language_modeling needs the tokenizer of your model (a tokenizer.json whose vocabulary holds [MASK] and [PAD]) beside labels.csv"},
+		{"tokenizer without [MASK]", srcTokenizer, refused, tokenizerWith("[PAD]"),
+			"tokenizer.json lacks the special tokens [MASK] that masked_language_modeling needs"},
+		{"tokenizer that is not JSON", srcTokenizer, refused, writeIn("", TokenizerFile, `{"model": {"vocab": {"[MASK]": 1,`),
+			"tokenizer.json is not valid JSON"},
+		{"tokenizer without a vocabulary", srcTokenizer, refused, writeIn("", TokenizerFile, `{"version": "1.0", "model": {"type": "BPE"}}`),
+			"tokenizer.json has no vocabulary"},
+		{"tokenizer as a link", srcTokenizer, refused, func(t *testing.T, dir string) {
+			other := filepath.Join(t.TempDir(), TokenizerFile)
+			must(t, os.Rename(filepath.Join(dir, TokenizerFile), other))
+			must(t, os.Symlink(other, filepath.Join(dir, TokenizerFile)))
+		}, "tokenizer.json is a symbolic link"},
+		{"Unigram tokenizer, special tokens in its vocab list", srcTokenizer, accepted,
+			writeIn("", TokenizerFile, `{"model": {"type": "Unigram", "vocab": [["[PAD]", 0.0], ["[MASK]", 0.0], ["the", -1.5]]}}`), ""},
+		{"special tokens only in added_tokens", srcTokenizer, accepted,
+			writeIn("", TokenizerFile, `{"added_tokens": [{"id": 0, "content": "[PAD]"}, "[MASK]"], "model": {"type": "WordPiece", "vocab": {"the": 2}}}`), ""},
 		{"texts/ instead of sequences/", srcTxtLayout, refused, func(t *testing.T, dir string) {
 			must(t, os.Rename(filepath.Join(dir, "sequences"), filepath.Join(dir, "texts")))
 		}, "sequences/ is missing: put the text files in a folder named sequences"},

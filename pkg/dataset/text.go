@@ -31,7 +31,10 @@ type TextOptions struct {
 	// BIO: each label is a space-separated sequence of BIO tags.
 	BIO bool
 	// Format is the record format of each file, nil for free text.
-	Format      *category.RecordFormat
+	Format *category.RecordFormat
+	// Tokenizer is what the task asks of tokenizer.json; nil when the
+	// task does not read one.
+	Tokenizer   *TokenizerRule
 	Limits      Limits
 	MaxProblems int
 }
@@ -39,7 +42,7 @@ type TextOptions struct {
 // TextOptionsFor derives the options of a text task from its description.
 func TextOptionsFor(t category.Task, labelColumn string, limits Limits) TextOptions {
 	o := TextOptions{Task: t.Name, Format: t.RecordFormat, Limits: limits, MinLabels: t.Manifest.MinLabelValues,
-		BIO: t.Name == "token_classification"}
+		BIO: t.Name == "token_classification", Tokenizer: tokenizerRuleFor(t.Name)}
 	if t.Primary != nil {
 		o.Dir, o.Extensions = t.Primary.Subdir, t.Primary.Extensions
 	}
@@ -67,6 +70,7 @@ func CheckText(root string, o TextOptions) (*Dataset, error) {
 	ds := &Dataset{Root: abs}
 	probs := &problemList{max: o.MaxProblems}
 	files := walkTexts(abs, o, ds, probs)
+	ds.Tokenizer = checkTokenizer(abs, o, ds, probs)
 	referenced, tags := checkTextLabels(abs, o, files, ds, probs)
 	var empty []string
 	// One buffer for every file: tens of thousands of small texts would
@@ -144,7 +148,11 @@ func walkTexts(abs string, o TextOptions, ds *Dataset, probs *problemList) map[s
 	ds.Files = append(ds.Files, File{Rel: LabelsFile, Size: labels.Size(), ModTime: labels.ModTime()})
 	ds.Bytes += labels.Size()
 	sizeProblem(LabelsFile, labels.Size(), o.Limits, probs)
-	noteOthers(abs, []string{LabelsFile, o.Dir}, ds)
+	staged := []string{LabelsFile, o.Dir}
+	if o.Tokenizer != nil {
+		staged = append(staged, TokenizerFile)
+	}
+	noteOthers(abs, staged, ds)
 
 	entries, err := os.ReadDir(filepath.Join(abs, o.Dir))
 	if err != nil {

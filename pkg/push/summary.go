@@ -74,6 +74,9 @@ func folderSummary(task category.Task, ds *dataset.Dataset) string {
 	for _, sc := range task.Sidecars {
 		parts = append(parts, fmt.Sprintf("%d %s/", ds.Sidecars[sc.Subdir], sc.Subdir))
 	}
+	if ds.Tokenizer {
+		parts = append(parts, dataset.TokenizerFile)
+	}
 	return strings.Join(parts, " + ")
 }
 
