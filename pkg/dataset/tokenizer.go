@@ -203,4 +203,3 @@ func tokenizerVocabulary(r io.Reader, wanted []string) (vocabulary, error) {
 		done()
 	}
 }
-
