@@ -70,11 +70,13 @@ func compressible(root *localRoot, files []dataset.File) (bool, float64) {
 	return ratio <= worthIt, ratio
 }
 
-// encoderOptions: the fastest level, one goroutine, a 4 MiB window and the
-// lower-memory tables, so that compression keeps the plugin small.
+// encoderOptions: the fastest level, one goroutine and a 1 MiB window.
+// Measured on the bench CSV (500 MB), the lower-memory tables cost half
+// the speed (80-90 against 150 MB/s a core) for the same ratio (0.385),
+// and a 4 MiB window gained nothing over 1 MiB.
 func encoderOptions() []zstd.EOption {
 	return []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
-		zstd.WithWindowSize(4 << 20), zstd.WithLowerEncoderMem(true)}
+		zstd.WithWindowSize(1 << 20)}
 }
 
 // newCompressor wraps w in the stream's compression.
