@@ -47,8 +47,13 @@ type stager struct {
 	// stream is what the plugin sends after the inventory, decompressed.
 	stream      *bufio.Reader
 	closeStream func()
-	// verified are the hashes of the new copy, for its manifest.
-	verified map[string]string
+	// verified are the hashes of the new copy, for its manifest, and
+	// verifiedInfo what stat said of each file as it was verified.
+	verified     map[string]string
+	verifiedInfo map[string]fileInfo
+	// relinked: files of the new copy are links to the staged one, whose
+	// removal after the swap changes their stat.
+	relinked bool
 }
 
 func (s *stager) partialName() string { return proto.PartialPrefix + s.table }
@@ -764,6 +769,11 @@ func (s *stager) verify(rec *received) (int, int64, error) {
 		return 0, 0, failf(proto.KindMismatch, "files on the volume differ from the plan")
 	}
 	s.verified = actual
+	s.verifiedInfo = make(map[string]fileInfo, len(actual))
+	for rel := range actual {
+		s.verifiedInfo[rel] = files[rel]
+	}
+	s.relinked = len(rec.reused) > 0
 	return len(actual), total, nil
 }
 
@@ -875,10 +885,18 @@ type manifestEntry struct {
 // writeManifest records the hash of each file of the new copy with what
 // stat says of it now. It is only a hint: a later push trusts an entry only
 // while size, times and inode still match, and verifies the new copy in full.
+//
+// The stat taken as the copy was verified still holds after the swap (a
+// rename of the folder changes no file), unless files were links to the
+// previous copy: removing it changed their link count and ctime, so the
+// new copy is walked again.
 func (s *stager) writeManifest(t *dir) {
-	files, err := walk(t, nil)
-	if err != nil {
-		return
+	files := s.verifiedInfo
+	if s.relinked || files == nil {
+		var err error
+		if files, err = walk(t, nil); err != nil {
+			return
+		}
 	}
 	man := map[string]manifestEntry{}
 	for rel, fi := range files {

@@ -512,3 +512,43 @@ func TestDeliverRefusesAnUnknownArchitecture(t *testing.T) {
 		t.Fatalf("err = %v, want a DeliveryError naming the machine and the way out", err)
 	}
 }
+
+// After a push that linked files from the previous copy, the manifest still
+// describes every file as it is (removing the previous copy changed the
+// linked files' stat): the next inventory takes all of them from it.
+func TestStageManifestAfterARepushWithLinks(t *testing.T) {
+	w := newWorld(t)
+	if _, err := w.push(); err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(w.local, "images")
+	must(t, os.WriteFile(filepath.Join(img, "img_00001.jpg"), mustRead(t, filepath.Join(img, "img_00002.jpg")), 0o644))
+	res, err := w.push()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Reused != 6 {
+		t.Fatalf("result = %+v, want 6 files linked from the previous copy", res)
+	}
+	manifest := filepath.Join(w.stagingRoot(), ".cats.manifest")
+	var man map[string]map[string]any
+	dec := json.NewDecoder(bytes.NewReader(mustRead(t, manifest)))
+	dec.UseNumber() // times in nanoseconds do not survive a float64
+	must(t, dec.Decode(&man))
+	zero := strings.Repeat("0", 64)
+	for _, e := range man {
+		e["s"] = zero
+	}
+	b, err := json.Marshal(man)
+	must(t, err)
+	must(t, os.WriteFile(manifest, b, 0o644))
+	inv := w.inventory()
+	for rel, sum := range inv.Staged {
+		if sum != zero {
+			t.Errorf("%s was hashed again: its manifest entry did not match its stat", rel)
+		}
+	}
+	if len(inv.Staged) != 7 {
+		t.Errorf("inventory has %d files, want 7", len(inv.Staged))
+	}
+}
