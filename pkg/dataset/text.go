@@ -10,9 +10,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
@@ -73,11 +76,10 @@ func CheckText(root string, o TextOptions) (*Dataset, error) {
 	ds.Tokenizer = checkTokenizer(abs, o, ds, probs)
 	referenced, tags := checkTextLabels(abs, o, files, ds, probs)
 	var empty []string
-	// One buffer for every file: tens of thousands of small texts would
-	// otherwise each allocate their own.
-	buf := bufio.NewReaderSize(nil, 64<<10)
-	for _, rel := range referenced {
-		res := checkTextFile(filepath.Join(abs, filepath.FromSlash(rel)), rel, o, probs, buf)
+	results, reports := checkTextFiles(abs, referenced, o)
+	for i, rel := range referenced {
+		reports[i].to(probs)
+		res := results[i]
 		if res.empty {
 			empty = append(empty, rel)
 		}
@@ -466,10 +468,71 @@ type textFile struct {
 	words int
 }
 
+// checkTextFiles reads the files on a worker per core (each with one
+// buffer for all its files: tens of thousands of small texts would
+// otherwise each allocate their own). Each file's problems are held apart,
+// for the caller to report in file order.
+func checkTextFiles(abs string, rels []string, o TextOptions) ([]textFile, []fileReport) {
+	results := make([]textFile, len(rels))
+	reports := make([]fileReport, len(rels))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), 8, max(1, len(rels))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := bufio.NewReaderSize(nil, 64<<10)
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(rels) {
+					return
+				}
+				results[i] = checkTextFile(filepath.Join(abs, filepath.FromSlash(rels[i])), rels[i], o, &reports[i], buf)
+			}
+		}()
+	}
+	wg.Wait()
+	return results, reports
+}
+
+// reporter takes the problems a check finds.
+type reporter interface {
+	add(format string, args ...any)
+	atLine(format string, args ...any)
+}
+
+// fileReport holds the problems of one file until they can be reported in
+// order.
+type fileReport struct{ found []reported }
+
+type reported struct {
+	atLine bool
+	msg    string
+}
+
+func (r *fileReport) add(format string, args ...any) {
+	r.found = append(r.found, reported{msg: fmt.Sprintf(format, args...)})
+}
+
+func (r *fileReport) atLine(format string, args ...any) {
+	r.found = append(r.found, reported{atLine: true, msg: fmt.Sprintf(format, args...)})
+}
+
+// to reports the problems to p as if they had been found there.
+func (r *fileReport) to(p *problemList) {
+	for _, f := range r.found {
+		if f.atLine {
+			p.atLine("%s", f.msg)
+		} else {
+			p.add("%s", f.msg)
+		}
+	}
+}
+
 // checkTextFile reads one text file through r, in constant memory, for
 // UTF-8 and, if enforced, the record format; for BIO labels it counts the
 // words.
-func checkTextFile(full, rel string, o TextOptions, probs *problemList, r *bufio.Reader) textFile {
+func checkTextFile(full, rel string, o TextOptions, probs reporter, r *bufio.Reader) textFile {
 	var res textFile
 	f, err := openRead(full)
 	if err != nil {

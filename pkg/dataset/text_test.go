@@ -1,6 +1,8 @@
 package dataset
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,5 +116,35 @@ func TestCheckTextLongLine(t *testing.T) {
 	want := []string{"texts/b.txt line 1: field 2 (text_b) is empty: every field of a record of sentence_pair_classification holds text (text_a<TAB>text_b on one line, fields separated by a tab)"}
 	if diff := cmp.Diff(want, p.List); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// The files are read in parallel; their problems are still reported in the
+// order of the files, the first MaxProblems of them, then a count.
+func TestCheckTextReportsFilesInOrder(t *testing.T) {
+	files := map[string]string{}
+	var csv strings.Builder
+	csv.WriteString("filename,label\n")
+	var want []string
+	for i := range 400 {
+		name := fmt.Sprintf("t%03d.txt", i)
+		fmt.Fprintf(&csv, "%s,%s\n", name, []string{"pos", "neg"}[i%2])
+		files["texts/"+name] = "fine text\n"
+		if i%3 == 0 {
+			files["texts/"+name] = "fine\n\xff\n"
+			want = append(want, fmt.Sprintf("texts/%s line 2 is not valid UTF-8: save the file as UTF-8 text", name))
+		}
+	}
+	files["labels.csv"] = csv.String()
+	o := textOpts(t, "text_classification")
+	o.MaxProblems = 100
+	_, err := CheckText(writeTree(t, files), o)
+	var probs *Problems
+	if !errors.As(err, &probs) {
+		t.Fatalf("err = %v, want problems", err)
+	}
+	want = append(want[:100], fmt.Sprintf("and %d more problems of the kind above: fix those and check again", len(want)-100))
+	if diff := cmp.Diff(want, probs.List); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
 	}
 }
