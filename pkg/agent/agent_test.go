@@ -274,3 +274,58 @@ func FuzzStreamNames(f *testing.F) {
 		assertOnlyStaging(t, vol)
 	})
 }
+
+// A plan may leave a file's hash open; the stream then gives it after the
+// files. The copy is swapped only once every hash is given, once, and
+// matches the file as written.
+func TestStageHashesGivenAfterTheFiles(t *testing.T) {
+	files := map[string]string{"labels.csv": "filename,label\n", "images/a.png": "pixels"}
+	good := `{"images/a.png":"` + sum([]byte("pixels")) + `"}`
+	tests := []struct {
+		name string
+		sums []string // EntrySums bodies, in order
+		kind proto.Kind
+	}{
+		{"given", []string{good}, ""},
+		{"given in two entries", []string{`{}`, good}, ""},
+		{"never given", nil, proto.KindStream},
+		{"given twice", []string{good, good}, proto.KindStream},
+		{"given for a file whose hash the plan holds", []string{good[:len(good)-1] + `,"labels.csv":"` + sum([]byte("filename,label\n")) + `"}`}, proto.KindStream},
+		{"given for a file the plan does not list", []string{`{"images/b.png":"` + sum([]byte("x")) + `"}`}, proto.KindStream},
+		{"malformed", []string{`{"images/a.png":"abc"}`}, proto.KindStream},
+		{"not JSON", []string{`{"images/a.png":`}, proto.KindStream},
+		{"the wrong hash", []string{`{"images/a.png":"` + sum([]byte("other")) + `"}`}, proto.KindMismatch},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := stream(t, files, func(tw *tar.Writer) {
+				for _, body := range tt.sums {
+					if err := tw.WriteHeader(&tar.Header{Name: proto.EntrySums, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+						t.Fatal(err)
+					}
+					_, _ = tw.Write([]byte(body))
+				}
+			})
+			// Leave the image's hash open in the plan.
+			in = bytes.Replace(in, []byte(`"images/a.png":"`+sum([]byte("pixels"))+`"`), []byte(`"images/a.png":""`+strings.Repeat(" ", 64)), 1)
+			vol := t.TempDir()
+			msgs, code := runAgent(t, vol, in, proto.CmdStage, "--table", "cats", "--nonce", "n")
+			staged := filepath.Join(vol, proto.StagingDir, "cats")
+			if tt.kind == "" {
+				if code != 0 || last(msgs).T != proto.MsgSwapped {
+					t.Fatalf("exit %d, %+v; want the copy swapped", code, msgs)
+				}
+				if got, err := os.ReadFile(filepath.Join(staged, "images", "a.png")); err != nil || string(got) != "pixels" {
+					t.Errorf("staged a.png = %q, %v", got, err)
+				}
+				return
+			}
+			if code != tt.kind.Code() || last(msgs).Kind != tt.kind {
+				t.Fatalf("exit %d, %+v; want a %s failure", code, msgs, tt.kind)
+			}
+			if _, err := os.Stat(staged); !os.IsNotExist(err) {
+				t.Errorf("a staged copy was made: %v", err)
+			}
+		})
+	}
+}

@@ -508,6 +508,8 @@ const maxWindow = 32 << 20
 // received is what the stream brought.
 type received struct {
 	plan proto.Plan
+	// later are the hashes the plan left open, sent after the files.
+	later map[string]string
 	// sums of the files written from the stream, hashed as they landed.
 	sums map[string]hashed
 	// reused are files linked from the staged copy, hashed through the link.
@@ -529,7 +531,7 @@ func (s *stager) receive() (*received, error) {
 	if hdr.Name != proto.EntryPlan || hdr.Size > maxPlan {
 		return nil, failf(proto.KindStream, "the stream does not start with the plan (%q)", hdr.Name)
 	}
-	rec := &received{sums: map[string]hashed{}}
+	rec := &received{sums: map[string]hashed{}, later: map[string]string{}}
 	if err := json.NewDecoder(io.LimitReader(tr, maxPlan)).Decode(&rec.plan); err != nil {
 		return nil, failf(proto.KindStream, "reading the plan: %v", err)
 	}
@@ -537,7 +539,7 @@ func (s *stager) receive() (*received, error) {
 		if err := proto.CheckRel(rel); err != nil {
 			return nil, failf(proto.KindStream, "the plan names %v", err)
 		}
-		if len(sum) != 64 {
+		if len(sum) != 64 && sum != "" {
 			return nil, failf(proto.KindStream, "the plan has a malformed hash for %q", rel)
 		}
 	}
@@ -555,6 +557,20 @@ func (s *stager) receive() (*received, error) {
 	}
 	if reuseErr != nil {
 		return nil, reuseErr
+	}
+	// The reuse is done with the plan: the open hashes can go in.
+	for rel, sum := range rec.later {
+		rec.plan.Expected[rel] = sum
+	}
+	open, example := 0, ""
+	for rel, sum := range rec.plan.Expected {
+		if sum == "" {
+			open++
+			example = rel
+		}
+	}
+	if open > 0 {
+		return nil, failf(proto.KindStream, "the stream ended without the hashes of %d files (%s): the files received are kept for the next push", open, example)
 	}
 	return rec, nil
 }
@@ -580,6 +596,12 @@ func (s *stager) receiveFiles(tr *tar.Reader, rec *received) error {
 		if hdr.Name == proto.EntryInterrupted {
 			return failf(proto.KindInterrupted, "interrupted: the files received so far are kept for the next push")
 		}
+		if hdr.Name == proto.EntrySums {
+			if err := readSums(tr, hdr, rec); err != nil {
+				return err
+			}
+			continue
+		}
 		rel, ok := strings.CutPrefix(hdr.Name, proto.EntryData)
 		if !ok || hdr.Typeflag != tar.TypeReg {
 			return failf(proto.KindStream, "the stream holds an unexpected entry %q", hdr.Name)
@@ -601,6 +623,28 @@ func (s *stager) receiveFiles(tr *tar.Reader, rec *received) error {
 		}
 		rec.sums[rel] = h
 	}
+}
+
+// readSums takes an EntrySums entry: hashes of files the plan left open,
+// each given once.
+func readSums(tr io.Reader, hdr *tar.Header, rec *received) error {
+	if hdr.Size > maxPlan {
+		return failf(proto.KindStream, "the stream's hashes entry is too large (%d bytes)", hdr.Size)
+	}
+	var sums map[string]string
+	if err := json.NewDecoder(io.LimitReader(tr, maxPlan)).Decode(&sums); err != nil {
+		return failf(proto.KindStream, "reading the hashes of the files sent: %v", err)
+	}
+	for rel, sum := range sums {
+		if want, ok := rec.plan.Expected[rel]; !ok || want != "" || len(sum) != 64 {
+			return failf(proto.KindStream, "the stream gives a hash for %q, which the plan does not leave open", rel)
+		}
+		if _, dup := rec.later[rel]; dup {
+			return failf(proto.KindStream, "the stream gives the hash of %q twice", rel)
+		}
+		rec.later[rel] = sum
+	}
+	return nil
 }
 
 // folder opens the folder name of the partial copy, creating it. A file or

@@ -151,7 +151,7 @@ func walkTexts(abs string, o TextOptions, ds *Dataset, probs *problemList) map[s
 	ds.Bytes += labels.Size()
 	sizeProblem(LabelsFile, labels.Size(), o.Limits, probs)
 	staged := []string{LabelsFile, o.Dir}
-	if o.Tokenizer != nil {
+	if _, err := os.Lstat(filepath.Join(abs, TokenizerFile)); err == nil && o.Tokenizer != nil {
 		staged = append(staged, TokenizerFile)
 	}
 	noteOthers(abs, staged, ds)

@@ -129,6 +129,9 @@ type Held struct {
 	clock     clock.WithTicker
 	warn      func(format string, args ...any)
 
+	// fresh: the Lease did not exist before this client created it.
+	fresh bool
+
 	mu        sync.Mutex
 	lastRenew time.Time // our clock, when the last renewal that succeeded was sent
 	err       error     // why the Lease was lost; nil while held
@@ -172,7 +175,9 @@ func acquire(ctx context.Context, client kubernetes.Interface, namespace, table,
 			if err != nil {
 				return nil, cluster.APIError(err, "create", "leases", namespace)
 			}
-			return start(client, c, namespace, name, table, holder, ttl), nil
+			h := start(client, c, namespace, name, table, holder, ttl)
+			h.fresh = true
+			return h, nil
 		}
 		if err != nil {
 			return nil, cluster.APIError(err, "get", "leases", namespace)
@@ -281,6 +286,11 @@ func (h *Held) Err() error {
 	defer h.mu.Unlock()
 	return h.err
 }
+
+// Fresh says the Lease did not exist before this client created it: no
+// push has left a staged copy or an interrupted one under it (unless the
+// Lease was deleted by hand). Only a hint, for work worth doing early.
+func (h *Held) Fresh() bool { return h.fresh }
 
 // Name is the Lease's name.
 func (h *Held) Name() string { return h.name }

@@ -563,3 +563,23 @@ func TestExpiredByTheHoldersClock(t *testing.T) {
 		t.Error("Expired misreads the renew time")
 	}
 }
+
+// Fresh tells a table's first Lease from one a push has held before.
+func TestFresh(t *testing.T) {
+	ctx := context.Background()
+	client := fake.NewClientset()
+	fc := clocktesting.NewFakeClock(epoch)
+	first, err := Acquire(ctx, client, "tb", "cats", "ana@laptop pid 1 (a)", ttl, WithClock(fc), withMachine(nobody))
+	must(t, err)
+	if !first.Fresh() {
+		t.Error("the first Lease of a table is not fresh")
+	}
+	// A push that staged keeps the Lease, with its record.
+	must(t, first.Release(ctx, &Staged{Files: 3, Bytes: 10, At: epoch, Task: "image_classification"}))
+	again, err := Acquire(ctx, client, "tb", "cats", "ana@laptop pid 2 (b)", ttl, WithClock(fc), withMachine(nobody))
+	must(t, err)
+	defer func() { must(t, again.Release(ctx, nil)) }()
+	if again.Fresh() {
+		t.Error("a Lease taken after another push is fresh")
+	}
+}

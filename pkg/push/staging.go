@@ -30,24 +30,34 @@ type hashed struct {
 	err   error
 }
 
-// stageDataset starts the stage Pod while the files are hashed locally, then
-// streams, verifies and swaps. A broken stream is retried, resuming what was
-// sent, on the same Pod while it runs or on a new one. Every Pod is deleted on
-// every path.
-func stageDataset(ctx context.Context, o Options, conn *Connection, target *cluster.Target, ds *dataset.Dataset, r *Report) (err error) {
-	start := time.Now()
+// hashEarly starts hashing the local files while the stage Pod starts, when
+// the table may already be on the volume (a re-push compares hashes). On a
+// first push nothing is there to compare with: each file is hashed as it is
+// sent, so the dataset is read once.
+func hashEarly(ds *dataset.Dataset, early bool) func() (*transfer.Local, error) {
+	if !early {
+		return func() (*transfer.Local, error) { return transfer.NewLocal(), nil }
+	}
 	hc := make(chan hashed, 1)
 	go func() {
 		local, err := transfer.HashFiles(ds.Root, ds.Files)
 		hc <- hashed{local, err}
 	}()
-	localSums := sync.OnceValues(func() (*transfer.Local, error) { h := <-hc; return h.local, h.err })
+	return sync.OnceValues(func() (*transfer.Local, error) { h := <-hc; return h.local, h.err })
+}
 
+// stageDataset starts the stage Pod (while the files are hashed locally, if
+// the table may be on the volume already), then streams, verifies and swaps. A broken stream is retried, resuming what was
+// sent, on the same Pod while it runs or on a new one. Every Pod is deleted on
+// every path.
+func stageDataset(ctx context.Context, o Options, conn *Connection, target *cluster.Target, ds *dataset.Dataset, r *Report) (err error) {
+	start := time.Now()
 	holder := lock.Holder(currentUser(), hostname(), os.Getpid(), utilrand.String(6))
 	held, err := lock.Acquire(ctx, conn.Client, conn.Namespace, o.Table, holder, LeaseTTL, lock.WithWarnings(o.Printer.Warnf))
 	if err != nil {
 		return interrupted(ctx, err)
 	}
+	localSums := hashEarly(ds, !held.Fresh())
 	// Losing the Lease stops the push: another push may be staging the
 	// table, and this one must neither swap nor report success.
 	outer := ctx

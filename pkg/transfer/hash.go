@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"runtime"
 	"sync"
 
@@ -43,6 +44,31 @@ type localEntry struct {
 // values keeps it small: 100 000 files take about 8 MB.
 type Local struct {
 	files map[string]localEntry
+}
+
+// NewLocal is a Local that has hashed nothing yet: files are then hashed as
+// they are sent, and before that only where the volume holds a file of the
+// same name to compare with (see Stage).
+func NewLocal() *Local { return &Local{files: map[string]localEntry{}} }
+
+// hashWhere hashes the files for which need is true and that are not
+// hashed yet.
+func (l *Local) hashWhere(root string, files []dataset.File, need func(rel string) bool) error {
+	var todo []dataset.File
+	for _, f := range files {
+		if _, ok := l.files[f.Rel]; !ok && need(f.Rel) {
+			todo = append(todo, f)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	more, err := HashFiles(root, todo)
+	if err != nil {
+		return err
+	}
+	maps.Copy(l.files, more.files)
+	return nil
 }
 
 // Sum is the hex SHA-256 of the file staged as rel.

@@ -51,8 +51,10 @@ func MakePlan(files []dataset.File, local *Local, inv Inventory) Plan {
 		if want != nil {
 			want[f.Rel] = struct{}{}
 		}
-		sum := local.files[f.Rel].sum
-		resumed, reused := sum.is(inv.Partial[f.Rel]), sum.is(inv.Staged[f.Rel])
+		// A file not hashed yet has nothing on the volume to compare with:
+		// it is sent, and hashed as it goes.
+		e, hashed := local.files[f.Rel]
+		resumed, reused := hashed && e.sum.is(inv.Partial[f.Rel]), hashed && e.sum.is(inv.Staged[f.Rel])
 		if (resumed || reused) && prefix {
 			prefix = false
 			p.Send = slices.Clone(files[:i])
@@ -110,9 +112,11 @@ func (p Plan) writeWire(w io.Writer) (int64, error) {
 		first = false
 		putString(f.Rel)
 		put([]byte{':', '"'})
-		sum := p.local.files[f.Rel].sum
-		hex.Encode(hexSum[:], sum[:])
-		put(hexSum[:])
+		// A hash not taken yet is left open; it follows the files.
+		if e, ok := p.local.files[f.Rel]; ok {
+			hex.Encode(hexSum[:], e.sum[:])
+			put(hexSum[:])
+		}
 		put([]byte{'"'})
 	}
 	put([]byte{'}'})
@@ -150,7 +154,7 @@ func appendJSONString(b []byte, s string) []byte {
 func replan(files []dataset.File, local *Local, actual Sums) Plan {
 	p := Plan{files: files, local: local, Send: []dataset.File{}}
 	for _, f := range files {
-		if local.files[f.Rel].sum.is(actual[f.Rel]) {
+		if e, ok := local.files[f.Rel]; ok && e.sum.is(actual[f.Rel]) {
 			p.Resumed++
 			continue
 		}

@@ -23,7 +23,9 @@ import (
 type Options struct {
 	Root  string
 	Files []dataset.File
-	// Local holds the hash and identity of every local file.
+	// Local holds the hash and identity of the local files hashed before
+	// the stream (NewLocal: none). Files the volume holds under the same
+	// name are hashed before the plan; the others as they are sent.
 	Local        *Local
 	Table        string
 	MaxFileBytes int64
@@ -90,6 +92,16 @@ func Stage(ctx context.Context, o Options) (*Result, error) {
 		if inv.Ingested {
 			return Plan{}, exitcode.Errorf(exitcode.TableExists,
 				"table %s already holds ingested data (%s/%s is not empty) and the ingestor never ingests into an existing table: push under another --table name", o.Table, proto.SharedMount, o.Table)
+		}
+		// Only files the volume holds under the same name need a hash
+		// before the stream; the others are hashed as they are sent.
+		onVolume := func(rel string) bool {
+			_, staged := inv.Staged[rel]
+			_, partial := inv.Partial[rel]
+			return staged || partial
+		}
+		if err := o.Local.hashWhere(o.Root, o.Files, onVolume); err != nil {
+			return Plan{}, exitcode.Wrap(exitcode.Local, err)
 		}
 		plan := MakePlan(o.Files, o.Local, Inventory{Staged: inv.Staged, Partial: inv.Partial})
 		res.Reused, res.Resumed = len(plan.Reuse), plan.Resumed

@@ -30,6 +30,10 @@ type world struct {
 	local  string
 	volume string
 	runner *agenttest.Runner
+	// lazy: nothing is hashed before the stream (a push's first push):
+	// files are hashed as they are sent, or before the plan where the
+	// volume has one of the same name.
+	lazy bool
 }
 
 func newWorld(t *testing.T) *world {
@@ -56,9 +60,11 @@ func (w *world) options(ctx context.Context) Options {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	local, err := HashFiles(ds.Root, ds.Files)
-	if err != nil {
-		w.t.Fatal(err)
+	local := NewLocal()
+	if !w.lazy {
+		if local, err = HashFiles(ds.Root, ds.Files); err != nil {
+			w.t.Fatal(err)
+		}
 	}
 	// The stream is plain tar here, so that tests can damage a named
 	// entry on the way; compression has tests of its own.
@@ -550,5 +556,56 @@ func TestStageManifestAfterARepushWithLinks(t *testing.T) {
 	}
 	if len(inv.Staged) != 7 {
 		t.Errorf("inventory has %d files, want 7", len(inv.Staged))
+	}
+}
+
+// Without hashing before the stream, every case still ends in an exact copy
+// and sends only what the volume lacks: files the volume holds under the
+// same name are hashed before the plan, the others as they are sent, and
+// their hashes follow the files.
+func TestStageHashingAsSent(t *testing.T) {
+	img := func(w *world, n string) string { return filepath.Join(w.local, "images", n) }
+	tests := []struct {
+		name          string
+		before        func(t *testing.T, w *world)
+		sent, resumed int
+		rounds        int
+	}{
+		{"first push", func(*testing.T, *world) {}, 7, 0, 1},
+		{"unchanged re-push", func(t *testing.T, w *world) {
+			if _, err := w.push(); err != nil {
+				t.Fatal(err)
+			}
+		}, 0, 0, 1},
+		{"one file changed", func(t *testing.T, w *world) {
+			if _, err := w.push(); err != nil {
+				t.Fatal(err)
+			}
+			must(t, os.WriteFile(img(w, "img_00001.jpg"), mustRead(t, img(w, "img_00002.jpg")), 0o644))
+		}, 1, 0, 1},
+		{"an interrupted push resumed", func(t *testing.T, w *world) {
+			partial := filepath.Join(w.stagingRoot(), ".partial-cats", "data", "images")
+			must(t, os.MkdirAll(partial, 0o755))
+			must(t, os.WriteFile(filepath.Join(partial, "img_00000.jpg"), mustRead(t, img(w, "img_00000.jpg")), 0o644))
+			must(t, os.WriteFile(filepath.Join(partial, "img_00003.jpg"), []byte("half a file"), 0o644))
+		}, 6, 1, 1},
+		{"corrupted on the way, re-sent", func(t *testing.T, w *world) {
+			w.runner.CorruptEntry, w.runner.Corrupt = "data/images/img_00001.jpg", 1
+		}, 8, 0, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.lazy = true
+			tt.before(t, w)
+			res, err := w.push()
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.assertExactCopy()
+			if res.SentFiles != tt.sent || res.Resumed != tt.resumed || res.Rounds != tt.rounds {
+				t.Errorf("result = %+v, want %d sent, %d resumed, %d rounds", res, tt.sent, tt.resumed, tt.rounds)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package transfer
 import (
 	"archive/tar"
 	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"time"
 
@@ -25,6 +26,9 @@ type tarSource struct {
 	// file sent so far lands whole in the partial copy, for the next push.
 	stop <-chan struct{}
 	buf  []byte
+	// streamed are the files hashed only as they were sent, whose hashes
+	// the plan left open.
+	streamed []string
 }
 
 // EntryName is the tar name of a staged file: data/ and a path the stage
@@ -64,7 +68,41 @@ func (s *tarSource) writeTo(w io.Writer) error {
 			return err
 		}
 	}
+	if err := s.writeSums(tw, now); err != nil {
+		return err
+	}
 	return tw.Close()
+}
+
+// sumsPerEntry bounds an EntrySums entry (about 100 bytes a file), which
+// is built in memory to know its size.
+const sumsPerEntry = 8192
+
+// writeSums sends the hashes the plan left open, taken as the files went.
+func (s *tarSource) writeSums(tw *tar.Writer, now time.Time) error {
+	var body []byte
+	var hexSum [2 * len(digest{})]byte
+	for start := 0; start < len(s.streamed); start += sumsPerEntry {
+		body = append(body[:0], '{')
+		for i, rel := range s.streamed[start:min(start+sumsPerEntry, len(s.streamed))] {
+			if i > 0 {
+				body = append(body, ',')
+			}
+			body = appendJSONString(body, rel)
+			sum := s.local.files[rel].sum
+			hex.Encode(hexSum[:], sum[:])
+			body = append(append(append(body, ':', '"'), hexSum[:]...), '"')
+		}
+		body = append(body, '}')
+		hdr := &tar.Header{Name: proto.EntrySums, Mode: 0o644, Size: int64(len(body)), ModTime: now, Typeflag: tar.TypeReg}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if _, err := tw.Write(body); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // changed is the error for a local file that is not what the pre-flight saw.
@@ -108,7 +146,13 @@ func (s *tarSource) writeFile(tw *tar.Writer, f dataset.File) error {
 		return changed(f)
 	}
 	var got digest
-	if h.Sum(got[:0]); !hashed || got != e.sum {
+	h.Sum(got[:0])
+	switch {
+	case !hashed:
+		// Hashed only now: the agent gets the hash after the files.
+		s.local.files[f.Rel] = localEntry{sum: got, id: fh.id}
+		s.streamed = append(s.streamed, f.Rel)
+	case got != e.sum:
 		return exitcode.Errorf(exitcode.Local, "%s changed during the push (its content differs from the pre-flight's): push again", f.Source())
 	}
 	return nil

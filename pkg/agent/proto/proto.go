@@ -14,7 +14,7 @@ import (
 )
 
 // Version changes whenever the messages or the stream change shape.
-const Version = 1
+const Version = 2
 
 // Commands of the agent binary.
 const (
@@ -43,10 +43,13 @@ const (
 )
 
 // Tar entries of the stream, in this order: the plan, then each file under
-// EntryData, then, when the plugin stops early on purpose, EntryInterrupted.
+// EntryData, then the hashes the plan left open in one or more EntrySums
+// (a JSON object, path to hex SHA-256); when the plugin stops early on
+// purpose, EntryInterrupted instead.
 const (
 	EntryPlan        = "plan.json"
 	EntryData        = "data/"
+	EntrySums        = "sums.json"
 	EntryInterrupted = "interrupted"
 )
 
@@ -57,7 +60,9 @@ const Commit = "commit"
 
 // Plan is the first entry of the stream: what the new copy holds.
 type Plan struct {
-	// Expected is every file of the new copy with its SHA-256 (hex).
+	// Expected is every file of the new copy with its SHA-256 (hex). The
+	// hash of a file the plugin hashes only as it sends it is left open
+	// (""): it follows the files, in an EntrySums entry.
 	Expected map[string]string `json:"expected"`
 	// Reuse are files to link from the staged copy instead of receiving them.
 	Reuse []string `json:"reuse,omitempty"`
