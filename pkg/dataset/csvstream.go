@@ -60,6 +60,13 @@ type CSVStream struct {
 	// forceSlow sends every record through parseSlow: tests hold the fast
 	// path to it.
 	forceSlow bool
+	// inPlace: the fields of the last record are slices of buf (the fast
+	// path), not of scratch; recStart is where that record starts in buf.
+	inPlace  bool
+	recStart int
+	// batch, when set, is being filled by readBatch: fill copies its
+	// pending records out of buf before moving or replacing buf.
+	batch *csvBatch
 
 	// BOM is set once the first record is read if the file began with a
 	// UTF-8 byte order mark (which Read skips).
@@ -102,6 +109,7 @@ func (c *CSVStream) Read() ([][]byte, error) {
 		}
 		raw := data[:n]
 		c.recLine = c.line
+		c.recStart = c.start
 		if c.plain {
 			c.line++
 			c.start += n
@@ -162,6 +170,9 @@ func (c *CSVStream) skipEmptyLines() error {
 func (c *CSVStream) fill() error {
 	if c.eof {
 		return nil
+	}
+	if c.batch != nil {
+		c.batch.flush(c.buf)
 	}
 	if c.start > 0 {
 		copy(c.buf, c.buf[c.start:c.end])
@@ -229,14 +240,6 @@ func zeroBytes(x uint64) uint64 {
 	return ^((x&wordLow7 + wordLow7) | x | wordLow7)
 }
 
-// specialBytes sets the high bit of each byte of w that the fast path of
-// parse stops at: comma, line end, quote, backslash, NUL and every non-ASCII
-// byte.
-func specialBytes(w uint64) uint64 {
-	return zeroBytes(w^(wordOnes*',')) | zeroBytes(w^(wordOnes*'\n')) | zeroBytes(w^(wordOnes*'"')) |
-		zeroBytes(w^(wordOnes*'\\')) | zeroBytes(w) | w&wordHighs
-}
-
 // loadWord reads up to eight bytes of b as a little-endian word, padding a
 // short tail with a byte that is not special.
 func loadWord(b []byte) uint64 {
@@ -259,53 +262,74 @@ func (c *CSVStream) parse(data []byte) (int, error) {
 	if c.forceSlow {
 		return c.parseSlow(data)
 	}
-	c.fields = c.fields[:0]
+	// A local slice stays in registers; c.fields gets it back at the end.
+	fields := c.fields[:0]
 	c.plain = true
+	c.inPlace = true
+	// Until the record is known not to be plain, NUL and non-ASCII bytes
+	// stop the scan too.
+	textBytes := uint64(wordHighs)
 	st := 0
 	for pos := 0; pos < len(data); {
 		base := pos
-		m := specialBytes(loadWord(data[pos:]))
+		w := loadWord(data[pos:])
 		pos += 8
-		for m != 0 {
-			i := base + bits.TrailingZeros64(m)>>3
-			m &= m - 1
-			switch data[i] {
-			case ',':
-				c.fields = append(c.fields, data[st:i])
-				st = i + 1
-			case '\n':
-				c.fields = append(c.fields, trimCR(data[st:i]))
-				return i + 1, nil
-			case '"':
-				if i != st {
-					return c.parseSlow(data)
-				}
-				end, ok := c.quotedInPlace(data, i)
-				if !ok {
-					return c.parseSlow(data)
-				}
-				c.fields = append(c.fields, data[i+1:end])
-				switch next := end + 1; {
-				case next == len(data):
-					return next, nil
-				case data[next] == ',':
-					st, pos, m = next+1, next+1, 0
-				case data[next] == '\n':
-					return next + 1, nil
-				default: // "\r\n", checked by quotedInPlace
-					return next + 2, nil
-				}
-			case '\\':
+		commas := zeroBytes(w ^ (wordOnes * ','))
+		other := zeroBytes(w^(wordOnes*'\n')) | zeroBytes(w^(wordOnes*'"')) | zeroBytes(w^(wordOnes*'\\')) |
+			(zeroBytes(w)|w&wordHighs)&textBytes
+		if other != 0 {
+			// The commas up to the first other byte; it decides the rest.
+			commas &= other&-other - 1
+		}
+		for commas != 0 {
+			i := base + bits.TrailingZeros64(commas)>>3
+			commas &= commas - 1
+			fields = append(fields, data[st:i])
+			st = i + 1
+		}
+		if other == 0 {
+			continue
+		}
+		i := base + bits.TrailingZeros64(other)>>3
+		switch data[i] {
+		case '\n':
+			c.fields = append(fields, trimCR(data[st:i]))
+			return i + 1, nil
+		case '"':
+			if i != st {
 				return c.parseSlow(data)
-			default:
-				c.plain = false
 			}
+			end, ok := c.quotedInPlace(data, i)
+			if !ok {
+				return c.parseSlow(data)
+			}
+			fields = append(fields, data[i+1:end])
+			switch next := end + 1; {
+			case next == len(data):
+				c.fields = fields
+				return next, nil
+			case data[next] == ',':
+				st, pos = next+1, next+1
+			case data[next] == '\n':
+				c.fields = fields
+				return next + 1, nil
+			default: // "\r\n", checked by quotedInPlace
+				c.fields = fields
+				return next + 2, nil
+			}
+		case '\\':
+			return c.parseSlow(data)
+		default: // NUL or not ASCII: Read checks the record's text
+			c.plain = false
+			textBytes = 0
+			pos = i + 1
 		}
 	}
+	c.fields = fields
 	if !c.eof {
 		return 0, errNeedMore
 	}
-	c.fields = append(c.fields, trimCR(data[st:]))
+	c.fields = append(fields, trimCR(data[st:]))
 	return len(data), nil
 }
 
@@ -356,6 +380,7 @@ func (c *CSVStream) quotedInPlace(data []byte, open int) (int, bool) {
 // is refused. Inside quotes "" is a quote, as RFC 4180 has it.
 func (c *CSVStream) parseSlow(data []byte) (int, error) {
 	c.plain = false
+	c.inPlace = false
 	c.scratch = c.scratch[:0]
 	c.bounds = c.bounds[:0]
 	pos := 0

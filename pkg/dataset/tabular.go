@@ -86,7 +86,7 @@ func (p *problemList) add(format string, args ...any) {
 // nextRecord reads the next row of s. A problem of the stream is reported
 // with its line; the row is then skipped (good false), unless the problem
 // ends the read (more false), as the end of the file does.
-func nextRecord(s *CSVStream, probs *problemList) (rec [][]byte, good, more bool) {
+func nextRecord(s recordReader, probs *problemList) (rec [][]byte, good, more bool) {
 	rec, err := s.Read()
 	if errors.Is(err, io.EOF) {
 		return nil, false, false
@@ -355,8 +355,10 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 	prevLine := 0
 	limit := stamp{sec: o.Now.Add(futureSlack).Unix()}
 	emptyLabels, firstEmptyLabel := 0, 0
+	rows := readAhead(s)
+	defer rows.Close()
 	for {
-		rec, good, more := nextRecord(s, probs)
+		rec, good, more := nextRecord(rows, probs)
 		if !more {
 			break
 		}
@@ -364,7 +366,7 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 			continue
 		}
 		tb.Rows++
-		line := s.Line()
+		line := rows.Line()
 		if len(rec) != len(checks) {
 			probs.atLine("%s line %d has %d fields, the header has %d: every row needs one value per column (quote a value that holds a comma)", name, line, len(rec), len(checks))
 			continue
