@@ -25,12 +25,8 @@ type recordReader interface {
 	Line() int
 }
 
-// fieldSpan is where one field's bytes are in a batch's data (a batch
-// holds far less than 2 GiB).
-type fieldSpan struct{ start, end int32 }
-
 // batchRecord is one record of a batch: its fields are
-// fields[first:first+n], or err is the problem the stream returned in its
+// slices[first:first+n], or err is the problem the stream returned in its
 // place (io.EOF ends the batch and the file).
 type batchRecord struct {
 	line     int
@@ -38,48 +34,64 @@ type batchRecord struct {
 	err      error
 }
 
-// csvBatch holds consecutive records copied out of a CSVStream.
+// csvBatch holds consecutive records of a CSVStream. The fields of records
+// read in place are slices of the stream's buffers, which the batch keeps
+// (bufs) until it has been checked; other fields are copied into data.
 type csvBatch struct {
-	data    []byte
-	fields  []fieldSpan
+	slices  [][]byte
 	records []batchRecord
 	// last: the stream ends with this batch (end of file or a problem
 	// that ends the read).
 	last bool
 
-	// The records read in place are copied out of the stream's buffer in
-	// one piece, the span [spanStart, spanEnd) of it, when the buffer is
-	// about to change or the batch is handed on.
-	spanStart, spanEnd int
+	bufs   [][]byte
+	data   []byte
+	copied []copiedField
 }
 
-func (b *csvBatch) reset() {
-	b.data = b.data[:0]
-	b.fields = b.fields[:0]
-	b.records = b.records[:0]
-	b.last = false
-	b.spanStart, b.spanEnd = 0, 0
-}
-
-// flush copies the pending span of buf into data; the spans of its fields
-// were recorded relative to where it lands.
-func (b *csvBatch) flush(buf []byte) {
-	if b.spanEnd > b.spanStart {
-		b.data = append(b.data, buf[b.spanStart:b.spanEnd]...)
-	}
-	b.spanStart, b.spanEnd = 0, 0
-}
+// copiedField is a field copied into data: its slice is made once data
+// has stopped growing.
+type copiedField struct{ slice, start, end int }
 
 // readBatch reads the next records of c into b, up to about maxBytes of
-// text or maxRecords records, or to the end of the read.
+// text or maxRecords records, or to the end of the read. The buffers of a
+// batch already checked go back to the stream first.
 func (c *CSVStream) readBatch(b *csvBatch, maxBytes, maxRecords int) {
-	b.reset()
+	for _, buf := range b.bufs {
+		if len(buf) == c.baseBuf {
+			c.spare = append(c.spare, buf)
+		}
+	}
+	clear(b.bufs)
+	b.bufs = b.bufs[:0]
+	b.slices = b.slices[:0]
+	b.records = b.records[:0]
+	b.data = b.data[:0]
+	b.copied = b.copied[:0]
+	b.last = false
+	// Only buffers of the first size are shared: after a huge record the
+	// grown buffer is copied from instead, so that a few batches in
+	// flight never pin several grown buffers.
+	if c.baseBuf == 0 {
+		c.baseBuf = len(c.buf)
+	}
 	c.batch = b
 	defer func() {
-		b.flush(c.buf)
 		c.batch = nil
+		for _, f := range b.copied {
+			b.slices[f.slice] = b.data[f.start:f.end:f.end]
+		}
 	}()
-	for len(b.records) < maxRecords && len(b.fields) < batchFields && len(b.data)+b.spanEnd-b.spanStart < maxBytes {
+	size := 0
+	for {
+		full := func() bool { return len(b.records) >= maxRecords || len(b.slices) >= batchFields || size >= maxBytes }
+		if full() {
+			return
+		}
+		size += c.readRun(b, full)
+		if full() {
+			return
+		}
 		fields, err := c.Read()
 		if err != nil {
 			b.records = append(b.records, batchRecord{line: c.line, err: err})
@@ -92,28 +104,50 @@ func (c *CSVStream) readBatch(b *csvBatch, maxBytes, maxRecords int) {
 			b.last = true
 			return
 		}
-		rec := batchRecord{line: c.recLine, first: len(b.fields), n: len(fields)}
-		if c.inPlace {
-			if b.spanEnd == b.spanStart {
-				b.spanStart, b.spanEnd = c.recStart, c.recStart
-			}
-			// The span grows over the record (and any empty lines before
-			// it); data gains it at the next flush, at offset len(b.data).
-			base := len(b.data) - b.spanStart
-			for _, f := range fields {
-				at := base + cap(c.buf) - cap(f)
-				b.fields = append(b.fields, fieldSpan{int32(at), int32(at + len(f))})
-			}
-			b.spanEnd = c.start
-		} else {
-			b.flush(c.buf)
-			for _, f := range fields {
-				b.fields = append(b.fields, fieldSpan{int32(len(b.data)), int32(len(b.data) + len(f))})
-				b.data = append(b.data, f...)
-			}
+		b.records = append(b.records, batchRecord{line: c.recLine, first: len(b.slices), n: len(fields)})
+		size += c.start - c.recStart
+		if c.inPlace && len(c.buf) == c.baseBuf {
+			c.bufShared = true
+			b.slices = append(b.slices, fields...)
+			continue
 		}
-		b.records = append(b.records, rec)
+		for _, f := range fields {
+			b.copied = append(b.copied, copiedField{len(b.slices), len(b.data), len(b.data) + len(f)})
+			b.slices = append(b.slices, nil)
+			b.data = append(b.data, f...)
+		}
 	}
+}
+
+// readRun takes the plain records at the front of the buffer straight into
+// b, without the checks Read makes per record, until full says the batch is
+// full or a record needs more: an empty line, a record that is not plain
+// ASCII or needs unescaping, one that runs past the buffer. Read takes
+// that one. It returns the bytes taken.
+func (c *CSVStream) readRun(b *csvBatch, full func() bool) int {
+	if c.fatal != nil || !c.bomChecked || c.forceSlow || len(c.buf) != c.baseBuf {
+		return 0
+	}
+	taken := 0
+	for !full() {
+		data := c.buf[c.start:c.end]
+		if len(data) == 0 || data[0] == '\n' || data[0] == '\r' {
+			break
+		}
+		first := len(b.slices)
+		slices, n, plain, slow := c.splitFast(data, b.slices)
+		if n == 0 || !plain || slow {
+			b.slices = slices[:first]
+			break
+		}
+		b.slices = slices
+		b.records = append(b.records, batchRecord{line: c.line, first: first, n: len(slices) - first})
+		c.line++
+		c.start += n
+		taken += n
+		c.bufShared = true
+	}
+	return taken
 }
 
 // csvRows reads the records of a CSVStream on a goroutine of its own, a
@@ -127,7 +161,6 @@ type csvRows struct {
 
 	cur    *csvBatch
 	next   int
-	rec    [][]byte
 	line   int
 	ended  error
 	closed bool
@@ -199,11 +232,7 @@ func (r *csvRows) Read() ([][]byte, error) {
 		}
 		return nil, br.err
 	}
-	r.rec = r.rec[:0]
-	for _, f := range r.cur.fields[br.first : br.first+br.n] {
-		r.rec = append(r.rec, r.cur.data[f.start:f.end:f.end])
-	}
-	return r.rec, nil
+	return r.cur.slices[br.first : br.first+br.n : br.first+br.n], nil
 }
 
 // Line is the line the record last returned by Read starts on.

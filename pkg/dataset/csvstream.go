@@ -64,9 +64,13 @@ type CSVStream struct {
 	// path), not of scratch; recStart is where that record starts in buf.
 	inPlace  bool
 	recStart int
-	// batch, when set, is being filled by readBatch: fill copies its
-	// pending records out of buf before moving or replacing buf.
-	batch *csvBatch
+	// batch, when set, is being filled by readBatch: fill hands it buf
+	// rather than move bytes its records point to; spare holds buffers
+	// handed back once their batch has been checked.
+	batch     *csvBatch
+	spare     [][]byte
+	baseBuf   int
+	bufShared bool
 
 	// BOM is set once the first record is read if the file began with a
 	// UTF-8 byte order mark (which Read skips).
@@ -171,8 +175,20 @@ func (c *CSVStream) fill() error {
 	if c.eof {
 		return nil
 	}
-	if c.batch != nil {
-		c.batch.flush(c.buf)
+	if b := c.batch; b != nil && c.bufShared && (c.start > 0 || c.end == len(c.buf)) {
+		// Records of batches point into buf: rather than move its bytes,
+		// give buf to the batch being filled (checked after the others)
+		// and go on in a spare one.
+		b.bufs = append(b.bufs, c.buf)
+		c.bufShared = false
+		var nb []byte
+		if k := len(c.spare); k > 0 {
+			nb, c.spare = c.spare[k-1], c.spare[:k-1]
+		} else {
+			nb = make([]byte, len(c.buf))
+		}
+		c.end = copy(nb, c.buf[c.start:c.end])
+		c.buf, c.start = nb, 0
 	}
 	if c.start > 0 {
 		copy(c.buf, c.buf[c.start:c.end])
@@ -254,18 +270,33 @@ func loadWord(b []byte) uint64 {
 // parse splits one record at the front of data into c.fields and returns
 // how many bytes it spans, its line end included. It sets c.plain when the
 // record is one line of ASCII without NUL, so Read can skip checkText and
-// the line count. It reads eight bytes at a time and stops only at the
-// bytes that matter; a quoted field that needs no unescaping is taken in
-// place. Anything else (an escape, "" in a quoted field, a misplaced quote)
-// goes to parseSlow, which copies and unescapes.
+// the line count. A record splitFast cannot take goes to parseSlow, which
+// copies and unescapes.
 func (c *CSVStream) parse(data []byte) (int, error) {
 	if c.forceSlow {
 		return c.parseSlow(data)
 	}
-	// A local slice stays in registers; c.fields gets it back at the end.
-	fields := c.fields[:0]
-	c.plain = true
-	c.inPlace = true
+	fields, n, plain, slow := c.splitFast(data, c.fields[:0])
+	c.fields = fields
+	switch {
+	case slow:
+		return c.parseSlow(data)
+	case n == 0:
+		return 0, errNeedMore
+	}
+	c.plain, c.inPlace = plain, true
+	return n, nil
+}
+
+// splitFast appends the fields of the record at the front of data to
+// fields, as slices of data, and returns them with the record's length, its
+// line end included (0: the record goes on past data). plain says the
+// record is one line of ASCII without NUL. It reads eight bytes at a time
+// and stops only at the bytes that matter; a quoted field is taken in place
+// when it needs no unescaping. slow: the record has an escape, a "" in a
+// quoted field or a misplaced quote, and needs parseSlow.
+func (c *CSVStream) splitFast(data []byte, fields [][]byte) (out [][]byte, n int, plain, slow bool) {
+	plain = true
 	// Until the record is known not to be plain, NUL and non-ASCII bytes
 	// stop the scan too.
 	textBytes := uint64(wordHighs)
@@ -293,81 +324,78 @@ func (c *CSVStream) parse(data []byte) (int, error) {
 		i := base + bits.TrailingZeros64(other)>>3
 		switch data[i] {
 		case '\n':
-			c.fields = append(fields, trimCR(data[st:i]))
-			return i + 1, nil
+			return append(fields, trimCR(data[st:i])), i + 1, plain, false
 		case '"':
 			if i != st {
-				return c.parseSlow(data)
+				return fields, 0, false, true
 			}
-			end, ok := c.quotedInPlace(data, i)
+			end, qplain, ok := c.quotedInPlace(data, i)
 			if !ok {
-				return c.parseSlow(data)
+				return fields, 0, false, true
 			}
+			plain = plain && qplain
 			fields = append(fields, data[i+1:end])
 			switch next := end + 1; {
 			case next == len(data):
-				c.fields = fields
-				return next, nil
+				return fields, next, plain, false
 			case data[next] == ',':
 				st, pos = next+1, next+1
 			case data[next] == '\n':
-				c.fields = fields
-				return next + 1, nil
+				return fields, next + 1, plain, false
 			default: // "\r\n", checked by quotedInPlace
-				c.fields = fields
-				return next + 2, nil
+				return fields, next + 2, plain, false
 			}
 		case '\\':
-			return c.parseSlow(data)
+			return fields, 0, false, true
 		default: // NUL or not ASCII: Read checks the record's text
-			c.plain = false
+			plain = false
 			textBytes = 0
 			pos = i + 1
 		}
 	}
-	c.fields = fields
 	if !c.eof {
-		return 0, errNeedMore
+		return fields, 0, plain, false
 	}
-	c.fields = append(fields, trimCR(data[st:]))
-	return len(data), nil
+	return append(fields, trimCR(data[st:])), len(data), plain, false
 }
 
 // quotedInPlace finds the end of the quoted field opening at data[open]
 // when its text can be used as it stands: no escape, no "", and the
 // closing quote followed by a comma, a line end or the end of the file.
-// It returns the index of the closing quote, or false for parseSlow to
-// handle (it also reads more when the field runs past the buffer).
-func (c *CSVStream) quotedInPlace(data []byte, open int) (int, bool) {
+// It returns the index of the closing quote and whether the text is plain
+// (one line of ASCII without NUL), or false for parseSlow to handle (it
+// also reads more when the field runs past the buffer).
+func (c *CSVStream) quotedInPlace(data []byte, open int) (end int, plain, ok bool) {
 	j := bytes.IndexByte(data[open+1:], '"')
 	if j < 0 {
-		return 0, false
+		return 0, false, false
 	}
-	end := open + 1 + j
+	end = open + 1 + j
 	next := end + 1
 	switch {
 	case next == len(data):
 		if !c.eof {
-			return 0, false
+			return 0, false, false
 		}
 	case data[next] == ',' || data[next] == '\n':
 	case data[next] == '\r' && next+1 < len(data) && data[next+1] == '\n':
 	default:
-		return 0, false
+		return 0, false, false
 	}
+	plain = true
 	text := data[open+1 : end]
 	for len(text) > 0 {
 		w := loadWord(text)
 		if zeroBytes(w^(wordOnes*'\\')) != 0 {
-			return 0, false
+			return 0, false, false
 		}
 		if zeroBytes(w^(wordOnes*'\n'))|zeroBytes(w)|w&wordHighs != 0 {
 			// A line break or a byte Read must check as text.
-			c.plain = false
+			plain = false
 		}
 		text = text[min(8, len(text)):]
 	}
-	return end, true
+	return end, plain, true
 }
 
 // parseSlow is the general path: it unescapes fields into c.scratch and may
