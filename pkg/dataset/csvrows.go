@@ -26,12 +26,12 @@ type recordReader interface {
 }
 
 // batchRecord is one record of a batch: its fields are
-// slices[first:first+n], or err is the problem the stream returned in its
-// place (io.EOF ends the batch and the file).
+// slices[first:first+n]; n < 0 stands for the problem errs[first] that the
+// stream returned in its place (io.EOF ends the batch and the file). Kept
+// small: a batch holds thousands.
 type batchRecord struct {
 	line     int
-	first, n int
-	err      error
+	first, n int32
 }
 
 // csvBatch holds consecutive records of a CSVStream. The fields of records
@@ -40,6 +40,7 @@ type batchRecord struct {
 type csvBatch struct {
 	slices  [][]byte
 	records []batchRecord
+	errs    []error
 	// last: the stream ends with this batch (end of file or a problem
 	// that ends the read).
 	last bool
@@ -66,6 +67,8 @@ func (c *CSVStream) readBatch(b *csvBatch, maxBytes, maxRecords int) {
 	b.bufs = b.bufs[:0]
 	b.slices = b.slices[:0]
 	b.records = b.records[:0]
+	clear(b.errs)
+	b.errs = b.errs[:0]
 	b.data = b.data[:0]
 	b.copied = b.copied[:0]
 	b.last = false
@@ -94,7 +97,8 @@ func (c *CSVStream) readBatch(b *csvBatch, maxBytes, maxRecords int) {
 		}
 		fields, err := c.Read()
 		if err != nil {
-			b.records = append(b.records, batchRecord{line: c.line, err: err})
+			b.records = append(b.records, batchRecord{line: c.line, first: int32(len(b.errs)), n: -1})
+			b.errs = append(b.errs, err)
 			var ce *CSVError
 			if errors.As(err, &ce) && !ce.Fatal {
 				// The stream reports a spoiled record at its own line.
@@ -104,7 +108,7 @@ func (c *CSVStream) readBatch(b *csvBatch, maxBytes, maxRecords int) {
 			b.last = true
 			return
 		}
-		b.records = append(b.records, batchRecord{line: c.recLine, first: len(b.slices), n: len(fields)})
+		b.records = append(b.records, batchRecord{line: c.recLine, first: int32(len(b.slices)), n: int32(len(fields))})
 		size += c.start - c.recStart
 		if c.inPlace && len(c.buf) == c.baseBuf {
 			c.bufShared = true
@@ -141,7 +145,7 @@ func (c *CSVStream) readRun(b *csvBatch, full func() bool) int {
 			break
 		}
 		b.slices = slices
-		b.records = append(b.records, batchRecord{line: c.line, first: first, n: len(slices) - first})
+		b.records = append(b.records, batchRecord{line: c.line, first: int32(first), n: int32(len(slices) - first)})
 		c.line++
 		c.start += n
 		taken += n
@@ -222,17 +226,19 @@ func (r *csvRows) Read() ([][]byte, error) {
 		}
 		r.cur, r.next = <-r.full, 0
 	}
-	br := &r.cur.records[r.next]
+	br := r.cur.records[r.next]
 	r.next++
 	r.line = br.line
-	if br.err != nil {
+	if br.n < 0 {
+		err := r.cur.errs[br.first]
 		var ce *CSVError
-		if !errors.As(br.err, &ce) || ce.Fatal {
-			r.ended = br.err
+		if !errors.As(err, &ce) || ce.Fatal {
+			r.ended = err
 		}
-		return nil, br.err
+		return nil, err
 	}
-	return r.cur.slices[br.first : br.first+br.n : br.first+br.n], nil
+	end := br.first + br.n
+	return r.cur.slices[br.first:end:end], nil
 }
 
 // Line is the line the record last returned by Read starts on.

@@ -88,6 +88,9 @@ func (p *problemList) add(format string, args ...any) {
 // ends the read (more false), as the end of the file does.
 func nextRecord(s recordReader, probs *problemList) (rec [][]byte, good, more bool) {
 	rec, err := s.Read()
+	if err == nil {
+		return rec, true, true
+	}
 	if errors.Is(err, io.EOF) {
 		return nil, false, false
 	}
@@ -374,6 +377,12 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 		for i, v := range rec {
 			c := &checks[i]
 			if !c.declared {
+				continue
+			}
+			// A cell that fits its type raises no problem, missing-value
+			// word or not, unless its column is required: for most cells
+			// the fit is the only test.
+			if !c.required && validValue(v, &c.typ) {
 				continue
 			}
 			if isMissing(v) {

@@ -137,3 +137,42 @@ func BenchmarkCSVStream(b *testing.B) {
 	}
 	reportCPU(b, cpu0, st.Size())
 }
+
+// BenchmarkCSVRows is the record splitting as the tabular check runs it, on
+// a goroutine of its own a few batches ahead; the records are dropped.
+func BenchmarkCSVRows(b *testing.B) {
+	p := benchCSV(b, "tabular_classification")
+	st, err := os.Stat(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(st.Size())
+	cpu0 := cpuTime(b)
+	for b.Loop() {
+		f, err := os.Open(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s := NewCSVStream(f, p)
+		if _, err := s.Read(); err != nil {
+			b.Fatal(err)
+		}
+		rows, n := readAhead(s), 0
+		for {
+			_, err := rows.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		rows.Close()
+		f.Close()
+		if n == 0 {
+			b.Fatal("no records")
+		}
+	}
+	reportCPU(b, cpu0, st.Size())
+}
