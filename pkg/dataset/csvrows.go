@@ -41,6 +41,9 @@ type csvBatch struct {
 	slices  [][]byte
 	records []batchRecord
 	errs    []error
+	// fit[i]: record i passed the caller's cell checks on the reading
+	// goroutine (nil: not tried for this batch).
+	fit []bool
 	// last: the stream ends with this batch (end of file or a problem
 	// that ends the read).
 	last bool
@@ -69,6 +72,7 @@ func (c *CSVStream) readBatch(b *csvBatch, maxBytes, maxRecords int) {
 	b.records = b.records[:0]
 	clear(b.errs)
 	b.errs = b.errs[:0]
+	b.fit = b.fit[:0]
 	b.data = b.data[:0]
 	b.copied = b.copied[:0]
 	b.last = false
@@ -166,17 +170,38 @@ type csvRows struct {
 	cur    *csvBatch
 	next   int
 	line   int
+	fit    bool
 	ended  error
 	closed bool
 }
 
+// Ahead says when the reading goroutine also runs the caller's cell checks
+// on a batch: aheadWhenIdle when it is ahead of the checking one (batches
+// wait), so the checks move to whichever side has time; tests force
+// aheadAlways and aheadNever.
+const (
+	aheadWhenIdle = iota
+	aheadAlways
+	aheadNever
+)
+
+// checkAhead is the policy of every csvRows, and aheadBatch the size of
+// their batches (bytes, records); tests change them.
+var (
+	checkAhead = aheadWhenIdle
+	aheadBatch = [2]int{batchBytes, batchRecords}
+)
+
 // readAhead starts reading the records of s that follow the ones already
-// read. s must not be used directly until Close returns.
-func readAhead(s *CSVStream) *csvRows {
-	return readAheadSize(s, batchBytes, batchRecords)
+// read. s must not be used directly until Close returns. fits, when not
+// nil, runs the caller's cell checks on a record (true: no cell raises a
+// problem); the reading goroutine runs it when it has time, and Fit says
+// which records passed.
+func readAhead(s *CSVStream, fits func([][]byte) bool) *csvRows {
+	return readAheadSize(s, aheadBatch[0], aheadBatch[1], fits)
 }
 
-func readAheadSize(s *CSVStream, maxBytes, maxRecords int) *csvRows {
+func readAheadSize(s *CSVStream, maxBytes, maxRecords int, fits func([][]byte) bool) *csvRows {
 	r := &csvRows{
 		full: make(chan *csvBatch, batchesAhead),
 		free: make(chan *csvBatch, batchesAhead+1),
@@ -196,6 +221,12 @@ func readAheadSize(s *CSVStream, maxBytes, maxRecords int) *csvRows {
 				return
 			}
 			s.readBatch(b, maxBytes, maxRecords)
+			if fits != nil && (checkAhead == aheadAlways || checkAhead == aheadWhenIdle && len(r.full) >= 2) {
+				for _, br := range b.records {
+					end := br.first + br.n
+					b.fit = append(b.fit, br.n >= 0 && fits(b.slices[br.first:end:end]))
+				}
+			}
 			select {
 			case r.full <- b:
 			case <-r.stop:
@@ -227,6 +258,7 @@ func (r *csvRows) Read() ([][]byte, error) {
 		r.cur, r.next = <-r.full, 0
 	}
 	br := r.cur.records[r.next]
+	r.fit = len(r.cur.fit) > 0 && r.cur.fit[r.next]
 	r.next++
 	r.line = br.line
 	if br.n < 0 {
@@ -243,6 +275,10 @@ func (r *csvRows) Read() ([][]byte, error) {
 
 // Line is the line the record last returned by Read starts on.
 func (r *csvRows) Line() int { return r.line }
+
+// Fit says the record last returned by Read passed the caller's cell
+// checks already; false: they were not run, or it failed them.
+func (r *csvRows) Fit() bool { return r.fit }
 
 // Close stops the reading goroutine and waits for it.
 func (r *csvRows) Close() {

@@ -42,7 +42,7 @@ func checkRowsMatchStream(t *testing.T, in string) {
 	wantRecs, wantProbs := readAll(newCSVStreamSize(strings.NewReader(in), "t.csv", 4, 1<<20))
 	for _, size := range []struct{ bytes, records int }{{1, 1}, {3, 2}, {16, 3}, {batchBytes, batchRecords}} {
 		s := newCSVStreamSize(strings.NewReader(in), "t.csv", 4, 1<<20)
-		rows := readAheadSize(s, size.bytes, size.records)
+		rows := readAheadSize(s, size.bytes, size.records, nil)
 		gotRecs, gotProbs := readAllRows(rows)
 		rows.Close()
 		if diff := cmp.Diff(wantRecs, gotRecs); diff != "" {
@@ -75,7 +75,7 @@ func TestCSVRowsMatchStream(t *testing.T) {
 // stops the reading goroutine (the race detector and a leak would show).
 func TestCSVRowsCloseEarly(t *testing.T) {
 	in := strings.Repeat("a,b,c\n", 100000)
-	rows := readAheadSize(NewCSVStream(strings.NewReader(in), "t.csv"), 64, 4)
+	rows := readAheadSize(NewCSVStream(strings.NewReader(in), "t.csv"), 64, 4, nil)
 	rec, err := rows.Read()
 	if err != nil || len(rec) != 3 || rows.Line() != 1 {
 		t.Fatalf("first record %q, line %d, %v", rec, rows.Line(), err)

@@ -157,7 +157,7 @@ func BenchmarkCSVRows(b *testing.B) {
 		if _, err := s.Read(); err != nil {
 			b.Fatal(err)
 		}
-		rows, n := readAhead(s), 0
+		rows, n := readAhead(s, nil), 0
 		for {
 			_, err := rows.Read()
 			if err == io.EOF {

@@ -33,6 +33,35 @@ func isMissing(v []byte) bool {
 	return false
 }
 
+// cellsFit tells whether no cell of rec raises a problem in the cell
+// checks of scanTabular: each declared column's value fits its type, or is
+// missing where the column is not required. It is those checks without the
+// reports, run ahead on the reading goroutine, so it must follow them.
+func cellsFit(rec [][]byte, checks []colCheck) bool {
+	if len(rec) != len(checks) {
+		return false
+	}
+	for i, v := range rec {
+		c := &checks[i]
+		if !c.declared {
+			continue
+		}
+		if !c.required && validValue(v, &c.typ) {
+			continue
+		}
+		if isMissing(v) {
+			if c.required {
+				return false
+			}
+			continue
+		}
+		if !validValue(v, &c.typ) {
+			return false
+		}
+	}
+	return true
+}
+
 // validValue tells whether v (not missing) fits the column type. The type
 // is passed by pointer: copying it for every cell shows on a large CSV.
 func validValue(v []byte, t *spec.ColumnType) bool {
