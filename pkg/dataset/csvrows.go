@@ -207,8 +207,11 @@ func readAheadSize(s *CSVStream, maxBytes, maxRecords int, fits func([][]byte) b
 		free: make(chan *csvBatch, batchesAhead+1),
 		stop: make(chan struct{}),
 	}
+	// Room for a full batch up front: grown by appends, the slices of a
+	// few batches would leave garbage enough to keep the collector busy.
+	fieldsCap := min(batchFields, maxRecords*8)
 	for range batchesAhead + 1 {
-		r.free <- &csvBatch{}
+		r.free <- &csvBatch{slices: make([][]byte, 0, fieldsCap), records: make([]batchRecord, 0, min(maxRecords, batchRecords))}
 	}
 	r.wg.Add(1)
 	go func() {

@@ -297,60 +297,64 @@ func (c *CSVStream) parse(data []byte) (int, error) {
 // quoted field or a misplaced quote, and needs parseSlow.
 func (c *CSVStream) splitFast(data []byte, fields [][]byte) (out [][]byte, n int, plain, slow bool) {
 	plain = true
-	// Until the record is known not to be plain, NUL and non-ASCII bytes
-	// stop the scan too.
-	textBytes := uint64(wordHighs)
 	st := 0
 	for pos := 0; pos < len(data); {
 		base := pos
 		w := loadWord(data[pos:])
 		pos += 8
 		commas := zeroBytes(w ^ (wordOnes * ','))
-		other := zeroBytes(w^(wordOnes*'\n')) | zeroBytes(w^(wordOnes*'"')) | zeroBytes(w^(wordOnes*'\\')) |
-			(zeroBytes(w)|w&wordHighs)&textBytes
-		if other != 0 {
-			// The commas up to the first other byte; it decides the rest.
-			commas &= other&-other - 1
-		}
-		for commas != 0 {
-			i := base + bits.TrailingZeros64(commas)>>3
-			commas &= commas - 1
-			fields = append(fields, data[st:i])
-			st = i + 1
-		}
-		if other == 0 {
-			continue
-		}
-		i := base + bits.TrailingZeros64(other)>>3
-		switch data[i] {
-		case '\n':
-			return append(fields, trimCR(data[st:i])), i + 1, plain, false
-		case '"':
-			if i != st {
+		// Candidates: every byte below ',' (line end, quote, NUL, but also
+		// space to '+' and controls), every byte from 0x80 on, and the
+		// backslash; a look at the byte sorts them out. One range test
+		// costs less than a test per special byte.
+		other := (^(w&wordLow7 + wordOnes*(0x80-',')) | w | zeroBytes(w^(wordOnes*'\\'))) & wordHighs &^ commas
+	word:
+		for {
+			below := ^uint64(0)
+			if other != 0 {
+				below = other&-other - 1
+			}
+			for cs := commas & below; cs != 0; cs &= cs - 1 {
+				i := base + bits.TrailingZeros64(cs)>>3
+				fields = append(fields, data[st:i])
+				st = i + 1
+			}
+			if other == 0 {
+				break
+			}
+			commas &^= below
+			i := base + bits.TrailingZeros64(other)>>3
+			other &= other - 1
+			switch b := data[i]; {
+			case b == '\n':
+				return append(fields, trimCR(data[st:i])), i + 1, plain, false
+			case b == '"':
+				if i != st {
+					return fields, 0, false, true
+				}
+				end, qplain, ok := c.quotedInPlace(data, i)
+				if !ok {
+					return fields, 0, false, true
+				}
+				plain = plain && qplain
+				fields = append(fields, data[i+1:end])
+				switch next := end + 1; {
+				case next == len(data):
+					return fields, next, plain, false
+				case data[next] == ',':
+					st, pos = next+1, next+1
+					break word
+				case data[next] == '\n':
+					return fields, next + 1, plain, false
+				default: // "\r\n", checked by quotedInPlace
+					return fields, next + 2, plain, false
+				}
+			case b == '\\':
 				return fields, 0, false, true
+			case b == 0 || b >= 0x80:
+				// Read checks the record's text.
+				plain = false
 			}
-			end, qplain, ok := c.quotedInPlace(data, i)
-			if !ok {
-				return fields, 0, false, true
-			}
-			plain = plain && qplain
-			fields = append(fields, data[i+1:end])
-			switch next := end + 1; {
-			case next == len(data):
-				return fields, next, plain, false
-			case data[next] == ',':
-				st, pos = next+1, next+1
-			case data[next] == '\n':
-				return fields, next + 1, plain, false
-			default: // "\r\n", checked by quotedInPlace
-				return fields, next + 2, plain, false
-			}
-		case '\\':
-			return fields, 0, false, true
-		default: // NUL or not ASCII: Read checks the record's text
-			plain = false
-			textBytes = 0
-			pos = i + 1
 		}
 	}
 	if !c.eof {
