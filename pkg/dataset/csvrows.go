@@ -41,9 +41,9 @@ type csvBatch struct {
 	slices  [][]byte
 	records []batchRecord
 	errs    []error
-	// fit[i]: record i passed the caller's cell checks on the reading
-	// goroutine (nil: not tried for this batch).
-	fit []bool
+	// fit[i]: record i passed the cell checks, once fitted says they ran.
+	fit    []bool
+	fitted bool
 	// last: the stream ends with this batch (end of file or a problem
 	// that ends the read).
 	last bool
@@ -72,7 +72,7 @@ func (c *CSVStream) readBatch(b *csvBatch, maxBytes, maxRecords int) {
 	b.records = b.records[:0]
 	clear(b.errs)
 	b.errs = b.errs[:0]
-	b.fit = b.fit[:0]
+	b.fitted = false
 	b.data = b.data[:0]
 	b.copied = b.copied[:0]
 	b.last = false
@@ -167,6 +167,9 @@ type csvRows struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
 
+	checks []colCheck
+	policy int
+
 	cur    *csvBatch
 	next   int
 	line   int
@@ -175,14 +178,15 @@ type csvRows struct {
 	closed bool
 }
 
-// Ahead says when the reading goroutine also runs the caller's cell checks
-// on a batch: aheadWhenIdle when it is ahead of the checking one (batches
-// wait), so the checks move to whichever side has time; tests force
-// aheadAlways and aheadNever.
+// The cell checks of a batch (fitBatch) run on the reading goroutine when
+// it is ahead of the checking one (batches wait), else on the checking one
+// as it takes the batch: the work goes to whichever side has time. Tests
+// force the other policies.
 const (
-	aheadWhenIdle = iota
-	aheadAlways
-	aheadNever
+	aheadWhenIdle = iota // either side, as above
+	aheadAlways          // always the reading goroutine
+	aheadHere            // always the checking goroutine
+	aheadNever           // neither: the caller checks every cell itself
 )
 
 // checkAhead is the policy of every csvRows, and aheadBatch the size of
@@ -193,19 +197,20 @@ var (
 )
 
 // readAhead starts reading the records of s that follow the ones already
-// read. s must not be used directly until Close returns. fits, when not
-// nil, runs the caller's cell checks on a record (true: no cell raises a
-// problem); the reading goroutine runs it when it has time, and Fit says
-// which records passed.
-func readAhead(s *CSVStream, fits func([][]byte) bool) *csvRows {
-	return readAheadSize(s, aheadBatch[0], aheadBatch[1], fits)
+// read. s must not be used directly until Close returns. checks, when not
+// nil, are the columns' cell checks (one per field): Fit then says which
+// records pass them all.
+func readAhead(s *CSVStream, checks []colCheck) *csvRows {
+	return readAheadSize(s, aheadBatch[0], aheadBatch[1], checks)
 }
 
-func readAheadSize(s *CSVStream, maxBytes, maxRecords int, fits func([][]byte) bool) *csvRows {
+func readAheadSize(s *CSVStream, maxBytes, maxRecords int, checks []colCheck) *csvRows {
 	r := &csvRows{
-		full: make(chan *csvBatch, batchesAhead),
-		free: make(chan *csvBatch, batchesAhead+1),
-		stop: make(chan struct{}),
+		full:   make(chan *csvBatch, batchesAhead),
+		free:   make(chan *csvBatch, batchesAhead+1),
+		stop:   make(chan struct{}),
+		checks: checks,
+		policy: checkAhead,
 	}
 	// Room for a full batch up front: grown by appends, the slices of a
 	// few batches would leave garbage enough to keep the collector busy.
@@ -224,11 +229,8 @@ func readAheadSize(s *CSVStream, maxBytes, maxRecords int, fits func([][]byte) b
 				return
 			}
 			s.readBatch(b, maxBytes, maxRecords)
-			if fits != nil && (checkAhead == aheadAlways || checkAhead == aheadWhenIdle && len(r.full) >= 2) {
-				for _, br := range b.records {
-					end := br.first + br.n
-					b.fit = append(b.fit, br.n >= 0 && fits(b.slices[br.first:end:end]))
-				}
+			if checks != nil && (r.policy == aheadAlways || r.policy == aheadWhenIdle && len(r.full) >= 2) {
+				fitBatch(b, checks)
 			}
 			select {
 			case r.full <- b:
@@ -259,9 +261,12 @@ func (r *csvRows) Read() ([][]byte, error) {
 			r.free <- r.cur
 		}
 		r.cur, r.next = <-r.full, 0
+		if r.checks != nil && !r.cur.fitted && r.policy != aheadNever {
+			fitBatch(r.cur, r.checks)
+		}
 	}
 	br := r.cur.records[r.next]
-	r.fit = len(r.cur.fit) > 0 && r.cur.fit[r.next]
+	r.fit = r.cur.fitted && r.cur.fit[r.next]
 	r.next++
 	r.line = br.line
 	if br.n < 0 {
@@ -279,8 +284,8 @@ func (r *csvRows) Read() ([][]byte, error) {
 // Line is the line the record last returned by Read starts on.
 func (r *csvRows) Line() int { return r.line }
 
-// Fit says the record last returned by Read passed the caller's cell
-// checks already; false: they were not run, or it failed them.
+// Fit says the record last returned by Read passed the cell checks
+// already; false: they were not run, or it failed them.
 func (r *csvRows) Fit() bool { return r.fit }
 
 // Close stops the reading goroutine and waits for it.

@@ -358,7 +358,7 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 	prevLine := 0
 	limit := stamp{sec: o.Now.Add(futureSlack).Unix()}
 	emptyLabels, firstEmptyLabel := 0, 0
-	rows := readAhead(s, func(rec [][]byte) bool { return cellsFit(rec, checks) })
+	rows := readAhead(s, checks)
 	defer rows.Close()
 	for {
 		rec, good, more := nextRecord(rows, probs)
@@ -374,9 +374,9 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 			probs.atLine("%s line %d has %d fields, the header has %d: every row needs one value per column (quote a value that holds a comma)", name, line, len(rec), len(checks))
 			continue
 		}
-		// The cell checks below may have run on the reading goroutine
-		// already (cellsFit, which must follow them): then no cell has a
-		// problem to report.
+		// The cell checks below may have run already, a batch of rows
+		// at a time (fitBatch, which must follow them): then no cell has
+		// a problem to report.
 		cells := rec
 		if rows.Fit() {
 			cells = nil

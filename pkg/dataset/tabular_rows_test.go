@@ -47,11 +47,13 @@ var aheadModes = []struct {
 	batch  [2]int
 	policy int
 }{
-	{"one batch, checks here", [2]int{1 << 30, 1 << 30}, aheadNever},
-	{"one record a batch, checks here", [2]int{1, 1}, aheadNever},
-	{"one record a batch, checks ahead", [2]int{1, 1}, aheadAlways},
-	{"two records a batch, checks ahead", [2]int{1 << 20, 2}, aheadAlways},
-	{"16 bytes a batch, checks when idle", [2]int{16, 1 << 20}, aheadWhenIdle},
+	{"one batch, cells checked row by row", [2]int{1 << 30, 1 << 30}, aheadNever},
+	{"one record a batch, row by row", [2]int{1, 1}, aheadNever},
+	{"one record a batch, batch checks ahead", [2]int{1, 1}, aheadAlways},
+	{"two records a batch, batch checks ahead", [2]int{1 << 20, 2}, aheadAlways},
+	{"three records a batch, batch checks on the checking side", [2]int{1 << 20, 3}, aheadHere},
+	{"one batch, batch checks on the checking side", [2]int{1 << 30, 1 << 30}, aheadHere},
+	{"16 bytes a batch, batch checks where idle", [2]int{16, 1 << 20}, aheadWhenIdle},
 }
 
 func TestCheckTabularAcrossBatches(t *testing.T) {
@@ -140,11 +142,12 @@ func randomTabularCSV(r *rand.Rand, rows int) string {
 
 // TestCheckTabularSameVerdictAhead holds every batch size and policy of the
 // reading goroutine to the plain one on random CSVs: same rows, labels and
-// problems, in the same order. cellsFit must follow the cell checks of
-// scanTabular: a rule added to those and not to cellsFit fails here.
+// problems, in the same order. fitBatch must follow the cell checks of
+// scanTabular: a rule added to those and not to cellFits fails here.
 func TestCheckTabularSameVerdictAhead(t *testing.T) {
 	r := rand.New(rand.NewPCG(14, 15))
-	schemas := []string{"", "n:INT,f:DOUBLE,city:VARCHAR(4),label:VARCHAR(255)", "n:TINYINT,f:FLOAT,city:TEXT,label:VARCHAR(2)"}
+	schemas := []string{"", "n:INT,f:DOUBLE,city:VARCHAR(4),label:VARCHAR(255)", "n:TINYINT,f:FLOAT,city:TEXT,label:VARCHAR(2)",
+		"n:BOOLEAN,f:DATE,city:DATETIME,label:TIME", "n:BIGINT,f:INT,city:VARCHAR(1),label:INT"}
 	for i := range 60 {
 		csv := randomTabularCSV(r, 1+r.IntN(60))
 		p := writeCSV(t, csv)
@@ -163,6 +166,41 @@ func TestCheckTabularSameVerdictAhead(t *testing.T) {
 		}
 		if i == 0 && fmt.Sprint(want) == "" {
 			t.Fatal("no verdict")
+		}
+	}
+}
+
+// TestFitBatchMatchesCellsFit holds the column-at-a-time checks to the row
+// ones on random batches of every column type.
+func TestFitBatchMatchesCellsFit(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	types := []string{"INT", "TINYINT", "BIGINT", "DOUBLE", "VARCHAR(3)", "TEXT", "BOOLEAN", "DATE", "DATETIME", "TIME"}
+	values := []string{"", "NA", "null", "1", "-7", "300", "3.0", "2.5", "-0.028", "1e3", "abcd", "ab", "true", "False",
+		"2024-01-02", "2024-01-02 10:00:00", "10:00", "x\xff", "99999999999", "+5", ".", "caf\xc3\xa9s"}
+	for range 300 {
+		cols := 1 + r.IntN(4)
+		var checks []colCheck
+		for range cols {
+			typ := mustSchema(t, "c:"+types[r.IntN(len(types))])[0].Type
+			checks = append(checks, colCheck{declared: r.IntN(5) > 0, required: r.IntN(3) == 0, typ: typ})
+		}
+		b := &csvBatch{}
+		for range 1 + r.IntN(20) {
+			n := cols
+			if r.IntN(10) == 0 {
+				n = cols + 1 - 2*r.IntN(2)
+			}
+			b.records = append(b.records, batchRecord{first: int32(len(b.slices)), n: int32(n)})
+			for range n {
+				b.slices = append(b.slices, []byte(values[r.IntN(len(values))]))
+			}
+		}
+		fitBatch(b, checks)
+		for i, br := range b.records {
+			want := cellsFit(b.slices[br.first:br.first+br.n], checks)
+			if b.fit[i] != want {
+				t.Fatalf("record %q, checks %+v: fitBatch %v, cellsFit %v", b.slices[br.first:br.first+br.n], checks, b.fit[i], want)
+			}
 		}
 	}
 }

@@ -34,33 +34,98 @@ func isMissing(v []byte) bool {
 	return false
 }
 
-// cellsFit tells whether no cell of rec raises a problem in the cell
-// checks of scanTabular: each declared column's value fits its type, or is
-// missing where the column is not required. It is those checks without the
-// reports, run ahead on the reading goroutine, so it must follow them.
+// cellFits tells whether the cell v raises no problem in the cell checks
+// of scanTabular: its value fits the column's type, or it is missing where
+// the column is not required. It is those checks without the reports, run
+// ahead a batch at a time (fitBatch), so it must follow them.
+func cellFits(v []byte, c *colCheck) bool {
+	if !c.declared {
+		return true
+	}
+	// A value that fits raises no problem, missing-value word or not,
+	// unless the column is required.
+	if !c.required && validValue(v, &c.typ) {
+		return true
+	}
+	if isMissing(v) {
+		return !c.required
+	}
+	return validValue(v, &c.typ)
+}
+
+// cellsFit tells whether every cell of rec fits (cellFits) and the record
+// has one per column.
 func cellsFit(rec [][]byte, checks []colCheck) bool {
 	if len(rec) != len(checks) {
 		return false
 	}
 	for i, v := range rec {
-		c := &checks[i]
-		if !c.declared {
-			continue
-		}
-		if !c.required && validValue(v, &c.typ) {
-			continue
-		}
-		if isMissing(v) {
-			if c.required {
-				return false
-			}
-			continue
-		}
-		if !validValue(v, &c.typ) {
+		if !cellFits(v, &checks[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// fitBatch runs cellsFit on every record of b, a column at a time: the
+// type is tested once per column rather than once per cell, and the loops
+// of the common types read their short values as one word.
+func fitBatch(b *csvBatch, checks []colCheck) {
+	fit := b.fit[:0]
+	for _, br := range b.records {
+		fit = append(fit, int(br.n) == len(checks))
+	}
+	for j := range checks {
+		c := &checks[j]
+		if !c.declared {
+			continue
+		}
+		switch {
+		case c.required:
+		case c.typ.Kind == spec.KindInt:
+			for r, br := range b.records {
+				if !fit[r] {
+					continue
+				}
+				v := b.slices[int(br.first)+j]
+				if n, ok := shortWhole(v); ok {
+					fit[r] = n >= c.typ.Min && n <= c.typ.Max
+				} else {
+					fit[r] = cellFits(v, c)
+				}
+			}
+			continue
+		case c.typ.Kind == spec.KindFloat:
+			for r, br := range b.records {
+				if !fit[r] {
+					continue
+				}
+				v := b.slices[int(br.first)+j]
+				if ok, sure := shortNumber(v); !ok || !sure {
+					fit[r] = cellFits(v, c)
+				}
+			}
+			continue
+		case c.typ.Kind == spec.KindText && c.typ.MaxChars == 0:
+			continue
+		case c.typ.Kind == spec.KindText:
+			for r, br := range b.records {
+				if !fit[r] {
+					continue
+				}
+				if v := b.slices[int(br.first)+j]; len(v) > c.typ.MaxChars {
+					fit[r] = cellFits(v, c)
+				}
+			}
+			continue
+		}
+		for r, br := range b.records {
+			if fit[r] {
+				fit[r] = cellFits(b.slices[int(br.first)+j], c)
+			}
+		}
+	}
+	b.fit, b.fitted = fit, true
 }
 
 // validValue tells whether v (not missing) fits the column type. The type
