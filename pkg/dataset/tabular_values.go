@@ -1,7 +1,6 @@
 package dataset
 
 import (
-	"encoding/binary"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -68,8 +67,7 @@ func cellsFit(rec [][]byte, checks []colCheck) bool {
 }
 
 // fitBatch runs cellsFit on every record of b, a column at a time: the
-// type is tested once per column rather than once per cell, and the loops
-// of the common types read their short values as one word.
+// type is tested once per column rather than once per cell.
 func fitBatch(b *csvBatch, checks []colCheck) {
 	fit := b.fit[:0]
 	for _, br := range b.records {
@@ -88,7 +86,7 @@ func fitBatch(b *csvBatch, checks []colCheck) {
 					continue
 				}
 				v := b.slices[int(br.first)+j]
-				if n, ok := shortWhole(v); ok {
+				if n, ok := parseWhole(v); ok {
 					fit[r] = n >= c.typ.Min && n <= c.typ.Max
 				} else {
 					fit[r] = cellFits(v, c)
@@ -100,8 +98,7 @@ func fitBatch(b *csvBatch, checks []colCheck) {
 				if !fit[r] {
 					continue
 				}
-				v := b.slices[int(br.first)+j]
-				if ok, sure := shortNumber(v); !ok || !sure {
+				if v := b.slices[int(br.first)+j]; !isNumber(v) {
 					fit[r] = cellFits(v, c)
 				}
 			}
@@ -133,15 +130,9 @@ func fitBatch(b *csvBatch, checks []colCheck) {
 func validValue(v []byte, t *spec.ColumnType) bool {
 	switch t.Kind {
 	case spec.KindInt:
-		n, ok := shortWhole(v)
-		if !ok {
-			n, ok = parseWhole(v)
-		}
+		n, ok := parseWhole(v)
 		return ok && n >= t.Min && n <= t.Max
 	case spec.KindFloat:
-		if ok, sure := shortNumber(v); sure {
-			return ok
-		}
 		return isNumber(v)
 	case spec.KindBool:
 		return isBool(v)
@@ -156,96 +147,6 @@ func validValue(v []byte, t *spec.ColumnType) bool {
 	default:
 		return t.MaxChars == 0 || len(v) <= t.MaxChars || utf8.RuneCount(v) <= t.MaxChars
 	}
-}
-
-// The short forms below read a value of up to eight bytes as one word:
-// most cells of a large CSV are that short, and a word test costs a few
-// instructions where a loop costs a branch per byte.
-
-// loadShort reads v (1 to 8 bytes) into a word, v[0] in the low byte, the
-// bytes past v set to '0'.
-func loadShort(v []byte) uint64 {
-	var w uint64
-	if cap(v) >= 8 {
-		w = binary.LittleEndian.Uint64(v[:8])
-	} else {
-		var b [8]byte
-		copy(b[:], v)
-		w = binary.LittleEndian.Uint64(b[:])
-	}
-	keep := uint64(1)<<(8*len(v)) - 1
-	if len(v) == 8 {
-		keep = ^uint64(0)
-	}
-	return w&keep | wordOnes*'0'&^keep
-}
-
-// allDigits tells whether every byte of w is an ASCII digit: its high
-// nibble is 3, and adding 6 leaves it 3 (the low nibble is at most 9).
-func allDigits(w uint64) bool {
-	const highs = 0xf0f0f0f0f0f0f0f0
-	return w&highs == wordOnes*'0' && (w+wordOnes*6)&highs == wordOnes*'0'
-}
-
-// shortWhole reads [sign] digits of up to eight bytes in all; false when v
-// is not that (parseWhole then decides).
-func shortWhole(v []byte) (int64, bool) {
-	if len(v) == 0 || len(v) > 8 {
-		return 0, false
-	}
-	neg := false
-	digits := v
-	if v[0] == '-' || v[0] == '+' {
-		neg, digits = v[0] == '-', v[1:]
-		if len(digits) == 0 {
-			return 0, false
-		}
-	}
-	w := loadShort(digits)
-	if !allDigits(w) {
-		return 0, false
-	}
-	// The digits' values, moved up so that the eight bytes read as the
-	// number with leading zeros (the first byte is the most significant
-	// digit); then pairs, fours and the eight are summed in place.
-	d := (w - wordOnes*'0') << (8 * (8 - len(digits)))
-	d = (d*10 + d>>8) & 0x00ff00ff00ff00ff
-	d = (d*100 + d>>16) & 0x0000ffff0000ffff
-	n := int64((d*10000 + d>>32) & 0xffffffff)
-	if neg {
-		n = -n
-	}
-	return n, true
-}
-
-// shortNumber decides isNumber for [sign] digits [. digits] of up to eight
-// bytes in all (sure); anything else, an exponent or a longer value, is
-// left to isNumber (not sure).
-func shortNumber(v []byte) (ok, sure bool) {
-	if len(v) == 0 || len(v) > 8 {
-		return false, len(v) == 0
-	}
-	body := v
-	if v[0] == '-' || v[0] == '+' {
-		body = v[1:]
-		if len(body) == 0 {
-			return false, true
-		}
-	}
-	w := loadShort(body)
-	dots := zeroBytes(w ^ wordOnes*'.')
-	switch {
-	case dots == 0:
-	case dots&(dots-1) == 0 && len(body) >= 2:
-		// One point, with a digit beside it: read it as a digit.
-		w ^= dots >> 7 * ('.' ^ '0')
-	default:
-		return false, true
-	}
-	if allDigits(w) {
-		return true, true
-	}
-	return false, false
 }
 
 // parseWhole reads an integer, allowing a fraction of zeros ("3.0"): a
