@@ -90,8 +90,8 @@ func (c *CSVStream) readBatch(b *csvBatch, maxBytes, maxRecords int) {
 		}
 	}()
 	size := 0
+	full := func() bool { return len(b.records) >= maxRecords || len(b.slices) >= batchFields || size >= maxBytes }
 	for {
-		full := func() bool { return len(b.records) >= maxRecords || len(b.slices) >= batchFields || size >= maxBytes }
 		if full() {
 			return
 		}

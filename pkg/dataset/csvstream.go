@@ -409,7 +409,9 @@ func (c *CSVStream) quotedInPlace(data []byte, open int) (end int, plain, ok boo
 // a quote, \\ a backslash, and \ before a line end continues the record
 // on the next line (before CRLF it keeps the carriage return). A backslash
 // at the very end of the file escapes nothing: pandas fails on it, so it
-// is refused. Inside quotes "" is a quote, as RFC 4180 has it.
+// is refused. Inside quotes "" is a quote, as RFC 4180 has it. The spec the
+// plugin writes never sets csv_options, so the ingestor always reads with
+// these defaults (comma, double quote, backslash).
 func (c *CSVStream) parseSlow(data []byte) (int, error) {
 	c.plain = false
 	c.inPlace = false
