@@ -212,21 +212,28 @@ func readAheadSize(s *CSVStream, maxBytes, maxRecords int, checks []colCheck) *c
 		checks: checks,
 		policy: checkAhead,
 	}
-	// Room for a full batch up front: grown by appends, the slices of a
-	// few batches would leave garbage enough to keep the collector busy.
-	fieldsCap := min(batchFields, maxRecords*8)
-	for range batchesAhead + 1 {
-		r.free <- &csvBatch{slices: make([][]byte, 0, fieldsCap), records: make([]batchRecord, 0, min(maxRecords, batchRecords))}
-	}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
+		made := 0
 		for {
+			// A batch is made at full size, as it is first needed (a small
+			// CSV makes one): grown by appends, a few batches would leave
+			// garbage enough to keep the collector busy.
 			var b *csvBatch
 			select {
 			case b = <-r.free:
-			case <-r.stop:
-				return
+			default:
+				if made <= batchesAhead {
+					made++
+					b = &csvBatch{slices: make([][]byte, 0, min(batchFields, 8*maxRecords)), records: make([]batchRecord, 0, min(batchRecords, maxRecords))}
+					break
+				}
+				select {
+				case b = <-r.free:
+				case <-r.stop:
+					return
+				}
 			}
 			s.readBatch(b, maxBytes, maxRecords)
 			if checks != nil && (r.policy == aheadAlways || r.policy == aheadWhenIdle && len(r.full) >= 2) {
