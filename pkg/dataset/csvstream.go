@@ -37,7 +37,8 @@ const (
 // CSVStream reads the records of a CSV file in constant memory, one at a
 // time, with the line each record starts on. It checks the text as it goes:
 // UTF-8, no NUL byte, RFC 4180 quoting (comma separator, double quotes,
-// "" inside a quoted field). Empty lines are skipped, as the ingestor's CSV
+// "" inside a quoted field) and the backslash escapes of the ingestor's CSV
+// reader (see parseSlow). Empty lines are skipped, as the ingestor's CSV
 // reader does.
 type CSVStream struct {
 	r          io.Reader
@@ -56,6 +57,20 @@ type CSVStream struct {
 	bytesRead  int64
 	bomChecked bool
 	plain      bool
+	// forceSlow sends every record through parseSlow: tests hold the fast
+	// path to it.
+	forceSlow bool
+	// inPlace: the fields of the last record are slices of buf (the fast
+	// path), not of scratch; recStart is where that record starts in buf.
+	inPlace  bool
+	recStart int
+	// batch, when set, is being filled by readBatch: fill hands it buf
+	// rather than move bytes its records point to; spare holds buffers
+	// handed back once their batch has been checked.
+	batch     *csvBatch
+	spare     [][]byte
+	baseBuf   int
+	bufShared bool
 
 	// BOM is set once the first record is read if the file began with a
 	// UTF-8 byte order mark (which Read skips).
@@ -98,6 +113,7 @@ func (c *CSVStream) Read() ([][]byte, error) {
 		}
 		raw := data[:n]
 		c.recLine = c.line
+		c.recStart = c.start
 		if c.plain {
 			c.line++
 			c.start += n
@@ -158,6 +174,21 @@ func (c *CSVStream) skipEmptyLines() error {
 func (c *CSVStream) fill() error {
 	if c.eof {
 		return nil
+	}
+	if b := c.batch; b != nil && c.bufShared && (c.start > 0 || c.end == len(c.buf)) {
+		// Records of batches point into buf: rather than move its bytes,
+		// give buf to the batch being filled (checked after the others)
+		// and go on in a spare one.
+		b.bufs = append(b.bufs, c.buf)
+		c.bufShared = false
+		var nb []byte
+		if k := len(c.spare); k > 0 {
+			nb, c.spare = c.spare[k-1], c.spare[:k-1]
+		} else {
+			nb = make([]byte, len(c.buf))
+		}
+		c.end = copy(nb, c.buf[c.start:c.end])
+		c.buf, c.start = nb, 0
 	}
 	if c.start > 0 {
 		copy(c.buf, c.buf[c.start:c.end])
@@ -225,61 +256,165 @@ func zeroBytes(x uint64) uint64 {
 	return ^((x&wordLow7 + wordLow7) | x | wordLow7)
 }
 
-// specialBytes sets the high bit of each byte of w that the fast path of
-// parse stops at: comma, line end, quote, NUL and every non-ASCII byte.
-func specialBytes(w uint64) uint64 {
-	return zeroBytes(w^(wordOnes*',')) | zeroBytes(w^(wordOnes*'\n')) | zeroBytes(w^(wordOnes*'"')) | zeroBytes(w) | w&wordHighs
+// loadWord reads up to eight bytes of b as a little-endian word, padding a
+// short tail with a byte that is not special.
+func loadWord(b []byte) uint64 {
+	if len(b) >= 8 {
+		return binary.LittleEndian.Uint64(b)
+	}
+	w := [8]byte{'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a'}
+	copy(w[:], b)
+	return binary.LittleEndian.Uint64(w[:])
 }
 
 // parse splits one record at the front of data into c.fields and returns
 // how many bytes it spans, its line end included. It sets c.plain when the
-// record is ASCII without NUL, so checkText can be skipped. It reads eight
-// bytes at a time and stops only at the bytes that matter.
+// record is one line of ASCII without NUL, so Read can skip checkText and
+// the line count. A record splitFast cannot take goes to parseSlow, which
+// copies and unescapes.
 func (c *CSVStream) parse(data []byte) (int, error) {
-	c.fields = c.fields[:0]
-	c.plain = true
+	if c.forceSlow {
+		return c.parseSlow(data)
+	}
+	fields, n, plain, slow := c.splitFast(data, c.fields[:0])
+	c.fields = fields
+	switch {
+	case slow:
+		return c.parseSlow(data)
+	case n == 0:
+		return 0, errNeedMore
+	}
+	c.plain, c.inPlace = plain, true
+	return n, nil
+}
+
+// splitFast appends the fields of the record at the front of data to
+// fields, as slices of data, and returns them with the record's length, its
+// line end included (0: the record goes on past data). plain says the
+// record is one line of ASCII without NUL. It reads eight bytes at a time
+// and stops only at the bytes that matter; a quoted field is taken in place
+// when it needs no unescaping. slow: the record has an escape, a "" in a
+// quoted field or a misplaced quote, and needs parseSlow.
+func (c *CSVStream) splitFast(data []byte, fields [][]byte) (out [][]byte, n int, plain, slow bool) {
+	plain = true
 	st := 0
-	for base := 0; base < len(data); base += 8 {
-		var m uint64
-		if base+8 <= len(data) {
-			m = specialBytes(binary.LittleEndian.Uint64(data[base:]))
-		} else {
-			var w [8]byte
-			copy(w[:], data[base:])
-			// Pad with a byte that is not special.
-			for k := len(data) - base; k < 8; k++ {
-				w[k] = 'a'
+	for pos := 0; pos < len(data); {
+		base := pos
+		w := loadWord(data[pos:])
+		pos += 8
+		commas := zeroBytes(w ^ (wordOnes * ','))
+		// Candidates: every byte below ',' (line end, quote, NUL, but also
+		// space to '+' and controls), every byte from 0x80 on, and the
+		// backslash; a look at the byte sorts them out. One range test
+		// costs less than a test per special byte.
+		other := (^(w&wordLow7 + wordOnes*(0x80-',')) | w | zeroBytes(w^(wordOnes*'\\'))) & wordHighs &^ commas
+	word:
+		for {
+			below := ^uint64(0)
+			if other != 0 {
+				below = other&-other - 1
 			}
-			m = specialBytes(binary.LittleEndian.Uint64(w[:]))
-		}
-		for m != 0 {
-			i := base + bits.TrailingZeros64(m)>>3
-			m &= m - 1
-			switch data[i] {
-			case ',':
-				c.fields = append(c.fields, data[st:i])
+			for cs := commas & below; cs != 0; cs &= cs - 1 {
+				i := base + bits.TrailingZeros64(cs)>>3
+				fields = append(fields, data[st:i])
 				st = i + 1
-			case '\n':
-				c.fields = append(c.fields, trimCR(data[st:i]))
-				return i + 1, nil
-			case '"':
-				return c.parseQuoted(data)
-			default:
-				c.plain = false
+			}
+			if other == 0 {
+				break
+			}
+			commas &^= below
+			i := base + bits.TrailingZeros64(other)>>3
+			other &= other - 1
+			switch b := data[i]; {
+			case b == '\n':
+				return append(fields, trimCR(data[st:i])), i + 1, plain, false
+			case b == '"':
+				if i != st {
+					return fields, 0, false, true
+				}
+				end, qplain, ok := c.quotedInPlace(data, i)
+				if !ok {
+					return fields, 0, false, true
+				}
+				plain = plain && qplain
+				fields = append(fields, data[i+1:end])
+				switch next := end + 1; {
+				case next == len(data):
+					return fields, next, plain, false
+				case data[next] == ',':
+					st, pos = next+1, next+1
+					break word
+				case data[next] == '\n':
+					return fields, next + 1, plain, false
+				default: // "\r\n", checked by quotedInPlace
+					return fields, next + 2, plain, false
+				}
+			case b == '\\':
+				return fields, 0, false, true
+			case b == 0 || b >= 0x80:
+				// Read checks the record's text.
+				plain = false
 			}
 		}
 	}
 	if !c.eof {
-		return 0, errNeedMore
+		return fields, 0, plain, false
 	}
-	c.fields = append(c.fields, trimCR(data[st:]))
-	return len(data), nil
+	return append(fields, trimCR(data[st:])), len(data), plain, false
 }
 
-// parseQuoted is the slow path for a record with a double quote in it: it
-// unescapes fields into c.scratch and may span lines.
-func (c *CSVStream) parseQuoted(data []byte) (int, error) {
+// quotedInPlace finds the end of the quoted field opening at data[open]
+// when its text can be used as it stands: no escape, no "", and the
+// closing quote followed by a comma, a line end or the end of the file.
+// It returns the index of the closing quote and whether the text is plain
+// (one line of ASCII without NUL), or false for parseSlow to handle (it
+// also reads more when the field runs past the buffer).
+func (c *CSVStream) quotedInPlace(data []byte, open int) (end int, plain, ok bool) {
+	j := bytes.IndexByte(data[open+1:], '"')
+	if j < 0 {
+		return 0, false, false
+	}
+	end = open + 1 + j
+	next := end + 1
+	switch {
+	case next == len(data):
+		if !c.eof {
+			return 0, false, false
+		}
+	case data[next] == ',' || data[next] == '\n':
+	case data[next] == '\r' && next+1 < len(data) && data[next+1] == '\n':
+	default:
+		return 0, false, false
+	}
+	plain = true
+	text := data[open+1 : end]
+	for len(text) > 0 {
+		w := loadWord(text)
+		if zeroBytes(w^(wordOnes*'\\')) != 0 {
+			return 0, false, false
+		}
+		if zeroBytes(w^(wordOnes*'\n'))|zeroBytes(w)|w&wordHighs != 0 {
+			// A line break or a byte Read must check as text.
+			plain = false
+		}
+		text = text[min(8, len(text)):]
+	}
+	return end, plain, true
+}
+
+// parseSlow is the general path: it unescapes fields into c.scratch and may
+// span lines. The escapes are those of the ingestor's CSV reader (pandas,
+// escapechar '\\'): a backslash, in a quoted field or not, makes the next
+// byte part of the field whatever it is: "a\,b" is the one field a,b, \"
+// a quote, \\ a backslash, and \ before a line end continues the record
+// on the next line (before CRLF it keeps the carriage return). A backslash
+// at the very end of the file escapes nothing: pandas fails on it, so it
+// is refused. Inside quotes "" is a quote, as RFC 4180 has it. The spec the
+// plugin writes never sets csv_options, so the ingestor always reads with
+// these defaults (comma, double quote, backslash).
+func (c *CSVStream) parseSlow(data []byte) (int, error) {
 	c.plain = false
+	c.inPlace = false
 	c.scratch = c.scratch[:0]
 	c.bounds = c.bounds[:0]
 	pos := 0
@@ -294,7 +429,7 @@ func (c *CSVStream) parseQuoted(data []byte) (int, error) {
 			open := pos
 			pos++
 			for {
-				j := bytes.IndexByte(data[pos:], '"')
+				j := indexQuoteOrEscape(data[pos:])
 				if j < 0 {
 					if !c.eof {
 						return 0, errNeedMore
@@ -302,7 +437,19 @@ func (c *CSVStream) parseQuoted(data []byte) (int, error) {
 					return quoteErr(open, "opens a quoted field that is never closed: check the \" characters from that line on")
 				}
 				c.scratch = append(c.scratch, data[pos:pos+j]...)
-				pos += j + 1
+				pos += j
+				if data[pos] == '\\' {
+					if pos+1 == len(data) {
+						if !c.eof {
+							return 0, errNeedMore
+						}
+						return quoteErr(open, "opens a quoted field that is never closed: check the \" characters from that line on")
+					}
+					c.scratch = append(c.scratch, data[pos+1])
+					pos += 2
+					continue
+				}
+				pos++
 				if pos == len(data) && !c.eof {
 					return 0, errNeedMore
 				}
@@ -329,22 +476,37 @@ func (c *CSVStream) parseQuoted(data []byte) (int, error) {
 			}
 			return quoteErr(pos, "has text right after a closing \" in a quoted field: a field is either quoted whole (\"a, b\") or not at all; write a quote inside a quoted field as \"\"")
 		}
-		// An unquoted field runs to the next comma or line end.
+		// An unquoted field runs to the next comma or line end that is
+		// not escaped.
 		k := pos
 		for k < len(data) && data[k] != ',' && data[k] != '\n' {
-			if data[k] == '"' {
+			switch data[k] {
+			case '"':
 				return quoteErr(k, "has a \" inside an unquoted field: quote the whole field and double the quote (\"5\"\" screen\")")
+			case '\\':
+				if k+1 == len(data) {
+					if !c.eof {
+						return 0, errNeedMore
+					}
+					return quoteErr(k, "ends the file with a \\ (the escape character), which escapes nothing: the ingestor's CSV reader fails on it; remove it, or write \\\\ for a backslash")
+				}
+				c.scratch = append(c.scratch, data[pos:k]...)
+				c.scratch = append(c.scratch, data[k+1])
+				k += 2
+				pos = k
+				continue
 			}
 			k++
 		}
 		if k == len(data) && !c.eof {
 			return 0, errNeedMore
 		}
-		field := data[pos:k]
+		// Only a carriage return that is not escaped ends the line.
+		tail := data[pos:k]
 		if k == len(data) || data[k] == '\n' {
-			field = trimCR(field)
+			tail = trimCR(tail)
 		}
-		c.scratch = append(c.scratch, field...)
+		c.scratch = append(c.scratch, tail...)
 		c.bounds = append(c.bounds, len(c.scratch))
 		if k == len(data) {
 			return c.endRecord(k), nil
@@ -354,6 +516,21 @@ func (c *CSVStream) parseQuoted(data []byte) (int, error) {
 		}
 		pos = k + 1
 	}
+}
+
+// indexQuoteOrEscape is the index of the first quote or backslash in b, or -1.
+func indexQuoteOrEscape(b []byte) int {
+	q := bytes.IndexByte(b, '"')
+	if q < 0 {
+		q = len(b)
+	}
+	if e := bytes.IndexByte(b[:q], '\\'); e >= 0 {
+		return e
+	}
+	if q == len(b) {
+		return -1
+	}
+	return q
 }
 
 func (c *CSVStream) endRecord(n int) int {

@@ -70,22 +70,39 @@ func TestCSVStream(t *testing.T) {
 			wantProbs: []string{"t.csv line 2 is not valid UTF-8: save the file as CSV UTF-8"}},
 		{name: "nul ends the read", in: "a\nb\x00\nc\n", want: []streamRecord{{1, []string{"a"}}},
 			wantProbs: []string{"t.csv line 2 holds a NUL byte: this looks like a UTF-16 or binary file; save it as CSV UTF-8"}},
+		{name: "quoted field in place, then more", in: "\"Rome, IT\",yes\r\n\"x\"\n1,\"\"\n", want: []streamRecord{{1, []string{"Rome, IT", "yes"}}, {2, []string{"x"}}, {3, []string{"1", ""}}}},
+		{name: "quoted utf-8 checked", in: "\"caf\xc3\xa9\",\"\xff\"\nok\n", want: []streamRecord{{2, []string{"ok"}}},
+			wantProbs: []string{"t.csv line 1 is not valid UTF-8: save the file as CSV UTF-8"}},
+		{name: "escaped comma", in: `a\,b,c` + "\n", want: []streamRecord{{1, []string{"a,b", "c"}}}},
+		{name: "escaped quote outside quotes", in: `\"a\",b` + "\n", want: []streamRecord{{1, []string{`"a"`, "b"}}}},
+		{name: "escaped quote inside quotes", in: `"say \"hi\", ok",b` + "\n", want: []streamRecord{{1, []string{`say "hi", ok`, "b"}}}},
+		{name: "escaped backslash", in: `a\\,"b\\"` + "\n" + `c\\` + "\n", want: []streamRecord{{1, []string{`a\`, `b\`}}, {2, []string{`c\`}}}},
+		{name: "backslash drops itself before a plain letter", in: `C:\temp` + "\n", want: []streamRecord{{1, []string{"C:temp"}}}},
+		{name: "escaped newline continues the record", in: "a\\\nb,c\nd\n", want: []streamRecord{{1, []string{"a\nb", "c"}}, {3, []string{"d"}}}},
+		{name: "escaped newline in quotes", in: "\"a\\\nb\"\nd\n", want: []streamRecord{{1, []string{"a\nb"}}, {3, []string{"d"}}}},
+		{name: "escaped carriage return is kept", in: "a\\\r\nb\r\n", want: []streamRecord{{1, []string{"a\r"}}, {2, []string{"b"}}}},
+		{name: "escape then quote-doubling", in: `"a\""""` + "\n", want: []streamRecord{{1, []string{`a""`}}}},
+		{name: "escaped quote does not open a quoted field", in: `\"a,b\"` + "\n", want: []streamRecord{{1, []string{`"a`, `b"`}}}},
+		{name: "backslash at end of file", in: "a\nb\\", want: []streamRecord{{1, []string{"a"}}},
+			wantProbs: []string{`t.csv line 2 ends the file with a \ (the escape character), which escapes nothing: the ingestor's CSV reader fails on it; remove it, or write \\ for a backslash`}},
+		{name: "backslash at end of file in quotes", in: "a\n\"b\\", want: []streamRecord{{1, []string{"a"}}},
+			wantProbs: []string{`t.csv line 2 opens a quoted field that is never closed: check the " characters from that line on`}},
+		{name: "escaped closing quote leaves the field open", in: "\"a\\\"\nb\n", want: nil,
+			wantProbs: []string{`t.csv line 1 opens a quoted field that is never closed: check the " characters from that line on`}},
 	}
 	for _, tt := range tests {
 		// Every case also runs through a tiny buffer read a byte at a time,
 		// so that records cross every possible buffer boundary.
-		for _, small := range []bool{false, true} {
-			name := tt.name
-			if small {
-				name += "/small buffer"
-			}
-			t.Run(name, func(t *testing.T) {
+		// And through the slow path alone, which the fast one must match.
+		for _, mode := range []string{"", "/small buffer", "/slow path"} {
+			t.Run(tt.name+mode, func(t *testing.T) {
 				var s *CSVStream
-				if small {
+				if mode == "/small buffer" {
 					s = newCSVStreamSize(iotest.OneByteReader(strings.NewReader(tt.in)), "t.csv", 4, 1<<20)
 				} else {
 					s = NewCSVStream(strings.NewReader(tt.in), "t.csv")
 				}
+				s.forceSlow = mode == "/slow path"
 				got, probs := readAll(s)
 				if diff := cmp.Diff(tt.want, got); diff != "" {
 					t.Errorf("records (-want +got):\n%s", diff)
@@ -115,13 +132,14 @@ func TestCSVStreamBOMAndLongRecord(t *testing.T) {
 
 // FuzzCSVStreamMatchesEncodingCSV holds the stream to the standard reader on
 // every UTF-8 input without carriage returns (which the standard reader
-// rewrites inside quoted fields): same records, same verdict.
+// rewrites inside quoted fields) or backslashes (escapes, which it does not
+// know): same records, same verdict.
 func FuzzCSVStreamMatchesEncodingCSV(f *testing.F) {
 	for _, s := range []string{"a,b\n1,2\n", "\"a\"\"b\",c\n", "x\n\n\"y\nz\"\n", "a\"b\n", "\"a\"b\n", "\"open\n", ",\n,,\n"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		if strings.ContainsAny(in, "\r\x00") || !utf8Valid(in) || strings.HasPrefix(in, "\xef\xbb\xbf") {
+		if strings.ContainsAny(in, "\r\x00\\") || !utf8Valid(in) || strings.HasPrefix(in, "\xef\xbb\xbf") {
 			t.Skip()
 		}
 		std := csv.NewReader(strings.NewReader(in))
@@ -145,3 +163,27 @@ func FuzzCSVStreamMatchesEncodingCSV(f *testing.F) {
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\ufffd") == s }
+
+// FuzzCSVStreamFastMatchesSlow holds the fast path (records split in place)
+// to the slow one (every record unescaped byte by byte) on any input, read
+// whole or through a small buffer: same records, lines and problems.
+func FuzzCSVStreamFastMatchesSlow(f *testing.F) {
+	for _, s := range []string{"a,b\n1,2\n", `"a""b",c` + "\n", "x\n\n\"y\nz\"\n", `a\,b,"c\"d"` + "\n", "a\\\nb\r\n",
+		"\"q\",\"r\"\r\n", "\"Rome, IT\",\xc3\xa9\n", "\"a\"b\n", "a\\", "\"\\", "\xff,\"\xfe\"\n", "a\x00\n"} {
+		f.Add(s, uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, in string, size uint8) {
+		bufSize := 4 + int(size)%64
+		fast := newCSVStreamSize(strings.NewReader(in), "t.csv", bufSize, 1<<20)
+		slow := newCSVStreamSize(strings.NewReader(in), "t.csv", bufSize, 1<<20)
+		slow.forceSlow = true
+		gotRecs, gotProbs := readAll(fast)
+		wantRecs, wantProbs := readAll(slow)
+		if diff := cmp.Diff(wantRecs, gotRecs); diff != "" {
+			t.Fatalf("input %q: records (-slow +fast):\n%s", in, diff)
+		}
+		if diff := cmp.Diff(wantProbs, gotProbs); diff != "" {
+			t.Fatalf("input %q: problems (-slow +fast):\n%s", in, diff)
+		}
+	})
+}

@@ -93,8 +93,11 @@ func (p *problemList) add(format string, args ...any) {
 // nextRecord reads the next row of s. A problem of the stream is reported
 // with its line; the row is then skipped (good false), unless the problem
 // ends the read (more false), as the end of the file does.
-func nextRecord(s *CSVStream, probs *problemList) (rec [][]byte, good, more bool) {
+func nextRecord(s recordReader, probs *problemList) (rec [][]byte, good, more bool) {
 	rec, err := s.Read()
+	if err == nil {
+		return rec, true, true
+	}
 	if errors.Is(err, io.EOF) {
 		return nil, false, false
 	}
@@ -384,8 +387,10 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 	prevLine := 0
 	limit := stamp{sec: o.Now.Add(futureSlack).Unix()}
 	emptyLabels, firstEmptyLabel := 0, 0
+	rows := readAhead(s, checks)
+	defer rows.Close()
 	for {
-		rec, good, more := nextRecord(s, probs)
+		rec, good, more := nextRecord(rows, probs)
 		if !more {
 			break
 		}
@@ -393,14 +398,27 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 			continue
 		}
 		tb.Rows++
-		line := s.Line()
+		line := rows.Line()
 		if len(rec) != len(checks) {
 			probs.atLine("%s line %d has %d fields, the header has %d: every row needs one value per column (quote a value that holds a comma)", name, line, len(rec), len(checks))
 			continue
 		}
-		for i, v := range rec {
+		// The cell checks below may have run already, a batch of rows
+		// at a time (fitBatch, which must follow them): then no cell has
+		// a problem to report.
+		cells := rec
+		if rows.Fit() {
+			cells = nil
+		}
+		for i, v := range cells {
 			c := &checks[i]
 			if !c.declared {
+				continue
+			}
+			// A cell that fits its type raises no problem, missing-value
+			// word or not, unless its column is required: for most cells
+			// the fit is the only test.
+			if !c.required && validValue(v, &c.typ) {
 				continue
 			}
 			if isMissing(v) {

@@ -33,6 +33,98 @@ func isMissing(v []byte) bool {
 	return false
 }
 
+// cellFits tells whether the cell v raises no problem in the cell checks
+// of scanTabular: its value fits the column's type, or it is missing where
+// the column is not required. It is those checks without the reports, run
+// ahead a batch at a time (fitBatch), so it must follow them.
+func cellFits(v []byte, c *colCheck) bool {
+	if !c.declared {
+		return true
+	}
+	// A value that fits raises no problem, missing-value word or not,
+	// unless the column is required.
+	if !c.required && validValue(v, &c.typ) {
+		return true
+	}
+	if isMissing(v) {
+		return !c.required
+	}
+	return validValue(v, &c.typ)
+}
+
+// cellsFit tells whether every cell of rec fits (cellFits) and the record
+// has one per column.
+func cellsFit(rec [][]byte, checks []colCheck) bool {
+	if len(rec) != len(checks) {
+		return false
+	}
+	for i, v := range rec {
+		if !cellFits(v, &checks[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// fitBatch runs cellsFit on every record of b, a column at a time: the
+// type is tested once per column rather than once per cell.
+func fitBatch(b *csvBatch, checks []colCheck) {
+	fit := b.fit[:0]
+	for _, br := range b.records {
+		fit = append(fit, int(br.n) == len(checks))
+	}
+	for j := range checks {
+		c := &checks[j]
+		if !c.declared {
+			continue
+		}
+		switch {
+		case c.required:
+		case c.typ.Kind == spec.KindInt:
+			for r, br := range b.records {
+				if !fit[r] {
+					continue
+				}
+				v := b.slices[int(br.first)+j]
+				if n, ok := parseWhole(v); ok {
+					fit[r] = n >= c.typ.Min && n <= c.typ.Max
+				} else {
+					fit[r] = cellFits(v, c)
+				}
+			}
+			continue
+		case c.typ.Kind == spec.KindFloat:
+			for r, br := range b.records {
+				if !fit[r] {
+					continue
+				}
+				if v := b.slices[int(br.first)+j]; !isNumber(v) {
+					fit[r] = cellFits(v, c)
+				}
+			}
+			continue
+		case c.typ.Kind == spec.KindText && c.typ.MaxChars == 0:
+			continue
+		case c.typ.Kind == spec.KindText:
+			for r, br := range b.records {
+				if !fit[r] {
+					continue
+				}
+				if v := b.slices[int(br.first)+j]; len(v) > c.typ.MaxChars {
+					fit[r] = cellFits(v, c)
+				}
+			}
+			continue
+		}
+		for r, br := range b.records {
+			if fit[r] {
+				fit[r] = cellFits(b.slices[int(br.first)+j], c)
+			}
+		}
+	}
+	b.fit, b.fitted = fit, true
+}
+
 // validValue tells whether v (not missing) fits the column type. The type
 // is passed by pointer: copying it for every cell shows on a large CSV.
 func validValue(v []byte, t *spec.ColumnType) bool {
