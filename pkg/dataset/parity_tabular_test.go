@@ -18,6 +18,7 @@ import (
 const (
 	srcTabCSV     = "CATEGORIES.md Common: every CSV UTF-8, no BOM for tabular data, no NUL, header with unique names, ≥ 1 data row"
 	srcTabFile    = "CATEGORIES.md Tabular family: one .csv (a file, or a folder holding exactly one)"
+	srcEscape     = "ingest.v1.json csv_options: pandas read_csv with escapechar '\\' by default: a backslash makes the next character plain; one ending the file fails the reader"
 	srcSchema     = "CATEGORIES.md Tabular 'schema is required … never for its reserved columns … Declared columns exist; INT/FLOAT columns hold numbers'; ingest.v1.json schema; ingestor DataValidator"
 	srcTabLabel   = "CATEGORIES.md Tabular label column; ingestor LabelDiversityValidator (classification: ≥ 2 classes)"
 	srcPolicy     = "ingest.v1.json label.policy: bucket bins the value, passthrough sends it raw"
@@ -157,6 +158,18 @@ func rawData(edit func(s string) string) func(t *testing.T, dir string) {
 	}
 }
 
+// replaceData replaces the first from in data.csv; the fixture's rows hold
+// "Rome, IT" among their cities.
+func replaceData(from, to string) func(t *testing.T, dir string) {
+	return func(t *testing.T, dir string) {
+		s := readFile(t, dataCSV(dir))
+		if !strings.Contains(s, from) {
+			t.Fatalf("data.csv lacks %q", from)
+		}
+		writeFile(t, dataCSV(dir), strings.Replace(s, from, to, 1))
+	}
+}
+
 // lineOf returns the i-th line (1-based) of s without its newline.
 func lineOf(s string, i int) string { return strings.Split(s, "\n")[i-1] }
 
@@ -227,6 +240,12 @@ func tabularCommonCases(task string) []tabularCase {
 			}
 			return strings.Join(lines, "\n") + "\n"
 		}), "data.csv line 2 has ", nil},
+		{"a comma escaped with a backslash", srcEscape, accepted, replaceData(`"Rome, IT"`, `Rome\, IT`), "", nil},
+		{"a quote escaped with a backslash", srcEscape, accepted, replaceData(`"Rome, IT"`, `Rome \"IT\"`), "", nil},
+		{"a backslash ending the file", srcEscape, refused, rawData(func(s string) string { return s + `9\` }),
+			`ends the file with a \ (the escape character), which escapes nothing`, nil},
+		{"an unescaped comma where the writer meant an escape", srcCSVRow, skipped, replaceData(`"Rome, IT"`, `Rome, IT`),
+			fmt.Sprintf("has %d fields, the header has %d", width+1, width), nil},
 		{"unclosed quote on the first row", srcTabCSV, refused, rawData(func(s string) string { return lineOf(s, 1) + "\n\"never closed,1\n" }),
 			"data.csv line 2 opens a quoted field that is never closed", nil},
 		{"row with a field too few", srcShortRow, stricter, editLine(8, func(l string) string { return l[:strings.LastIndex(l, ",")] }),
