@@ -3,6 +3,7 @@ package dataset
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -17,6 +18,12 @@ const TokenizerFile = "tokenizer.json"
 // maxTokenizerBytes bounds the tokenizer read: the largest common ones
 // (multilingual vocabularies) are under 20 MB.
 const maxTokenizerBytes = 64 << 20
+
+// maxTokenizerDepth bounds the nesting of tokenizer.json: a tokenizer is a
+// few levels deep, the tokenizers library's reader stops at 128, and each
+// level costs the reader a frame (a file of nothing but "[" would otherwise
+// take gigabytes).
+const maxTokenizerDepth = 128
 
 // TokenizerRule is what a text task asks of tokenizer.json.
 type TokenizerRule struct {
@@ -174,6 +181,9 @@ func tokenizerVocabulary(r io.Reader, wanted []string) (vocabulary, error) {
 		case json.Delim:
 			switch t {
 			case '{', '[':
+				if len(stack) == maxTokenizerDepth {
+					return v, fmt.Errorf("nested deeper than %d levels", maxTokenizerDepth)
+				}
 				stack = append(stack, frame{object: t == '{', path: where()})
 			default:
 				stack = stack[:len(stack)-1]

@@ -1,0 +1,39 @@
+package dataset
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// A tokenizer.json nested thousands of levels deep (a damaged file, or one
+// that is not a tokenizer) is refused naming the depth, in small memory:
+// the tokenizers library's reader stops at 128 levels as well.
+func TestTokenizerVocabularyRefusesDeepNesting(t *testing.T) {
+	tests := []struct {
+		name, doc, err string
+	}{
+		{"arrays", strings.Repeat("[", 50000), "nested deeper than 128 levels"},
+		{"objects", strings.Repeat(`{"a":`, 50000), "nested deeper than 128 levels"},
+		{"deep inside the vocabulary", `{"model":{"vocab":` + strings.Repeat("[", 20000), "nested deeper than 128 levels"},
+		{"128 levels are fine", strings.Repeat("[", 128) + strings.Repeat("]", 128), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := tokenizerVocabulary(strings.NewReader(tt.doc), []string{"[PAD]"})
+			runtime.ReadMemStats(&after)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if (tt.err == "") != (err == nil) || !strings.Contains(got, tt.err) {
+				t.Errorf("err = %v, want one naming %q", err, tt.err)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+				t.Errorf("reading %d bytes allocated %d MiB", len(tt.doc), alloc>>20)
+			}
+		})
+	}
+}
