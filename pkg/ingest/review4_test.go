@@ -30,8 +30,8 @@ func TestFollowEndsWhenTheJobIsDeletedUnderAStalledLog(t *testing.T) {
 		mu.Lock()
 		gone := !sentAt.IsZero() && time.Since(sentAt) > 200*time.Millisecond
 		mu.Unlock()
-		switch {
-		case r.URL.Path == "/apis/batch/v1/namespaces/tb/jobs/ingest-job-1":
+		switch r.URL.Path {
+		case "/apis/batch/v1/namespaces/tb/jobs/ingest-job-1":
 			if gone {
 				w.WriteHeader(http.StatusNotFound)
 				_, _ = fmt.Fprint(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404,"message":"jobs.batch \"ingest-job-1\" not found","details":{"name":"ingest-job-1","group":"batch","kind":"jobs"}}`)
@@ -40,13 +40,13 @@ func TestFollowEndsWhenTheJobIsDeletedUnderAStalledLog(t *testing.T) {
 			j := job("", "")
 			j.TypeMeta = metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"}
 			_ = json.NewEncoder(w).Encode(j)
-		case r.URL.Path == "/api/v1/namespaces/tb/pods":
+		case "/api/v1/namespaces/tb/pods":
 			list := corev1.PodList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PodList"}}
 			if !gone {
 				list.Items = append(list.Items, *runPod(corev1.PodRunning, ""))
 			}
 			_ = json.NewEncoder(w).Encode(list)
-		case r.URL.Path == "/api/v1/namespaces/tb/pods/ingest-job-1-abc/log":
+		case "/api/v1/namespaces/tb/pods/ingest-job-1-abc/log":
 			w.Header().Set("Content-Type", "text/plain")
 			_, _ = fmt.Fprintln(w, "INFO - working")
 			w.(http.Flusher).Flush()
