@@ -436,6 +436,7 @@ func BenchmarkBytesOnTheWire(b *testing.B) {
 	}
 	const table = "bench_wire"
 	clearStaged(b, table)
+	defer emptyTrash(b) // after the clearing below: the trash leaves the volume
 	defer clearStaged(b, table)
 	rel := newCountingRelay(b)
 	args := []string{"push", "--stage-only", dir, "--table", table, "-n", ns, "-q"}
@@ -495,6 +496,7 @@ func BenchmarkPeakRSS1GiB(b *testing.B) {
 	dir := benchData(b, "one-gib", fixture.Options{Images: 1000, Width: 590, Height: 590, Ext: ".png", Noise: true})
 	const table = "bench_rss"
 	clearStaged(b, table)
+	defer emptyTrash(b) // after the clearing below: the trash leaves the volume
 	defer clearStaged(b, table)
 	r := pushTimed(b, dir, table)
 	var total int64
@@ -622,6 +624,7 @@ func BenchmarkParallelStreams(b *testing.B) {
 	}
 	tables := []string{"bench_par_a", "bench_par_b"}
 	const one = "bench_par_one"
+	defer emptyTrash(b) // after the clearing below: the trash leaves the volume
 	defer clearStaged(b, one, tables[0], tables[1])
 	sec := "Parallel streams (measured; push sends one stream)"
 	record(sec, "| link | one stream: 1 600 files in one push | two streams: 2 × 800 files, two pushes at once | ratio |")
