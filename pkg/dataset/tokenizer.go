@@ -150,6 +150,11 @@ func tokenizerVocabulary(r io.Reader, wanted []string) (vocabulary, error) {
 		}
 		top := stack[len(stack)-1]
 		if top.object {
+			if strings.Contains(top.key, "/") || top.key == "[]" {
+				// A key that would read as a path of its own: under it
+				// is no place tokens are read from.
+				return "?"
+			}
 			return top.path + "/" + top.key
 		}
 		return top.path + "/[]"

@@ -37,3 +37,29 @@ func TestTokenizerVocabularyRefusesDeepNesting(t *testing.T) {
 		})
 	}
 }
+
+// Tokens count only where the tokenizers library reads them: a key that
+// holds a "/" or reads "[]" is not a path into model.vocab or added_tokens.
+func TestTokenizerVocabularyReadsOnlyItsPlaces(t *testing.T) {
+	tests := []struct {
+		name, doc string
+		size      int
+	}{
+		{"vocab object", `{"model": {"vocab": {"[MASK]": 0, "[PAD]": 1}}}`, 2},
+		{"a key that spells model/vocab", `{"model/vocab": {"[MASK]": 0, "[PAD]": 1}}`, 0},
+		{"a key that spells vocab/[]", `{"model": {"vocab/[]": ["[MASK]"]}}`, 0},
+		{"a key [] in the vocab", `{"model": {"vocab": {"[]": ["[MASK]"]}}}`, 1},
+		{"a key that spells added_tokens/[]", `{"added_tokens/[]": {"content": "[MASK]"}}`, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := tokenizerVocabulary(strings.NewReader(tt.doc), []string{"[MASK]", "[PAD]"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.size != tt.size {
+				t.Errorf("read %d tokens (%v), want %d", v.size, v.has, tt.size)
+			}
+		})
+	}
+}
