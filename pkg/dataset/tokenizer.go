@@ -3,11 +3,13 @@ package dataset
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 )
 
 // TokenizerFile is the tokenizer a text dataset carries beside labels.csv.
@@ -17,6 +19,12 @@ const TokenizerFile = "tokenizer.json"
 // maxTokenizerBytes bounds the tokenizer read: the largest common ones
 // (multilingual vocabularies) are under 20 MB.
 const maxTokenizerBytes = 64 << 20
+
+// maxTokenizerDepth bounds the nesting of tokenizer.json: a tokenizer is a
+// few levels deep, the tokenizers library's reader stops at 128, and each
+// level costs the reader a frame (a file of nothing but "[" would otherwise
+// take gigabytes).
+const maxTokenizerDepth = 128
 
 // TokenizerRule is what a text task asks of tokenizer.json.
 type TokenizerRule struct {
@@ -134,8 +142,9 @@ func tokenizerVocabulary(r io.Reader, wanted []string) (vocabulary, error) {
 		index  int    // the element count so far (arrays)
 		path   string
 	}
-	dec := json.NewDecoder(r)
+	dec := json.NewDecoder(&utf8Check{r: r})
 	var stack []frame
+	values := 0
 	// where tells the path of the value that comes next.
 	where := func() string {
 		if len(stack) == 0 {
@@ -143,6 +152,11 @@ func tokenizerVocabulary(r io.Reader, wanted []string) (vocabulary, error) {
 		}
 		top := stack[len(stack)-1]
 		if top.object {
+			if strings.Contains(top.key, "/") || top.key == "[]" {
+				// A key that would read as a path of its own: under it
+				// is no place tokens are read from.
+				return "?"
+			}
 			return top.path + "/" + top.key
 		}
 		return top.path + "/[]"
@@ -170,10 +184,19 @@ func tokenizerVocabulary(r io.Reader, wanted []string) (vocabulary, error) {
 		if err != nil {
 			return v, err
 		}
+		if len(stack) == 0 {
+			// The library reads one value; what follows it is an error.
+			if values++; values > 1 {
+				return v, errors.New("more follows the tokenizer's JSON object")
+			}
+		}
 		switch t := tok.(type) {
 		case json.Delim:
 			switch t {
 			case '{', '[':
+				if len(stack) == maxTokenizerDepth {
+					return v, fmt.Errorf("nested deeper than %d levels", maxTokenizerDepth)
+				}
 				stack = append(stack, frame{object: t == '{', path: where()})
 			default:
 				stack = stack[:len(stack)-1]
@@ -202,4 +225,59 @@ func tokenizerVocabulary(r io.Reader, wanted []string) (vocabulary, error) {
 		}
 		done()
 	}
+}
+
+// utf8Check passes a stream on and fails it at the first byte that is not
+// UTF-8: encoding/json reads such bytes as U+FFFD, the tokenizers library
+// refuses the file. A rune split across reads is checked whole.
+type utf8Check struct {
+	r     io.Reader
+	carry []byte // the start of a rune cut at the end of the last read
+	off   int64  // bytes checked before carry
+}
+
+func (u *utf8Check) Read(p []byte) (int, error) {
+	n, err := u.r.Read(p)
+	data := p[:n]
+	for len(u.carry) > 0 && len(data) > 0 {
+		// Complete the cut rune with the first bytes of this read.
+		u.carry = append(u.carry, data[0])
+		data = data[1:]
+		if utf8.FullRune(u.carry) {
+			if r, size := utf8.DecodeRune(u.carry); r == utf8.RuneError && size == 1 {
+				return 0, u.bad(0)
+			}
+			u.off += int64(len(u.carry))
+			u.carry = u.carry[:0]
+		}
+	}
+	// Hold back a rune cut by the end of this read.
+	keep := len(data)
+	for i := len(data) - 1; i >= 0 && i >= len(data)-utf8.UTFMax+1; i-- {
+		if utf8.RuneStart(data[i]) {
+			if !utf8.FullRune(data[i:]) {
+				keep = i
+			}
+			break
+		}
+	}
+	if !utf8.Valid(data[:keep]) {
+		for i := 0; i < keep; {
+			r, size := utf8.DecodeRune(data[i:keep])
+			if r == utf8.RuneError && size == 1 {
+				return 0, u.bad(int64(i))
+			}
+			i += size
+		}
+	}
+	u.off += int64(keep)
+	u.carry = append(u.carry, data[keep:]...)
+	if errors.Is(err, io.EOF) && len(u.carry) > 0 {
+		return 0, u.bad(0)
+	}
+	return n, err
+}
+
+func (u *utf8Check) bad(at int64) error {
+	return fmt.Errorf("not UTF-8 at byte %d", u.off+at+1)
 }

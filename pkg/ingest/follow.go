@@ -158,6 +158,9 @@ func Follow(ctx context.Context, client kubernetes.Interface, o FollowOptions) (
 				}
 			}
 			res.State, res.Reason = jobState(ended)
+			if res.State == StateRunning {
+				res.State, res.Reason = StateUnknown, fmt.Sprintf("Job %s does not exist in namespace %s (deleted, or its TTL ran out)", o.Job, o.Namespace)
+			}
 			return res, nil
 		}
 		retried, err := podOutcome(ctx, client, o, res, followed)
@@ -347,8 +350,9 @@ type logItem struct {
 }
 
 // followLog streams the pod's log line by line until it ends. Meanwhile it
-// checks the Job; once the Job has ended, a log that sends nothing for
-// DrainGrace is cut: ended is the ended Job in that case. Lines already
+// checks the Job; once the Job has ended (or is gone), a log that sends
+// nothing for DrainGrace is cut: ended is the ended Job in that case, one
+// without conditions when it is gone. Lines already
 // read are all handed to line before followLog returns.
 func followLog(ctx context.Context, client kubernetes.Interface, o FollowOptions, pod string, line func(string)) (ended *batchv1.Job, err error) {
 	sctx, cancel := context.WithCancel(ctx)
@@ -401,8 +405,15 @@ func followLog(ctx context.Context, client kubernetes.Interface, o FollowOptions
 			// A failed check is left to the next tick: the log is what
 			// is being followed, the Job only bounds it.
 			job, jerr := client.BatchV1().Jobs(o.Namespace).Get(ctx, o.Job, metav1.GetOptions{})
-			if jerr == nil && JobState(job) != StateRunning {
+			switch {
+			case apierrors.IsNotFound(jerr):
+				// Deleted, or its TTL ran out the moment it ended: it
+				// will never show an end, so it counts as ended.
+				ended = &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: o.Namespace, Name: o.Job}}
+			case jerr == nil && JobState(job) != StateRunning:
 				ended = job
+			}
+			if ended != nil {
 				silence = time.NewTimer(o.DrainGrace)
 				cut = silence.C
 			}

@@ -132,7 +132,7 @@ func hashFile(r *localRoot, f dataset.File, buf []byte) (localEntry, error) {
 	if err != nil {
 		return localEntry{}, err
 	}
-	defer fh.Close()
+	defer func() { _ = fh.Close() }()
 	h := sha256.New()
 	n, err := io.CopyBuffer(h, io.LimitReader(fh, f.Size), buf)
 	if err != nil {

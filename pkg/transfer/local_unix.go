@@ -32,8 +32,18 @@ type localRoot struct {
 	dirs map[string]int
 }
 
+// openLocalRoot opens the dataset folder. The folder itself may be given
+// through a link (a dataset kept on another disk), as the pre-flight
+// accepts it; only what lies inside it must not be one.
 func openLocalRoot(path string) (*localRoot, error) {
-	fd, err := openNoFollow(unix.AT_FDCWD, path, unix.O_RDONLY|unix.O_DIRECTORY)
+	var fd int
+	var err error
+	for {
+		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}

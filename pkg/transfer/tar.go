@@ -127,7 +127,7 @@ func (s *tarSource) writeFile(tw *tar.Writer, f dataset.File) error {
 	if err != nil {
 		return err
 	}
-	defer fh.Close()
+	defer func() { _ = fh.Close() }()
 	// Names and sizes only: no owner, fixed mode, the local mtime to the
 	// second. The writer picks the smallest format that holds the name.
 	hdr := &tar.Header{Name: name, Mode: 0o644, Size: f.Size, ModTime: fh.mtime.Truncate(time.Second), Typeflag: tar.TypeReg}

@@ -165,12 +165,14 @@ func pushTimed(b *testing.B, dir, table string, extra ...string) run {
 // emptyTrash between measurements. Deleting tens of thousands of files
 // right before a run would bill that run for it: ext4 skips inodes freed in
 // the last 30 s when it allocates, so creating files right after a mass
-// delete is several times slower, for either workflow.
+// delete is several times slower, for either workflow. Each call sets
+// aside into a folder of its own (the Pod's date has no %N: two calls in
+// one second would share one, and the second mv of a table would fail).
 func clearStaged(b *testing.B, tables ...string) {
 	b.Helper()
 	for _, t := range tables {
 		out, err := exec.Command(kubectlBin, "--kubeconfig", kubeconfig, "exec", "-n", ns, readerPod, "--", "sh", "-c",
-			`trash=/data/shared/.bench-trash/$(date +%s%N); mkdir -p "$trash" && for p in "$1/$2" "$1/.$2.manifest" "$1/.partial-$2" /data/shared/bench-manual-*; do if [ -e "$p" ]; then mv "$p" "$trash/"; fi; done`,
+			`mkdir -p /data/shared/.bench-trash && trash=$(mktemp -d /data/shared/.bench-trash/c.XXXXXX) && for p in "$1/$2" "$1/.$2.manifest" "$1/.partial-$2" /data/shared/bench-manual-*; do if [ -e "$p" ]; then mv "$p" "$trash/"; fi; done`,
 			"sh", stagingDir, t).CombinedOutput()
 		if err != nil {
 			b.Fatalf("clearing %s: %v %s", t, err, out)
@@ -436,6 +438,7 @@ func BenchmarkBytesOnTheWire(b *testing.B) {
 	}
 	const table = "bench_wire"
 	clearStaged(b, table)
+	defer emptyTrash(b) // after the clearing below: the trash leaves the volume
 	defer clearStaged(b, table)
 	rel := newCountingRelay(b)
 	args := []string{"push", "--stage-only", dir, "--table", table, "-n", ns, "-q"}
@@ -495,6 +498,7 @@ func BenchmarkPeakRSS1GiB(b *testing.B) {
 	dir := benchData(b, "one-gib", fixture.Options{Images: 1000, Width: 590, Height: 590, Ext: ".png", Noise: true})
 	const table = "bench_rss"
 	clearStaged(b, table)
+	defer emptyTrash(b) // after the clearing below: the trash leaves the volume
 	defer clearStaged(b, table)
 	r := pushTimed(b, dir, table)
 	var total int64
@@ -622,6 +626,7 @@ func BenchmarkParallelStreams(b *testing.B) {
 	}
 	tables := []string{"bench_par_a", "bench_par_b"}
 	const one = "bench_par_one"
+	defer emptyTrash(b) // after the clearing below: the trash leaves the volume
 	defer clearStaged(b, one, tables[0], tables[1])
 	sec := "Parallel streams (measured; push sends one stream)"
 	record(sec, "| link | one stream: 1 600 files in one push | two streams: 2 × 800 files, two pushes at once | ratio |")
