@@ -3,6 +3,7 @@
 package dataset
 
 import (
+	"errors"
 	"io"
 	"os"
 	"syscall"
@@ -17,18 +18,37 @@ type rawFile struct {
 	path string
 }
 
+// openRead opens a file of the dataset that the walk saw as a regular file.
+// Whatever took its place since (a link, a FIFO, a device) is refused
+// rather than followed or waited on: O_NOFOLLOW, O_NONBLOCK and a type
+// check of the open descriptor.
 func openRead(path string) (rawFile, error) {
 	for {
-		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 		if err == syscall.EINTR {
 			continue
 		}
+		if err == syscall.ELOOP {
+			return rawFile{}, &os.PathError{Op: "open", Path: path, Err: errNotRegular}
+		}
 		if err != nil {
+			return rawFile{}, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+		var st syscall.Stat_t
+		if err := syscall.Fstat(fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+			_ = syscall.Close(fd)
+			if err == nil {
+				err = errNotRegular
+			}
 			return rawFile{}, &os.PathError{Op: "open", Path: path, Err: err}
 		}
 		return rawFile{fd: fd, path: path}, nil
 	}
 }
+
+// errNotRegular: the file became a link or something other than a file
+// after the walk saw it.
+var errNotRegular = errors.New("no longer a regular file (replaced since the folder was listed)")
 
 func (f rawFile) read(p []byte) (int, error) {
 	for {
