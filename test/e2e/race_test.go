@@ -119,7 +119,7 @@ func TestInterruptThroughTimeoutLeavesNothing(t *testing.T) {
 	dir := smallDataset(t)
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	for i := 0; i < runs; i++ {
-		args := []string{"300", plugin, "push", "--stage-only", dir, "--table", table, "-n", ns, "-q"}
+		args := append([]string{"300", plugin}, stagingPush([]string{"push", dir, "--table", table, "-n", ns, "-q"})...)
 		cmd := exec.Command("timeout", args...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		var errb bytes.Buffer
