@@ -304,3 +304,17 @@ func assertNoStagePods(t *testing.T, namespace string) {
 		t.Errorf("stage pods left behind in %s: %v", namespace, pods)
 	}
 }
+
+// assertNoStagePodsOf fails when a stage Pod of table is left in ns; other
+// tables' pushes may run meanwhile.
+func assertNoStagePodsOf(t *testing.T, table string) {
+	t.Helper()
+	pods, err := client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{
+		LabelSelector: stage.Selector + "," + stage.LabelTable + "=" + stage.TableLabel(table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods.Items {
+		t.Errorf("stage pod of %s left behind: %s", table, p.Name)
+	}
+}
