@@ -305,16 +305,26 @@ func assertNoStagePods(t *testing.T, namespace string) {
 	}
 }
 
-// assertNoStagePodsOf fails when a stage Pod of table is left in ns; other
-// tables' pushes may run meanwhile.
-func assertNoStagePodsOf(t *testing.T, table string) {
+// stagePodsOf lists the stage Pods of one table in ns: other tables' pushes
+// (a benchmark, another test) may run meanwhile.
+func stagePodsOf(t *testing.T, table string) []string {
 	t.Helper()
 	pods, err := client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{
 		LabelSelector: stage.Selector + "," + stage.LabelTable + "=" + stage.TableLabel(table)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	var names []string
 	for _, p := range pods.Items {
-		t.Errorf("stage pod of %s left behind: %s", table, p.Name)
+		names = append(names, p.Name)
+	}
+	return names
+}
+
+// assertNoStagePodsOf fails when a stage Pod of table is left in ns.
+func assertNoStagePodsOf(t *testing.T, table string) {
+	t.Helper()
+	if pods := stagePodsOf(t, table); len(pods) > 0 {
+		t.Errorf("stage pods of %s left behind: %v", table, pods)
 	}
 }
