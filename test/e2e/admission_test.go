@@ -114,12 +114,23 @@ func stageShaped(name string, mutate func(*corev1.Pod)) *corev1.Pod {
 func TestAdmissionPolicyHoldsPushersToTheStagePod(t *testing.T) {
 	const table = "e2e_admission"
 	ctx := context.Background()
-	applyPolicy(t, localNS)
 	kc := pusherKubeconfig(t, localNS)
 	cfg, err := clientcmd.BuildConfigFromFlags("", kc)
 	must(t, err)
 	pusher, err := kubernetes.NewForConfig(cfg)
 	must(t, err)
+	// The control: the Role alone (all a release before the policy
+	// shipped) lets a pusher create a privileged Pod that mounts a Secret.
+	// The namespace enforces no Pod Security, as the chart's does not.
+	loose := stageShaped("tracebloc-stage-e2e-loose", func(p *corev1.Pod) {
+		p.Spec.Containers[0].SecurityContext.Privileged = ptr.To(true)
+		p.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = ptr.To(true)
+		p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "s", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "anything"}}})
+	})
+	if _, err := pusher.CoreV1().Pods(localNS).Create(ctx, loose, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+		t.Fatalf("without the policy, a privileged Pod with a Secret volume was refused (%v): the control of this test does not hold", err)
+	}
+	applyPolicy(t, localNS)
 	_, err = client.CoreV1().ServiceAccounts(localNS).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "e2e-other"}}, metav1.CreateOptions{})
 	if err == nil {
 		t.Cleanup(func() {

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -194,14 +195,35 @@ func (r result) String() string {
 	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 }
 
+// stageOnly is "--stage-only" when the plugin under test knows the flag,
+// else "". A build from before the ingestion run never ingests, so staging
+// only is what its push does anyway: the same tests then run against it
+// (TRACEBLOC_PLUGIN=<an older build>) to show what it got wrong.
+var stageOnly = sync.OnceValue(func() string {
+	out, err := exec.Command(plugin, "push", "--help").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %s push --help: %v\n%s", plugin, err, out)
+		os.Exit(1)
+	}
+	if strings.Contains(string(out), "--stage-only") {
+		return "--stage-only"
+	}
+	return ""
+})
+
+// stagingPush makes push arguments stop after staging when the plugin can.
+func stagingPush(args []string) []string {
+	if len(args) == 0 || args[0] != "push" || stageOnly() == "" {
+		return args
+	}
+	return append([]string{"push", stageOnly()}, args[1:]...)
+}
+
 // pluginCmd runs the plugin. A push stops after staging (--stage-only):
 // the tests of staging check the staged copy, which a clean ingestion run
 // removes. The tests of the run use ingestCmd.
 func pluginCmd(env []string, args ...string) *exec.Cmd {
-	if len(args) > 0 && args[0] == "push" {
-		args = append([]string{"push", "--stage-only"}, args[1:]...)
-	}
-	return ingestCmd(env, args...)
+	return ingestCmd(env, stagingPush(args)...)
 }
 
 // ingestCmd runs the plugin as given: a push goes on to the ingestion run.
@@ -280,5 +302,29 @@ func assertNoStagePods(t *testing.T, namespace string) {
 	t.Helper()
 	if pods := stagePods(t, namespace); len(pods) > 0 {
 		t.Errorf("stage pods left behind in %s: %v", namespace, pods)
+	}
+}
+
+// stagePodsOf lists the stage Pods of one table in ns: other tables' pushes
+// (a benchmark, another test) may run meanwhile.
+func stagePodsOf(t *testing.T, table string) []string {
+	t.Helper()
+	pods, err := client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{
+		LabelSelector: stage.Selector + "," + stage.LabelTable + "=" + stage.TableLabel(table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range pods.Items {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
+// assertNoStagePodsOf fails when a stage Pod of table is left in ns.
+func assertNoStagePodsOf(t *testing.T, table string) {
+	t.Helper()
+	if pods := stagePodsOf(t, table); len(pods) > 0 {
+		t.Errorf("stage pods of %s left behind: %v", table, pods)
 	}
 }

@@ -53,7 +53,7 @@ echo mine > /data/shared/e2e_victim/data/images/img_00000.jpg && mkdir -p "$1"`,
 				t.Errorf("the staged copy is a %s", kind)
 			}
 			assertStagedCopy(t, dir, table)
-			assertNoStagePods(t, ns)
+			assertNoStagePodsOf(t, table)
 		})
 	}
 }

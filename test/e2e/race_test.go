@@ -40,10 +40,20 @@ func TestConcurrentPushesOfOneTable(t *testing.T) {
 		must(t, fixture.Write(dirs[i], fixture.Options{Images: 12, Width: 24, Height: 24, Noise: true, Seed: uint64(100 + i)}))
 	}
 	wins := 0
+	seed := time.Now().UnixNano()
+	rng := rand.New(rand.NewSource(seed))
+	t.Logf("jitter seed %d", seed)
 	for round := 0; round < rounds; round++ {
 		done := make(chan racedPush, 2)
-		for _, d := range dirs {
-			go func(d string) {
+		// Even rounds start both at once; odd ones start the second up
+		// to 3 s later, while the first may be swapping or releasing.
+		delays := []time.Duration{0, 0}
+		if round%2 == 1 {
+			delays[1] = time.Duration(rng.Intn(3000)) * time.Millisecond
+		}
+		for i, d := range dirs {
+			go func(d string, delay time.Duration) {
+				time.Sleep(delay)
 				cmd := pluginCmd(nil, "push", d, "--table", table, "-n", ns, "-q")
 				var out, errb bytes.Buffer
 				cmd.Stdout, cmd.Stderr = &out, &errb
@@ -53,7 +63,7 @@ func TestConcurrentPushesOfOneTable(t *testing.T) {
 					code = ee.ExitCode()
 				}
 				done <- racedPush{dir: d, r: result{stdout: out.String(), stderr: errb.String(), code: code}, ended: time.Now()}
-			}(d)
+			}(d, delays[i])
 		}
 		a, b := <-done, <-done
 		var last *racedPush
@@ -76,7 +86,7 @@ func TestConcurrentPushesOfOneTable(t *testing.T) {
 		if got, want := stagedSums(t, table), localSums(t, last.dir); !mapsEqual(got, want) {
 			t.Fatalf("round %d: the staged copy is not the data of the push that succeeded last (%s)", round, last.dir)
 		}
-		assertNoStagePods(t, ns)
+		assertNoStagePodsOf(t, table)
 	}
 	t.Logf("%d rounds, each with a push that staged exactly its own data", wins)
 }
@@ -94,7 +104,7 @@ func TestCleanupRacingAPush(t *testing.T) {
 	must(t, cmd.Start())
 	// Let the push take its Lease and start its Pod.
 	deadline := time.Now().Add(60 * time.Second)
-	for len(stagePods(t, ns)) == 0 && time.Now().Before(deadline) {
+	for len(stagePodsOf(t, table)) == 0 && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	c := runPlugin(t, nil, "cleanup", "-n", ns)
@@ -106,7 +116,7 @@ func TestCleanupRacingAPush(t *testing.T) {
 		t.Errorf("cleanup: %s", c)
 	}
 	assertStagedCopy(t, bulk, table)
-	assertNoStagePods(t, ns)
+	assertNoStagePodsOf(t, table)
 }
 
 // TestInterruptThroughTimeoutLeavesNothing sends one SIGINT to a process
@@ -119,7 +129,7 @@ func TestInterruptThroughTimeoutLeavesNothing(t *testing.T) {
 	dir := smallDataset(t)
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	for i := 0; i < runs; i++ {
-		args := []string{"300", plugin, "push", "--stage-only", dir, "--table", table, "-n", ns, "-q"}
+		args := append([]string{"300", plugin}, stagingPush([]string{"push", dir, "--table", table, "-n", ns, "-q"})...)
 		cmd := exec.Command("timeout", args...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		var errb bytes.Buffer
@@ -147,7 +157,7 @@ func TestInterruptThroughTimeoutLeavesNothing(t *testing.T) {
 		if bytes.Contains(errb.Bytes(), []byte("without cleanup")) {
 			t.Fatalf("run %d: one Ctrl-C was taken for two:\n%s", i, errb.String())
 		}
-		assertNoStagePods(t, ns)
+		assertNoStagePodsOf(t, table)
 		l, err := client.CoordinationV1().Leases(ns).Get(context.Background(), lock.LeaseName(table), metav1.GetOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
 			t.Fatal(err)

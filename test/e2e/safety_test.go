@@ -133,7 +133,8 @@ func TestKilledPushIsCleanedUpAndResumed(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	must(t, cmd.Process.Signal(syscall.SIGKILL))
 	_ = cmd.Wait()
-	if len(stagePods(t, ns)) == 0 {
+	dead := stagePodsOf(t, table)
+	if len(dead) == 0 {
 		t.Fatal("a killed push left no stage pod: the test did not kill it mid-stream")
 	}
 	// Its Lease keeps the table for at most the TTL; then cleanup owns the rest.
@@ -154,7 +155,7 @@ func TestKilledPushIsCleanedUpAndResumed(t *testing.T) {
 			t.Fatalf("cleanup --dry-run does not list %q:\n%s", want, dry)
 		}
 	}
-	if len(stagePods(t, ns)) == 0 {
+	if len(stagePodsOf(t, table)) == 0 {
 		t.Fatal("cleanup --dry-run removed the stage pod")
 	}
 	// The next push works, and resumes what the killed one sent.
@@ -164,7 +165,13 @@ func TestKilledPushIsCleanedUpAndResumed(t *testing.T) {
 	}
 	assertStagedCopy(t, bulk, table)
 	// Holding the table's Lease, the push deleted the dead push's Pod
-	// itself, and said so.
+	// itself, before any cleanup, and said so.
+	for _, p := range dead {
+		pod, err := client.CoreV1().Pods(ns).Get(context.Background(), p, metav1.GetOptions{})
+		if err == nil && pod.DeletionTimestamp == nil {
+			t.Errorf("after the next push, the dead push's pod %s is still there", p)
+		}
+	}
 	if !strings.Contains(r.stderr, "of an earlier push of "+table+" that did not end cleanly") {
 		t.Errorf("push did not say it deleted the dead push's pod:\n%s", r.stderr)
 	}
@@ -177,7 +184,7 @@ func TestKilledPushIsCleanedUpAndResumed(t *testing.T) {
 	if comp := runPlugin(t, nil, "__complete", "push", bulk, "-n", ns, "--table", table); !strings.Contains(comp.stdout, table+"\t") {
 		t.Errorf("after cleanup, --table completion lost %s:\n%s", table, comp)
 	}
-	assertNoStagePods(t, ns)
+	assertNoStagePodsOf(t, table)
 	again := runPlugin(t, nil, "cleanup", "-n", ns, "-o", "json")
 	if again.code != 0 || !strings.Contains(again.stdout, `"found": []`) {
 		t.Fatalf("leftovers after cleanup:\n%s", again)
