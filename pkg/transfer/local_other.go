@@ -60,3 +60,10 @@ func (l *localRoot) open(f dataset.File, want *fileID) (*localFile, error) {
 	}
 	return &localFile{File: fh, id: fileID{info}, mtime: info.ModTime()}, nil
 }
+
+// unchanged says the file still has the size and modification time it had
+// when opened: nothing wrote to it while it was read.
+func (f *localFile) unchanged() bool {
+	info, err := f.Stat()
+	return err == nil && info.Size() == f.id.info.Size() && info.ModTime().Equal(f.mtime)
+}

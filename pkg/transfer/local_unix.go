@@ -99,6 +99,8 @@ type localFile struct {
 	name  string
 	id    fileID
 	mtime time.Time
+	// at is what fstat said as the file was opened.
+	at unix.Stat_t
 }
 
 func (f *localFile) Read(p []byte) (int, error) {
@@ -118,6 +120,13 @@ func (f *localFile) Read(p []byte) (int, error) {
 
 func (f *localFile) Close() error { return unix.Close(f.fd) }
 
+// unchanged says the file still has the size and times it had when opened:
+// nothing wrote to it while it was read.
+func (f *localFile) unchanged() bool {
+	var st unix.Stat_t
+	return unix.Fstat(f.fd, &st) == nil && st.Size == f.at.Size && st.Mtim == f.at.Mtim && st.Ctim == f.at.Ctim
+}
+
 // open opens f and vouches that the descriptor is a regular file with the
 // size and modification time the pre-flight saw and, when want is given,
 // the same file as want. Anything else is exit 3, naming the file.
@@ -134,7 +143,7 @@ func (l *localRoot) open(f dataset.File, want *fileID) (*localFile, error) {
 			var st unix.Stat_t
 			if err = unix.Fstat(fd, &st); err == nil {
 				lf := &localFile{fd: fd, name: src, id: fileID{dev: uint64(st.Dev), ino: uint64(st.Ino)},
-					mtime: time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec))}
+					mtime: time.Unix(int64(st.Mtim.Sec), int64(st.Mtim.Nsec)), at: st}
 				if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != f.Size || (want != nil && lf.id != *want) ||
 					(!f.ModTime.IsZero() && !lf.mtime.Equal(f.ModTime)) {
 					_ = unix.Close(fd)

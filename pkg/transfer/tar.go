@@ -142,7 +142,9 @@ func (s *tarSource) writeFile(tw *tar.Writer, f dataset.File) error {
 	if err != nil {
 		return err
 	}
-	if n != f.Size {
+	// The bytes sent are the bytes hashed; a file written to while it was
+	// read would still reach the volume half old, half new.
+	if n != f.Size || !fh.unchanged() {
 		return changed(f)
 	}
 	var got digest
