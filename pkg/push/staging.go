@@ -33,10 +33,13 @@ type hashed struct {
 // hashEarly starts hashing the local files while the stage Pod starts, when
 // the table may already be on the volume (a re-push compares hashes). On a
 // first push nothing is there to compare with: each file is hashed as it is
-// sent, so the dataset is read once.
+// sent, so the dataset is read once; every attempt gets the same Local, so
+// a retry after a broken stream keeps the hashes taken while sending and
+// does not read the files that reached the volume again to plan.
 func hashEarly(ds *dataset.Dataset, early bool) func() (*transfer.Local, error) {
 	if !early {
-		return func() (*transfer.Local, error) { return transfer.NewLocal(), nil }
+		local := transfer.NewLocal()
+		return func() (*transfer.Local, error) { return local, nil }
 	}
 	hc := make(chan hashed, 1)
 	go func() {
