@@ -288,8 +288,10 @@ func (h *Held) Err() error {
 }
 
 // Fresh says the Lease did not exist before this client created it: no
-// push has left a staged copy or an interrupted one under it (unless the
-// Lease was deleted by hand). Only a hint, for work worth doing early.
+// push has staged the table since the Lease was last deleted. A push that
+// failed or was interrupted deletes its Lease too, so the volume may still
+// hold the partial copy it left (and a staged copy, if the Lease was
+// deleted by hand). Only a hint, for work worth doing early.
 func (h *Held) Fresh() bool { return h.fresh }
 
 // Name is the Lease's name.

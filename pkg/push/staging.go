@@ -32,10 +32,12 @@ type hashed struct {
 
 // hashEarly starts hashing the local files while the stage Pod starts, when
 // the table may already be on the volume (a re-push compares hashes). On a
-// first push nothing is there to compare with: each file is hashed as it is
-// sent, so the dataset is read once; every attempt gets the same Local, so
-// a retry after a broken stream keeps the hashes taken while sending and
-// does not read the files that reached the volume again to plan.
+// table's first push (or the first since a failed one) little or nothing is
+// there to compare with: the files the volume holds by name are hashed once
+// the inventory is known, and each other file as it is sent, so the
+// dataset is read once. Every attempt gets the same Local: a retry after a
+// broken stream keeps the hashes taken while sending and does not read the
+// files that reached the volume again to plan.
 func hashEarly(ds *dataset.Dataset, early bool) func() (*transfer.Local, error) {
 	if !early {
 		local := transfer.NewLocal()
