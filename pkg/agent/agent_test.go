@@ -285,16 +285,20 @@ func TestStageHashesGivenAfterTheFiles(t *testing.T) {
 		name string
 		sums []string // EntrySums bodies, in order
 		kind proto.Kind
+		says string // part of the failure's message, when set
 	}{
-		{"given", []string{good}, ""},
-		{"given in two entries", []string{`{}`, good}, ""},
-		{"never given", nil, proto.KindStream},
-		{"given twice", []string{good, good}, proto.KindStream},
-		{"given for a file whose hash the plan holds", []string{good[:len(good)-1] + `,"labels.csv":"` + sum([]byte("filename,label\n")) + `"}`}, proto.KindStream},
-		{"given for a file the plan does not list", []string{`{"images/b.png":"` + sum([]byte("x")) + `"}`}, proto.KindStream},
-		{"malformed", []string{`{"images/a.png":"abc"}`}, proto.KindStream},
-		{"not JSON", []string{`{"images/a.png":`}, proto.KindStream},
-		{"the wrong hash", []string{`{"images/a.png":"` + sum([]byte("other")) + `"}`}, proto.KindMismatch},
+		{"given", []string{good}, "", ""},
+		{"given in two entries", []string{`{}`, good}, "", ""},
+		{"never given", nil, proto.KindStream, ""},
+		{"given twice", []string{good, good}, proto.KindStream, ""},
+		{"given for a file whose hash the plan holds", []string{good[:len(good)-1] + `,"labels.csv":"` + sum([]byte("filename,label\n")) + `"}`}, proto.KindStream, ""},
+		{"given for a file the plan does not list", []string{`{"images/b.png":"` + sum([]byte("x")) + `"}`}, proto.KindStream, ""},
+		{"malformed", []string{`{"images/a.png":"abc"}`}, proto.KindStream, `malformed hash for "images/a.png"`},
+		{"damaged on the way", []string{`{"images/a.png":"` + "\xff" + sum([]byte("pixels"))[1:] + `"}`}, proto.KindStream, `malformed hash for "images/a.png"`},
+		// Damage that keeps the length is a mismatch: the next round resends.
+		{"not hex", []string{`{"images/a.png":"` + strings.Repeat("z", 64) + `"}`}, proto.KindMismatch, ""},
+		{"not JSON", []string{`{"images/a.png":`}, proto.KindStream, ""},
+		{"the wrong hash", []string{`{"images/a.png":"` + sum([]byte("other")) + `"}`}, proto.KindMismatch, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -322,6 +326,9 @@ func TestStageHashesGivenAfterTheFiles(t *testing.T) {
 			}
 			if code != tt.kind.Code() || last(msgs).Kind != tt.kind {
 				t.Fatalf("exit %d, %+v; want a %s failure", code, msgs, tt.kind)
+			}
+			if !strings.Contains(last(msgs).Msg, tt.says) {
+				t.Errorf("failure says %q, want it to say %q", last(msgs).Msg, tt.says)
 			}
 			if _, err := os.Stat(staged); !os.IsNotExist(err) {
 				t.Errorf("a staged copy was made: %v", err)

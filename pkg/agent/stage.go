@@ -636,8 +636,11 @@ func readSums(tr io.Reader, hdr *tar.Header, rec *received) error {
 		return failf(proto.KindStream, "reading the hashes of the files sent: %v", err)
 	}
 	for rel, sum := range sums {
-		if want, ok := rec.plan.Expected[rel]; !ok || want != "" || len(sum) != 64 {
+		if want, ok := rec.plan.Expected[rel]; !ok || want != "" {
 			return failf(proto.KindStream, "the stream gives a hash for %q, which the plan does not leave open", rel)
+		}
+		if len(sum) != 64 {
+			return failf(proto.KindStream, "the stream gives a malformed hash for %q (damaged on the way?): push again", rel)
 		}
 		if _, dup := rec.later[rel]; dup {
 			return failf(proto.KindStream, "the stream gives the hash of %q twice", rel)
