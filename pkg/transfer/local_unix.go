@@ -120,11 +120,13 @@ func (f *localFile) Read(p []byte) (int, error) {
 
 func (f *localFile) Close() error { return unix.Close(f.fd) }
 
-// unchanged says the file still has the size and times it had when opened:
-// nothing wrote to it while it was read.
+// unchanged says the file still has the size and modification time it had
+// when opened: nothing wrote to it while it was read. (Not the ctime: a
+// change of owner, mode or extended attributes, which an indexer may make,
+// leaves the content as it was.)
 func (f *localFile) unchanged() bool {
 	var st unix.Stat_t
-	return unix.Fstat(f.fd, &st) == nil && st.Size == f.at.Size && st.Mtim == f.at.Mtim && st.Ctim == f.at.Ctim
+	return unix.Fstat(f.fd, &st) == nil && st.Size == f.at.Size && st.Mtim == f.at.Mtim
 }
 
 // open opens f and vouches that the descriptor is a regular file with the
