@@ -28,8 +28,8 @@ func TestGeneratedDatasetsPass(t *testing.T) {
 				if task.Name == "masked_language_modeling" {
 					want++ // tokenizer.json
 				}
-				if len(ds.Files) != want || ds.Rows != 12 {
-					t.Errorf("files, rows = %d, %d, want %d, 12", len(ds.Files), ds.Rows, want)
+				if len(ds.Files) != want || ds.Rows != 12 || ds.Images != 12 {
+					t.Errorf("files, rows, texts = %d, %d, %d, want %d, 12, 12", len(ds.Files), ds.Rows, ds.Images, want)
 				}
 			})
 		case category.FamilyTabular:

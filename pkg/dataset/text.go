@@ -193,6 +193,7 @@ func walkTexts(abs string, o TextOptions, ds *Dataset, probs *problemList) map[s
 		names[name] = struct{}{}
 		ds.Files = append(ds.Files, File{Rel: rel, Size: info.Size(), ModTime: info.ModTime()})
 		ds.Bytes += info.Size()
+		ds.Images++
 	}
 	if len(links) > 0 {
 		probs.add("%d symbolic links in %s/: %s: copy the real files in (links are refused, they can point anywhere on your disk)", len(links), o.Dir, listFirst(links, 3))

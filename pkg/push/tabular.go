@@ -62,7 +62,6 @@ func checkDataset(task category.Task, o Options, in spec.Inputs, declared spec.S
 			return nil, nil, err
 		}
 		ds.Task = task.Name
-		ds.Images = len(ds.Files) - 1
 		return ds, nil, nil
 	case category.FamilyTabular:
 		tb, err := dataset.CheckTabular(o.Path, dataset.TabularOptionsFor(task, o.LabelColumn, in.LabelPolicy, in.TimeColumn, declared, o.Limits))

@@ -26,7 +26,7 @@ var textShapes = []textShape{
 	{name: "text with record format", task: "sentence_pair_classification", table: "e2e_txt14_pairs",
 		want: []string{"files:       13 (labels.csv + 12 texts/)", "texts: /data/shared/.tracebloc-staging/e2e_txt14_pairs/texts/", "extension: .txt"}},
 	{name: "plain text", task: "masked_language_modeling", table: "e2e_txt14_mlm",
-		want: []string{"sequences: /data/shared/.tracebloc-staging/e2e_txt14_mlm/sequences/"}},
+		want: []string{"sequences: /data/shared/.tracebloc-staging/e2e_txt14_mlm/sequences/", "files:       14 (labels.csv + 12 sequences/ + tokenizer.json)"}},
 	{name: "tabular", task: "tabular_regression", table: "e2e_txt14_tab", csv: true,
 		want: []string{"--schema='f1:INT,f2:DOUBLE,f3:INT,f4:DOUBLE,city:VARCHAR(255),price:DOUBLE'", "policy: bucket"}},
 	{name: "time series", task: "time_series_classification", table: "e2e_txt14_ts", csv: true,
@@ -141,4 +141,42 @@ func lastLine(t *testing.T, p string) string {
 	}
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	return lines[len(lines)-1] + "\n"
+}
+
+// TestMaskedLanguageModelingNeedsATokenizer: the ingestor refuses an MLM
+// dataset without tokenizer.json, so the push does, before the cluster is
+// touched: exit 3 naming the file and the tokens, no Pod, nothing staged.
+// With a tokenizer that lacks [MASK], the same, naming the token.
+func TestMaskedLanguageModelingNeedsATokenizer(t *testing.T) {
+	s := textShape{task: "masked_language_modeling", table: "e2e_mlm_tok"}
+	for _, tt := range []struct {
+		name   string
+		change func(t *testing.T, dir string)
+		want   string
+	}{
+		{"no tokenizer.json", func(t *testing.T, dir string) {
+			if err := os.Remove(filepath.Join(dir, "tokenizer.json")); err != nil {
+				t.Fatal(err)
+			}
+		}, "tokenizer.json is missing: masked_language_modeling needs the tokenizer of your model (a tokenizer.json whose vocabulary holds [MASK] and [PAD])"},
+		{"a tokenizer without [MASK]", func(t *testing.T, dir string) {
+			if err := fixture.WriteTokenizer(filepath.Join(dir, "tokenizer.json"), "[PAD]"); err != nil {
+				t.Fatal(err)
+			}
+		}, "tokenizer.json lacks the special tokens [MASK] that masked_language_modeling needs"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := s.write(t)
+			tt.change(t, path)
+			removeStaged(t, s.table)
+			r := runPlugin(t, nil, s.args(path)...)
+			if r.code != 3 || !strings.Contains(r.stderr, tt.want) {
+				t.Fatalf("push: exit %d, want 3 with %q:\n%s", r.code, tt.want, r)
+			}
+			assertNoStagePodsOf(t, s.table)
+			if strings.Contains(stagingEntries(t), s.table) {
+				t.Errorf("a refused push staged %s", s.table)
+			}
+		})
+	}
 }
