@@ -180,3 +180,38 @@ func TestMaskedLanguageModelingNeedsATokenizer(t *testing.T) {
 		})
 	}
 }
+
+// TestCSVReadAsTheIngestorReadsIt: a value with a backslash-escaped comma
+// is one value, as the ingestor's CSV reader takes it (the dry run passes);
+// a backslash ending the file escapes nothing and is refused with exit 3.
+func TestCSVReadAsTheIngestorReadsIt(t *testing.T) {
+	s := textShape{task: "tabular_regression", table: "e2e_csv_escapes", csv: true}
+	for _, tt := range []struct {
+		name string
+		edit func(string) string
+		code int
+		want string
+	}{
+		{"an escaped comma", func(c string) string { return strings.Replace(c, `"Rome, IT"`, `Rome\, IT`, 1) }, 0, ""},
+		{"a backslash ending the file", func(c string) string { return c + `9\` }, 3, `ends the file with a \ (the escape character), which escapes nothing`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := s.write(t)
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			edited := tt.edit(string(b))
+			if edited == string(b) {
+				t.Fatal("the fixture CSV has nothing to edit")
+			}
+			if err := os.WriteFile(path, []byte(edited), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := runPlugin(t, nil, s.args(path, "--dry-run")...)
+			if r.code != tt.code || !strings.Contains(r.stdout+r.stderr, tt.want) {
+				t.Fatalf("dry run: exit %d, want %d with %q:\n%s", r.code, tt.code, tt.want, r)
+			}
+		})
+	}
+}
