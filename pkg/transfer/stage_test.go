@@ -266,29 +266,38 @@ func TestStageForgedManifestCannotMakeAWrongCopy(t *testing.T) {
 	}
 }
 
+// zero is a hash no file has.
+var zero = strings.Repeat("0", 64)
+
+// forgeManifestHashes sets every hash of the staged copy's manifest to sum,
+// keeping each entry's stat, and returns how many entries it has.
+func (w *world) forgeManifestHashes(sum string) int {
+	w.t.Helper()
+	manifest := filepath.Join(w.stagingRoot(), ".cats.manifest")
+	var man map[string]map[string]any
+	dec := json.NewDecoder(bytes.NewReader(mustRead(w.t, manifest)))
+	dec.UseNumber() // times in nanoseconds do not survive a float64
+	must(w.t, dec.Decode(&man))
+	for _, e := range man {
+		e["s"] = sum
+	}
+	b, err := json.Marshal(man)
+	must(w.t, err)
+	must(w.t, os.WriteFile(manifest, b, 0o644))
+	return len(man)
+}
+
 func TestStageManifestIsTrustedOnlyAsAHint(t *testing.T) {
 	w := newWorld(t)
 	if _, err := w.push(); err != nil {
 		t.Fatal(err)
 	}
-	manifest := filepath.Join(w.stagingRoot(), ".cats.manifest")
-	var man map[string]map[string]any
-	dec := json.NewDecoder(bytes.NewReader(mustRead(t, manifest)))
-	dec.UseNumber()
-	must(t, dec.Decode(&man))
-	if len(man) != 7 {
-		t.Fatalf("manifest has %d entries, want 7", len(man))
-	}
 	// Forge every hash: the inventory must report the forged values, which
 	// proves it read them instead of hashing, and the push must still end
 	// in an exact copy.
-	zero := strings.Repeat("0", 64)
-	for _, e := range man {
-		e["s"] = zero
+	if n := w.forgeManifestHashes(zero); n != 7 {
+		t.Fatalf("manifest has %d entries, want 7", n)
 	}
-	b, err := json.Marshal(man)
-	must(t, err)
-	must(t, os.WriteFile(manifest, b, 0o644))
 	inv := w.inventory()
 	if len(inv.Staged) != 7 || inv.Staged["labels.csv"] != zero {
 		t.Fatalf("inventory did not come from the manifest: %v", inv.Staged)
@@ -536,18 +545,7 @@ func TestStageManifestAfterARepushWithLinks(t *testing.T) {
 	if res.Reused != 6 {
 		t.Fatalf("result = %+v, want 6 files linked from the previous copy", res)
 	}
-	manifest := filepath.Join(w.stagingRoot(), ".cats.manifest")
-	var man map[string]map[string]any
-	dec := json.NewDecoder(bytes.NewReader(mustRead(t, manifest)))
-	dec.UseNumber() // times in nanoseconds do not survive a float64
-	must(t, dec.Decode(&man))
-	zero := strings.Repeat("0", 64)
-	for _, e := range man {
-		e["s"] = zero
-	}
-	b, err := json.Marshal(man)
-	must(t, err)
-	must(t, os.WriteFile(manifest, b, 0o644))
+	w.forgeManifestHashes(zero)
 	inv := w.inventory()
 	for rel, sum := range inv.Staged {
 		if sum != zero {

@@ -287,7 +287,13 @@ func parseReport(t *testing.T, r result) report {
 // stagePods lists the stage Pods in a namespace.
 func stagePods(t *testing.T, namespace string) []string {
 	t.Helper()
-	pods, err := client.CoreV1().Pods(namespace).List(context.Background(), metav1.ListOptions{LabelSelector: stage.Selector})
+	return podNames(t, namespace, stage.Selector)
+}
+
+// podNames lists the Pods in a namespace that selector matches.
+func podNames(t *testing.T, namespace, selector string) []string {
+	t.Helper()
+	pods, err := client.CoreV1().Pods(namespace).List(context.Background(), metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,16 +315,7 @@ func assertNoStagePods(t *testing.T, namespace string) {
 // (a benchmark, another test) may run meanwhile.
 func stagePodsOf(t *testing.T, table string) []string {
 	t.Helper()
-	pods, err := client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{
-		LabelSelector: stage.Selector + "," + stage.LabelTable + "=" + stage.TableLabel(table)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, p := range pods.Items {
-		names = append(names, p.Name)
-	}
-	return names
+	return podNames(t, ns, stage.Selector+","+stage.LabelTable+"="+stage.TableLabel(table))
 }
 
 // assertNoStagePodsOf fails when a stage Pod of table is left in ns.
