@@ -83,9 +83,13 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 	}()
 	var pods []string
 	agents := map[string]*podexec.Agent{}
+	// runs counts the staging sessions each Pod ran; idle is the Pod whose
+	// one session ended cleanly, with nothing left running in it.
+	runs := map[string]int{}
+	idle := ""
 	defer func() {
 		for _, p := range pods {
-			removePod(o, conn, p)
+			removePod(o, conn, p, p == idle)
 		}
 		if err == nil {
 			r.DurationSeconds = time.Since(start).Seconds()
@@ -121,6 +125,7 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 			if herr != nil {
 				return exitcode.Wrap(exitcode.Local, herr)
 			}
+			runs[pod]++
 			res, err = streamFiles(ctx, o, agents[pod], ds, local, holder, held.Check)
 		}
 		if err == nil {
@@ -133,6 +138,9 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 			r.Transfer = res
 			r.Verified = res.Verified == len(ds.Files)
 			r.Status = StatusStaged
+			if runs[pod] == 1 {
+				idle = pod
+			}
 			return nil
 		}
 		if ctx.Err() == nil && cluster.IsTLS(err) {
@@ -261,16 +269,23 @@ func removeDeadPods(ctx context.Context, o Options, conn *Connection, holder str
 			continue
 		}
 		o.Printer.Notef("deleting stage pod %s of an earlier push of %s that did not end cleanly", p.Name, o.Table)
-		removePod(o, conn, p.Name)
+		removePod(o, conn, p.Name, false)
 	}
 }
 
 // removePod deletes the stage Pod on a fresh context, so it runs after Ctrl-C
-// too. A failure is a warning with the command that finishes the job.
-func removePod(o Options, conn *Connection, pod string) {
+// too. A failure is a warning with the command that finishes the job. An
+// idle Pod (its one agent run ended cleanly) goes at once; any other is
+// stopped in full before the push goes on, so no agent of it outlives the
+// Lease.
+func removePod(o Options, conn *Connection, pod string, idle bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), o.CleanupTimeout)
 	defer cancel()
-	if err := stage.Delete(ctx, conn.Client, conn.Namespace, pod); err != nil {
+	remove := stage.Delete
+	if idle {
+		remove = stage.DeleteIdle
+	}
+	if err := remove(ctx, conn.Client, conn.Namespace, pod); err != nil {
 		o.Printer.Warnf("could not delete stage pod %s: %v; delete it with: %s", pod, err, DeleteCommand(conn.Namespace, pod))
 		return
 	}

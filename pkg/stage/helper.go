@@ -56,10 +56,15 @@ func WithHelperPod(ctx context.Context, o HelperOptions, fn func(pod string, age
 	if _, err := Create(ctx, o.Client, pod); err != nil {
 		return err
 	}
+	idle := false
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.Background(), o.CleanupTimeout)
 		defer cancel()
-		if err := Delete(dctx, o.Client, o.Namespace, pod.Name); err != nil && o.Warn != nil {
+		remove := Delete
+		if idle {
+			remove = DeleteIdle
+		}
+		if err := remove(dctx, o.Client, o.Namespace, pod.Name); err != nil && o.Warn != nil {
 			o.Warn("could not delete helper pod %s: %v; delete it with: kubectl delete pod %s -n %s", pod.Name, err, pod.Name, o.Namespace)
 		}
 	}()
@@ -74,5 +79,9 @@ func WithHelperPod(ctx context.Context, o HelperOptions, fn func(pod string, age
 	if err != nil {
 		return fmt.Errorf("starting the stage agent in helper pod %s: %w", pod.Name, err)
 	}
-	return fn(pod.Name, agent)
+	err = fn(pod.Name, agent)
+	// Every agent run returned: none is left working in the Pod. After a
+	// failure one may still be (a broken exec): the Pod is stopped in full.
+	idle = err == nil
+	return err
 }

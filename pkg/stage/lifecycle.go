@@ -145,13 +145,27 @@ func podReason(pod *corev1.Pod) string {
 	return string(pod.Status.Reason)
 }
 
-// Delete deletes the Pod and waits until it is gone. NotFound is fine: the
-// Pod is already gone.
+// Delete deletes the Pod and waits until it is gone: its container is
+// stopped first, so nothing the Pod ran outlives the call. NotFound is fine:
+// the Pod is already gone.
 func Delete(ctx context.Context, client kubernetes.Interface, namespace, name string) error {
+	return deletePod(ctx, client, namespace, name, 1)
+}
+
+// DeleteIdle deletes a Pod whose every agent run has ended: nothing in it
+// works on the volume any more (its container only sleeps), so it goes
+// without a grace period. The apiserver forgets it at once and the kubelet
+// stops the container right after, instead of the push waiting a second and
+// a half for the graceful stop.
+func DeleteIdle(ctx context.Context, client kubernetes.Interface, namespace, name string) error {
+	return deletePod(ctx, client, namespace, name, 0)
+}
+
+func deletePod(ctx context.Context, client kubernetes.Interface, namespace, name string, grace int64) error {
 	// The apiserver may be away for a moment (a restart): keep trying until
 	// ctx ends.
 	for {
-		err := client.CoreV1().Pods(namespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(1))})
+		err := client.CoreV1().Pods(namespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(grace)})
 		if err == nil || apierrors.IsNotFound(err) {
 			break
 		}
