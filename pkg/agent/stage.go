@@ -5,7 +5,6 @@ package agent
 import (
 	"archive/tar"
 	"bufio"
-	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -19,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sys/unix"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
@@ -481,29 +479,24 @@ func ingested(shared *dir, table string) bool {
 	return err != nil || len(names) > 0
 }
 
-// openStream reads the plugin's stream as it comes: plain tar, or tar
-// compressed with zstd (told apart by zstd's magic number; a tar stream
+// openStream reads the plugin's stream as it comes: plain tar, or chunks
+// compressed one by one (told apart by proto.ChunkMagic; a tar stream
 // starts with the plan's name).
 func (s *stager) openStream() error {
 	s.stream = s.in
-	magic, err := s.in.Peek(4)
-	if err != nil || !bytes.Equal(magic, zstdMagic) {
+	magic, err := s.in.Peek(len(proto.ChunkMagic))
+	if err != nil || string(magic) != proto.ChunkMagic {
 		return nil
 	}
-	dec, err := zstd.NewReader(s.in, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(maxWindow))
+	_, _ = s.in.Discard(len(magic))
+	cr, err := proto.NewChunkReader(s.in)
 	if err != nil {
 		return failf(proto.KindStream, "reading the compressed stream: %v", err)
 	}
-	s.closeStream = dec.Close
-	s.stream = bufio.NewReaderSize(dec.IOReadCloser(), 256<<10)
+	s.closeStream = cr.Close
+	s.stream = bufio.NewReaderSize(cr, 64<<10)
 	return nil
 }
-
-// zstdMagic opens every zstd frame.
-var zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
-
-// maxWindow bounds the memory a compressed stream may make the agent use.
-const maxWindow = 32 << 20
 
 // received is what the stream brought.
 type received struct {

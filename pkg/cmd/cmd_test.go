@@ -9,6 +9,7 @@ import (
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/transfer"
 )
 
 func execute(args ...string) (string, string, error) {
@@ -151,5 +152,24 @@ func TestVersion(t *testing.T) {
 	out, _, err := execute("version")
 	if err != nil || out != "kubectl-tracebloc dev\n" {
 		t.Errorf("version = %q, %v", out, err)
+	}
+}
+
+func TestOnTheWireNamesTheCodecs(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		r    transfer.Result
+		want string
+	}{
+		{"plain tar", transfer.Result{SentBytes: 100, WireBytes: 110}, ""},
+		{"compressed", transfer.Result{Compressed: true, SentBytes: 1000 << 20, WireBytes: 400 << 20,
+			Codecs: map[string]int64{"s2": 30 << 20, "zstd": 960 << 20, "none": 10 << 20, "zstd-better": 1 << 10}},
+			", 400.0 MiB on the wire: zstd 96 %, s2 3 %, none 1 %"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := onTheWire(&tt.r); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

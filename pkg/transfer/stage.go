@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-
 	"io"
 	"math"
 	"sync"
@@ -78,6 +77,9 @@ type Result struct {
 	// onto the connection (plan, tar headers and data, after compression).
 	Compressed bool  `json:"compressed"`
 	WireBytes  int64 `json:"wire_bytes"`
+	// Codecs: how many bytes of the stream each codec carried ("zstd",
+	// "s2", "none" for chunks that did not shrink), chosen chunk by chunk.
+	Codecs map[string]int64 `json:"codecs,omitempty"`
 }
 
 // maxRounds bounds the re-sends after a verification mismatch.
@@ -123,6 +125,12 @@ func Stage(ctx context.Context, o Options) (*Result, error) {
 		res.SentBytes += out.plan.SendBytes
 		res.WireBytes += out.wire
 		res.Compressed = res.Compressed || out.compressed
+		for c, n := range out.codecs {
+			if res.Codecs == nil {
+				res.Codecs = map[string]int64{}
+			}
+			res.Codecs[c] += n
+		}
 		if err == nil {
 			if !out.swapped {
 				return nil, exitcode.Errorf(exitcode.Staging, "the stage pod ended without confirming the swap: the staged copy may be old or new, push again")
@@ -172,6 +180,7 @@ type outcome struct {
 	plan       *Plan
 	wire       int64
 	compressed bool
+	codecs     map[string]int64
 	verified   int
 	swapped    bool
 	actual     Sums
@@ -242,16 +251,20 @@ func session(ctx context.Context, o Options, resend bool, planOf func(proto.Mess
 			if o.Compress == CompressAuto || o.Compress == "" {
 				compress, _ = compressible(root, plan.Send)
 			}
-			var enc interface {
-				io.Writer
-				Flush() error
-				Close() error
-			}
+			var enc *chunkWriter
 			if compress {
-				z, err := newCompressor(bw)
+				z, err := newChunkWriter(counter)
 				if err != nil {
 					return err
 				}
+				// Stopped before the wire count above is read: its sender
+				// writes to the counter.
+				defer func() {
+					z.stop()
+					mu.Lock()
+					out.codecs = z.codecs()
+					mu.Unlock()
+				}()
 				enc, w = z, z
 				mu.Lock()
 				out.compressed = true

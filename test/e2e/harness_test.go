@@ -259,11 +259,13 @@ type report struct {
 	Error    string `json:"error"`
 	ExitCode int    `json:"exit_code"`
 	Transfer *struct {
-		SentFiles int   `json:"sent_files"`
-		SentBytes int64 `json:"sent_bytes"`
-		Reused    int   `json:"reused_files"`
-		Resumed   int   `json:"resumed_files"`
-		Verified  int   `json:"verified_files"`
+		SentFiles int              `json:"sent_files"`
+		SentBytes int64            `json:"sent_bytes"`
+		Reused    int              `json:"reused_files"`
+		Resumed   int              `json:"resumed_files"`
+		Verified  int              `json:"verified_files"`
+		WireBytes int64            `json:"wire_bytes"`
+		Codecs    map[string]int64 `json:"codecs"`
 	} `json:"transfer"`
 	DurationSeconds float64 `json:"duration_seconds"`
 	Release         *struct {

@@ -14,7 +14,7 @@ import (
 )
 
 // Version changes whenever the messages or the stream change shape.
-const Version = 2
+const Version = 3
 
 // Commands of the agent binary.
 const (

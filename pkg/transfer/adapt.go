@@ -1,0 +1,119 @@
+package transfer
+
+import (
+	"sync"
+	"time"
+)
+
+// The adapter picks each chunk's codec from what the push measures as it
+// goes: how fast each codec compresses and how much it shrinks the data,
+// how fast the link takes what is written, how fast the files arrive.
+//
+// A codec carries data at min(its speed, link speed ÷ its ratio). Of the
+// codecs that keep up (within keepUp) with the best of them, or with the
+// files when they are the limit, the one that shrinks most wins: zstd on a
+// slow link and whenever it keeps up, s2 when the link is fast and zstd
+// is the limit (on one core, zstd compresses at about 150 MB/s, s2 at 400).
+type adapter struct {
+	mu sync.Mutex
+	// cost (seconds a byte of data) and ratio (payload/data) of each
+	// codec; zero until measured. Costs, not speeds, are averaged: one
+	// write that waits 50 ms and one that takes 1 ms average to the link's
+	// pace only as times.
+	cost  [nCodecs]float64
+	ratio [nCodecs]float64
+	// drain is the link's cost (seconds a byte written), produce the
+	// files' (seconds a byte of data); zero until measured.
+	drain   float64
+	produce float64
+	cur     int
+	chunks  int
+}
+
+const (
+	// keepUp: a codec within this share of the best throughput keeps up.
+	keepUp = 0.9
+	// probeEvery: every so many chunks, one goes with the other codec, so
+	// its figures follow the data and the machine.
+	probeEvery = 32
+	// smoothing of the running figures (weight of a new sample).
+	smoothing = 0.25
+)
+
+func ewma(old, sample float64) float64 {
+	if old == 0 {
+		return sample
+	}
+	return old + smoothing*(sample-old)
+}
+
+// perByte is the seconds a byte took, never zero.
+func perByte(n int, d time.Duration) float64 {
+	return max(d.Seconds(), 1e-9) / float64(max(n, 1))
+}
+
+func (a *adapter) compressed(c, data, payload int, took time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.cost[c] = ewma(a.cost[c], perByte(data, took))
+	a.ratio[c] = ewma(a.ratio[c], float64(payload)/float64(data))
+}
+
+func (a *adapter) drained(n int, took time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.drain = ewma(a.drain, perByte(n, took))
+}
+
+func (a *adapter) produced(n int, took time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.produce = ewma(a.produce, perByte(n, took))
+}
+
+// choose picks the codec of the next chunk, and a second one to probe
+// with it (-1 for none).
+func (a *adapter) choose() (int, int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	// Each codec is measured first, zstd first: its chunks cost a slow
+	// link the least.
+	for c := range nCodecs {
+		if a.cost[c] == 0 {
+			return c, -1
+		}
+	}
+	a.chunks++
+	a.cur = a.best()
+	probe := -1
+	if a.chunks%probeEvery == 0 {
+		probe = (a.cur + 1 + (a.chunks/probeEvery)%(nCodecs-1)) % nCodecs
+	}
+	return a.cur, probe
+}
+
+// best: the throughput (data bytes a second) of each codec is the lower of
+// its compressing speed and the link's speed over its ratio.
+func (a *adapter) best() int {
+	var through [nCodecs]float64
+	top := 0.0
+	for c := range nCodecs {
+		through[c] = 1 / a.cost[c]
+		if a.drain > 0 && a.ratio[c] > 0 {
+			through[c] = min(through[c], 1/(a.drain*a.ratio[c]))
+		}
+		top = max(top, through[c])
+	}
+	need := top
+	if a.produce > 0 {
+		need = min(need, 1/a.produce)
+	}
+	need *= keepUp
+	best := -1
+	for c := range nCodecs {
+		if through[c] >= need && (best < 0 || a.ratio[c] < a.ratio[best]) {
+			best = c
+		}
+	}
+	return best
+}

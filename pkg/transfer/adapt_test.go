@@ -1,0 +1,118 @@
+package transfer
+
+import (
+	"testing"
+	"time"
+)
+
+const mb = 1e6
+
+// measured gives the adapter figures as if it had measured them: speeds in
+// bytes a second (0 leaves a figure unmeasured).
+func measured(speed, ratio [nCodecs]float64, link, files float64) *adapter {
+	a := &adapter{}
+	for c := range nCodecs {
+		if speed[c] > 0 {
+			a.cost[c], a.ratio[c] = 1/speed[c], ratio[c]
+		}
+	}
+	if link > 0 {
+		a.drain = 1 / link
+	}
+	if files > 0 {
+		a.produce = 1 / files
+	}
+	return a
+}
+
+// Figures of the bench CSV on one core: zstd 150 MB/s at 0.384, s2 400 at
+// 0.655, zstd-better 90 at 0.370.
+var (
+	csvSpeed = [nCodecs]float64{150 * mb, 400 * mb, 90 * mb}
+	csvRatio = [nCodecs]float64{0.384, 0.655, 0.370}
+)
+
+func TestAdapterPicksByLinkAndFiles(t *testing.T) {
+	tests := []struct {
+		name        string
+		link, files float64
+		want        int
+	}{
+		// 100 Mbit/s: zstd carries 32.6 MB/s of data, zstd-better 33.8,
+		// s2 19: the better ratio wins among the two that keep up.
+		{"slow link", 12.5 * mb, 1000 * mb, codecZstdBetter},
+		// A link of 200 MB/s takes s2's output at 305 MB/s of data; zstd
+		// cannot compress faster than 150.
+		{"fast link", 200 * mb, 1000 * mb, codecS2},
+		// The files come at 40 MB/s: every codec keeps up, the one that
+		// shrinks most goes.
+		{"slow files", 200 * mb, 40 * mb, codecZstdBetter},
+		// 50 MB/s: zstd carries 130 MB/s of data, zstd-better 90, s2 76:
+		// only zstd is within keepUp of the best.
+		{"middle link", 50 * mb, 1000 * mb, codecZstd},
+		// Nothing measured of the link yet: the codecs' own speeds decide.
+		{"unknown link", 0, 0, codecS2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := measured(csvSpeed, csvRatio, tt.link, tt.files)
+			if got, _ := a.choose(); got != tt.want {
+				t.Errorf("picked %s, want %s", codecNames[got], codecNames[tt.want])
+			}
+		})
+	}
+}
+
+func TestAdapterMeasuresEachCodecFirstThenProbes(t *testing.T) {
+	a := &adapter{}
+	var first []int
+	for range nCodecs {
+		c, probe := a.choose()
+		if probe != -1 {
+			t.Fatalf("probe %d while measuring", probe)
+		}
+		first = append(first, c)
+		a.compressed(c, chunkSize, int(csvRatio[c]*chunkSize), time.Duration(float64(chunkSize)/csvSpeed[c]*float64(time.Second)))
+	}
+	if first[0] != codecZstd || first[1] != codecS2 || first[2] != codecZstdBetter {
+		t.Fatalf("codecs measured in the order %v, want zstd, s2, zstd-better", first)
+	}
+	a.drained(chunkSize, time.Duration(float64(chunkSize)/(12.5*mb)*float64(time.Second)))
+	probed := map[int]int{}
+	for i := 1; i <= 4*probeEvery; i++ {
+		c, probe := a.choose()
+		switch {
+		case i%probeEvery != 0 && probe != -1:
+			t.Fatalf("chunk %d probes", i)
+		case i%probeEvery == 0 && (probe < 0 || probe == c):
+			t.Fatalf("chunk %d: probe %d beside %d", i, probe, c)
+		case probe >= 0:
+			probed[probe]++
+		}
+	}
+	if len(probed) != nCodecs-1 {
+		t.Errorf("probed %v: every other codec should get its turn", probed)
+	}
+}
+
+// Writes that alternately wait 50 ms and take 1 ms move 2 chunks in 51 ms:
+// averaging their speeds would take the link for 13 times faster than it
+// is, and pick s2 on a slow link.
+func TestAdapterAveragesTimesNotSpeeds(t *testing.T) {
+	a := measured(csvSpeed, csvRatio, 0, 1000*mb)
+	for i := 0; i < 40; i++ {
+		took := time.Millisecond
+		if i%2 == 0 {
+			took = 50 * time.Millisecond
+		}
+		a.drained(200<<10, took)
+	}
+	link := 1 / a.drain
+	actual := 2 * float64(200<<10) / 0.051
+	if link > 1.5*actual || link < actual/1.5 {
+		t.Errorf("link taken for %.1f MB/s, it moved %.1f", link/mb, actual/mb)
+	}
+	if got, _ := a.choose(); got == codecS2 {
+		t.Errorf("picked s2 on a link of %.1f MB/s", actual/mb)
+	}
+}

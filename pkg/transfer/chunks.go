@@ -1,0 +1,258 @@
+package transfer
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/s2"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
+)
+
+// chunkSize is the data of one chunk. Half the agent's bound: the few
+// chunks in flight stay small, and zstd's ratio on the bench CSV is the
+// same as with one stream (0.384 against 0.385).
+const chunkSize = 512 << 10
+
+// The codecs the adapter picks from, in the order they are first measured.
+const (
+	codecZstd = iota
+	codecS2
+	codecZstdBetter
+	nCodecs
+)
+
+var codecNames = [nCodecs]string{"zstd", "s2", "zstd-better"}
+
+// chunkWriter compresses the stream chunk by chunk on a goroutine of its
+// own and writes the chunks out on another, so that reading the files,
+// compressing and sending overlap. The adapter picks each chunk's codec.
+type chunkWriter struct {
+	out    io.Writer
+	cur    []byte
+	filled time.Time
+	jobs   chan chunkJob
+	sends  chan chunkJob
+	free   chan []byte
+	frames chan []byte
+	done   chan struct{}
+	zenc   [nCodecs]*zstd.Encoder
+	ad     *adapter
+	close  sync.Once
+
+	mu  sync.Mutex
+	err error
+	// data counts the bytes of data each codec carried; raw what went as
+	// it was.
+	data [nCodecs]int64
+	raw  int64
+}
+
+type chunkJob struct {
+	data  []byte
+	frame []byte
+	// flush, set alone, is a barrier the sender answers once everything
+	// before it is written.
+	flush chan error
+}
+
+// inFlight is how many buffers of each kind exist: one being filled or
+// written, one queued, one being compressed.
+const inFlight = 3
+
+func newChunkWriter(out io.Writer) (*chunkWriter, error) {
+	w := &chunkWriter{out: out, ad: &adapter{}, jobs: make(chan chunkJob, 1), sends: make(chan chunkJob, 1),
+		free: make(chan []byte, inFlight), frames: make(chan []byte, inFlight), done: make(chan struct{})}
+	for c, level := range map[int]zstd.EncoderLevel{codecZstd: zstd.SpeedFastest, codecZstdBetter: zstd.SpeedBetterCompression} {
+		enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
+		if err != nil {
+			return nil, fmt.Errorf("starting the compressor: %w", err)
+		}
+		w.zenc[c] = enc
+	}
+	for i := 0; i < inFlight; i++ {
+		w.free <- make([]byte, 0, chunkSize)
+		w.frames <- make([]byte, 0, frameHeader+s2.MaxEncodedLen(chunkSize))
+	}
+	if _, err := io.WriteString(out, proto.ChunkMagic); err != nil {
+		return nil, err
+	}
+	go w.compress()
+	go w.send()
+	return w, nil
+}
+
+func (w *chunkWriter) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+func (w *chunkWriter) fail(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		w.err = err
+	}
+}
+
+// Write fills chunks and hands each full one to the compressor.
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		if err := w.failed(); err != nil {
+			return n, err
+		}
+		if w.cur == nil {
+			w.cur = <-w.free
+			w.filled = time.Now()
+		}
+		k := min(len(p), chunkSize-len(w.cur))
+		w.cur = append(w.cur, p[:k]...)
+		p, n = p[k:], n+k
+		if len(w.cur) == chunkSize {
+			w.submit()
+		}
+	}
+	return n, nil
+}
+
+func (w *chunkWriter) submit() {
+	// How fast the files arrive: the time to fill this chunk, without the
+	// waits for a free buffer.
+	w.ad.produced(len(w.cur), time.Since(w.filled))
+	w.jobs <- chunkJob{data: w.cur}
+	w.cur = nil
+}
+
+// Flush sends what was written so far and waits until it is out.
+func (w *chunkWriter) Flush() error {
+	if len(w.cur) > 0 {
+		w.submit()
+	}
+	barrier := make(chan error, 1)
+	w.jobs <- chunkJob{flush: barrier}
+	return <-barrier
+}
+
+// Close flushes and ends the goroutines. It is also how a push that gives
+// up ends them: then nothing more is written.
+func (w *chunkWriter) Close() error {
+	err := w.Flush()
+	w.stop()
+	return err
+}
+
+func (w *chunkWriter) stop() {
+	w.close.Do(func() {
+		close(w.jobs)
+		<-w.done
+		for _, enc := range w.zenc {
+			if enc != nil {
+				_ = enc.Close()
+			}
+		}
+	})
+}
+
+func (w *chunkWriter) compress() {
+	var scratch [2][]byte
+	for i := range scratch {
+		scratch[i] = make([]byte, 0, s2.MaxEncodedLen(chunkSize))
+	}
+	for j := range w.jobs {
+		if j.flush != nil {
+			w.sends <- j
+			continue
+		}
+		frame := <-w.frames
+		// A probe compresses the chunk with a second codec too, to keep
+		// that codec's figures current; the smaller payload goes.
+		c, probe := w.ad.choose()
+		payload := w.encode(c, j.data, &scratch[0])
+		if probe >= 0 {
+			if alt := w.encode(probe, j.data, &scratch[1]); len(alt) < len(payload) {
+				c, payload = probe, alt
+				scratch[0], scratch[1] = scratch[1], scratch[0]
+			}
+		}
+		codec := byte(proto.ChunkS2)
+		if c != codecS2 {
+			codec = proto.ChunkZstd
+		}
+		w.mu.Lock()
+		if len(payload) >= len(j.data) {
+			codec, payload = proto.ChunkRaw, j.data
+			w.raw += int64(len(j.data))
+		} else {
+			w.data[c] += int64(len(j.data))
+		}
+		w.mu.Unlock()
+		frame = append(frame, codec)
+		frame = binary.AppendUvarint(frame, uint64(len(j.data)))
+		frame = binary.AppendUvarint(frame, uint64(len(payload)))
+		frame = append(frame, payload...)
+		w.free <- j.data[:0]
+		w.sends <- chunkJob{frame: frame}
+	}
+	close(w.sends)
+}
+
+// encode compresses data with codec c into *scratch (grown if need be) and
+// reports the time and size to the adapter.
+func (w *chunkWriter) encode(c int, data []byte, scratch *[]byte) []byte {
+	start := time.Now()
+	var payload []byte
+	if c == codecS2 {
+		payload = s2.Encode((*scratch)[:cap(*scratch)], data)
+	} else {
+		payload = w.zenc[c].EncodeAll(data, (*scratch)[:0])
+	}
+	w.ad.compressed(c, len(data), len(payload), time.Since(start))
+	if cap(payload) > cap(*scratch) {
+		*scratch = payload[:0]
+	}
+	return payload
+}
+
+// frameHeader bounds a chunk's header: the codec and two uvarints.
+const frameHeader = 1 + 2*binary.MaxVarintLen64
+
+func (w *chunkWriter) send() {
+	defer close(w.done)
+	for j := range w.sends {
+		if j.flush != nil {
+			j.flush <- w.failed()
+			continue
+		}
+		if w.failed() == nil {
+			start := time.Now()
+			if _, err := w.out.Write(j.frame); err != nil {
+				w.fail(err)
+			} else {
+				w.ad.drained(len(j.frame), time.Since(start))
+			}
+		}
+		w.frames <- j.frame[:0]
+	}
+}
+
+// codecs reports the share of the data each codec carried.
+func (w *chunkWriter) codecs() map[string]int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m := map[string]int64{}
+	for c, n := range w.data {
+		if n > 0 {
+			m[codecNames[c]] = n
+		}
+	}
+	if w.raw > 0 {
+		m["none"] = w.raw
+	}
+	return m
+}
