@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"math"
 	"sync"
 	"time"
 )
@@ -9,11 +10,15 @@ import (
 // goes: how fast each codec compresses and how much it shrinks the data,
 // how fast the link takes what is written, how fast the files arrive.
 //
-// A codec carries data at min(its speed, link speed ÷ its ratio). Of the
+// A codec carries data at min(its speed, link speed ÷ its ratio). The
 // codecs that keep up (within keepUp) with the best of them, or with the
-// files when they are the limit, the one that shrinks most wins: zstd on a
-// slow link and whenever it keeps up, s2 when the link is fast and zstd
-// is the limit (on one core, zstd compresses at about 150 MB/s, s2 at 400).
+// files when they are the limit, are the candidates. When the link is what
+// holds the cheapest of them back, the wire is the bottleneck and the
+// candidate that shrinks most wins: zstd, or its stronger level, on a slow
+// link. Otherwise the link has room and the candidate that costs the least
+// CPU wins (on one core s2 compresses at about 400 MB/s, zstd at 150): the
+// CPU saved goes to reading the files, and, on a machine that also runs
+// the cluster, to the stage Pod.
 type adapter struct {
 	mu sync.Mutex
 	// cost (seconds a byte of data) and ratio (payload/data) of each
@@ -28,6 +33,8 @@ type adapter struct {
 	produce float64
 	cur     int
 	chunks  int
+	// workers compress chunks side by side.
+	workers float64
 }
 
 const (
@@ -95,25 +102,41 @@ func (a *adapter) choose() (int, int) {
 // best: the throughput (data bytes a second) of each codec is the lower of
 // its compressing speed and the link's speed over its ratio.
 func (a *adapter) best() int {
-	var through [nCodecs]float64
+	var through, link [nCodecs]float64
 	top := 0.0
 	for c := range nCodecs {
-		through[c] = 1 / a.cost[c]
+		through[c] = a.speed(c)
+		link[c] = math.Inf(1)
 		if a.drain > 0 && a.ratio[c] > 0 {
-			through[c] = min(through[c], 1/(a.drain*a.ratio[c]))
+			link[c] = 1 / (a.drain * a.ratio[c])
 		}
+		through[c] = min(through[c], link[c])
 		top = max(top, through[c])
 	}
-	need := top
+	files := math.Inf(1)
 	if a.produce > 0 {
-		need = min(need, 1/a.produce)
+		files = 1 / a.produce
 	}
-	need *= keepUp
-	best := -1
+	need := keepUp * min(top, files)
+	cheapest, smallest := -1, -1
 	for c := range nCodecs {
-		if through[c] >= need && (best < 0 || a.ratio[c] < a.ratio[best]) {
-			best = c
+		if through[c] < need {
+			continue
+		}
+		if cheapest < 0 || a.cost[c] < a.cost[cheapest] {
+			cheapest = c
+		}
+		if smallest < 0 || a.ratio[c] < a.ratio[smallest] {
+			smallest = c
 		}
 	}
-	return best
+	if link[cheapest] < min(a.speed(cheapest), files) {
+		return smallest
+	}
+	return cheapest
+}
+
+// speed is how fast the workers together compress with codec c.
+func (a *adapter) speed(c int) float64 {
+	return max(a.workers, 1) / a.cost[c]
 }

@@ -44,9 +44,13 @@ func TestAdapterPicksByLinkAndFiles(t *testing.T) {
 		// A link of 200 MB/s takes s2's output at 305 MB/s of data; zstd
 		// cannot compress faster than 150.
 		{"fast link", 200 * mb, 1000 * mb, codecS2},
-		// The files come at 40 MB/s: every codec keeps up, the one that
-		// shrinks most goes.
-		{"slow files", 200 * mb, 40 * mb, codecZstdBetter},
+		// The files come at 40 MB/s: every codec keeps up and the link has
+		// room even for s2's output: the CPU is spared.
+		{"slow files, fast link", 200 * mb, 40 * mb, codecS2},
+		// The files come at 40 MB/s; s2's output would fill a 20 MB/s link
+		// at 30 MB/s of data, zstd's at 52: zstd is the cheapest codec
+		// that keeps up, and the link has room for it.
+		{"slow files, slow link", 20 * mb, 40 * mb, codecZstd},
 		// 50 MB/s: zstd carries 130 MB/s of data, zstd-better 90, s2 76:
 		// only zstd is within keepUp of the best.
 		{"middle link", 50 * mb, 1000 * mb, codecZstd},

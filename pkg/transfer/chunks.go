@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"time"
 
@@ -28,21 +29,23 @@ const (
 
 var codecNames = [nCodecs]string{"zstd", "s2", "zstd-better"}
 
-// chunkWriter compresses the stream chunk by chunk on a goroutine of its
-// own and writes the chunks out on another, so that reading the files,
-// compressing and sending overlap. The adapter picks each chunk's codec.
+// chunkWriter compresses the stream chunk by chunk on worker goroutines
+// and writes the chunks out, in order, on another, so that reading the
+// files, compressing and sending overlap. The adapter picks each chunk's
+// codec.
 type chunkWriter struct {
-	out    io.Writer
-	cur    []byte
-	filled time.Time
-	jobs   chan chunkJob
-	sends  chan chunkJob
-	free   chan []byte
-	frames chan []byte
-	done   chan struct{}
-	zenc   [nCodecs]*zstd.Encoder
-	ad     *adapter
-	close  sync.Once
+	out     io.Writer
+	cur     []byte
+	filled  time.Time
+	seq     uint64
+	jobs    chan chunkJob
+	results chan chunkJob
+	free    chan []byte
+	frames  chan []byte
+	done    chan struct{}
+	zenc    [nCodecs]*zstd.Encoder
+	ad      *adapter
+	close   sync.Once
 
 	mu  sync.Mutex
 	err error
@@ -53,35 +56,55 @@ type chunkWriter struct {
 }
 
 type chunkJob struct {
-	data  []byte
+	seq  uint64
+	data []byte
+	// frame is the buffer the chunk is framed into, taken in order with
+	// the job: the chunk the sender waits for never waits for a buffer.
 	frame []byte
 	// flush, set alone, is a barrier the sender answers once everything
 	// before it is written.
 	flush chan error
 }
 
-// inFlight is how many buffers of each kind exist: one being filled or
-// written, one queued, one being compressed.
-const inFlight = 3
+// compressWorkers: a core each, up to 4. A slow link leaves the cores idle
+// otherwise; the stronger zstd level keeps up with 100 Mbit/s only on two.
+func compressWorkers() int { return min(runtime.GOMAXPROCS(0), 4) }
 
 func newChunkWriter(out io.Writer) (*chunkWriter, error) {
-	w := &chunkWriter{out: out, ad: &adapter{}, jobs: make(chan chunkJob, 1), sends: make(chan chunkJob, 1),
-		free: make(chan []byte, inFlight), frames: make(chan []byte, inFlight), done: make(chan struct{})}
+	workers := compressWorkers()
+	// Buffers: data being filled, queued and compressed; frames queued,
+	// compressed, waiting their turn and being written.
+	data, frames := workers+2, workers+3
+	w := &chunkWriter{out: out, ad: &adapter{workers: float64(workers)}, jobs: make(chan chunkJob, 1), results: make(chan chunkJob, workers),
+		free: make(chan []byte, data), frames: make(chan []byte, frames), done: make(chan struct{})}
 	for c, level := range map[int]zstd.EncoderLevel{codecZstd: zstd.SpeedFastest, codecZstdBetter: zstd.SpeedBetterCompression} {
-		enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
+		enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(workers), zstd.WithWindowSize(1<<20))
 		if err != nil {
 			return nil, fmt.Errorf("starting the compressor: %w", err)
 		}
 		w.zenc[c] = enc
 	}
-	for i := 0; i < inFlight; i++ {
+	for range data {
 		w.free <- make([]byte, 0, chunkSize)
+	}
+	for range frames {
 		w.frames <- make([]byte, 0, frameHeader+s2.MaxEncodedLen(chunkSize))
 	}
 	if _, err := io.WriteString(out, proto.ChunkMagic); err != nil {
 		return nil, err
 	}
-	go w.compress()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.compress()
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(w.results)
+	}()
 	go w.send()
 	return w, nil
 }
@@ -100,7 +123,7 @@ func (w *chunkWriter) fail(err error) {
 	}
 }
 
-// Write fills chunks and hands each full one to the compressor.
+// Write fills chunks and hands each full one to the compressors.
 func (w *chunkWriter) Write(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {
@@ -125,8 +148,13 @@ func (w *chunkWriter) submit() {
 	// How fast the files arrive: the time to fill this chunk, without the
 	// waits for a free buffer.
 	w.ad.produced(len(w.cur), time.Since(w.filled))
-	w.jobs <- chunkJob{data: w.cur}
+	w.jobs <- chunkJob{seq: w.next(), data: w.cur, frame: <-w.frames}
 	w.cur = nil
+}
+
+func (w *chunkWriter) next() uint64 {
+	w.seq++
+	return w.seq - 1
 }
 
 // Flush sends what was written so far and waits until it is out.
@@ -135,7 +163,7 @@ func (w *chunkWriter) Flush() error {
 		w.submit()
 	}
 	barrier := make(chan error, 1)
-	w.jobs <- chunkJob{flush: barrier}
+	w.jobs <- chunkJob{seq: w.next(), flush: barrier}
 	return <-barrier
 }
 
@@ -166,10 +194,9 @@ func (w *chunkWriter) compress() {
 	}
 	for j := range w.jobs {
 		if j.flush != nil {
-			w.sends <- j
+			w.results <- j
 			continue
 		}
-		frame := <-w.frames
 		// A probe compresses the chunk with a second codec too, to keep
 		// that codec's figures current; the smaller payload goes.
 		c, probe := w.ad.choose()
@@ -192,14 +219,13 @@ func (w *chunkWriter) compress() {
 			w.data[c] += int64(len(j.data))
 		}
 		w.mu.Unlock()
-		frame = append(frame, codec)
+		frame := append(j.frame, codec)
 		frame = binary.AppendUvarint(frame, uint64(len(j.data)))
 		frame = binary.AppendUvarint(frame, uint64(len(payload)))
 		frame = append(frame, payload...)
 		w.free <- j.data[:0]
-		w.sends <- chunkJob{frame: frame}
+		w.results <- chunkJob{seq: j.seq, frame: frame}
 	}
-	close(w.sends)
 }
 
 // encode compresses data with codec c into *scratch (grown if need be) and
@@ -222,22 +248,35 @@ func (w *chunkWriter) encode(c int, data []byte, scratch *[]byte) []byte {
 // frameHeader bounds a chunk's header: the codec and two uvarints.
 const frameHeader = 1 + 2*binary.MaxVarintLen64
 
+// send writes the chunks in the order they were written, whichever worker
+// finished first.
 func (w *chunkWriter) send() {
 	defer close(w.done)
-	for j := range w.sends {
-		if j.flush != nil {
-			j.flush <- w.failed()
-			continue
-		}
-		if w.failed() == nil {
-			start := time.Now()
-			if _, err := w.out.Write(j.frame); err != nil {
-				w.fail(err)
-			} else {
-				w.ad.drained(len(j.frame), time.Since(start))
+	waiting := map[uint64]chunkJob{}
+	next := uint64(0)
+	for r := range w.results {
+		waiting[r.seq] = r
+		for {
+			j, ok := waiting[next]
+			if !ok {
+				break
 			}
+			delete(waiting, next)
+			next++
+			if j.flush != nil {
+				j.flush <- w.failed()
+				continue
+			}
+			if w.failed() == nil {
+				start := time.Now()
+				if _, err := w.out.Write(j.frame); err != nil {
+					w.fail(err)
+				} else {
+					w.ad.drained(len(j.frame), time.Since(start))
+				}
+			}
+			w.frames <- j.frame[:0]
 		}
-		w.frames <- j.frame[:0]
 	}
 }
 

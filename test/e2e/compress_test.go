@@ -47,10 +47,7 @@ func TestCompressionFollowsTheLink(t *testing.T) {
 		t.Errorf("loopback: s2 carried %.0f %% of the data, want at least 25 %% (codecs %v)", 100*s, fast.Transfer.Codecs)
 	}
 
-	if out, err := exec.Command("tc", "qdisc", "replace", "dev", "tblc0", "root", "tbf", "rate", "100mbit", "burst", "256kb", "latency", "50ms").CombinedOutput(); err != nil {
-		t.Fatalf("tc: %v %s", err, out)
-	}
-	defer func() { _ = exec.Command("tc", "qdisc", "del", "dev", "tblc0", "root").Run() }()
+	slowLink(t)
 	slow := pushOn("100 Mbit/s", "e2e_compress_slow")
 	if s := share(slow, "zstd", "zstd-better"); s < 0.8 {
 		t.Errorf("100 Mbit/s: zstd carried %.0f %% of the data, want at least 80 %% (codecs %v)", 100*s, slow.Transfer.Codecs)
@@ -60,4 +57,13 @@ func TestCompressionFollowsTheLink(t *testing.T) {
 	}
 	removeStaged(t, "e2e_compress_fast")
 	removeStaged(t, "e2e_compress_slow")
+}
+
+// slowLink shapes the veth to the cluster to 100 Mbit/s until the test ends.
+func slowLink(t *testing.T) {
+	t.Helper()
+	if out, err := exec.Command("tc", "qdisc", "replace", "dev", "tblc0", "root", "tbf", "rate", "100mbit", "burst", "256kb", "latency", "50ms").CombinedOutput(); err != nil {
+		t.Fatalf("tc: %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("tc", "qdisc", "del", "dev", "tblc0", "root").Run() })
 }

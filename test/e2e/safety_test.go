@@ -85,6 +85,9 @@ func TestSecondPushOfATableIsRefused(t *testing.T) {
 	const table = "e2e_twice"
 	removeStaged(t, table)
 	bulk := bulkDataset(t)
+	// The first push must still hold the table when the second one looks:
+	// at 100 Mbit/s its 150 MB take 12 s, enough for a renewal of its Lease.
+	slowLink(t)
 	first := pluginCmd([]string{"TRACEBLOC_PROGRESS_INTERVAL=200ms"}, "push", bulk, "--table", table, "-n", ns)
 	stderr, err := first.StderrPipe()
 	must(t, err)
