@@ -238,8 +238,9 @@ func session(ctx context.Context, o Options, resend bool, planOf func(proto.Mess
 			mu.Unlock()
 			last.Store(time.Now().UnixNano())
 			src := &tarSource{root: root, plan: plan, files: plan.Send, local: o.Local, maxBytes: o.MaxFileBytes, progress: progress, stop: ctx.Done()}
-			// Big writes keep the exec stream's frames full.
-			counter := &countingWriter{w: pw}
+			// Big writes keep the exec stream's frames full. What the link
+			// takes keeps the stall clock going, not only the files read.
+			counter := &countingWriter{w: movingWriter{w: pw, last: &last}}
 			defer func() {
 				mu.Lock()
 				out.wire = counter.n
