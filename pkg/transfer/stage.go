@@ -77,8 +77,10 @@ type Result struct {
 	// onto the connection (plan, tar headers and data, after compression).
 	Compressed bool  `json:"compressed"`
 	WireBytes  int64 `json:"wire_bytes"`
-	// Codecs: how many bytes of the stream each codec carried ("zstd",
-	// "s2", "none" for chunks that did not shrink), chosen chunk by chunk.
+	// Codecs: how many bytes of the stream (tar headers and padding
+	// included, before compression) each codec carried ("zstd",
+	// "zstd-better", "s2", "none" for chunks that did not shrink), chosen
+	// chunk by chunk; together they can exceed SentBytes.
 	Codecs map[string]int64 `json:"codecs,omitempty"`
 }
 
