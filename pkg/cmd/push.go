@@ -338,22 +338,26 @@ func printDone(p *output.Printer, r *push.Report) {
 }
 
 // onTheWire says, for a compressed stream, what went on the wire and which
-// codecs carried it, as shares of the stream (files and tar headers):
-// ", 73.2 MiB on the wire: zstd 96 %, s2 4 %".
+// codecs carried the data: ", 73.2 MiB on the wire: zstd 96 %, s2 4 %".
+// The shares are of the stream the codecs carried (tar headers included),
+// not of the files' bytes, so they add up to 100 % however small the files.
 func onTheWire(t *transfer.Result) string {
 	if !t.Compressed {
 		return ""
 	}
 	names := make([]string, 0, len(t.Codecs))
-	var stream int64
+	var total int64
 	for c, n := range t.Codecs {
 		names = append(names, c)
-		stream += n
+		total += n
 	}
-	sort.Slice(names, func(i, j int) bool { return t.Codecs[names[i]] > t.Codecs[names[j]] })
+	sort.Slice(names, func(i, j int) bool {
+		a, b := t.Codecs[names[i]], t.Codecs[names[j]]
+		return a > b || a == b && names[i] < names[j]
+	})
 	var parts []string
 	for _, c := range names {
-		if pct := math.Round(100 * float64(t.Codecs[c]) / float64(stream)); pct >= 1 {
+		if pct := math.Round(100 * float64(t.Codecs[c]) / float64(total)); pct >= 1 {
 			parts = append(parts, fmt.Sprintf("%s %.0f %%", c, pct))
 		}
 	}

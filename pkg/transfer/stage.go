@@ -77,8 +77,10 @@ type Result struct {
 	// onto the connection (plan, tar headers and data, after compression).
 	Compressed bool  `json:"compressed"`
 	WireBytes  int64 `json:"wire_bytes"`
-	// Codecs: how many bytes of the stream each codec carried ("zstd",
-	// "s2", "none" for chunks that did not shrink), chosen chunk by chunk.
+	// Codecs: how many bytes of the stream (tar headers and padding
+	// included, before compression) each codec carried ("zstd",
+	// "zstd-better", "s2", "none" for chunks that did not shrink), chosen
+	// chunk by chunk; together they can exceed SentBytes.
 	Codecs map[string]int64 `json:"codecs,omitempty"`
 }
 
@@ -238,8 +240,9 @@ func session(ctx context.Context, o Options, resend bool, planOf func(proto.Mess
 			mu.Unlock()
 			last.Store(time.Now().UnixNano())
 			src := &tarSource{root: root, plan: plan, files: plan.Send, local: o.Local, maxBytes: o.MaxFileBytes, progress: progress, stop: ctx.Done()}
-			// Big writes keep the exec stream's frames full.
-			counter := &countingWriter{w: pw}
+			// Big writes keep the exec stream's frames full. What the link
+			// takes keeps the stall clock going, not only the files read.
+			counter := &countingWriter{w: movingWriter{w: pw, last: &last}}
 			defer func() {
 				mu.Lock()
 				out.wire = counter.n

@@ -27,8 +27,11 @@ type ChunkReader struct {
 
 // NewChunkReader reads chunks from in.
 func NewChunkReader(in *bufio.Reader) (*ChunkReader, error) {
+	// The cap limit bounds the data of every frame of a chunk together to
+	// the data buffer: the size limit alone is checked frame by frame, and
+	// frames without a content size could grow it to twice MaxChunk.
 	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(MaxChunk),
-		zstd.WithDecoderMaxWindow(MaxChunk))
+		zstd.WithDecoderMaxWindow(MaxChunk), zstd.WithDecodeAllCapLimit(true))
 	if err != nil {
 		return nil, err
 	}

@@ -137,3 +137,34 @@ func FuzzChunkReader(f *testing.F) {
 		}
 	})
 }
+
+// A zstd chunk of several frames, the later ones without a content size,
+// inflates past the bound frame by frame: the reader refuses it having
+// decoded at most one zstd block (128 KiB) past MaxChunk, not a second
+// chunk's worth.
+func TestChunkReaderBoundsAFrameWithoutItsSize(t *testing.T) {
+	first := zstdOf(t, make([]byte, MaxChunk))
+	var rest bytes.Buffer
+	enc, err := zstd.NewWriter(&rest, zstd.WithWindowSize(MaxChunk/2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := enc.Write(make([]byte, 8*MaxChunk)); err != nil {
+		t.Fatal(err)
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	payload := append(append([]byte{}, first...), rest.Bytes()...)
+	cr, err := NewChunkReader(bufio.NewReader(bytes.NewReader(chunk(ChunkZstd, MaxChunk, len(payload), payload))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cr.Close()
+	if _, err := io.ReadAll(cr); !errors.Is(err, ErrChunk) {
+		t.Fatalf("error %v, want %v", err, ErrChunk)
+	}
+	if held := cap(cr.data); held > MaxChunk+MaxChunk/2 {
+		t.Errorf("the reader grew its data to %d bytes for a chunk bounded at %d", held, MaxChunk)
+	}
+}
