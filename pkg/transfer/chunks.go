@@ -219,12 +219,12 @@ func (w *chunkWriter) compress() {
 			w.data[c] += int64(len(j.data))
 		}
 		w.mu.Unlock()
-		frame := append(j.frame, codec)
-		frame = binary.AppendUvarint(frame, uint64(len(j.data)))
-		frame = binary.AppendUvarint(frame, uint64(len(payload)))
-		frame = append(frame, payload...)
+		j.frame = append(j.frame, codec)
+		j.frame = binary.AppendUvarint(j.frame, uint64(len(j.data)))
+		j.frame = binary.AppendUvarint(j.frame, uint64(len(payload)))
+		j.frame = append(j.frame, payload...)
 		w.free <- j.data[:0]
-		w.results <- chunkJob{seq: j.seq, frame: frame}
+		w.results <- chunkJob{seq: j.seq, frame: j.frame}
 	}
 }
 
