@@ -83,28 +83,45 @@ func (a *adapter) produced(n int, took time.Duration) {
 func (a *adapter) choose() (int, int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	// Each codec is measured first, zstd first: its chunks cost a slow
-	// link the least.
-	for c := range nCodecs {
+	// zstd and s2 are measured first, zstd first: its chunks cost a slow
+	// link the least. The stronger zstd level is measured (and its encoder
+	// made) only once the link is seen to be the bottleneck: elsewhere it
+	// is never picked.
+	for _, c := range []int{codecZstd, codecS2} {
 		if a.cost[c] == 0 {
 			return c, -1
 		}
 	}
 	a.chunks++
-	a.cur = a.best()
+	linkBound := false
+	a.cur, linkBound = a.best()
+	if linkBound && a.cost[codecZstdBetter] == 0 {
+		return codecZstdBetter, -1
+	}
 	probe := -1
 	if a.chunks%probeEvery == 0 {
-		probe = (a.cur + 1 + (a.chunks/probeEvery)%(nCodecs-1)) % nCodecs
+		// The codecs measured besides the one picked, in turn.
+		var others []int
+		for c := range nCodecs {
+			if c != a.cur && a.cost[c] > 0 {
+				others = append(others, c)
+			}
+		}
+		probe = others[(a.chunks/probeEvery)%len(others)]
 	}
 	return a.cur, probe
 }
 
-// best: the throughput (data bytes a second) of each codec is the lower of
-// its compressing speed and the link's speed over its ratio.
-func (a *adapter) best() int {
+// best picks among the codecs measured, and says whether the link is the
+// bottleneck. The throughput (data bytes a second) of each codec is the
+// lower of its compressing speed and the link's speed over its ratio.
+func (a *adapter) best() (int, bool) {
 	var through, link [nCodecs]float64
 	top := 0.0
 	for c := range nCodecs {
+		if a.cost[c] == 0 {
+			continue
+		}
 		through[c] = a.speed(c)
 		link[c] = math.Inf(1)
 		if a.drain > 0 && a.ratio[c] > 0 {
@@ -120,7 +137,7 @@ func (a *adapter) best() int {
 	need := keepUp * min(top, files)
 	cheapest, smallest := -1, -1
 	for c := range nCodecs {
-		if through[c] < need {
+		if a.cost[c] == 0 || through[c] < need {
 			continue
 		}
 		if cheapest < 0 || a.cost[c] < a.cost[cheapest] {
@@ -131,9 +148,9 @@ func (a *adapter) best() int {
 		}
 	}
 	if link[cheapest] < min(a.speed(cheapest), files) {
-		return smallest
+		return smallest, true
 	}
-	return cheapest
+	return cheapest, false
 }
 
 // speed is how fast the workers together compress with codec c.

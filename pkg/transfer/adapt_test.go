@@ -67,35 +67,58 @@ func TestAdapterPicksByLinkAndFiles(t *testing.T) {
 	}
 }
 
+func measure(a *adapter, c int) {
+	a.compressed(c, chunkSize, int(csvRatio[c]*chunkSize), time.Duration(float64(chunkSize)/csvSpeed[c]*float64(time.Second)))
+}
+
+// zstd and s2 are measured first; the stronger level only once the link is
+// the bottleneck, and then it is probed like the others.
 func TestAdapterMeasuresEachCodecFirstThenProbes(t *testing.T) {
-	a := &adapter{}
-	var first []int
-	for range nCodecs {
-		c, probe := a.choose()
-		if probe != -1 {
-			t.Fatalf("probe %d while measuring", probe)
-		}
-		first = append(first, c)
-		a.compressed(c, chunkSize, int(csvRatio[c]*chunkSize), time.Duration(float64(chunkSize)/csvSpeed[c]*float64(time.Second)))
-	}
-	if first[0] != codecZstd || first[1] != codecS2 || first[2] != codecZstdBetter {
-		t.Fatalf("codecs measured in the order %v, want zstd, s2, zstd-better", first)
-	}
-	a.drained(chunkSize, time.Duration(float64(chunkSize)/(12.5*mb)*float64(time.Second)))
-	probed := map[int]int{}
-	for i := 1; i <= 4*probeEvery; i++ {
-		c, probe := a.choose()
-		switch {
-		case i%probeEvery != 0 && probe != -1:
-			t.Fatalf("chunk %d probes", i)
-		case i%probeEvery == 0 && (probe < 0 || probe == c):
-			t.Fatalf("chunk %d: probe %d beside %d", i, probe, c)
-		case probe >= 0:
-			probed[probe]++
-		}
-	}
-	if len(probed) != nCodecs-1 {
-		t.Errorf("probed %v: every other codec should get its turn", probed)
+	for _, tt := range []struct {
+		name   string
+		link   float64
+		better bool
+	}{
+		{"fast link", 500 * mb, false},
+		{"slow link", 12.5 * mb, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := &adapter{}
+			for _, want := range []int{codecZstd, codecS2} {
+				c, probe := a.choose()
+				if c != want || probe != -1 {
+					t.Fatalf("measuring: picked %d (probe %d), want %d", c, probe, want)
+				}
+				measure(a, c)
+			}
+			a.drained(chunkSize, time.Duration(float64(chunkSize)/tt.link*float64(time.Second)))
+			probed := map[int]int{}
+			for i := 1; i <= 4*probeEvery; i++ {
+				c, probe := a.choose()
+				if c == codecZstdBetter && a.cost[c] == 0 {
+					measure(a, c)
+				}
+				switch {
+				case i%probeEvery != 0 && probe != -1:
+					t.Fatalf("chunk %d probes", i)
+				case i%probeEvery == 0 && (probe < 0 || probe == c):
+					t.Fatalf("chunk %d: probe %d beside %d", i, probe, c)
+				case probe >= 0:
+					probed[probe]++
+				}
+			}
+			if measured := a.cost[codecZstdBetter] > 0; measured != tt.better {
+				t.Errorf("zstd-better measured: %v, want %v", measured, tt.better)
+			}
+			if want := 1; tt.better {
+				want = 2
+				if len(probed) != want {
+					t.Errorf("probed %v: every other codec measured should get its turn", probed)
+				}
+			} else if len(probed) != want {
+				t.Errorf("probed %v: the other codec measured should get its turn", probed)
+			}
+		})
 	}
 }
 

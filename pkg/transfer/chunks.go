@@ -2,7 +2,6 @@ package transfer
 
 import (
 	"encoding/binary"
-	"fmt"
 	"io"
 	"runtime"
 	"sync"
@@ -43,9 +42,11 @@ type chunkWriter struct {
 	free    chan []byte
 	frames  chan []byte
 	done    chan struct{}
-	zenc    [nCodecs]*zstd.Encoder
-	ad      *adapter
-	close   sync.Once
+	// zinit makes each zstd encoder on its first chunk: the stronger level
+	// is often never used, and its tables are large.
+	zinit [nCodecs]func() *zstd.Encoder
+	ad    *adapter
+	close sync.Once
 
 	mu  sync.Mutex
 	err error
@@ -53,6 +54,14 @@ type chunkWriter struct {
 	// it was.
 	data [nCodecs]int64
 	raw  int64
+	made [nCodecs]bool
+}
+
+// used reports whether codec c's encoder was made.
+func (w *chunkWriter) used(c int) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.made[c]
 }
 
 type chunkJob struct {
@@ -68,21 +77,31 @@ type chunkJob struct {
 
 // compressWorkers: a core each, up to 4. A slow link leaves the cores idle
 // otherwise; the stronger zstd level keeps up with 100 Mbit/s only on two.
-func compressWorkers() int { return min(runtime.GOMAXPROCS(0), 4) }
+func compressWorkers(files int) int {
+	if files > manyFiles {
+		return 1
+	}
+	return min(runtime.GOMAXPROCS(0), 4)
+}
 
-func newChunkWriter(out io.Writer) (*chunkWriter, error) {
-	workers := compressWorkers()
+// manyFiles: a push of more files than this compresses on one worker. Its
+// records take the memory (100 000 files: about 50 MiB), and reading the
+// files, not compressing, is what limits it.
+const manyFiles = 10000
+
+func newChunkWriter(out io.Writer, files int) (*chunkWriter, error) {
+	workers := compressWorkers(files)
 	// Buffers: data being filled, queued and compressed; frames queued,
 	// compressed, waiting their turn and being written.
 	data, frames := workers+2, workers+3
 	w := &chunkWriter{out: out, ad: &adapter{workers: float64(workers)}, jobs: make(chan chunkJob, 1), results: make(chan chunkJob, workers),
 		free: make(chan []byte, data), frames: make(chan []byte, frames), done: make(chan struct{})}
 	for c, level := range map[int]zstd.EncoderLevel{codecZstd: zstd.SpeedFastest, codecZstdBetter: zstd.SpeedBetterCompression} {
-		enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(workers), zstd.WithWindowSize(1<<20))
-		if err != nil {
-			return nil, fmt.Errorf("starting the compressor: %w", err)
-		}
-		w.zenc[c] = enc
+		w.zinit[c] = sync.OnceValue(func() *zstd.Encoder {
+			// Only a bad option fails, and these are fixed.
+			enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(workers), zstd.WithWindowSize(chunkSize))
+			return enc
+		})
 	}
 	for range data {
 		w.free <- make([]byte, 0, chunkSize)
@@ -179,9 +198,9 @@ func (w *chunkWriter) stop() {
 	w.close.Do(func() {
 		close(w.jobs)
 		<-w.done
-		for _, enc := range w.zenc {
-			if enc != nil {
-				_ = enc.Close()
+		for c, init := range w.zinit {
+			if init != nil && w.used(c) {
+				_ = init().Close()
 			}
 		}
 	})
@@ -236,7 +255,10 @@ func (w *chunkWriter) encode(c int, data []byte, scratch *[]byte) []byte {
 	if c == codecS2 {
 		payload = s2.Encode((*scratch)[:cap(*scratch)], data)
 	} else {
-		payload = w.zenc[c].EncodeAll(data, (*scratch)[:0])
+		w.mu.Lock()
+		w.made[c] = true
+		w.mu.Unlock()
+		payload = w.zinit[c]().EncodeAll(data, (*scratch)[:0])
 	}
 	w.ad.compressed(c, len(data), len(payload), time.Since(start))
 	if cap(payload) > cap(*scratch) {

@@ -65,7 +65,7 @@ func TestChunkWriterRoundTrip(t *testing.T) {
 	}
 	data = append(data, noise...)
 	out := &lockedBuffer{}
-	w, err := newChunkWriter(out)
+	w, err := newChunkWriter(out, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func benchLine(rng *rand.Rand) string {
 // that follows the verification depends on it.
 func TestChunkWriterFlushPutsEverythingOut(t *testing.T) {
 	out := &lockedBuffer{}
-	w, err := newChunkWriter(out)
+	w, err := newChunkWriter(out, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestChunkWriterFlushPutsEverythingOut(t *testing.T) {
 // goroutines.
 func TestChunkWriterFailsWhenTheLinkBreaks(t *testing.T) {
 	out := &lockedBuffer{}
-	w, err := newChunkWriter(out)
+	w, err := newChunkWriter(out, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

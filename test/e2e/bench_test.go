@@ -163,9 +163,10 @@ func pushTimed(b *testing.B, dir, table string, extra ...string) run {
 // clearStaged sets the staged copies of tables (and the manual workflow's
 // copies) aside in a trash folder on the volume, to be deleted by
 // emptyTrash between measurements. Deleting tens of thousands of files
-// right before a run would bill that run for it: ext4 skips inodes freed in
-// the last 30 s when it allocates, so creating files right after a mass
-// delete is several times slower, for either workflow. Each call sets
+// right before a run would bill that run for it: ext4 without a journal
+// (this volume's) skips inodes freed in the last minute when it allocates,
+// so creating files right after a mass delete is several times slower, for
+// either workflow. Each call sets
 // aside into a folder of its own (the Pod's date has no %N: two calls in
 // one second would share one, and the second mv of a table would fail).
 func clearStaged(b *testing.B, tables ...string) {
@@ -188,8 +189,13 @@ func emptyTrash(b *testing.B) {
 		b.Fatalf("emptying the trash: %v %s", err, out)
 	}
 	// The next measurement would pay for the inodes just freed (see
-	// clearStaged): wait until ext4 reuses them again.
-	time.Sleep(31 * time.Second)
+	// clearStaged): ext4 passes over an inode deleted less than 60 s ago,
+	// or 360 s while its inode table block is not yet written back. Write
+	// everything back, then wait the minute out.
+	if out, err := exec.Command("sync").CombinedOutput(); err != nil {
+		b.Fatalf("sync: %v %s", err, out)
+	}
+	time.Sleep(61 * time.Second)
 }
 
 func bulkBench(b *testing.B) string {
