@@ -161,7 +161,7 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 	f.StringVarP(&o.Output, "output", "o", "text", "output format: text or json")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print only warnings, errors and the result")
 	f.StringVar(&o.StageImage, "stage-image", defaultStageImage(), "image of the stage pod (needs a POSIX sh with uname, cat, chmod, mv, mkdir); env "+stage.ImageEnv+" sets the default")
-	f.StringVar(&o.Compress, "compress", transfer.CompressAuto, "compress the stream: auto (when a sample of the data shrinks), always or never; each chunk goes as zstd or s2, whichever the measured link and CPU move fastest")
+	f.StringVar(&o.Compress, "compress", transfer.CompressAuto, "compress the stream: auto (when a sample of the data shrinks), always or never; each chunk goes as zstd when the measured link is the bottleneck, else as the codec cheapest in CPU that keeps up (s2)")
 	f.DurationVar(&o.PodRunningTimeout, "pod-running-timeout", 2*time.Minute, "how long to wait for the stage pod to run")
 	f.IntVar(&o.Retries, "retries", 3, "how many times to retry a broken stream; each retry resumes what was sent")
 	f.BoolVar(&o.StageOnly, "stage-only", false, "stage the dataset and stop: submit no ingestion run")

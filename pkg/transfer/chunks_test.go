@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -144,5 +145,16 @@ func TestChunkWriterFailsWhenTheLinkBreaks(t *testing.T) {
 	}
 	if err := w.Close(); !errors.Is(err, broken) {
 		t.Errorf("Close: %v, want %v", err, broken)
+	}
+}
+
+// Many files compress on one worker: their records take the memory, and
+// reading the files is what limits them.
+func TestCompressWorkers(t *testing.T) {
+	if got := compressWorkers(manyFiles + 1); got != 1 {
+		t.Errorf("%d files: %d workers, want 1", manyFiles+1, got)
+	}
+	if got, want := compressWorkers(1), min(runtime.GOMAXPROCS(0), 4); got != want {
+		t.Errorf("one file: %d workers, want %d", got, want)
 	}
 }
