@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"encoding/binary"
+	"errors"
 	"io"
 	"runtime"
 	"sync"
@@ -128,6 +129,9 @@ func newChunkWriter(out io.Writer, files int) (*chunkWriter, error) {
 	return w, nil
 }
 
+// errStopped fails what is still queued when the writer is stopped.
+var errStopped = errors.New("the stream was stopped before it was out")
+
 func (w *chunkWriter) failed() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -196,6 +200,9 @@ func (w *chunkWriter) Close() error {
 
 func (w *chunkWriter) stop() {
 	w.close.Do(func() {
+		// The chunks still queued are dropped, not written: after Close
+		// there are none, and a push that gives up sends nothing more.
+		w.fail(errStopped)
 		close(w.jobs)
 		<-w.done
 		for c, init := range w.zinit {
