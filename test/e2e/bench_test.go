@@ -374,10 +374,7 @@ func median(d []time.Duration) time.Duration {
 func BenchmarkFullPushLoopback(b *testing.B) { compareFull(b, "loopback") }
 
 func BenchmarkFullPush100Mbit(b *testing.B) {
-	if out, err := exec.Command("tc", "qdisc", "replace", "dev", "tblc0", "root", "tbf", "rate", "100mbit", "burst", "256kb", "latency", "50ms").CombinedOutput(); err != nil {
-		b.Fatalf("tc: %v %s", err, out)
-	}
-	defer func() { _ = exec.Command("tc", "qdisc", "del", "dev", "tblc0", "root").Run() }()
+	defer slowLink(b)()
 	compareFull(b, "100 Mbit/s (tc tbf on the veth)")
 }
 
@@ -675,10 +672,7 @@ func BenchmarkParallelStreams(b *testing.B) {
 	measure("loopback")
 	relay := newLatencyRelay(b, 25*time.Millisecond)
 	measure("50 ms round trip", "--server", "https://"+relay.ln.Addr().String())
-	if out, err := exec.Command("tc", "qdisc", "replace", "dev", "tblc0", "root", "tbf", "rate", "100mbit", "burst", "256kb", "latency", "50ms").CombinedOutput(); err != nil {
-		b.Fatalf("tc: %v %s", err, out)
-	}
-	defer func() { _ = exec.Command("tc", "qdisc", "del", "dev", "tblc0", "root").Run() }()
+	defer slowLink(b)()
 	measure("100 Mbit/s (tc tbf on the veth)")
 	record(sec, "")
 	record(sec, "The 50 ms round trip goes through a user-space relay (25 ms each way, at most 4 MiB in flight per direction).")

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -122,10 +121,7 @@ func csvBench(b *testing.B) string {
 
 // shaped runs f with the veth to the cluster shaped to 100 Mbit/s.
 func shaped(b *testing.B, f func()) {
-	if out, err := exec.Command("tc", "qdisc", "replace", "dev", "tblc0", "root", "tbf", "rate", "100mbit", "burst", "256kb", "latency", "50ms").CombinedOutput(); err != nil {
-		b.Fatalf("tc: %v %s", err, out)
-	}
-	defer func() { _ = exec.Command("tc", "qdisc", "del", "dev", "tblc0", "root").Run() }()
+	defer slowLink(b)()
 	f()
 }
 

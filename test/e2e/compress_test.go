@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -57,13 +56,4 @@ func TestCompressionFollowsTheLink(t *testing.T) {
 	}
 	removeStaged(t, "e2e_compress_fast")
 	removeStaged(t, "e2e_compress_slow")
-}
-
-// slowLink shapes the veth to the cluster to 100 Mbit/s until the test ends.
-func slowLink(t *testing.T) {
-	t.Helper()
-	if out, err := exec.Command("tc", "qdisc", "replace", "dev", "tblc0", "root", "tbf", "rate", "100mbit", "burst", "256kb", "latency", "50ms").CombinedOutput(); err != nil {
-		t.Fatalf("tc: %v %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("tc", "qdisc", "del", "dev", "tblc0", "root").Run() })
 }

@@ -327,3 +327,17 @@ func assertNoStagePodsOf(t *testing.T, table string) {
 		t.Errorf("stage pods of %s left behind: %v", table, pods)
 	}
 }
+
+// slowLink shapes the veth to the cluster to 100 Mbit/s (tc tbf). The
+// returned func takes the shaping off; it also runs when the test or
+// benchmark ends.
+func slowLink(tb testing.TB) (undo func()) {
+	tb.Helper()
+	if out, err := exec.Command("tc", "qdisc", "replace", "dev", "tblc0", "root", "tbf", "rate", "100mbit", "burst", "256kb", "latency", "50ms").CombinedOutput(); err != nil {
+		tb.Fatalf("tc: %v %s", err, out)
+	}
+	var once sync.Once
+	undo = func() { once.Do(func() { _ = exec.Command("tc", "qdisc", "del", "dev", "tblc0", "root").Run() }) }
+	tb.Cleanup(undo)
+	return undo
+}
