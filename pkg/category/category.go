@@ -29,6 +29,9 @@ const (
 	ManifestLabelsCSV = "labels_csv"
 	// ManifestDataCSV is one CSV that is the data itself.
 	ManifestDataCSV = "data_csv"
+	// ManifestNone is a task without a manifest (object detection since
+	// layout version 4): its records are enumerated from a sidecar folder.
+	ManifestNone = "none"
 )
 
 // Label forms of a task's spec.
@@ -39,6 +42,18 @@ const (
 	LabelObject = "object"
 	// LabelNone means the task is self-supervised: a label is refused.
 	LabelNone = "none"
+	// LabelAnnotations means each record's label comes from its annotation
+	// file (object detection): no column holds it, a label is refused.
+	LabelAnnotations = "annotations"
+)
+
+// Scopes of an ordering, as the layout contract names them.
+const (
+	// OrderDataset: the column never decreases over the whole file.
+	OrderDataset = "dataset"
+	// OrderPerGroup: the column never decreases within each group of the
+	// task's grouping column.
+	OrderPerGroup = "per_group"
 )
 
 // Where --target-size goes in the spec.
@@ -57,6 +72,9 @@ type Task struct {
 	Sidecars     []Sidecar     `json:"sidecars"`
 	RecordFormat *RecordFormat `json:"record_format"`
 	Grouping     *Grouping     `json:"grouping"`
+	// Ordering is the column whose values may never decrease, and over
+	// what; nil when row order does not matter.
+	Ordering *Ordering `json:"ordering"`
 	// Flags are the task-specific push flags that apply to the task.
 	Flags []string `json:"flags"`
 	// RequiredFlags must be given for the task.
@@ -68,11 +86,12 @@ type Task struct {
 
 // Manifest is the CSV that lists the dataset.
 type Manifest struct {
+	// Kind is ManifestLabelsCSV, ManifestDataCSV or ManifestNone.
 	Kind string `json:"kind"`
 	// FilenameColumn names each row's file in the primary folder; empty
 	// when the manifest has none (tabular data).
 	FilenameColumn string `json:"filename_column"`
-	// Label is LabelColumn, LabelObject or LabelNone.
+	// Label is LabelColumn, LabelObject, LabelNone or LabelAnnotations.
 	Label string `json:"label"`
 	// MinLabelValues is how many distinct label values the task needs (0: no rule).
 	MinLabelValues int `json:"min_label_values"`
@@ -82,6 +101,9 @@ type Manifest struct {
 
 // HasLabel tells whether the task's rows carry a label column.
 func (m Manifest) HasLabel() bool { return m.Label == LabelColumn || m.Label == LabelObject }
+
+// Listed tells whether the dataset has a manifest CSV at all.
+func (m Manifest) Listed() bool { return m.Kind != ManifestNone }
 
 // Folder is the folder of files the manifest's rows name.
 type Folder struct {
@@ -142,6 +164,13 @@ type Grouping struct {
 	TimeColumn  string `json:"time_column"`
 }
 
+// Ordering names a column whose values may never decrease.
+type Ordering struct {
+	Column string `json:"column"`
+	// Scope is OrderDataset or OrderPerGroup.
+	Scope string `json:"scope"`
+}
+
 // SpecRules say what the task adds to the ingest spec.
 type SpecRules struct {
 	// TargetSize lists where [width, height] goes: TargetSizeFileOptions
@@ -176,14 +205,48 @@ type catalog struct {
 	Tasks         []Task `json:"tasks"`
 }
 
+// SupportedLayoutVersions are the versions of the ingestor's layout
+// contract this code has been checked against, rule by rule. Upstream bumps
+// the version when a task gains or loses a key or a manifest kind, so code
+// written for one version can misread the next: tasks.json at any other
+// version refuses to load, and a stale re-vendor fails every test and build
+// instead of shipping. Adding a version means re-reading the contract's
+// change list first (see TestSupportedLayoutVersionsPinned).
+var SupportedLayoutVersions = []string{"4"}
+
+// CheckLayoutVersion refuses a layout contract version that is not exactly
+// one of SupportedLayoutVersions ("4.0" and "v4" are not "4").
+func CheckLayoutVersion(v string) error {
+	if slices.Contains(SupportedLayoutVersions, v) {
+		return nil
+	}
+	return fmt.Errorf("layout contract version %q is not supported: this build follows version %s; re-read the ingestor's layout change list and update the task descriptions before accepting it",
+		v, strings.Join(SupportedLayoutVersions, ", "))
+}
+
 var all = mustParse(tasksDoc)
 
-func mustParse(doc []byte) catalog {
+// parseCatalog reads a tasks document, refusing unknown keys and a layout
+// version this code does not follow.
+func parseCatalog(doc []byte) (catalog, error) {
 	var c catalog
 	dec := json.NewDecoder(strings.NewReader(string(doc)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		panic(fmt.Sprintf("embedded tasks.json does not parse: %v", err))
+		return catalog{}, fmt.Errorf("tasks.json does not parse: %w", err)
+	}
+	if err := CheckLayoutVersion(c.LayoutVersion); err != nil {
+		return catalog{}, fmt.Errorf("tasks.json: %w", err)
+	}
+	return c, nil
+}
+
+// mustParse fails the program's start on a bad embedded tasks.json: it is
+// part of the build, so any test run catches it first.
+func mustParse(doc []byte) catalog {
+	c, err := parseCatalog(doc)
+	if err != nil {
+		panic("embedded " + err.Error())
 	}
 	return c
 }

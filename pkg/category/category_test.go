@@ -1,7 +1,6 @@
 package category
 
 import (
-	"encoding/json"
 	"slices"
 	"sort"
 	"testing"
@@ -11,38 +10,14 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/internal/published"
 )
 
-// layoutTask is the published layout contract's description of a task.
-type layoutTask struct {
-	Family   string `json:"family"`
-	Grouping *struct {
-		CountUnit   string `json:"count_unit"`
-		GroupColumn string `json:"group_column"`
-		TimeColumn  string `json:"time_column"`
-	} `json:"grouping"`
-	Manifest struct {
-		HasLabelColumn         bool   `json:"has_label_column"`
-		Kind                   string `json:"kind"`
-		RequiresFilenameColumn bool   `json:"requires_filename_column"`
-	} `json:"manifest"`
-	PrimarySubdir *string       `json:"primary_subdir"`
-	RecordFormat  *RecordFormat `json:"record_format"`
-	Sidecars      []struct {
-		Glob       string  `json:"glob"`
-		LinkColumn *string `json:"link_column"`
-		Required   bool    `json:"required"`
-		Subdir     string  `json:"subdir"`
-	} `json:"sidecars"`
-}
-
 // TestMatchesPublishedLayout: our description of every task says what the
-// ingestor's published layout contract says, and no task is missing.
+// ingestor's published layout contract says, key for key (manifest,
+// ordering, grouping, sidecars, ...), at the same version, and no task is
+// missing.
 func TestMatchesPublishedLayout(t *testing.T) {
-	var layout struct {
-		Tasks   map[string]layoutTask `json:"tasks"`
-		Version string                `json:"version"`
-	}
-	if err := json.Unmarshal(published.Read(t, "layout.v1.json"), &layout); err != nil {
-		t.Fatal(err)
+	layout, err := ParseLayout(published.Read(t, "layout.v1.json"))
+	if err != nil {
+		t.Fatalf("the published layout contract: %v", err)
 	}
 	if layout.Version != LayoutVersion() {
 		t.Errorf("published layout version %q, ours %q", layout.Version, LayoutVersion())
@@ -51,47 +26,31 @@ func TestMatchesPublishedLayout(t *testing.T) {
 	for name := range layout.Tasks {
 		theirs = append(theirs, name)
 	}
-	ours := Names()
 	sort.Strings(theirs)
-	sorted := slices.Sorted(slices.Values(ours))
+	sorted := slices.Sorted(slices.Values(Names()))
 	if diff := cmp.Diff(theirs, sorted); diff != "" {
 		t.Fatalf("task names (-published +ours):\n%s", diff)
 	}
 	for _, task := range All() {
 		t.Run(task.Name, func(t *testing.T) {
-			want := layout.Tasks[task.Name]
-			var got layoutTask
-			got.Family = task.Family
-			if task.Grouping != nil {
-				got.Grouping = &struct {
-					CountUnit   string `json:"count_unit"`
-					GroupColumn string `json:"group_column"`
-					TimeColumn  string `json:"time_column"`
-				}{task.Grouping.CountUnit, task.Grouping.GroupColumn, task.Grouping.TimeColumn}
-			}
-			got.Manifest.Kind = task.Manifest.Kind
-			got.Manifest.HasLabelColumn = task.Manifest.HasLabel()
-			got.Manifest.RequiresFilenameColumn = task.Manifest.FilenameColumn != ""
-			if task.Primary != nil {
-				got.PrimarySubdir = &task.Primary.Subdir
-			}
-			got.RecordFormat = task.RecordFormat
-			for _, s := range task.Sidecars {
-				got.Sidecars = append(got.Sidecars, struct {
-					Glob       string  `json:"glob"`
-					LinkColumn *string `json:"link_column"`
-					Required   bool    `json:"required"`
-					Subdir     string  `json:"subdir"`
-				}{s.Glob, s.LinkColumn, s.Required, s.Subdir})
-			}
-			if len(want.Sidecars) == 0 {
-				want.Sidecars = nil
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
+			if diff := cmp.Diff(layout.Tasks[task.Name], asLayout(task)); diff != "" {
 				t.Errorf("description differs from the published layout (-published +ours):\n%s", diff)
 			}
 		})
 	}
+}
+
+// asLayout is our description of task in the contract's terms.
+func asLayout(task Task) LayoutTask {
+	got := LayoutTask{Family: task.Family, Grouping: task.Grouping, Ordering: task.Ordering, RecordFormat: task.RecordFormat,
+		Manifest: LayoutManifest{Kind: task.Manifest.Kind, HasLabelColumn: task.Manifest.HasLabel(), RequiresFilenameColumn: task.Manifest.FilenameColumn != ""}}
+	if task.Primary != nil {
+		got.PrimarySubdir = &task.Primary.Subdir
+	}
+	for _, s := range task.Sidecars {
+		got.Sidecars = append(got.Sidecars, LayoutSidecar{Subdir: s.Subdir, Glob: s.Glob, LinkColumn: s.LinkColumn, Required: s.Required})
+	}
+	return got
 }
 
 func TestDescriptionsAreComplete(t *testing.T) {

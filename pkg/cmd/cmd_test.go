@@ -48,6 +48,8 @@ func TestFlagErrorsExit2(t *testing.T) {
 			wantErr: "--number-of-keypoints does not apply to object_detection: it applies to keypoint_detection"},
 		{name: "label column on a self-supervised task", args: []string{"push", "x", "--table", "y", "--task", "embeddings", "--label-column", "l"},
 			wantErr: "--label-column does not apply to embeddings"},
+		{name: "label column on object detection", args: []string{"push", "x", "--table", "y", "--task", "object_detection", "--label-column", "label"},
+			wantErr: "--label-column does not apply to object_detection: its labels are the <object><name> of each annotation file, there is no labels.csv"},
 		{name: "keypoints need a size", args: []string{"push", "x", "--table", "y", "--task", "keypoint_detection", "--number-of-keypoints", "3"},
 			wantErr: "keypoint_detection requires --target-size (e.g. --target-size 256x256)"},
 		{name: "keypoints need a count", args: []string{"push", "x", "--table", "y", "--task", "keypoint_detection", "--target-size", "64x64"},

@@ -232,6 +232,9 @@ func (o *PushOptions) validateTaskFlags(fs *pflag.FlagSet) error {
 	if fs.Changed("label-column") && task.Manifest.Label == category.LabelNone {
 		return exitcode.Errorf(exitcode.BadFlags, "--label-column does not apply to %s: the task is self-supervised, its rows carry no label and the ingestor refuses a spec that names one; drop --label-column", task.Name)
 	}
+	if fs.Changed("label-column") && task.Manifest.Label == category.LabelAnnotations {
+		return exitcode.Errorf(exitcode.BadFlags, "--label-column does not apply to %s: its labels are the <object><name> of each annotation file, there is no labels.csv and the ingestor refuses a spec that names a label; drop --label-column", task.Name)
+	}
 	for _, name := range category.Flags() {
 		if fs.Changed(name) && !task.AppliesFlag(name) {
 			return exitcode.Errorf(exitcode.BadFlags, "--%s does not apply to %s: it applies to %s", name, task.Name, strings.Join(category.TasksWithFlag(name), ", "))

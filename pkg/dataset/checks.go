@@ -74,7 +74,7 @@ func checkersFor(opts Options) ([]func(*run) checker, error) {
 		}
 		out = append(out, c)
 	}
-	if t.Primary == nil || t.Manifest.FilenameColumn == "" || len(missing) > 0 {
+	if !checkable(t) || len(missing) > 0 {
 		return nil, exitcode.Errorf(exitcode.BadFlags, "push cannot check %s datasets yet: it checks %s", t.Name, strings.Join(checkedTasks(), ", "))
 	}
 	return out, nil
@@ -90,10 +90,16 @@ func CanCheck(t string) bool {
 	return false
 }
 
+// checkable tells whether t has the layout Check walks: a primary folder
+// whose files a labels.csv names, or whose records need no manifest.
+func checkable(t category.Task) bool {
+	return t.Primary != nil && (t.Manifest.FilenameColumn != "" || !t.Manifest.Listed())
+}
+
 func checkedTasks() []string {
 	var out []string
 	for _, t := range category.All() {
-		ok := t.Primary != nil && t.Manifest.FilenameColumn != ""
+		ok := checkable(t)
 		for _, c := range t.Checks {
 			if _, found := registry[c]; !found {
 				ok = false

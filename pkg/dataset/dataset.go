@@ -64,7 +64,12 @@ type Dataset struct {
 	Extension string
 	Width     int
 	Height    int
-	Rows      int
+	// Rows counts the records: the rows of the CSV, or the images of a
+	// task without a manifest (one record per image).
+	Rows int
+	// Skipped counts the records the ingestor will skip (object detection:
+	// annotations without an object).
+	Skipped int
 	// Labels counts the rows of each label value.
 	Labels map[string]int
 	// Sidecars counts the files of each sidecar folder ("annotations", "masks").
@@ -128,6 +133,9 @@ type run struct {
 	primary map[string]string
 	// sidecars maps a sidecar folder to its file names.
 	sidecars map[string]map[string]struct{}
+	// caseOnly maps an annotation name the pairing looks for (img.xml) to
+	// the file there in another case (annotations/img.XML).
+	caseOnly map[string]string
 }
 
 // Check walks root and checks it for opts.Task: layout, sizes, the manifest
@@ -155,7 +163,11 @@ func Check(root string, opts Options) (*Dataset, error) {
 		return nil, err
 	}
 	r.walk()
-	r.checkManifest()
+	if opts.Task.Manifest.Listed() {
+		r.checkManifest()
+	} else {
+		r.ds.Rows = r.ds.Images
+	}
 	r.checkFiles()
 	for _, c := range r.checks {
 		c.finish()

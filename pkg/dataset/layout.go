@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -13,13 +14,15 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 )
 
 // checkLayout refuses a dataset whose shape is wrong before anything is read:
-// the manifest and every folder the task's description names.
+// the manifest (when the task has one) and every folder the task's
+// description names.
 func checkLayout(r *run, shown string) error {
-	folders := joinAnd(append([]string{LabelsFile}, slashed(r.task.Folders())...))
+	folders := joinAnd(r.stagedNames())
 	fail := func(format string, args ...any) error {
 		return exitcode.Wrap(exitcode.Local, &Problems{Root: shown, List: []string{fmt.Sprintf(format, args...)}})
 	}
@@ -31,6 +34,27 @@ func checkLayout(r *run, shown string) error {
 		return fail("%v", err)
 	case !st.IsDir():
 		return fail("is a file, not a folder: give the folder that holds %s", folders)
+	}
+	if err := checkManifestFile(r, fail, folders); err != nil {
+		return err
+	}
+	var probs []string
+	for _, dir := range r.task.Folders() {
+		if p := r.folderProblem(dir); p != "" {
+			probs = append(probs, p)
+		}
+	}
+	if len(probs) > 0 {
+		return exitcode.Wrap(exitcode.Local, &Problems{Root: shown, List: probs})
+	}
+	return nil
+}
+
+// checkManifestFile refuses a missing or odd labels.csv, for a task that
+// has one.
+func checkManifestFile(r *run, fail func(format string, args ...any) error, folders string) error {
+	if !r.task.Manifest.Listed() {
+		return nil
 	}
 	lst, err := os.Lstat(filepath.Join(r.abs, LabelsFile))
 	switch {
@@ -45,27 +69,31 @@ func checkLayout(r *run, shown string) error {
 	case !lst.Mode().IsRegular():
 		return fail("labels.csv is not a regular file")
 	}
-	var probs []string
-	for _, dir := range r.task.Folders() {
-		if p := folderProblem(r.abs, dir, r.task.Primary.Subdir); p != "" {
-			probs = append(probs, p)
-		}
-	}
-	if len(probs) > 0 {
-		return exitcode.Wrap(exitcode.Local, &Problems{Root: shown, List: probs})
-	}
 	return nil
 }
 
-func folderProblem(abs, dir, primary string) string {
-	what := "the files named in labels.csv"
+// stagedNames are the manifest (if any) and the folders, as a user reads them.
+func (r *run) stagedNames() []string {
+	names := slashed(r.task.Folders())
+	if r.task.Manifest.Listed() {
+		names = append([]string{LabelsFile}, names...)
+	}
+	return names
+}
+
+func (r *run) folderProblem(dir string) string {
+	primary := r.task.Primary.Subdir
+	what, where := "the files named in labels.csv", "beside labels.csv"
+	if !r.task.Manifest.Listed() {
+		what, where = fmt.Sprintf("the %s files", primary), "in the dataset folder"
+	}
 	if dir != primary {
 		what = fmt.Sprintf("the file paired with each %s file", primary)
 	}
-	st, err := os.Lstat(filepath.Join(abs, dir))
+	st, err := os.Lstat(filepath.Join(r.abs, dir))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Sprintf("%s/ is missing: put %s in a folder named %s beside labels.csv", dir, what, dir)
+		return fmt.Sprintf("%s/ is missing: put %s in a folder named %s %s", dir, what, dir, where)
 	case err != nil:
 		return fmt.Sprintf("reading %s/: %v", dir, err)
 	case st.Mode()&fs.ModeSymlink != 0:
@@ -84,27 +112,30 @@ func slashed(dirs []string) []string {
 	return out
 }
 
-// walk lists labels.csv and every folder with Lstat only (no file is read
-// here), checks names, types, extensions and sizes, pairs sidecars with
-// primary files by stem, and fills ds.Files.
+// walk lists labels.csv (when the task has one) and every folder with Lstat
+// only (no file is read here), checks names, types, extensions and sizes,
+// pairs sidecars with primary files by stem, and fills ds.Files.
 func (r *run) walk() {
-	labels, err := os.Lstat(filepath.Join(r.abs, LabelsFile))
-	if err != nil {
-		r.probs.addf("reading labels.csv: %v", err)
-		return
+	if r.task.Manifest.Listed() {
+		labels, err := os.Lstat(filepath.Join(r.abs, LabelsFile))
+		if err != nil {
+			r.probs.addf("reading labels.csv: %v", err)
+			return
+		}
+		r.addFile(LabelsFile, labels)
 	}
-	r.addFile(LabelsFile, labels)
 	r.noteIgnored()
 
 	prim := r.task.Primary
 	byExt := map[string]int{}
 	r.primary = map[string]string{}
 	r.listFolder(prim.Subdir, func(name string) bool { return slices.Contains(prim.Extensions, strings.ToLower(filepath.Ext(name))) },
-		joinOr(prim.Extensions), ": convert them or move them out of "+prim.Subdir+"/", func(name string) {
+		joinOr(prim.Extensions), ": convert them or move them out of "+prim.Subdir+"/", func(name string) bool {
 			ext := strings.ToLower(filepath.Ext(name))
 			byExt[ext]++
 			r.primary[name] = strings.TrimSuffix(name, filepath.Ext(name))
 			r.ds.Images++
+			return true
 		})
 	checkOneExt(prim.Subdir, byExt, r.ds, r.probs)
 
@@ -112,19 +143,45 @@ func (r *run) walk() {
 	for _, sc := range r.task.Sidecars {
 		names := map[string]struct{}{}
 		want := strings.TrimPrefix(sc.Glob, "*")
-		r.listFolder(sc.Subdir, func(name string) bool { return strings.HasSuffix(name, want) },
-			want, fmt.Sprintf(": %s/ holds only %s files, lower-case extension", sc.Subdir, sc.For("<stem>")), func(name string) {
+		r.listFolder(sc.Subdir, func(name string) bool { return strings.HasSuffix(name, want) || r.otherCase(sc, name) },
+			want, fmt.Sprintf(": %s/ holds only %s files, lower-case extension", sc.Subdir, sc.For("<stem>")), func(name string) bool {
+				if !strings.HasSuffix(name, want) {
+					return false // a case variant: no record, not staged
+				}
 				names[name] = struct{}{}
 				r.ds.Sidecars[sc.Subdir]++
+				return true
 			})
 		r.sidecars[sc.Subdir] = names
 		r.pair(sc.Subdir, sc.For, sc.Stem, sc.Required)
 	}
+	if len(r.caseOnly) > 0 {
+		names := slices.Sorted(maps.Values(r.caseOnly))
+		r.ds.Notes = append(r.ds.Notes, fmt.Sprintf("%d annotation files end in an upper-case .XML: %s: the ingestor reads only *.xml (case-sensitive), so they are no records and are not staged; rename them to .xml",
+			len(names), listFirst(names, 3)))
+	}
+}
+
+// otherCase tells whether name is an annotation whose .xml is in another
+// case (img.XML): the ingestor's glob *.xml is case-sensitive, so it is no
+// record, neither refused nor staged. It is remembered by the name it
+// would need, for the pairing message and a note.
+func (r *run) otherCase(sc category.Sidecar, name string) bool {
+	ext := filepath.Ext(name)
+	if sc.Glob != "*.xml" || ext == ".xml" || !strings.EqualFold(ext, ".xml") {
+		return false
+	}
+	if r.caseOnly == nil {
+		r.caseOnly = map[string]string{}
+	}
+	r.caseOnly[strings.TrimSuffix(name, ext)+".xml"] = sc.Subdir + "/" + name
+	return true
 }
 
 // listFolder reads one flat folder, refusing what cannot be staged and
-// files that fail keep, and calls add for every good file.
-func (r *run) listFolder(dir string, keep func(name string) bool, kept, keepHint string, add func(name string)) {
+// files that fail keep, and calls add for every file kept: the file is
+// staged when add says so.
+func (r *run) listFolder(dir string, keep func(name string) bool, kept, keepHint string, add func(name string) bool) {
 	entries, err := os.ReadDir(filepath.Join(r.abs, dir))
 	if err != nil {
 		r.probs.addf("reading %s/: %v", dir, err)
@@ -156,8 +213,9 @@ func (r *run) listFolder(dir string, keep func(name string) bool, kept, keepHint
 			badExt = append(badExt, rel)
 			continue
 		}
-		add(name)
-		r.addFile(rel, info)
+		if add(name) {
+			r.addFile(rel, info)
+		}
 	}
 	if len(links) > 0 {
 		r.probs.addf("%d symbolic links in %s/: %s: copy the real files in (links are refused, they can point anywhere on your disk)", len(links), dir, listFirst(links, 3))
@@ -176,7 +234,11 @@ func (r *run) listFolder(dir string, keep func(name string) bool, kept, keepHint
 		r.probs.addf("%d files in %s/ are not %s: %s%s", len(badExt), dir, kept, listFirst(badExt, 3), webpHint(badExt, keepHint))
 	}
 	if len(entries) == 0 {
-		r.probs.addf("%s/ is empty: put the files named in labels.csv there", dir)
+		what := "the files named in labels.csv"
+		if !r.task.Manifest.Listed() {
+			what = "the files of the dataset"
+		}
+		r.probs.addf("%s/ is empty: put %s there", dir, what)
 	}
 }
 
@@ -189,7 +251,11 @@ func (r *run) pair(dir string, forStem func(string) string, stemOf func(string) 
 	for name, stem := range r.primary {
 		stems[stem] = struct{}{}
 		if _, ok := have[forStem(stem)]; !ok && required {
-			missing = append(missing, fmt.Sprintf("%s/%s (for %s/%s)", dir, forStem(stem), r.task.Primary.Subdir, name))
+			m := fmt.Sprintf("%s/%s (for %s/%s)", dir, forStem(stem), r.task.Primary.Subdir, name)
+			if other, ok := r.caseOnly[forStem(stem)]; ok {
+				m += fmt.Sprintf(" (%s is not read: the ingestor reads only lower-case .xml, rename it)", other)
+			}
+			missing = append(missing, m)
 		}
 	}
 	for name := range have {
@@ -285,14 +351,24 @@ func (r *run) noteIgnored() {
 	if err != nil {
 		return
 	}
-	staged := append([]string{LabelsFile}, r.task.Folders()...)
+	staged := r.task.Folders()
+	if r.task.Manifest.Listed() {
+		staged = append(staged, LabelsFile)
+	}
 	var ignored []string
 	for _, e := range entries {
-		if !slices.Contains(staged, e.Name()) {
+		switch {
+		case slices.Contains(staged, e.Name()):
+		case e.Name() == LabelsFile:
+			// A leftover of the layout before version 4: the ingestor
+			// ignores it, and so does the push.
+			r.ds.Notes = append(r.ds.Notes, fmt.Sprintf("labels.csv is ignored, not staged: %s reads its records and labels from %s, it has no labels.csv",
+				r.task.Name, joinAnd(slashed(r.task.Folders()))))
+		default:
 			ignored = append(ignored, e.Name())
 		}
 	}
 	if len(ignored) > 0 {
-		r.ds.Notes = append(r.ds.Notes, fmt.Sprintf("not staged (only %s are): %s", joinAnd(append([]string{LabelsFile}, slashed(r.task.Folders())...)), listFirst(ignored, 5)))
+		r.ds.Notes = append(r.ds.Notes, fmt.Sprintf("not staged (only %s are): %s", joinAnd(r.stagedNames()), listFirst(ignored, 5)))
 	}
 }

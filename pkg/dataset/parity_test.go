@@ -23,7 +23,12 @@ const (
 	srcRows       = "ingestor record processing: every row's file exists; a bare name gets the spec's extension (CATEGORIES.md Common)"
 	srcPairing    = "ingestor FilePairingValidator: image ↔ sidecar by stem, both ways"
 	srcVOC        = "ingestor PascalVOCXMLValidator: required elements, 0/1 flags, integer boxes with min < max"
-	srcPreflight  = "tracebloc CLI pre-flight (CATEGORIES.md object_detection): ≥ 1 object, box inside the image, ≥ 2 classes"
+	srcPreflight  = "tracebloc CLI pre-flight (CATEGORIES.md object_detection): box inside the image"
+	srcDiversity  = "ingestor label diversity from the XML (UPSTREAM-V4 rule 12): ≥ 2 distinct classes"
+	srcNoObject   = "ingestor VOC enumeration (UPSTREAM-V4 rule 9): an XML without an object is a skipped record, with a warning"
+	srcLabelCell  = "ingestor label encoding (UPSTREAM-V4 rules 10, 11): class names without white space or ':', each image's cell ≤ 255 characters"
+	srcDifficult  = "ingestor PascalVOCXMLValidator (oracle): <difficult> any non-negative integer, 2 only warned about"
+	srcNoManifest = "layout contract v4 (UPSTREAM-V4 rules 5, 7): object detection has no labels.csv, a leftover one is ignored; *.xml is case-sensitive"
 	srcMaskID     = "ingestor MaskIdColumnValidator: mask_id present, exact name, populated (NULL tokens count as empty)"
 	srcMask       = "CATEGORIES.md semantic_segmentation: each mask decodes and has its image's size"
 	srcKPAnn      = "ingestor KeypointAnnotationValidator: JSON object of [x, y] / {x, y}, numeric, ≥ 0, count = number_of_keypoints, non-degenerate, same names"
@@ -121,18 +126,24 @@ func vocWith(from, to string) func(t *testing.T, dir string) {
 	}
 }
 
+// longCell writes image 4's annotation with 16 classes whose label cell is
+// 255+extra characters: 16 pairs "ééééééééééé_<letter>:1" of 15 characters
+// (26 bytes) joined by 15 spaces, the first class extra characters longer.
+func longCell(extra int) func(t *testing.T, dir string) {
+	return func(t *testing.T, dir string) {
+		var classes []string
+		for i := range 16 {
+			classes = append(classes, strings.Repeat("é", 11)+"_"+string(rune('a'+i)))
+		}
+		classes[0] += strings.Repeat("x", extra)
+		writeXML(t, dir, "img_00004", string(fixture.VOC("img_00004.jpg", pW, pH, classes)))
+	}
+}
+
 // commonCases hold for every image task.
 func commonCases() []parityCase {
 	return []parityCase{
 		{"valid", "", true, func(*testing.T, string) {}, ""},
-		{"filename without extension", srcRows, true, func(t *testing.T, dir string) {
-			editCSV(t, dir, func(rows [][]string) [][]string {
-				for _, r := range rows[1:] {
-					r[0] = strings.TrimSuffix(r[0], ".jpg")
-				}
-				return rows
-			})
-		}, ""},
 		{"image does not decode", srcResolution, false, func(t *testing.T, dir string) {
 			writeFile(t, filepath.Join(dir, "images", "img_00001.jpg"), "not a jpeg")
 		}, "images do not decode: images/img_00001.jpg"},
@@ -148,6 +159,23 @@ func commonCases() []parityCase {
 			must(t, os.Rename(filepath.Join(dir, "images", "img_00003.jpg"), filepath.Join(dir, "images", "img_00003.png")))
 			writeFile(t, filepath.Join(dir, "images", "img_00003.png"), string(data))
 		}, "images/ mixes extensions"},
+		{"backslash in a file name", "stream rule (transfer.EntryName): the pre-flight refuses what the stream would", false, func(t *testing.T, dir string) {
+			writeImage(t, filepath.Join(dir, "images", `a\b.jpg`), pW, pH)
+		}, `"images/a\\b.jpg"`},
+	}
+}
+
+// manifestCases hold for every image task with a labels.csv.
+func manifestCases() []parityCase {
+	return []parityCase{
+		{"filename without extension", srcRows, true, func(t *testing.T, dir string) {
+			editCSV(t, dir, func(rows [][]string) [][]string {
+				for _, r := range rows[1:] {
+					r[0] = strings.TrimSuffix(r[0], ".jpg")
+				}
+				return rows
+			})
+		}, ""},
 		{"row names a missing image", srcRows, false, func(t *testing.T, dir string) {
 			setCell(t, dir, "filename", 1, "ghost.jpg")
 		}, "name files that are not in images/: ghost.jpg"},
@@ -162,9 +190,6 @@ func commonCases() []parityCase {
 		{"header without rows", srcCSV, false, func(t *testing.T, dir string) {
 			editCSV(t, dir, func(rows [][]string) [][]string { return rows[:1] })
 		}, "header but no rows"},
-		{"backslash in a file name", "stream rule (transfer.EntryName): the pre-flight refuses what the stream would", false, func(t *testing.T, dir string) {
-			writeImage(t, filepath.Join(dir, "images", `a\b.jpg`), pW, pH)
-		}, `"images/a\\b.jpg"`},
 	}
 }
 
@@ -191,7 +216,36 @@ var parityTasks = map[string][]parityCase{
 		}, "annotations/ is missing"},
 		{"upper-case .XML", srcPairing, false, func(t *testing.T, dir string) {
 			must(t, os.Rename(filepath.Join(dir, "annotations", "img_00001.xml"), filepath.Join(dir, "annotations", "img_00001.XML")))
-		}, "annotations/img_00001.XML"},
+		}, "annotations/img_00001.xml (for images/img_00001.jpg) (annotations/img_00001.XML is not read"},
+		{"an extra upper-case .XML", srcNoManifest, true, func(t *testing.T, dir string) {
+			writeFile(t, filepath.Join(dir, "annotations", "img_00001.XML"), string(fixture.VOC("img_00001.jpg", pW, pH, []string{"car"})))
+		}, ""},
+		{"leftover labels.csv", srcNoManifest, true, func(t *testing.T, dir string) {
+			writeFile(t, filepath.Join(dir, "labels.csv"), "filename,label\nimg_00000.jpg,car\n")
+		}, ""},
+		{"labels.csv that does not parse", srcNoManifest, true, func(t *testing.T, dir string) {
+			writeFile(t, filepath.Join(dir, "labels.csv"), "\xff\x00\"broken")
+		}, ""},
+		{"<filename> names another image", srcNoManifest, true, vocWith("<filename>img_00000.jpg</filename>", "<filename>other.png</filename>"), ""},
+		{"difficult 2", srcDifficult, true, vocWith("<difficult>0</difficult>", "<difficult>2</difficult>"), ""},
+		{"difficult with spaces", srcDifficult, true, vocWith("<difficult>0</difficult>", "<difficult> 1 </difficult>"), ""},
+		{"difficult -1", srcDifficult, false, vocWith("<difficult>0</difficult>", "<difficult>-1</difficult>"), `<difficult> is "-1", not a non-negative integer`},
+		{"difficult empty", srcDifficult, false, vocWith("<difficult>0</difficult>", "<difficult></difficult>"), `<difficult> is "", not a non-negative integer`},
+		{"class name with a space", srcLabelCell, false, vocWith("<name>car</name>", "<name>traffic light</name>"),
+			`annotations/img_00000.xml line 15: object 1 <name> is "traffic light"`},
+		{"class name with a colon", srcLabelCell, false, vocWith("<name>car</name>", "<name>car:red</name>"), `<name> is "car:red"`},
+		{"class name with a no-break space", srcLabelCell, false, vocWith("<name>car</name>", "<name>car\u00a0red</name>"), "object names hold white space"},
+		{"class name trimmed", srcLabelCell, true, vocWith("<name>car</name>", "<name>  car\n</name>"), ""},
+		{"class name with a zero-width space", srcLabelCell, true, vocWith("<name>car</name>", "<name>car\u200bred</name>"), ""},
+		{"label cell over 255 characters", srcLabelCell, false, func(t *testing.T, dir string) {
+			var classes []string
+			for i := range 26 { // 26 pairs "class_<letter>xxx:1" of 12 characters and 25 spaces
+				classes = append(classes, "class_"+string(rune('a'+i))+"xxx")
+			}
+			writeXML(t, dir, "img_00004", string(fixture.VOC("img_00004.jpg", pW, pH, classes)))
+		}, "1 images have a label cell over 255 characters: annotations/img_00004.xml line 1: the classes make a label cell of 337 characters"},
+		{"label cell of 255 characters, more bytes", srcLabelCell, true, longCell(0), ""},
+		{"label cell of 256 characters", srcLabelCell, false, longCell(1), "the classes make a label cell of 256 characters"},
 		{"truncated XML", srcVOC, false, func(t *testing.T, dir string) {
 			writeXML(t, dir, "img_00000", "<annotation>\n  <folder>images</folder>\n  <object>\n")
 		}, "not well-formed XML: annotations/img_00000.xml line"},
@@ -205,10 +259,16 @@ var parityTasks = map[string][]parityCase{
 		{"fractional coordinate", srcVOC, false, vocWith("<xmin>0</xmin>", "<xmin>0.5</xmin>"), `<xmin> is "0.5", not a non-negative integer`},
 		{"empty box", srcVOC, false, vocWith("<xmax>40</xmax>", "<xmax>0</xmax>"), "is empty: xmin < xmax"},
 		{"box beyond the image", srcPreflight, false, vocWith("<xmax>40</xmax>", "<xmax>41</xmax>"), "reaches beyond the 40×32 image"},
-		{"no object", srcPreflight, false, func(t *testing.T, dir string) {
+		{"no object", srcNoObject, true, func(t *testing.T, dir string) {
 			writeXML(t, dir, "img_00000", string(fixture.VOC("img_00000.jpg", pW, pH, nil)))
-		}, "annotations/img_00000.xml line 1: no <object>"},
-		{"one class only", srcPreflight, false, func(t *testing.T, dir string) {
+		}, ""},
+		{"no object anywhere", srcDiversity, false, func(t *testing.T, dir string) {
+			for i := range pN {
+				stem := strings.TrimSuffix(fixtureName(i), ".jpg")
+				writeXML(t, dir, stem, string(fixture.VOC(fixtureName(i), pW, pH, nil)))
+			}
+		}, "no annotation file in annotations/ holds an <object>"},
+		{"one class only", srcDiversity, false, func(t *testing.T, dir string) {
 			for i := range pN {
 				stem := strings.TrimSuffix(fixtureName(i), ".jpg")
 				writeXML(t, dir, stem, string(fixture.VOC(fixtureName(i), pW, pH, []string{"car"})))
@@ -312,7 +372,11 @@ func TestParity(t *testing.T) {
 		if !ok {
 			t.Fatalf("no task %s", taskName)
 		}
-		cases := append(commonCases(), specific...)
+		cases := commonCases()
+		if task.Manifest.Listed() {
+			cases = append(cases, manifestCases()...)
+		}
+		cases = append(cases, specific...)
 		broken := 0
 		for _, c := range cases {
 			if !c.accepted {
@@ -388,13 +452,20 @@ func TestValidImageTasks(t *testing.T) {
 			for _, f := range ds.Files {
 				folders = append(folders, strings.SplitN(f.Rel, "/", 2)[0])
 			}
-			for _, want := range append([]string{"labels.csv"}, task.Folders()...) {
-				if !strings.Contains(strings.Join(folders, " "), want) {
-					t.Errorf("no file of %s is staged: %v", want, folders)
+			want := task.Folders()
+			if task.Manifest.Listed() {
+				want = append(want, "labels.csv")
+			}
+			for _, w := range want {
+				if !strings.Contains(strings.Join(folders, " "), w) {
+					t.Errorf("no file of %s is staged: %v", w, folders)
 				}
 			}
-			if len(ds.Files) != 1+pN*len(task.Folders()) {
-				t.Errorf("%d files staged, want %d", len(ds.Files), 1+pN*len(task.Folders()))
+			if n := len(want) - len(task.Folders()) + pN*len(task.Folders()); len(ds.Files) != n {
+				t.Errorf("%d files staged, want %d", len(ds.Files), n)
+			}
+			if ds.Rows != pN {
+				t.Errorf("%d records, want %d", ds.Rows, pN)
 			}
 			tt.check(t, ds)
 		})

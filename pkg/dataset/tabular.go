@@ -695,13 +695,13 @@ func TabularOptionsFor(t category.Task, labelColumn, policy, timeColumn string, 
 		o.NumericLabel = true
 	}
 	if g := t.Grouping; g != nil {
-		o.GroupColumn, o.OrderColumn = g.GroupColumn, g.TimeColumn
+		o.GroupColumn = g.GroupColumn
 	}
-	if c, ok := t.Manifest.Columns["timestamp"]; ok {
-		o.OrderColumn = c
-	}
-	if t.Name == "time_series_forecasting" && o.OrderColumn == "" {
-		o.OrderColumn = "timestamp"
+	// The layout contract's ordering says which column may never decrease:
+	// over the whole file, or within each group (OrderColumn is checked per
+	// GroupColumn when that is set).
+	if ord := t.Ordering; ord != nil {
+		o.OrderColumn = ord.Column
 	}
 	if t.Name == "time_to_event_prediction" {
 		o.DurationColumn, o.EventColumn = timeColumn, labelColumn

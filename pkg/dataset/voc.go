@@ -6,9 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // maxAnnotationBytes bounds one annotation file: a Pascal VOC file of
@@ -23,10 +27,13 @@ const maxXMLDepth = 16
 // rules are the ingestor's Pascal VOC validator (root <annotation>;
 // <folder>, <filename>, <source> with <database> and <annotation>, <size>
 // with positive <width>, <height>, <depth>, <segmented> 0 or 1; per
-// <object>: <name>, <pose>, <truncated> and <difficult> 0 or 1, <bndbox>
-// with non-negative integers, min < max) plus the pre-flight's own: at least
-// one object per file, every box inside its image, and at least two object
-// classes over the dataset (CATEGORIES.md, object_detection).
+// <object>: <name>, <pose>, <truncated> 0 or 1, <difficult> a non-negative
+// integer (VisDrone-style 2 included), <bndbox> with non-negative integers,
+// min < max), its label encoding (class names without white space or ':',
+// each image's "class:count ..." cell within 255 characters), at least two
+// object classes over the dataset, and the pre-flight's own: every box
+// inside its image. An annotation without an object is a record the
+// ingestor skips: counted and warned about, not refused.
 type vocCheck struct {
 	nop
 	r       *run
@@ -35,7 +42,13 @@ type vocCheck struct {
 	issues  findings
 	classes map[string]int
 	objects int
+	// empty counts the annotations without an object, with a few examples.
+	empty sample
 }
+
+// maxLabelCell is the length, in characters, of the column each image's
+// label cell is stored in: a longer cell fails the ingestor's run.
+const maxLabelCell = 255
 
 func newVOCCheck(r *run) checker {
 	c := &vocCheck{r: r, classes: map[string]int{}}
@@ -49,8 +62,11 @@ func newVOCCheck(r *run) checker {
 
 // vocResult is what one annotation file gave.
 type vocResult struct {
+	rel     string
 	classes []string
 	issues  [][2]string // kind, example
+	// empty: the file holds no <object>, the ingestor skips its record.
+	empty bool
 }
 
 func (c *vocCheck) file(u *unit) any {
@@ -61,7 +77,7 @@ func (c *vocCheck) file(u *unit) any {
 	if _, ok := c.r.sidecars[c.dir][c.name(u.stem)]; !ok {
 		return nil // the pairing problem is already reported
 	}
-	res := &vocResult{}
+	res := &vocResult{rel: rel}
 	issue := func(kind string, line int, format string, args ...any) {
 		res.issues = append(res.issues, [2]string{kind, fmt.Sprintf("%s line %d: %s", rel, line, fmt.Sprintf(format, args...))})
 	}
@@ -117,13 +133,37 @@ func (c *vocCheck) file(u *unit) any {
 		issue(kindValue, e.line, "<segmented> is %q, not 0 or 1", e.text)
 	}
 	objects := root.children("object")
-	if len(objects) == 0 {
-		issue(kindNoObject, root.line, "no <object>")
-	}
+	res.empty = len(objects) == 0
 	for i, obj := range objects {
 		c.object(obj, i+1, u, res, issue)
 	}
+	if cell := labelCell(res.classes); utf8.RuneCountInString(cell) > maxLabelCell {
+		issue(kindLabelCell, root.line, "the classes make a label cell of %d characters", utf8.RuneCountInString(cell))
+	}
 	return res
+}
+
+// labelCell is the label the ingestor stores for an image: its classes as
+// class:count pairs, sorted by class, joined by one space ("car:3 sign:1").
+func labelCell(classes []string) string {
+	counts := map[string]int{}
+	for _, c := range classes {
+		counts[c]++
+	}
+	names := slices.Sorted(maps.Keys(counts))
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + ":" + strconv.Itoa(counts[n])
+	}
+	return strings.Join(parts, " ")
+}
+
+// badClassName tells whether a trimmed class name cannot be encoded in a
+// label cell: white space separates the pairs and ':' a class from its
+// count. unicode.IsSpace is the ingestor's str.isspace for every character
+// XML allows.
+func badClassName(name string) bool {
+	return strings.ContainsFunc(name, func(r rune) bool { return r == ':' || unicode.IsSpace(r) })
 }
 
 // object checks one <object>; n counts from 1.
@@ -134,6 +174,8 @@ func (c *vocCheck) object(obj *xnode, n int, u *unit, res *vocResult, issue func
 		issue(kindStructure, obj.line, "object %d has no <name>", n)
 	case strings.TrimSpace(name.text) == "":
 		issue(kindStructure, name.line, "object %d has an empty <name>", n)
+	case badClassName(strings.TrimSpace(name.text)):
+		issue(kindClassName, name.line, "object %d <name> is %q", n, strings.TrimSpace(name.text))
 	default:
 		res.classes = append(res.classes, strings.TrimSpace(name.text))
 	}
@@ -142,12 +184,17 @@ func (c *vocCheck) object(obj *xnode, n int, u *unit, res *vocResult, issue func
 	} else if strings.TrimSpace(e.text) == "" {
 		issue(kindStructure, e.line, "object %d has an empty <pose>", n)
 	}
-	for _, flag := range []string{"truncated", "difficult"} {
-		if e := obj.child(flag); e == nil {
-			issue(kindStructure, obj.line, "object %d has no <%s>", n, flag)
-		} else if e.text != "0" && e.text != "1" {
-			issue(kindValue, e.line, "object %d <%s> is %q, not 0 or 1", n, flag, e.text)
-		}
+	if e := obj.child("truncated"); e == nil {
+		issue(kindStructure, obj.line, "object %d has no <truncated>", n)
+	} else if e.text != "0" && e.text != "1" {
+		issue(kindValue, e.line, "object %d <truncated> is %q, not 0 or 1", n, e.text)
+	}
+	// The ingestor takes any non-negative integer: datasets such as
+	// VisDrone grade difficulty 0, 1, 2.
+	if e := obj.child("difficult"); e == nil {
+		issue(kindStructure, obj.line, "object %d has no <difficult>", n)
+	} else if v, err := vocInt(e.text); err != nil || v < 0 {
+		issue(kindValue, e.line, "object %d <difficult> is %q, not a non-negative integer", n, e.text)
 	}
 	box := obj.child("bndbox")
 	if box == nil {
@@ -184,8 +231,9 @@ func (c *vocCheck) object(obj *xnode, n int, u *unit, res *vocResult, issue func
 const (
 	kindParse     = "%d annotation files are not well-formed XML: %s: save each one as Pascal VOC XML (UTF-8, one <annotation> root)"
 	kindStructure = "%d annotation problems with missing or empty Pascal VOC elements: %s: write every element the ingestor requires (folder, filename, source/database, source/annotation, size/width|height|depth, segmented; per object name, pose, truncated, difficult, bndbox)"
-	kindValue     = "%d annotation values out of range: %s: sizes are positive integers, coordinates non-negative integers, segmented/truncated/difficult 0 or 1"
-	kindNoObject  = "%d annotation files hold no <object>: %s: annotate at least one object per image, or remove the image and its annotation"
+	kindValue     = "%d annotation values out of range: %s: sizes are positive integers, coordinates and difficult non-negative integers, segmented/truncated 0 or 1"
+	kindClassName = "%d object names hold white space or ':': %s: the ingestor stores each image's classes as class:count pairs separated by spaces and refuses such names; rename the class (e.g. traffic_light)"
+	kindLabelCell = "%d images have a label cell over 255 characters: %s: the ingestor stores each image's classes as class:count pairs (\"car:3 sign:1\") in a 255-character column and refuses a longer cell; use shorter class names or fewer classes per image"
 	kindBox       = "%d bounding boxes are empty: %s: each box needs xmin < xmax and ymin < ymax"
 	kindOutside   = "%d bounding boxes reach beyond their image: %s: keep xmax within the image width and ymax within its height"
 )
@@ -194,6 +242,9 @@ func (c *vocCheck) collect(_ *unit, res any) {
 	v, ok := res.(*vocResult)
 	if !ok || v == nil {
 		return
+	}
+	if v.empty {
+		c.empty.addName(v.rel)
 	}
 	for _, is := range v.issues {
 		c.issues.add(is[0], is[1])
@@ -210,7 +261,20 @@ func (c *vocCheck) collect(_ *unit, res any) {
 func (c *vocCheck) finish() {
 	c.issues.report(c.r.probs)
 	c.r.ds.Classes, c.r.ds.Objects = c.classes, c.objects
-	if len(c.issues.kinds) == 0 && len(c.classes) == 1 {
+	c.r.ds.Skipped = c.empty.n
+	if c.empty.n > 0 {
+		c.r.ds.Notes = append(c.r.ds.Notes, fmt.Sprintf("%d annotation files hold no <object>: %s: the ingestor skips their images, and the run reports %d skipped records (push counts a run with skipped records as failed); annotate them or remove each image with its annotation",
+			c.empty.n, &c.empty, c.empty.n))
+	}
+	if len(c.issues.kinds) > 0 {
+		return
+	}
+	switch len(c.classes) {
+	case 0:
+		if c.empty.n > 0 {
+			c.r.probs.addf("no annotation file in %s/ holds an <object>: object detection needs objects of at least 2 classes across the dataset", c.dir)
+		}
+	case 1:
 		for cl := range c.classes {
 			c.r.probs.addf("every object in %s/ is a %q: object detection needs at least 2 object classes across the dataset", c.dir, cl)
 		}

@@ -40,9 +40,9 @@ type Report struct {
 	Labels      map[string]int `json:"labels,omitempty"`
 	// Folders counts the staged files of each folder ("images", "annotations", "masks").
 	Folders map[string]int `json:"folders,omitempty"`
-	// Classes counts the annotated objects of each class (object detection).
+	// Classes counts the annotated objects (boxes) of each class (object detection).
 	Classes map[string]int `json:"classes,omitempty"`
-	// Objects is the number of annotated objects (object detection).
+	// Objects is the number of annotated objects, boxes (object detection).
 	Objects int `json:"objects,omitempty"`
 	// Keypoints is the number of keypoints per row (keypoint detection).
 	Keypoints int `json:"keypoints,omitempty"`
@@ -69,6 +69,16 @@ type Report struct {
 	StagedRemoved bool   `json:"staged_removed"`
 	Error         string `json:"error,omitempty"`
 	ExitCode      int    `json:"exit_code"`
+
+	// LayoutVersion is the version of the ingestor's layout contract the
+	// dataset is checked against ("4").
+	LayoutVersion string `json:"layout_version"`
+	// Records is the number of records the ingestor will find: the rows of
+	// the CSV, one per image for object detection.
+	Records int `json:"records"`
+	// SkippedRecords are records the ingestor will skip (object detection:
+	// annotations without an object).
+	SkippedRecords int `json:"skipped_records,omitempty"`
 }
 
 // RunReport is the ingestion run of a push.

@@ -22,7 +22,7 @@ import (
 // Run performs the push: "fail fast, fail local". It always returns a report,
 // filled as far as the push got; the error carries the exit code.
 func Run(ctx context.Context, o Options) (*Report, error) {
-	r := &Report{Status: StatusFailed, Table: o.Table, Category: o.Category, Intent: o.Intent, Path: o.Path}
+	r := &Report{Status: StatusFailed, LayoutVersion: category.LayoutVersion(), Table: o.Table, Category: o.Category, Intent: o.Intent, Path: o.Path}
 	err := run(ctx, o, r)
 	if err != nil && ctx.Err() != nil && exitcode.Of(err) != exitcode.Interrupted {
 		// Whatever failed after Ctrl-C failed because of it: a request cut
@@ -182,6 +182,7 @@ func fillDataset(r *Report, ds *dataset.Dataset) {
 		r.ImageSize = []int{ds.Width, ds.Height}
 	}
 	r.Labels = ds.Labels
+	r.Records, r.SkippedRecords = ds.Rows, ds.Skipped
 	r.Folders = map[string]int{}
 	if t, ok := category.Lookup(ds.Task); ok && t.Primary != nil {
 		r.Folders[t.Primary.Subdir] = ds.Images

@@ -25,7 +25,14 @@ func printSummary(p *output.Printer, r *Report, ds *dataset.Dataset) {
 	if task.Family == category.FamilyImage {
 		w("  images:      %s, %d×%d\n", ds.Extension, ds.Width, ds.Height)
 	}
-	w("  rows:        %d\n", ds.Rows)
+	if task.Manifest.Listed() {
+		w("  rows:        %d\n", ds.Rows)
+	} else {
+		w("  records:     %d (one per image)\n", ds.Rows)
+	}
+	if ds.Skipped > 0 {
+		w("  skipped:     %d records the ingestor will skip (see the warning)\n", ds.Skipped)
+	}
 	if len(ds.Labels) > 0 {
 		w("  labels:      %s\n", countSummary(ds.Labels))
 	}
@@ -39,7 +46,7 @@ func printSummary(p *output.Printer, r *Report, ds *dataset.Dataset) {
 		w("  schema:      %s\n", ds.SchemaFlag)
 	}
 	if len(ds.Classes) > 0 {
-		w("  objects:     %d, classes %s\n", ds.Objects, countSummary(ds.Classes))
+		w("  boxes:       %d, per class %s\n", ds.Objects, countSummary(ds.Classes))
 	}
 	if ds.Keypoints > 0 {
 		w("  keypoints:   %d per row\n", ds.Keypoints)
@@ -65,9 +72,13 @@ func printSummary(p *output.Printer, r *Report, ds *dataset.Dataset) {
 	}
 }
 
-// folderSummary says what the files are: "labels.csv + 10 images/ + 10 annotations/".
+// folderSummary says what the files are: "labels.csv + 10 images/ + 10 masks/",
+// "10 images/ + 10 annotations/" for a task without a manifest.
 func folderSummary(task category.Task, ds *dataset.Dataset) string {
-	parts := []string{dataset.LabelsFile}
+	var parts []string
+	if task.Manifest.Listed() {
+		parts = append(parts, dataset.LabelsFile)
+	}
 	if task.Primary != nil {
 		parts = append(parts, fmt.Sprintf("%d %s/", ds.Images, task.Primary.Subdir))
 	}

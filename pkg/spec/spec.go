@@ -25,7 +25,7 @@ type Spec struct {
 	Category    string `json:"category"`
 	Table       string `json:"table"`
 	Intent      string `json:"intent"`
-	CSV         string `json:"csv"`
+	CSV         string `json:"csv,omitempty"`
 	Images      string `json:"images,omitempty"`
 	Annotations string `json:"annotations,omitempty"`
 	Masks       string `json:"masks,omitempty"`
@@ -106,6 +106,8 @@ type Inputs struct {
 }
 
 // Build synthesizes the spec of task for in, pointing at the staged paths.
+// A task without a manifest (object detection) gets no csv and no label:
+// the ingestor refuses both for it.
 // The table name must already have passed ValidateTable. A category that is
 // no task (task.Name == "") still gives a spec, for the schema to refuse.
 func Build(task category.Task, in Inputs) Spec {
@@ -116,7 +118,6 @@ func Build(task category.Task, in Inputs) Spec {
 		Category:          in.Category,
 		Table:             in.Table,
 		Intent:            in.Intent,
-		CSV:               dir + "/labels.csv",
 		NumberOfKeypoints: in.NumberOfKeypoints,
 		TimeColumn:        in.TimeColumn,
 	}
@@ -124,7 +125,10 @@ func Build(task category.Task, in Inputs) Spec {
 		// Unknown category: the layout of the original release, so that the
 		// only complaint is the category.
 		task.Primary = &category.Folder{Subdir: "images", SpecField: "images"}
-		task.Manifest.Label = category.LabelColumn
+		task.Manifest = category.Manifest{Kind: category.ManifestLabelsCSV, Label: category.LabelColumn}
+	}
+	if task.Manifest.Listed() {
+		s.CSV = dir + "/labels.csv"
 	}
 	if task.Primary != nil {
 		s.setFolder(task.Primary.SpecField, dir+"/"+task.Primary.Subdir+"/")

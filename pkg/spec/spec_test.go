@@ -72,8 +72,8 @@ func TestBuild(t *testing.T) {
 		{name: "min size goes to file_options", in: Inputs{Category: "image_classification", Intent: "test", LabelColumn: "species", MinSize: []int{8, 8}}, ext: ".png",
 			want: Spec{Images: dir + "images/", Label: &Label{Column: "species"},
 				Spec: &Options{FileOptions: &FileOptions{Extension: ".png", TargetSize: []int{64, 32}, MinSize: []int{8, 8}}}}},
-		{name: "object detection", in: Inputs{Category: "object_detection", Intent: "test", LabelColumn: "label"}, ext: ".jpg",
-			want: Spec{Images: dir + "images/", Annotations: dir + "annotations/", Label: &Label{Column: "label"},
+		{name: "object detection: no csv and no label, even when a label column is given", in: Inputs{Category: "object_detection", Intent: "test", LabelColumn: "label"}, ext: ".jpg",
+			want: Spec{Images: dir + "images/", Annotations: dir + "annotations/",
 				Spec: &Options{FileOptions: &FileOptions{Extension: ".jpg", TargetSize: []int{64, 32}}}}},
 		{name: "semantic segmentation declares mask_id", in: Inputs{Category: "semantic_segmentation", Intent: "test", LabelColumn: "label"}, ext: ".jpg",
 			want: Spec{Images: dir + "images/", Masks: dir + "masks/", Label: &Label{Column: "label"}, Schema: map[string]string{"mask_id": "VARCHAR(255)"},
@@ -95,7 +95,10 @@ func TestBuild(t *testing.T) {
 				got = got.WithImages(tk, tt.ext, 64, 32)
 			}
 			want := tt.want
-			want.APIVersion, want.Kind, want.Category, want.Table, want.Intent, want.CSV = APIVersion, Kind, tt.in.Category, "cats", "test", dir+"labels.csv"
+			want.APIVersion, want.Kind, want.Category, want.Table, want.Intent = APIVersion, Kind, tt.in.Category, "cats", "test"
+			if tk.Manifest.Listed() {
+				want.CSV = dir + "labels.csv"
+			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("Build() mismatch (-want +got):\n%s", diff)
 			}
