@@ -42,21 +42,26 @@ func ingest(out io.Writer, configPath, root, id string, sleep func(time.Duration
 	if entries, err := os.ReadDir(dest); err == nil && len(entries) > 0 {
 		return fail("table %s already exists: %s is not empty; datasets are immutable, push under a new table name", sp.Table, dest)
 	}
-	csvPath, imagesDir := sp.CSV, strings.TrimRight(sp.Images, "/")
-	if root != "/data/shared" {
-		// Tests run on a temporary folder standing for /data/shared.
-		csvPath = filepath.Join(root, strings.TrimPrefix(csvPath, "/data/shared/"))
-		imagesDir = filepath.Join(root, strings.TrimPrefix(imagesDir, "/data/shared/"))
-	}
-	rows, err := countRows(csvPath)
-	if err != nil {
+	csvPath, imagesDir := onVolume(root, sp.CSV), onVolume(root, strings.TrimRight(sp.Images, "/"))
+	var rows, odSkipped int
+	var od *odRecords
+	if sp.Category == objectDetection {
+		if od, err = enumerateVOC(out, onVolume(root, strings.TrimRight(sp.Annotations, "/"))); err != nil {
+			return fail("%v", err)
+		}
+		rows, odSkipped = od.records, od.skipped
+	} else if rows, err = countRows(csvPath); err != nil {
 		return fail("staged file missing or unreadable: %v", err)
 	}
 	images, err := os.ReadDir(imagesDir)
 	if err != nil {
 		return fail("staged images missing: %v", err)
 	}
-	fmt.Fprintf(out, "INFO - found %d records in %s and %d files in %s\n", rows, sp.CSV, len(images), sp.Images)
+	if od != nil {
+		fmt.Fprintf(out, "INFO - found %d records (one per annotation) in %s and %d files in %s\n", rows, sp.Annotations, len(images), sp.Images)
+	} else {
+		fmt.Fprintf(out, "INFO - found %d records in %s and %d files in %s\n", rows, sp.CSV, len(images), sp.Images)
+	}
 	if strings.HasPrefix(sp.Table, faultFail) {
 		return fail("simulated failure (%s): the database refused the connection", faultFail)
 	}
@@ -87,7 +92,11 @@ func ingest(out io.Writer, configPath, root, id string, sleep func(time.Duration
 	// remove what the ingestor wrote.
 	_ = os.Chmod(dest, 0o2777)
 	_ = os.Chmod(filepath.Join(dest, "images"), 0o2777)
-	if err := copyFile(csvPath, filepath.Join(dest, "labels.csv")); err != nil {
+	if od != nil {
+		if err := od.copyTo(filepath.Join(dest, "annotations")); err != nil {
+			return fail("copying the annotations: %v", err)
+		}
+	} else if err := copyFile(csvPath, filepath.Join(dest, "labels.csv")); err != nil {
 		return fail("copying labels.csv: %v", err)
 	}
 	transferFailures := 0
@@ -100,9 +109,9 @@ func ingest(out io.Writer, configPath, root, id string, sleep func(time.Duration
 			transferFailures++
 		}
 	}
-	skipped := 0
+	skipped := odSkipped
 	if strings.HasPrefix(sp.Table, faultSkip) && rows > 0 {
-		skipped = 1
+		skipped++
 		fmt.Fprintf(out, "WARNING - record 1 skipped (%s)\n", faultSkip)
 	}
 	inserted := rows - skipped
@@ -135,6 +144,15 @@ func thousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// onVolume maps a path of the spec under /data/shared to root, which tests
+// set to a temporary folder standing for the volume.
+func onVolume(root, p string) string {
+	if root == "/data/shared" || p == "" {
+		return p
+	}
+	return filepath.Join(root, strings.TrimPrefix(p, "/data/shared/"))
 }
 
 func countRows(path string) (int, error) {

@@ -78,6 +78,9 @@ type spec struct {
 	Intent     string `json:"intent"`
 	CSV        string `json:"csv"`
 	Images     string `json:"images"`
+	// Annotations is object detection's folder of Pascal VOC files: its
+	// records since layout contract v4, which has no csv for it.
+	Annotations string `json:"annotations"`
 }
 
 func (s *server) routes() http.Handler {
@@ -222,7 +225,12 @@ func validate(req submitRequest) (*spec, error) {
 	if sp.Intent != "train" && sp.Intent != "test" {
 		problems = append(problems, "intent must be train or test")
 	}
-	for field, p := range map[string]string{"csv": sp.CSV, "images": sp.Images} {
+	paths := map[string]string{"csv": sp.CSV, "images": sp.Images}
+	if sp.Category == objectDetection {
+		problems = append(problems, odSpecProblems(req.IngestConfig)...)
+		paths = map[string]string{"images": sp.Images, "annotations": sp.Annotations}
+	}
+	for field, p := range paths {
 		if !strings.HasPrefix(p, "/data/shared/") || strings.Contains(p, "..") {
 			problems = append(problems, field+" must be a path under /data/shared/")
 		}
