@@ -41,7 +41,7 @@ var pushExample = `  # Check a dataset and show what would be staged, without to
   # A held-out test set whose label column is "species"
   %[1]s push ./holdout --table cats_dogs_test --intent test --label-column species
 
-  # Object detection: images/ plus a Pascal VOC file annotations/<stem>.xml per image
+  # Object detection: images/ plus a Pascal VOC file annotations/<stem>.xml per image, no labels.csv
   %[1]s push ./traffic --table traffic --task object_detection
 
   # Keypoints: the size and the point count have no default
@@ -59,7 +59,8 @@ ingestor.
 The folder holds labels.csv (a "filename" column and a label column) and
 images/ (one flat folder of .jpg, .jpeg or .png files, one extension and one
 size). --task picks what else the task needs: object_detection an
-annotations/<stem>.xml (Pascal VOC) per image, semantic_segmentation a
+annotations/<stem>.xml (Pascal VOC) per image and no labels.csv (layout
+contract v4: one record per image, labels from <object><name>), semantic_segmentation a
 masks/<stem>_mask.png per image and a mask_id column, keypoint_detection the
 Annotation and Visibility columns. Everything that needs no cluster is checked first: the table name, the
 ingest spec against its schema, then every file of the dataset. Then the
