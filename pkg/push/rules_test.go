@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
@@ -139,5 +141,44 @@ func TestDataIDColumnNeedsACSV(t *testing.T) {
 	}
 	if d, err := dataIDInput(task, Options{DataID: "content_hash"}); err != nil || d.Strategy != "content_hash" {
 		t.Errorf("content_hash: %+v, %v", d, err)
+	}
+}
+
+// TestPerIngestionTablesWarns: with the jobs-manager's PER_INGESTION_TABLES
+// on, the summary says so and an image push is warned; a tabular one is not.
+func TestPerIngestionTablesWarns(t *testing.T) {
+	for _, tc := range []struct {
+		value, task string
+		summary     bool
+		warn        bool
+	}{
+		{"1", "image_classification", true, true},
+		{"true", "tabular_classification", true, false},
+		{"0", "image_classification", false, false},
+	} {
+		objs := chart("tb")
+		d := objs[0].(*appsv1.Deployment)
+		d.Spec.Template.Spec.Containers = []corev1.Container{{Name: "api", Env: []corev1.EnvVar{{Name: "PER_INGESTION_TABLES", Value: tc.value}}}}
+		client := fake.NewClientset(objs...)
+		allowAllBut(client, "")
+		o, out := options(t, client, nil)
+		o.ShowSummary = true
+		if tc.task != "image_classification" {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "data.csv"), []byte(classCSV("a,b,label", "1,2,x", "2,3,y")), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			o.Path, o.Category = dir, tc.task
+		}
+		r, err := Run(t.Context(), o)
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s", tc.value, tc.task, err, out)
+		}
+		if got := strings.Contains(out.String(), "per-ingestion (PER_INGESTION_TABLES on)"); got != tc.summary || r.Release.PerIngestionTables != tc.summary {
+			t.Errorf("%s %s: summary line %v, report %v, want %v\n%s", tc.value, tc.task, got, r.Release.PerIngestionTables, tc.summary, out)
+		}
+		if got := strings.Contains(out.String(), "documents that this mode refuses image tasks"); got != tc.warn {
+			t.Errorf("%s %s: warning %v, want %v\n%s", tc.value, tc.task, got, tc.warn, out)
+		}
 	}
 }

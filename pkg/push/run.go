@@ -125,6 +125,7 @@ func run(ctx context.Context, o Options, r *Report) error {
 	for _, n := range ds.Notes {
 		o.Printer.Warnf("%s", n)
 	}
+	warnPerIngestion(o, task, r)
 	if permErr != nil {
 		return permErr
 	}
