@@ -55,6 +55,8 @@ type server struct {
 	image     string
 	pvc       string
 	log       io.Writer
+	// perIngestionTables is the chart's switch (env PER_INGESTION_TABLES).
+	perIngestionTables bool
 }
 
 type submitRequest struct {
@@ -78,6 +80,8 @@ type spec struct {
 	Intent     string `json:"intent"`
 	CSV        string `json:"csv"`
 	Images     string `json:"images"`
+	Texts      string `json:"texts"`
+	DataID     dataID `json:"data_id"`
 }
 
 func (s *server) routes() http.Handler {
@@ -123,6 +127,11 @@ func (s *server) submit(w http.ResponseWriter, r *http.Request) {
 	if err := s.authorize(ctx, sa, sp.Table); err != nil {
 		fmt.Fprintf(s.log, "refused %s for table %s: %v\n", sa, sp.Table, err)
 		detail(w, http.StatusForbidden, "%v", err)
+		return
+	}
+	if err := s.perIngestionRefusal(sp.Category); err != nil {
+		fmt.Fprintf(s.log, "refused table %s: %v\n", sp.Table, err)
+		detail(w, http.StatusUnprocessableEntity, "%v", err)
 		return
 	}
 	if strings.HasPrefix(sp.Table, faultGone) {
@@ -223,6 +232,9 @@ func validate(req submitRequest) (*spec, error) {
 		problems = append(problems, "intent must be train or test")
 	}
 	for field, p := range map[string]string{"csv": sp.CSV, "images": sp.Images} {
+		if p == "" && field != "csv" {
+			continue // tabular data has no images
+		}
 		if !strings.HasPrefix(p, "/data/shared/") || strings.Contains(p, "..") {
 			problems = append(problems, field+" must be a path under /data/shared/")
 		}
