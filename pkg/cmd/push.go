@@ -50,6 +50,9 @@ var pushExample = `  # Check a dataset and show what would be staged, without to
   # One JSON object on stdout, for scripts
   %[1]s push ./cats_dogs --table cats_dogs -o json
 
+  # A CSV whose id column identifies each record (id is otherwise reserved by the ingestor)
+  %[1]s push ./patients.csv --table visits --task tabular_classification --data-id column:id
+
   # Pull the stage image from your mirror (air-gapped clusters)
   %[1]s push ./cats_dogs --table cats_dogs --stage-image registry.example.com/library/alpine:3.20`
 
@@ -83,7 +86,8 @@ Exit codes:
   3    local problem: the dataset, or the kubeconfig
   4    the cluster has no tracebloc client release or no usable client-pvc here
   5    your credentials lack a permission the push needs
-  6    the table already holds ingested data
+  6    the table already holds ingested data, or the ingestor is ingesting
+       it now (its lock on the volume is younger than 12 h)
   7    staging failed: stage pod, stream, extraction or verification
   8    submitting the run failed: jobs-manager unreachable, port-forward, refused
   9    the run failed, finished with failures, or its result is unknown
