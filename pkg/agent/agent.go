@@ -86,7 +86,7 @@ func classify(err error) *failure {
 
 func dispatch(e *env, args []string, stderr io.Writer) error {
 	if len(args) == 0 {
-		return failf(proto.KindUsage, "usage: agent probe|stage|list|remove")
+		return failf(proto.KindUsage, "usage: agent probe|stage|list|remove|ingest-lock")
 	}
 	fset := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fset.SetOutput(stderr)
@@ -123,6 +123,8 @@ func dispatch(e *env, args []string, stderr io.Writer) error {
 		return list(e)
 	case proto.CmdRemove:
 		return remove(e, fset.Args(), *staged)
+	case proto.CmdIngestLock:
+		return ingestLock(e, *table)
 	}
 	return failf(proto.KindUsage, "unknown command %q", args[0])
 }

@@ -33,6 +33,10 @@ type Release struct {
 	ChartVersion string `json:"chart_version"`
 	AppVersion   string `json:"app_version,omitempty"`
 	Deployment   string `json:"deployment"`
+	// PerIngestionTables: the jobs-manager runs with PER_INGESTION_TABLES
+	// on, so each run writes a new table ds_<hex> (chart value
+	// perIngestionTables).
+	PerIngestionTables bool `json:"per_ingestion_tables"`
 }
 
 // Volume is the shared PVC.
@@ -85,10 +89,11 @@ func FindRelease(ctx context.Context, client kubernetes.Interface, namespace str
 			continue
 		}
 		found = append(found, Release{
-			Name:         d.Labels[instanceLabel],
-			ChartVersion: strings.TrimPrefix(d.Labels[chartLabel], chartLabelPrefix),
-			AppVersion:   d.Labels[appVersionLabel],
-			Deployment:   d.Name,
+			Name:               d.Labels[instanceLabel],
+			ChartVersion:       strings.TrimPrefix(d.Labels[chartLabel], chartLabelPrefix),
+			AppVersion:         d.Labels[appVersionLabel],
+			Deployment:         d.Name,
+			PerIngestionTables: perIngestionTables(d.Spec.Template.Spec.Containers),
 		})
 	}
 	switch len(found) {
@@ -141,4 +146,34 @@ func FindVolume(ctx context.Context, client kubernetes.Interface, namespace stri
 		v.StorageClass = *pvc.Spec.StorageClassName
 	}
 	return v, nil
+}
+
+// PerIngestionTablesEnv is the jobs-manager's switch the chart renders from
+// perIngestionTables and forwards into each ingestion run.
+const PerIngestionTablesEnv = "PER_INGESTION_TABLES"
+
+// perIngestionTables reads the switch from the env of the jobs-manager's
+// container api (the first container when none has that name), as the
+// ingestor reads it: on for 1, true, yes or on, in any case.
+func perIngestionTables(containers []corev1.Container) bool {
+	if len(containers) == 0 {
+		return false
+	}
+	c := containers[0]
+	for _, cc := range containers {
+		if cc.Name == "api" {
+			c = cc
+			break
+		}
+	}
+	for _, e := range c.Env {
+		if e.Name == PerIngestionTablesEnv {
+			switch strings.ToLower(strings.TrimSpace(e.Value)) {
+			case "1", "true", "yes", "on":
+				return true
+			}
+			return false
+		}
+	}
+	return false
 }

@@ -52,6 +52,10 @@ type TabularOptions struct {
 	// EventColumn holds whether the event happened: 0 or 1, or a boolean
 	// (time to event); empty: none.
 	EventColumn string
+	// IDColumn gives each record its data_id (--data-id column:<name>):
+	// every row needs a value, and the ingestor keeps the column out of the
+	// table, so it may carry a reserved name; empty: none.
+	IDColumn    string
 	MaxProblems int
 	Now         time.Time
 	Limits      Limits
@@ -209,7 +213,7 @@ func CheckTabular(path string, o TabularOptions) (*Tabular, error) {
 		probs.add("%s is %s, over the %s per-file cap of this release: shrink or split it", name, HumanBytes(st.Size()), HumanBytes(o.Limits.MaxFileBytes))
 	}
 	if o.Schema == nil {
-		s, untyped, err := inferSchema(full, name)
+		s, untyped, err := inferSchema(full, name, o.IDColumn)
 		if errors.Is(err, errNoRows) {
 			probs.add("%s has a header but no rows: add at least one row", name)
 			return nil, probs.result(path)
@@ -234,8 +238,9 @@ func CheckTabular(path string, o TabularOptions) (*Tabular, error) {
 var errNoRows = errors.New("no rows")
 
 // inferSchema reads the header and the first InferRows rows and picks each
-// column's type. Reserved columns are left out: the header check refuses them.
-func inferSchema(full, name string) (schema spec.Schema, untyped bool, err error) {
+// column's type. Reserved columns are left out (the header check refuses
+// them) unless one is idColumn, which gives data_id.
+func inferSchema(full, name, idColumn string) (schema spec.Schema, untyped bool, err error) {
 	f, err := os.Open(full)
 	if err != nil {
 		return nil, false, fmt.Errorf("opening %s: %w", name, err)
@@ -288,7 +293,7 @@ func inferSchema(full, name string) (schema spec.Schema, untyped bool, err error
 	var out spec.Schema
 	seen := map[string]bool{}
 	for i, c := range cols {
-		if c == "" || spec.IsReserved(c) || seen[c] {
+		if c == "" || c != idColumn && spec.IsReserved(c) || seen[c] {
 			continue
 		}
 		seen[c] = true
@@ -578,16 +583,21 @@ func checkTabularHeader(name string, cols []string, o TabularOptions, probs *pro
 			continue
 		}
 		seen[c] = i
-		if spec.IsReserved(c) {
+		if c != o.IDColumn && spec.IsReserved(c) {
 			reserved = append(reserved, fmt.Sprintf("%q", c))
+		}
+		// The label and the id column do not become columns of the table.
+		if err := spec.CheckColumnName(c); err != nil && c != o.LabelColumn && c != o.IDColumn {
+			probs.add("%s column %d: %v", name, i+1, err)
+			ok = false
 		}
 		if col, found := o.Schema.Lookup(c); found {
 			checks[i].declared, checks[i].typ = true, col.Type
 		}
-		checks[i].required = c == o.LabelColumn || c == o.OrderColumn || c == o.GroupColumn || c == o.DurationColumn
+		checks[i].required = c == o.LabelColumn || c == o.OrderColumn || c == o.GroupColumn || c == o.DurationColumn || c == o.IDColumn
 	}
 	if len(reserved) > 0 {
-		probs.add("%s has columns the ingestor reserves for itself: %s: rename them (reserved: %s)", name, strings.Join(reserved, ", "), strings.Join(spec.ReservedColumns, ", "))
+		probs.add("%s has columns the ingestor reserves for itself: %s: rename them (reserved: %s), or, to make one of them each record's identifier, push with --data-id column:<name> (e.g. --data-id column:id)", name, strings.Join(reserved, ", "), strings.Join(spec.ReservedColumns, ", "))
 		ok = false
 	}
 	var undeclared, missing []string
@@ -597,7 +607,7 @@ func checkTabularHeader(name string, cols []string, o TabularOptions, probs *pro
 		}
 	}
 	for _, c := range cols {
-		if _, found := o.Schema.Lookup(c); !found && c != "" && !spec.IsReserved(c) {
+		if _, found := o.Schema.Lookup(c); !found && c != "" && (c == o.IDColumn || !spec.IsReserved(c)) {
 			undeclared = append(undeclared, c)
 		}
 	}
@@ -623,6 +633,7 @@ func checkTabularHeader(name string, cols []string, o TabularOptions, probs *pro
 	role(o.GroupColumn, "sequence", "the ingestor groups the rows of a sequence by that exact column name; rename your id column to "+o.GroupColumn)
 	role(o.OrderColumn, "time", "the ingestor orders the rows by that exact column name; rename your time column to "+o.OrderColumn)
 	role(o.DurationColumn, "time-to-event", "name the right one with --time-column")
+	role(o.IDColumn, "data_id", "name the right one with --data-id column:<name>")
 	if o.DurationColumn != "" && o.DurationColumn == o.LabelColumn {
 		probs.add("the label column and the time-to-event column are both %q: the label is the event, --time-column the time until it", o.LabelColumn)
 		ok = false

@@ -42,8 +42,11 @@ type Options struct {
 	Schema      string
 	LabelPolicy string
 	TimeColumn  string
-	DryRun      bool
-	StageImage  string
+	// DataID is the --data-id flag: uuid, content_hash or column:<name>
+	// ("" leaves the ingestor's default).
+	DataID     string
+	DryRun     bool
+	StageImage string
 	// PodRunningTimeout bounds the wait for the stage Pod to run.
 	PodRunningTimeout time.Duration
 	// CleanupTimeout bounds deleting the stage Pod, even after Ctrl-C.

@@ -46,8 +46,12 @@ func run(ctx context.Context, o Options, r *Report) error {
 	// 2. Flags → spec → schema. An unknown task gets the schema's verdict
 	// and the list of tasks.
 	task, known := category.Lookup(o.Category)
+	dataID, err := dataIDInput(task, o)
+	if err != nil {
+		return err
+	}
 	in := spec.Inputs{Table: o.Table, Category: o.Category, Intent: o.Intent, LabelColumn: o.LabelColumn,
-		TargetSize: o.TargetSize, MinSize: o.MinSize, NumberOfKeypoints: o.NumberOfKeypoints}
+		TargetSize: o.TargetSize, MinSize: o.MinSize, NumberOfKeypoints: o.NumberOfKeypoints, DataID: dataID}
 	declared, err := tabularInputs(task, o, &in)
 	if err != nil {
 		return err
@@ -63,6 +67,9 @@ func run(ctx context.Context, o Options, r *Report) error {
 	// 3. The local dataset, checked for its task.
 	o.Printer.Notef("checking %s", o.Path)
 	ds, schema, err := checkDataset(task, o, in, declared)
+	if err == nil {
+		err = checkIDColumn(task, ds, dataID)
+	}
 	if err != nil {
 		return err
 	}
@@ -118,6 +125,7 @@ func run(ctx context.Context, o Options, r *Report) error {
 	for _, n := range ds.Notes {
 		o.Printer.Warnf("%s", n)
 	}
+	warnPerIngestion(o, task, r)
 	if permErr != nil {
 		return permErr
 	}

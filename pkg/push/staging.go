@@ -87,6 +87,7 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 	// one session ended cleanly, with nothing left running in it.
 	runs := map[string]int{}
 	idle := ""
+	lockChecked := false
 	defer func() {
 		for _, p := range pods {
 			removePod(o, conn, p, p == idle)
@@ -119,6 +120,13 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 			} else {
 				err = stageFailure(err)
 			}
+		}
+		if err == nil && !lockChecked {
+			// Before anything is sent: a run may be ingesting the table.
+			if err = checkIngestLock(ctx, o, agents[pod], r); exitcode.Of(err) == exitcode.TableExists {
+				return err
+			}
+			lockChecked = err == nil
 		}
 		if err == nil {
 			local, herr := localSums()

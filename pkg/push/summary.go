@@ -55,6 +55,9 @@ func printSummary(p *output.Printer, r *Report, ds *dataset.Dataset) {
 	w("  context:     %s\n", orNone(r.Context))
 	w("  namespace:   %s\n", r.Namespace)
 	w("  release:     %s (chart %s)\n", r.Release.Name, r.Release.ChartVersion)
+	if r.Release.PerIngestionTables {
+		w("  tables:      per-ingestion (PER_INGESTION_TABLES on): each run writes a new table ds_<hex>, named in its summary\n")
+	}
 	w("  volume:      %s (%s)\n", r.PVC.Name, strings.Join(r.PVC.AccessModes, ", "))
 	w("  staged at:   %s\n", r.StagedPath)
 	if r.JobsManager != nil {

@@ -1,8 +1,11 @@
 package push
 
 import (
+	"strings"
+
 	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
 )
 
@@ -12,6 +15,9 @@ import (
 func tabularInputs(task category.Task, o Options, in *spec.Inputs) (spec.Schema, error) {
 	if task.Family != category.FamilyTabular {
 		return nil, nil
+	}
+	if err := fixedTimeColumn(task, o); err != nil {
+		return nil, err
 	}
 	if task.Manifest.Label == category.LabelObject {
 		policy := o.LabelPolicy
@@ -32,7 +38,7 @@ func tabularInputs(task category.Task, o Options, in *spec.Inputs) (spec.Schema,
 	if o.Schema == "" {
 		return nil, nil
 	}
-	declared, err := spec.ParseSchema(o.Schema)
+	declared, err := spec.ParseSchemaFor(o.Schema, o.LabelColumn, in.DataID.IDColumn())
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +70,9 @@ func checkDataset(task category.Task, o Options, in spec.Inputs, declared spec.S
 		ds.Task = task.Name
 		return ds, nil, nil
 	case category.FamilyTabular:
-		tb, err := dataset.CheckTabular(o.Path, dataset.TabularOptionsFor(task, o.LabelColumn, in.LabelPolicy, in.TimeColumn, declared, o.Limits))
+		to := dataset.TabularOptionsFor(task, o.LabelColumn, in.LabelPolicy, in.TimeColumn, declared, o.Limits)
+		to.IDColumn = in.DataID.IDColumn()
+		tb, err := dataset.CheckTabular(o.Path, to)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -76,4 +84,25 @@ func checkDataset(task category.Task, o Options, in spec.Inputs, declared spec.S
 	ds, err := dataset.Check(o.Path, dataset.Options{Task: task, LabelColumn: o.LabelColumn, Limits: o.Limits,
 		TargetSize: o.TargetSize, MinSize: o.MinSize, NumberOfKeypoints: o.NumberOfKeypoints})
 	return ds, nil, err
+}
+
+// fixedTimeColumn judges --time-column for a task whose time column the
+// ingestor fixes (time_series_forecasting, time_series_classification:
+// timestamp). It refuses any other column there, as the ingestor does,
+// and notes that naming timestamp itself is redundant.
+func fixedTimeColumn(task category.Task, o Options) error {
+	if o.TimeColumn == "" || task.AppliesFlag("time-column") {
+		return nil
+	}
+	fixed := dataset.TabularOptionsFor(task, "", "", "", nil, o.Limits).OrderColumn
+	if fixed == "" {
+		return exitcode.Errorf(exitcode.BadFlags, "--time-column does not apply to %s: it applies to %s", task.Name, strings.Join(category.TasksWithFlag("time-column"), ", "))
+	}
+	if !strings.EqualFold(strings.TrimSpace(o.TimeColumn), fixed) {
+		return exitcode.Errorf(exitcode.BadFlags, "--time-column %q is refused for %s: the ingestor fixes its time column as %q and refuses a spec that names another; rename the CSV's time column to %s and drop --time-column", o.TimeColumn, task.Name, fixed, fixed)
+	}
+	if o.Printer != nil {
+		o.Printer.Notef("--time-column %q is redundant for %s: its time column is always %q", o.TimeColumn, task.Name, fixed)
+	}
+	return nil
 }

@@ -108,6 +108,13 @@ var invalidVariants = []struct {
 	{"one-item file target size", func(s *Spec) { s.fileOptions().TargetSize = []int{224} }},
 	{"zero min size", func(s *Spec) { s.fileOptions().MinSize = []int{32, 0} }},
 	{"three-item min size", func(s *Spec) { s.fileOptions().MinSize = []int{32, 32, 3} }},
+	{"data_id uuid", func(s *Spec) { s.DataID = &DataID{Strategy: DataIDUUID} }},
+	{"data_id content_hash", func(s *Spec) { s.DataID = &DataID{Strategy: DataIDContentHash} }},
+	{"data_id column", func(s *Spec) { s.DataID = &DataID{Strategy: DataIDColumn, Column: "id"} }},
+	{"data_id column without its name", func(s *Spec) { s.DataID = &DataID{Strategy: DataIDColumn} }},
+	{"data_id uuid with a column", func(s *Spec) { s.DataID = &DataID{Strategy: DataIDUUID, Column: "id"} }},
+	{"data_id unknown strategy", func(s *Spec) { s.DataID = &DataID{Strategy: "hash"} }},
+	{"data_id without strategy", func(s *Spec) { s.DataID = &DataID{Column: "id"} }},
 }
 
 // TestContractSameVerdict: our schema and the published one accept and

@@ -206,7 +206,14 @@ func splitArgs(t string) (base string, args []int, hasArgs bool, err error) {
 // ParseSchema parses the --schema flag: "col:TYPE,col:TYPE,…". A comma inside
 // parentheses belongs to the type (DECIMAL(10,2)). Every problem is reported
 // at once and exits 2.
-func ParseSchema(arg string) (Schema, error) {
+func ParseSchema(arg string) (Schema, error) { return ParseSchemaFor(arg, "", "") }
+
+// ParseSchemaFor is ParseSchema knowing the label column and the column
+// data_id comes from (--data-id column:<name>, else ""). The ingestor keeps
+// both out of the table it creates: neither is held to the column-name
+// rules of a table column, and the id column may carry a reserved name
+// such as id.
+func ParseSchemaFor(arg, labelColumn, idColumn string) (Schema, error) {
 	var s Schema
 	var probs []string
 	seen := map[string]bool{}
@@ -225,8 +232,11 @@ func ParseSchema(arg string) (Schema, error) {
 		case name == "":
 			probs = append(probs, fmt.Sprintf("%q has no column name: write column:TYPE, e.g. age:INT", item))
 			continue
-		case IsReserved(name):
-			probs = append(probs, fmt.Sprintf("column %q is reserved by the ingestor (it adds %s to every table itself): rename that column in the CSV and in --schema", name, strings.Join(ReservedColumns, ", ")))
+		case name != idColumn && IsReserved(name):
+			probs = append(probs, fmt.Sprintf("column %q is reserved by the ingestor (it adds %s to every table itself): rename that column in the CSV and in --schema, or, to make it each record's identifier, push with --data-id column:%s", name, strings.Join(ReservedColumns, ", "), name))
+			continue
+		case name != idColumn && name != labelColumn && CheckColumnName(name) != nil:
+			probs = append(probs, CheckColumnName(name).Error()+" (in the CSV and in --schema)")
 			continue
 		case seen[name]:
 			probs = append(probs, fmt.Sprintf("column %q is declared twice: declare each column once", name))

@@ -37,6 +37,7 @@ type Spec struct {
 	TimeColumn        string            `json:"time_column,omitempty"`
 	TargetSize        []int             `json:"target_size,omitempty"`
 	NumberOfKeypoints int               `json:"number_of_keypoints,omitempty"`
+	DataID            *DataID           `json:"data_id,omitempty"`
 	Spec              *Options          `json:"spec,omitempty"`
 }
 
@@ -103,6 +104,8 @@ type Inputs struct {
 	// Schema are columns declared by the user, added to the task's own.
 	Schema     map[string]string
 	TimeColumn string
+	// DataID is the --data-id strategy; nil leaves the ingestor's default.
+	DataID *DataID
 }
 
 // Build synthesizes the spec of task for in, pointing at the staged paths.
@@ -120,6 +123,7 @@ func Build(task category.Task, in Inputs) Spec {
 		Intent:            in.Intent,
 		NumberOfKeypoints: in.NumberOfKeypoints,
 		TimeColumn:        in.TimeColumn,
+		DataID:            in.DataID,
 	}
 	if task.Name == "" {
 		// Unknown category: the layout of the original release, so that the

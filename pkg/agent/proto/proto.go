@@ -22,6 +22,9 @@ const (
 	CmdStage  = "stage"
 	CmdList   = "list"
 	CmdRemove = "remove"
+	// CmdIngestLock reads the ingestor's own lock file of a table
+	// (IngestLockName) and reports it in an MsgIngestLock.
+	CmdIngestLock = "ingest-lock"
 )
 
 // Layout of the shared volume, relative to the mount point.
@@ -93,6 +96,8 @@ type Message struct {
 	// List.
 	Tables    []Table  `json:"tables,omitempty"`
 	Leftovers []string `json:"leftovers,omitempty"`
+	// IngestLock is what CmdIngestLock found.
+	IngestLock *IngestLock `json:"ingest_lock,omitempty"`
 	// Error.
 	Kind Kind   `json:"kind,omitempty"`
 	Msg  string `json:"msg,omitempty"`
@@ -108,6 +113,8 @@ const (
 	MsgList      = "list"
 	MsgRemoved   = "removed"
 	MsgError     = "error"
+	// MsgIngestLock answers CmdIngestLock.
+	MsgIngestLock = "ingest_lock"
 )
 
 // Table is a staged table as list reports it.

@@ -38,6 +38,11 @@ func ingest(out io.Writer, configPath, root, id string, sleep func(time.Duration
 	if !tableRule.MatchString(sp.Table) {
 		return fail("table %q is not a valid table name", sp.Table)
 	}
+	release, err := acquireLock(root, sp.Table, id, time.Now())
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer release()
 	dest := filepath.Join(root, sp.Table)
 	if entries, err := os.ReadDir(dest); err == nil && len(entries) > 0 {
 		return fail("table %s already exists: %s is not empty; datasets are immutable, push under a new table name", sp.Table, dest)
@@ -53,14 +58,25 @@ func ingest(out io.Writer, configPath, root, id string, sleep func(time.Duration
 	} else if rows, err = countRows(csvPath); err != nil {
 		return fail("staged file missing or unreadable: %v", err)
 	}
-	images, err := os.ReadDir(imagesDir)
-	if err != nil {
-		return fail("staged images missing: %v", err)
+	// Tabular and time-series data is the CSV alone.
+	var images []os.DirEntry
+	if sp.Images != "" {
+		if images, err = os.ReadDir(imagesDir); err != nil {
+			return fail("staged images missing: %v", err)
+		}
 	}
+	var ids []string
 	if od != nil {
 		fmt.Fprintf(out, "INFO - found %d records (one per annotation) in %s and %d files in %s\n", rows, sp.Annotations, len(images), sp.Images)
+		// No CSV: every image record gets a fresh id, as uuid does.
+		for i := 0; i < rows; i++ {
+			ids = append(ids, randomID())
+		}
 	} else {
 		fmt.Fprintf(out, "INFO - found %d records in %s and %d files in %s\n", rows, sp.CSV, len(images), sp.Images)
+		if ids, err = recordIDs(csvPath, root, sp.Table, sp.DataID); err != nil {
+			return fail("%v", err)
+		}
 	}
 	if strings.HasPrefix(sp.Table, faultFail) {
 		return fail("simulated failure (%s): the database refused the connection", faultFail)
@@ -72,6 +88,8 @@ func ingest(out io.Writer, configPath, root, id string, sleep func(time.Duration
 		f, err := os.OpenFile(marker, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o666)
 		if err == nil {
 			_ = f.Close()
+			// The crash comes after the rows reached the database.
+			_, _, _, _ = insert(root, sp.Table, ids)
 			return fail("simulated crash (%s): the first attempt fails, the Job's next pod succeeds", faultRetry)
 		}
 		if err := os.Remove(marker); err != nil {
@@ -85,13 +103,18 @@ func ingest(out io.Writer, configPath, root, id string, sleep func(time.Duration
 			sleep(time.Second)
 		}
 	}
-	if err := os.MkdirAll(filepath.Join(dest, "images"), 0o777); err != nil {
+	if err := os.MkdirAll(dest, 0o777); err != nil {
 		return fail("creating %s: %v", dest, err)
 	}
 	// Anyone on the volume (the stage pod's uid, the tests' reader) may
 	// remove what the ingestor wrote.
 	_ = os.Chmod(dest, 0o2777)
-	_ = os.Chmod(filepath.Join(dest, "images"), 0o2777)
+	if sp.Images != "" {
+		if err := os.MkdirAll(filepath.Join(dest, "images"), 0o777); err != nil {
+			return fail("creating %s: %v", dest, err)
+		}
+		_ = os.Chmod(filepath.Join(dest, "images"), 0o2777)
+	}
 	if od != nil {
 		if err := od.copyTo(filepath.Join(dest, "annotations")); err != nil {
 			return fail("copying the annotations: %v", err)
@@ -114,6 +137,21 @@ func ingest(out io.Writer, configPath, root, id string, sleep func(time.Duration
 		skipped++
 		fmt.Fprintf(out, "WARNING - record 1 skipped (%s)\n", faultSkip)
 	}
+	for i, v := range ids {
+		if v == "" {
+			fmt.Fprintf(out, "WARNING - Missing or invalid unique ID for record %d\n", i+1)
+			skipped++
+		}
+	}
+	added, reclaimed, held, err := insert(root, sp.Table, ids)
+	if err != nil {
+		return fail("inserting the records: %v", err)
+	}
+	strategy := sp.DataID.Strategy
+	if strategy == "" {
+		strategy = "uuid"
+	}
+	fmt.Fprintf(out, "INFO - data_id %s: %d rows inserted, %d claimed again from an earlier attempt; the table holds %d rows\n", strategy, added, reclaimed, held)
 	inserted := rows - skipped
 	printBanner(out, id, rows, inserted, skipped, transferFailures, sp.Table)
 	return 0

@@ -55,14 +55,15 @@ func serve(args []string) int {
 		return 1
 	}
 	s := &server{
-		client:    client,
-		namespace: envOr("POD_NAMESPACE", "tracebloc"),
-		release:   envOr("RELEASE", "tracebloc"),
-		image:     envOr("INGESTOR_IMAGE", "localhost/tracebloc/ingest-standin:1"),
-		pvc:       envOr("PVC", "client-pvc"),
-		log:       os.Stderr,
+		client:             client,
+		namespace:          envOr("POD_NAMESPACE", "tracebloc"),
+		release:            envOr("RELEASE", "tracebloc"),
+		image:              envOr("INGESTOR_IMAGE", "localhost/tracebloc/ingest-standin:1"),
+		pvc:                envOr("PVC", "client-pvc"),
+		log:                os.Stderr,
+		perIngestionTables: switchOn(os.Getenv("PER_INGESTION_TABLES")),
 	}
-	fmt.Fprintf(os.Stderr, "jobs-manager stand-in listening on %s (namespace %s, release %s)\n", *addr, s.namespace, s.release)
+	fmt.Fprintf(os.Stderr, "jobs-manager stand-in listening on %s (namespace %s, release %s, per-ingestion tables %v)\n", *addr, s.namespace, s.release, s.perIngestionTables)
 	srv := &http.Server{Addr: *addr, Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
 	if err := srv.ListenAndServe(); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -55,6 +55,8 @@ type server struct {
 	image     string
 	pvc       string
 	log       io.Writer
+	// perIngestionTables is the chart's switch (env PER_INGESTION_TABLES).
+	perIngestionTables bool
 }
 
 type submitRequest struct {
@@ -81,6 +83,8 @@ type spec struct {
 	// Annotations is object detection's folder of Pascal VOC files: its
 	// records since layout contract v4, which has no csv for it.
 	Annotations string `json:"annotations"`
+	Texts       string `json:"texts"`
+	DataID      dataID `json:"data_id"`
 }
 
 func (s *server) routes() http.Handler {
@@ -126,6 +130,11 @@ func (s *server) submit(w http.ResponseWriter, r *http.Request) {
 	if err := s.authorize(ctx, sa, sp.Table); err != nil {
 		fmt.Fprintf(s.log, "refused %s for table %s: %v\n", sa, sp.Table, err)
 		detail(w, http.StatusForbidden, "%v", err)
+		return
+	}
+	if err := s.perIngestionRefusal(sp.Category); err != nil {
+		fmt.Fprintf(s.log, "refused table %s: %v\n", sp.Table, err)
+		detail(w, http.StatusUnprocessableEntity, "%v", err)
 		return
 	}
 	if strings.HasPrefix(sp.Table, faultGone) {
@@ -231,6 +240,9 @@ func validate(req submitRequest) (*spec, error) {
 		paths = map[string]string{"images": sp.Images, "annotations": sp.Annotations}
 	}
 	for field, p := range paths {
+		if p == "" && field == "images" {
+			continue // tabular data has no images
+		}
 		if !strings.HasPrefix(p, "/data/shared/") || strings.Contains(p, "..") {
 			problems = append(problems, field+" must be a path under /data/shared/")
 		}
