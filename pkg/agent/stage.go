@@ -108,12 +108,19 @@ func (s *stager) run(resend bool) error {
 	if err := s.checkClaim(); err != nil {
 		return err
 	}
+	if !s.stagingInPlace() {
+		return s.stagingReplaced("before the swap: nothing was changed at that path")
+	}
 	if err := s.swap(); err != nil {
 		return err
 	}
 	s.send(proto.Message{T: proto.MsgSwapped, Files: files, Bytes: bytes})
 	return nil
 }
+
+// beforeProof runs as the swap's check begins (tests time a racing planter
+// against it).
+var beforeProof = func() {}
 
 // dropPartial removes the partial copy this push was building.
 func (s *stager) dropPartial() {
@@ -160,7 +167,55 @@ func (s *stager) open() error {
 		}
 		return err
 	}
+	return s.ownStaging()
+}
+
+// ownStaging makes sure the staging folder is this uid's and that no other
+// uid can rename or plant entries in it. The ingestor runs as another uid
+// and only reads the staged copies, so the folder is 0755 (keeping the
+// setgid bit a 2777 volume passes on): without group or other write, only
+// this uid can swap a table in it.
+func (s *stager) ownStaging() error {
+	var st unix.Stat_t
+	if err := unix.Fstat(s.staging.fd, &st); err != nil {
+		return &fs.PathError{Op: "stat", Path: s.staging.name, Err: err}
+	}
+	if st.Uid != uint32(os.Geteuid()) {
+		return failf(proto.KindUnsafe, "the staging folder %s is owned by uid %d, not by the stage Pod's uid %d: its owner could change a staged copy after the push checked it; ask a cluster admin to remove it or chown it to uid %d, then push again",
+			s.staging.name, st.Uid, os.Geteuid(), os.Geteuid())
+	}
+	if st.Mode&0o022 != 0 {
+		if err := unix.Fchmod(s.staging.fd, st.Mode&0o7777&^0o022); err != nil {
+			return &fs.PathError{Op: "chmod", Path: s.staging.name, Err: err}
+		}
+	}
 	return nil
+}
+
+// stagingInPlace reports whether the staging folder the push opened at the
+// start is still the one at <volume>/.tracebloc-staging. The volume root
+// is writable by every uid and has no sticky bit, so another uid can
+// rename the folder away and plant its own under the name; the ingestor
+// reads by path.
+func (s *stager) stagingInPlace() bool {
+	return sameEntry(s.shared, proto.StagingDir, s.staging.fd)
+}
+
+// sameEntry reports whether name in d (not followed) is the file open as fd.
+func sameEntry(d *dir, name string, fd int) bool {
+	st, err := d.stat(name)
+	var own unix.Stat_t
+	if err != nil || unix.Fstat(fd, &own) != nil {
+		return false
+	}
+	return st.Dev == own.Dev && st.Ino == own.Ino
+}
+
+// stagingReplaced is the failure of a push whose staging folder was
+// renamed away while it ran.
+func (s *stager) stagingReplaced(when string) error {
+	return failf(proto.KindSwap, "the staging folder %s/%s was replaced by another folder while the push ran (renamed away, %s): the copy of %s there is not this push's; find the workload that renames folders on the shared volume, remove the foreign %s and push again",
+		s.root, proto.StagingDir, when, s.table, proto.StagingDir)
 }
 
 // notWritable explains a volume the stage Pod cannot write to.
@@ -850,6 +905,11 @@ func (s *stager) dropFolders(plan proto.Plan) error {
 // of the new copy is written beside it.
 func (s *stager) swap() error {
 	dn := s.dataName()
+	// The new copy's identity, to find it at the table's path afterwards.
+	var newCopy unix.Stat_t
+	if err := unix.Fstat(s.data.fd, &newCopy); err != nil {
+		return &fs.PathError{Op: "stat", Path: s.data.name, Err: err}
+	}
 	_, err := s.staging.stat(s.table)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -871,6 +931,15 @@ func (s *stager) swap() error {
 				return err
 			}
 		}
+	}
+	beforeProof()
+	// The swap is done only where the ingestor reads: the staging folder
+	// still at its path and the new copy at the table's name in it.
+	if !s.stagingInPlace() {
+		return s.stagingReplaced("during the swap: the new copy went into the folder this push had opened, which is no longer at that path")
+	}
+	if st, err := s.staging.stat(s.table); err != nil || st.Dev != newCopy.Dev || st.Ino != newCopy.Ino {
+		return failf(proto.KindSwap, "%s/%s/%s is not the copy this push swapped in (another push or workload replaced it right after the swap): push again", s.root, proto.StagingDir, s.table)
 	}
 	// What the exchange left under this push's name is the previous copy:
 	// removed first, so the links it shared with the new copy are gone

@@ -1,0 +1,210 @@
+//go:build linux
+
+package agent
+
+import (
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
+)
+
+// strangerUID is the uid of another tenant of the shared volume.
+const strangerUID = 4242
+
+// asStranger runs f on an OS thread of its own whose uid and gid are
+// strangerUID's (Linux credentials are per thread; the thread is dropped
+// when f returns). Without root, f runs as the test's own uid: the planter
+// then has the agent's uid, which only makes it stronger.
+func asStranger(t *testing.T, f func()) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		// Never unlocked: the goroutine's end retires the thread.
+		if os.Geteuid() == 0 {
+			if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, strangerUID, strangerUID, strangerUID); e != 0 {
+				done <- e
+				return
+			}
+			if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, strangerUID, strangerUID, strangerUID); e != 0 {
+				done <- e
+				return
+			}
+		}
+		f()
+		done <- nil
+	}()
+	if err := <-done; err != nil {
+		t.Fatalf("becoming uid %d: %v", strangerUID, err)
+	}
+}
+
+// sharedVolume makes a folder shaped like client-pvc's root: mode 2777, no
+// sticky bit, reachable by every uid.
+func sharedVolume(t *testing.T) string {
+	t.Helper()
+	base := t.TempDir()
+	must(t, os.Chmod(filepath.Dir(base), 0o755))
+	must(t, os.Chmod(base, 0o755))
+	vol := filepath.Join(base, "vol")
+	must(t, os.Mkdir(vol, 0o777))
+	must(t, os.Chmod(vol, os.ModeSetgid|0o777))
+	return vol
+}
+
+// plantStaging renames the staging folder away and puts a folder of the
+// stranger's in its place, holding a copy of table with planted files.
+func plantStaging(vol, table, aside string) error {
+	staging := filepath.Join(vol, proto.StagingDir)
+	if err := os.Rename(staging, filepath.Join(vol, aside)); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(staging, table), 0o777); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(staging, table, "labels.csv"), []byte("planted"), 0o666)
+}
+
+// TestSwapProvesTheStagingFolderIsInPlace: between "verified" and the
+// commit, another uid renames .tracebloc-staging away and plants its own
+// with a copy of the table. The push must not report the swap: the path
+// the ingestor reads holds the planted files, not the push's.
+func TestSwapProvesTheStagingFolderIsInPlace(t *testing.T) {
+	vol := sharedVolume(t)
+	files := map[string]string{"labels.csv": "a,b\n", "images/1.png": "png"}
+	in := stream(t, files, nil)
+	a := startAgent(t, vol, "cats", "n1")
+	a.waitFor(t, proto.MsgInventory)
+	_, _ = a.in.Write(noCommit(in))
+	a.waitFor(t, proto.MsgVerified)
+	var perr error
+	asStranger(t, func() { perr = plantStaging(vol, "cats", ".aside") })
+	must(t, perr)
+	_, _ = a.in.Write([]byte(proto.Commit + "\n"))
+	a.in.Close()
+	code := <-a.code
+	if code == 0 || strings.Contains(a.out.String(), `"t":"`+proto.MsgSwapped+`"`) {
+		t.Fatalf("the push reported a swap (exit %d) while %s/cats holds the planted files: %s", code, proto.StagingDir, a.out.String())
+	}
+	if code != proto.KindSwap.Code() {
+		t.Errorf("exit %d, want the swap failure (%d): %s", code, proto.KindSwap.Code(), a.out.String())
+	}
+}
+
+// TestSwapRacingAStagingPlanter: over many rounds, another uid renames the
+// staging folder away at a random moment of the push and plants its own.
+// A push whose staging folder was gone from its path before it checked the
+// swap must not report one; every push that reports a swap leaves its
+// files, in a staging folder of the agent's uid, unless the planter struck
+// after the check (then nothing the agent does can tell).
+func TestSwapRacingAStagingPlanter(t *testing.T) {
+	files := map[string]string{"labels.csv": "a,b\n", "images/1.png": "png", "images/2.png": "png2"}
+	want := map[string]string{"labels.csv": "a,b\n", "images/": "", "images/1.png": "png", "images/2.png": "png2"}
+	in := stream(t, files, nil)
+	var checked atomic.Int64 // when the agent began checking its swap
+	beforeProof = func() { checked.Store(time.Now().UnixNano()) }
+	t.Cleanup(func() { beforeProof = func() {} })
+	// How long one push takes here, to spread the planter over it.
+	span := time.Hour
+	for range 5 {
+		vol := sharedVolume(t)
+		start := time.Now()
+		if _, code := runAgent(t, vol, in, proto.CmdStage, "--table", "cats", "--nonce", "probe"); code != 0 {
+			t.Fatalf("a push without the planter: exit %d", code)
+		}
+		span = min(span, time.Since(start))
+	}
+	rounds := 300
+	if testing.Short() {
+		rounds = 60
+	}
+	counts := map[string]int{}
+	for round := range rounds {
+		vol := sharedVolume(t)
+		// Half the rounds start on a staged copy, so the swap exchanges.
+		if round%2 == 1 {
+			if _, code := runAgent(t, vol, stream(t, map[string]string{"labels.csv": "old"}, nil), proto.CmdStage, "--table", "cats", "--nonce", "old"); code != 0 {
+				t.Fatalf("round %d: the first push: exit %d", round, code)
+			}
+		}
+		checked.Store(0)
+		delay := time.Duration(rand.Int64N(int64(span) + 1))
+		var planted atomic.Int64
+		done := make(chan error, 1)
+		go asStranger(t, func() {
+			time.Sleep(delay)
+			err := plantStaging(vol, "cats", ".aside")
+			planted.Store(time.Now().UnixNano())
+			done <- err
+		})
+		msgs, code := runAgent(t, vol, in, proto.CmdStage, "--table", "cats", "--nonce", "n")
+		perr := <-done
+		swapped := last(msgs).T == proto.MsgSwapped
+		if swapped != (code == 0) {
+			t.Fatalf("round %d: exit %d, last message %+v", round, code, last(msgs))
+		}
+		if perr != nil || !swapped {
+			counts["refused"]++
+			continue
+		}
+		staging := filepath.Join(vol, proto.StagingDir)
+		var st unix.Stat_t
+		must(t, unix.Lstat(staging, &st))
+		got := tree(t, filepath.Join(staging, "cats"))
+		if st.Uid == uint32(os.Geteuid()) && cmp.Equal(want, got) {
+			counts["swapped, then planted"]++
+			continue
+		}
+		if c := checked.Load(); c == 0 || planted.Load() < c {
+			t.Fatalf("round %d (planter after %v, before the agent checked its swap): the push reported a swap, but %s (uid %d) holds (-want +got):\n%s",
+				round, delay, staging, st.Uid, cmp.Diff(want, got))
+		}
+		counts["planted after the check"]++
+	}
+	t.Logf("%d rounds: %v", rounds, counts)
+	if counts["refused"] == 0 {
+		t.Errorf("the planter never struck during a push in %d rounds (span %v): the test shows nothing", rounds, span)
+	}
+}
+
+// TestStagingFolderOfAnotherUIDIsRefused: a .tracebloc-staging that
+// another uid made is not the push's to stage in: its owner could swap a
+// table in it after the push checked it. A folder of the agent's own that
+// others may write to loses that write.
+func TestStagingFolderOfAnotherUIDIsRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to act as another uid")
+	}
+	vol := sharedVolume(t)
+	staging := filepath.Join(vol, proto.StagingDir)
+	asStranger(t, func() { must(t, os.Mkdir(staging, 0o777)) })
+	msgs, code := runAgent(t, vol, stream(t, map[string]string{"labels.csv": "a"}, nil), proto.CmdStage, "--table", "cats", "--nonce", "n")
+	if code != proto.KindUnsafe.Code() || !strings.Contains(last(msgs).Msg, "owned by uid 4242") {
+		t.Fatalf("exit %d, %+v: want the unsafe failure naming the owner", code, last(msgs))
+	}
+	if got := tree(t, staging); len(got) != 0 {
+		t.Errorf("the push wrote into the stranger's staging folder: %v", got)
+	}
+
+	must(t, os.Remove(staging))
+	must(t, os.Mkdir(staging, 0o777))
+	must(t, os.Chmod(staging, os.ModeSetgid|0o777))
+	if _, code := runAgent(t, vol, stream(t, map[string]string{"labels.csv": "a"}, nil), proto.CmdStage, "--table", "cats", "--nonce", "n"); code != 0 {
+		t.Fatalf("exit %d on the agent's own staging folder", code)
+	}
+	fi, err := os.Stat(staging)
+	must(t, err)
+	if perm := fi.Mode() & (os.ModePerm | os.ModeSetgid); perm != os.ModeSetgid|0o755 {
+		t.Errorf("the staging folder is %v, want g+s and 0755 (the ingestor reads, nobody else writes)", perm)
+	}
+}
