@@ -174,42 +174,6 @@ func (d *dir) removeEntry(name string) error {
 	return &fs.PathError{Op: "remove", Path: d.path(name), Err: err}
 }
 
-// removeAll removes the directory name and everything under it without
-// following any link: each level is opened with O_NOFOLLOW, entries are
-// unlinked by name.
-func (d *dir) removeAll(name string) error {
-	sub, err := d.openDir(name)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if errors.Is(err, errUnsafe) {
-			// A link or a file where a folder was: drop the name only.
-			if uerr := unix.Unlinkat(d.fd, name, 0); uerr != nil && !errors.Is(uerr, unix.ENOENT) {
-				return &fs.PathError{Op: "remove", Path: d.path(name), Err: uerr}
-			}
-			return nil
-		}
-		return err
-	}
-	names, err := sub.names()
-	if err == nil {
-		for _, n := range names {
-			if err = sub.removeEntry(n); err != nil {
-				break
-			}
-		}
-	}
-	sub.close()
-	if err != nil {
-		return err
-	}
-	if err := unix.Unlinkat(d.fd, name, unix.AT_REMOVEDIR); err != nil && !errors.Is(err, unix.ENOENT) {
-		return &fs.PathError{Op: "remove", Path: d.path(name), Err: err}
-	}
-	return nil
-}
-
 // names lists the entries of d.
 func (d *dir) names() ([]string, error) {
 	// A duplicate descriptor: os.File takes ownership and closes it.

@@ -218,41 +218,79 @@ func (e *ExecError) Error() string {
 
 func (e *ExecError) Unwrap() error { return e.Err }
 
+// MaxMessage bounds one line of the agent's output: an inventory of the
+// agent's largest push (its plan holds at most 256 MiB) fits, and a line
+// without end costs no more than this.
+const MaxMessage = 256 << 20
+
 // messageWriter splits the agent's stdout into lines. Lines that are JSON
 // messages are decoded and handed on; the first lines of the bootstrap are
-// plain words.
+// plain words. Each byte is looked at once (a write adds to the line, it
+// does not search it again), and a line longer than MaxMessage is dropped
+// as it grows and counts as a failure of the agent.
 type messageWriter struct {
 	mu      sync.Mutex
 	partial []byte
+	// tooLong is set while the line being read has passed MaxMessage.
+	tooLong bool
 	lines   chan string
 	msgs    []proto.Message
 	fail    *proto.Message
 	onMsg   func(proto.Message)
 	onFail  func()
+	max     int
 }
 
-func newMessageWriter() *messageWriter { return &messageWriter{lines: make(chan string, 16)} }
+func newMessageWriter() *messageWriter {
+	return &messageWriter{lines: make(chan string, 16), max: MaxMessage}
+}
 
 func (w *messageWriter) Write(p []byte) (int, error) {
+	n := len(p)
 	w.mu.Lock()
-	w.partial = append(w.partial, p...)
 	var ready []proto.Message
-	for {
-		i := bytes.IndexByte(w.partial, '\n')
+	failed := false
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		chunk := p
+		if i >= 0 {
+			chunk = p[:i]
+		}
+		switch {
+		case w.tooLong:
+		case len(w.partial)+len(chunk) > w.max:
+			w.tooLong = true
+			w.partial = nil
+			if w.fail == nil {
+				w.fail = &proto.Message{T: proto.MsgError, Kind: proto.KindStream,
+					Msg: fmt.Sprintf("the stage agent printed a message longer than %d MiB: it cannot be read; push the dataset in parts (fewer files)", w.max>>20)}
+				failed = true
+			}
+		default:
+			w.partial = append(w.partial, chunk...)
+		}
 		if i < 0 {
 			break
 		}
-		line := string(w.partial[:i])
-		w.partial = w.partial[i+1:]
-		if !strings.HasPrefix(line, "{") {
+		p = p[i+1:]
+		line := w.partial
+		w.partial = w.partial[:0]
+		if cap(w.partial) > 1<<20 {
+			w.partial = nil // a large message: its buffer goes with it
+		}
+		if w.tooLong {
+			w.tooLong = false
+			continue
+		}
+		if !bytes.HasPrefix(line, []byte("{")) {
 			select {
-			case w.lines <- line:
+			case w.lines <- string(line):
 			default:
 			}
 			continue
 		}
 		var m proto.Message
-		if json.Unmarshal([]byte(line), &m) != nil {
+		if json.Unmarshal(line, &m) != nil {
 			continue
 		}
 		if m.T == proto.MsgError && w.fail == nil {
@@ -264,6 +302,9 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 	}
 	onMsg, onFail := w.onMsg, w.onFail
 	w.mu.Unlock()
+	if failed && onFail != nil {
+		onFail()
+	}
 	for _, m := range ready {
 		if m.T == proto.MsgError {
 			if onFail != nil {
@@ -275,7 +316,7 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 			onMsg(m)
 		}
 	}
-	return len(p), nil
+	return n, nil
 }
 
 // line waits for the next plain line.
