@@ -586,7 +586,9 @@ func (s *stager) inventory() (proto.Message, error) {
 		man := readManifest(s.staging, s.manifestName(), files)
 		var unknown []string
 		for rel, fi := range files {
-			if fi.uid != uid || proto.CheckRel(rel) != nil {
+			// As in the partial copy: a file another name links to (a hard
+			// link planted from outside the table) is not offered for reuse.
+			if fi.uid != uid || fi.nlink != 1 || proto.CheckRel(rel) != nil {
 				continue
 			}
 			if e, ok := man[rel]; ok && e.Size == fi.size && e.Mtime == fi.mtime && e.Ino == fi.ino && e.Ctime == fi.ctime {
@@ -875,7 +877,7 @@ func (s *stager) reuse(plan proto.Plan) (map[string]hashed, error) {
 			continue
 		}
 		st, err := src.stat(name)
-		if err == nil && isFile(st) && st.Uid == uid {
+		if err == nil && isFile(st) && st.Uid == uid && st.Nlink == 1 {
 			folder, _ := split(rel)
 			dst := s.data
 			if folder != "" {

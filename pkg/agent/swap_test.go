@@ -3,6 +3,9 @@
 package agent
 
 import (
+	"archive/tar"
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -10,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -219,4 +223,73 @@ func TestStagingFolderOfAnotherUIDIsRefused(t *testing.T) {
 	if perm := fi.Mode() & (os.ModePerm | os.ModeSetgid); perm != os.ModeSetgid|0o755 {
 		t.Errorf("the staging folder is %v, want g+s and 0755 (the ingestor reads, nobody else writes)", perm)
 	}
+}
+
+// TestHardLinkInTheStagedCopyIsNotReused: a file of the staged copy that
+// another name links to (planted from outside the table, with the same
+// content) is neither offered for reuse nor linked into the new copy: the
+// new copy shares no inode with a stranger's file.
+func TestHardLinkInTheStagedCopyIsNotReused(t *testing.T) {
+	vol := t.TempDir()
+	files := map[string]string{"labels.csv": "a", "images/1.png": "png"}
+	if _, code := runAgent(t, vol, stream(t, files, nil), proto.CmdStage, "--table", "cats", "--nonce", "n1"); code != 0 {
+		t.Fatalf("first push: exit %d", code)
+	}
+	staged := filepath.Join(vol, proto.StagingDir, "cats", "images", "1.png")
+	outside := filepath.Join(vol, "stranger.png")
+	must(t, os.WriteFile(outside, []byte("png"), 0o644))
+	must(t, os.Remove(staged))
+	must(t, os.Link(outside, staged))
+
+	// The inventory must not offer it; a plan that reuses it all the same
+	// (what a plugin that trusted the inventory would send) gets it resent.
+	a := startAgent(t, vol, "cats", "n2")
+	a.waitFor(t, proto.MsgInventory)
+	var inv proto.Message
+	must(t, json.NewDecoder(strings.NewReader(a.out.String())).Decode(&inv))
+	if _, ok := inv.Staged["images/1.png"]; ok {
+		t.Errorf("the inventory offers the hard-linked file for reuse: %v", inv.Staged)
+	}
+	plan := proto.Plan{Expected: map[string]string{"labels.csv": sum([]byte("a")), "images/1.png": sum([]byte("png"))}, Reuse: []string{"images/1.png"}}
+	_, _ = a.in.Write(planStream(t, plan, map[string]string{"labels.csv": "a"}))
+	a.in.Close()
+	code := <-a.code
+	var out unix.Stat_t
+	must(t, unix.Stat(outside, &out))
+	// Neither the new copy being built nor a swapped one may hold it.
+	must(t, filepath.Walk(filepath.Join(vol, proto.StagingDir), func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok && st.Ino == out.Ino && p != staged {
+			t.Errorf("%s shares an inode with the stranger's file (exit %d)", p, code)
+		}
+		return nil
+	}))
+	if code == 0 {
+		var st unix.Stat_t
+		if unix.Stat(staged, &st) == nil && st.Ino == out.Ino {
+			t.Errorf("the swapped copy shares an inode with the stranger's file: %s", a.out.String())
+		}
+	}
+}
+
+// planStream is a stream with the given plan, the files given, the commit.
+func planStream(t *testing.T, plan proto.Plan, files map[string]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	write := func(name string, data []byte) {
+		must(t, tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg}))
+		_, _ = tw.Write(data)
+	}
+	pj, err := json.Marshal(plan)
+	must(t, err)
+	write(proto.EntryPlan, pj)
+	for rel, content := range files {
+		write(proto.EntryData+rel, []byte(content))
+	}
+	must(t, tw.Close())
+	buf.WriteString(proto.Commit + "\n")
+	return buf.Bytes()
 }

@@ -9,6 +9,9 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
 
 	utilexec "k8s.io/client-go/util/exec"
 
@@ -191,6 +194,11 @@ func (a *Agent) Run(ctx context.Context, args []string, stdin io.Reader, onMsg f
 	if err == nil {
 		return nil
 	}
+	if exitCode(err) == 137 || oomKilled(err) {
+		if killed := a.killed(ctx); killed != nil {
+			return killed
+		}
+	}
 	if code := exitCode(err); code > 0 && code < 128 {
 		if k := proto.KindOf(code); k != "" {
 			return &AgentError{Kind: k, Msg: fmt.Sprintf("the stage agent failed (%s): %s", k, orNothing(stderr.String()))}
@@ -200,6 +208,50 @@ func (a *Agent) Run(ctx context.Context, args []string, stdin io.Reader, onMsg f
 		}
 	}
 	return &ExecError{Err: err, Stderr: strings.TrimSpace(stderr.String())}
+}
+
+// podSource is a Runner that can tell which Pod it runs in.
+type podSource interface {
+	GetPod(ctx context.Context) (*corev1.Pod, error)
+}
+
+// oomKilled reports an exec error that names the OOM killer.
+func oomKilled(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "OOMKilled")
+}
+
+// killed explains an agent ended by SIGKILL (exit 137) while its Pod lives
+// on: the kernel killed it for memory (the agent is the largest process of
+// the Pod). It is an agent failure, so the push does not retry into the
+// same death. A Pod being deleted kills its processes the same way; that is
+// left to the caller as a broken exec (nil here).
+func (a *Agent) killed(ctx context.Context) error {
+	limit, why := "", "exit 137"
+	if src, ok := a.Runner.(podSource); ok {
+		gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		pod, err := src.GetPod(gctx)
+		cancel()
+		if err != nil || pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodSucceeded {
+			return nil
+		}
+		for _, c := range pod.Spec.Containers {
+			if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
+				limit = q.String()
+			}
+		}
+		for _, cs := range pod.Status.ContainerStatuses {
+			for _, st := range []corev1.ContainerState{cs.State, cs.LastTerminationState} {
+				if st.Terminated != nil && st.Terminated.Reason == "OOMKilled" {
+					why = "exit 137, OOMKilled in the Pod's status"
+				}
+			}
+		}
+	}
+	where := "the stage Pod's memory limit"
+	if limit != "" {
+		where += " (" + limit + ")"
+	}
+	return &AgentError{Kind: proto.KindIO, Msg: fmt.Sprintf("the stage agent was killed for memory (%s): it needed more than %s allows; not retried, the same push would meet the same limit. Push fewer files at once; if the dataset is small, what the agent read on the shared volume may be planted: run kubectl tracebloc cleanup, then push again", why, where)}
 }
 
 // ExecError is an exec that ended without the agent's word: the stream, the
