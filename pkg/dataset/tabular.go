@@ -236,11 +236,11 @@ var errNoRows = errors.New("no rows")
 // inferSchema reads the header and the first InferRows rows and picks each
 // column's type. Reserved columns are left out: the header check refuses them.
 func inferSchema(full, name string) (schema spec.Schema, untyped bool, err error) {
-	f, err := os.Open(full)
+	f, err := openRead(full)
 	if err != nil {
 		return nil, false, fmt.Errorf("opening %s: %w", name, err)
 	}
-	defer f.Close()
+	defer f.close()
 	s := NewCSVStream(f, name)
 	header, err := s.Read()
 	if err != nil {
@@ -336,11 +336,11 @@ type sequenceState struct {
 }
 
 func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *problemList) error {
-	f, err := os.Open(full)
+	f, err := openRead(full)
 	if err != nil {
 		return exitcode.Errorf(exitcode.Local, "opening %s: %w", full, err)
 	}
-	defer f.Close()
+	defer f.close()
 	s := NewCSVStream(f, name)
 	header, err := s.Read()
 	if errors.Is(err, io.EOF) {

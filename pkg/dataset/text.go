@@ -266,12 +266,12 @@ func checkTagCounts(rel string, words int, rows []tagCount, probs *problemList) 
 // sorted, each once, as slash paths under the root, and, for BIO labels,
 // how many tags each row gives its file.
 func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *Dataset, probs *problemList) ([]string, map[string][]tagCount) {
-	f, err := os.Open(filepath.Join(abs, LabelsFile))
+	f, err := openRead(filepath.Join(abs, LabelsFile))
 	if err != nil {
 		probs.add("opening labels.csv: %v", err)
 		return nil, nil
 	}
-	defer f.Close()
+	defer f.close()
 	s := NewCSVStream(f, LabelsFile)
 	header, err := s.Read()
 	if errors.Is(err, io.EOF) {
