@@ -15,8 +15,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"golang.org/x/sys/unix"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/agenttest/deeptree"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 )
 
@@ -75,25 +75,10 @@ func writeTemp(t *testing.T, b []byte) string {
 	return p
 }
 
-// plantDeepTree makes a chain of levels folders of 255-byte names under
-// parent, each holding a small file, descriptor by descriptor (the path is
-// far past PATH_MAX).
+// plantDeepTree plants levels folders of 255-byte names under parent.
 func plantDeepTree(t *testing.T, parent string, levels int) {
 	t.Helper()
-	fd, err := unix.Open(parent, unix.O_RDONLY|unix.O_DIRECTORY, 0)
-	must(t, err)
-	for i := range levels {
-		name := fmt.Sprintf("%05d%s", i, strings.Repeat("d", 250))
-		must(t, unix.Mkdirat(fd, name, 0o755))
-		ffd, err := unix.Openat(fd, "f", unix.O_CREAT|unix.O_WRONLY, 0o644)
-		must(t, err)
-		unix.Close(ffd)
-		next, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY, 0)
-		must(t, err)
-		unix.Close(fd)
-		fd = next
-	}
-	unix.Close(fd)
+	must(t, deeptree.Plant(parent, levels, -1, -1))
 }
 
 // TestPushRemovesADeepTreeInBoundedMemory: a tree of 3 000 levels of
