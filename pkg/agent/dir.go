@@ -5,6 +5,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -186,8 +187,26 @@ func (d *dir) names() ([]string, error) {
 	if _, err := f.Seek(0, 0); err != nil {
 		return nil, err
 	}
-	return f.Readdirnames(-1)
+	var names []string
+	for {
+		batch, err := f.Readdirnames(4096)
+		names = append(names, batch...)
+		if errors.Is(err, io.EOF) || err == nil && len(batch) == 0 {
+			return names, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(names) > maxDirEntries {
+			return nil, &fs.PathError{Op: "read", Path: d.name, Err: fmt.Errorf("more than %d entries: not a folder the agent made", maxDirEntries)}
+		}
+	}
 }
+
+// maxDirEntries bounds the names read from one folder at once: a copy
+// holds at most maxPlanEntries files, and a planted folder of millions of
+// names is refused rather than listed (a tree is removed without listing).
+const maxDirEntries = maxPlanEntries + 1024
 
 // rename moves name in d to newName in to, never replacing a directory.
 func (d *dir) rename(name string, to *dir, newName string) error {
