@@ -5,6 +5,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -174,42 +175,6 @@ func (d *dir) removeEntry(name string) error {
 	return &fs.PathError{Op: "remove", Path: d.path(name), Err: err}
 }
 
-// removeAll removes the directory name and everything under it without
-// following any link: each level is opened with O_NOFOLLOW, entries are
-// unlinked by name.
-func (d *dir) removeAll(name string) error {
-	sub, err := d.openDir(name)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if errors.Is(err, errUnsafe) {
-			// A link or a file where a folder was: drop the name only.
-			if uerr := unix.Unlinkat(d.fd, name, 0); uerr != nil && !errors.Is(uerr, unix.ENOENT) {
-				return &fs.PathError{Op: "remove", Path: d.path(name), Err: uerr}
-			}
-			return nil
-		}
-		return err
-	}
-	names, err := sub.names()
-	if err == nil {
-		for _, n := range names {
-			if err = sub.removeEntry(n); err != nil {
-				break
-			}
-		}
-	}
-	sub.close()
-	if err != nil {
-		return err
-	}
-	if err := unix.Unlinkat(d.fd, name, unix.AT_REMOVEDIR); err != nil && !errors.Is(err, unix.ENOENT) {
-		return &fs.PathError{Op: "remove", Path: d.path(name), Err: err}
-	}
-	return nil
-}
-
 // names lists the entries of d.
 func (d *dir) names() ([]string, error) {
 	// A duplicate descriptor: os.File takes ownership and closes it.
@@ -222,8 +187,26 @@ func (d *dir) names() ([]string, error) {
 	if _, err := f.Seek(0, 0); err != nil {
 		return nil, err
 	}
-	return f.Readdirnames(-1)
+	var names []string
+	for {
+		batch, err := f.Readdirnames(4096)
+		names = append(names, batch...)
+		if errors.Is(err, io.EOF) || err == nil && len(batch) == 0 {
+			return names, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(names) > maxDirEntries {
+			return nil, &fs.PathError{Op: "read", Path: d.name, Err: fmt.Errorf("more than %d entries: not a folder the agent made", maxDirEntries)}
+		}
+	}
 }
+
+// maxDirEntries bounds the names read from one folder at once: a copy
+// holds at most maxPlanEntries files, and a planted folder of millions of
+// names is refused rather than listed (a tree is removed without listing).
+const maxDirEntries = maxPlanEntries + 1024
 
 // rename moves name in d to newName in to, never replacing a directory.
 func (d *dir) rename(name string, to *dir, newName string) error {

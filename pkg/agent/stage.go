@@ -30,6 +30,94 @@ const PartialMaxAge = 7 * 24 * time.Hour
 // maxPlan bounds the plan entry (a file list with hashes).
 const maxPlan = 256 << 20
 
+// maxPlanEntries bounds the files of one push the agent keeps in memory:
+// the plan's, a hashes entry's.
+const maxPlanEntries = 2 << 20
+
+// decodePlan reads the plan object one field and one entry at a time, so
+// that its files are counted as they come and refused past maxPlanEntries.
+func decodePlan(r io.Reader, plan *proto.Plan) error {
+	dec := json.NewDecoder(r)
+	if err := expectDelim(dec, '{'); err != nil {
+		return err
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case "expected":
+			plan.Expected = map[string]string{}
+			if err := decodeSums(dec, plan.Expected, maxPlanEntries); err != nil {
+				return err
+			}
+		case "reuse":
+			if err := expectDelim(dec, '['); err != nil {
+				return err
+			}
+			for dec.More() {
+				if len(plan.Reuse) >= maxPlanEntries {
+					return fmt.Errorf("the plan reuses more than %d files", maxPlanEntries)
+				}
+				var rel string
+				if err := dec.Decode(&rel); err != nil {
+					return err
+				}
+				plan.Reuse = append(plan.Reuse, rel)
+			}
+			if err := expectDelim(dec, ']'); err != nil {
+				return err
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return err
+			}
+		}
+	}
+	return expectDelim(dec, '}')
+}
+
+// decodeSums reads an object of path to hash into into, refusing more than
+// limit entries.
+func decodeSums(dec *json.Decoder, into map[string]string, limit int) error {
+	tok, err := dec.Token()
+	if err != nil || tok == nil { // null: no entries
+		return err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return fmt.Errorf("malformed JSON: %v where an object belongs", tok)
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		rel, _ := tok.(string)
+		var sum string
+		if err := dec.Decode(&sum); err != nil {
+			return err
+		}
+		if _, dup := into[rel]; !dup && len(into) >= limit {
+			return fmt.Errorf("more than %d files in one push: push the dataset in parts", limit)
+		}
+		into[rel] = sum
+	}
+	return expectDelim(dec, '}')
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != want {
+		return fmt.Errorf("malformed JSON: %v where %q belongs", tok, want)
+	}
+	return nil
+}
+
 // stager is one stage round for one table.
 type stager struct {
 	*env
@@ -101,12 +189,16 @@ func (s *stager) run(resend bool) error {
 		return err
 	}
 	s.send(proto.Message{T: proto.MsgVerified, Files: files, Bytes: bytes})
-	line, err := s.stream.ReadString('\n')
+	// One short line: whatever else follows is not read into memory.
+	line, err := readLine(s.stream, len(proto.Commit)+8)
 	if strings.TrimSpace(line) != proto.Commit {
 		return failf(proto.KindAborted, "the push did not confirm the swap (%s): the verified files are kept for the next push of %s", abortReason(err), s.table)
 	}
 	if err := s.checkClaim(); err != nil {
 		return err
+	}
+	if !s.stagingInPlace() {
+		return s.stagingReplaced("before the swap: nothing was changed at that path")
 	}
 	if err := s.swap(); err != nil {
 		return err
@@ -114,6 +206,10 @@ func (s *stager) run(resend bool) error {
 	s.send(proto.Message{T: proto.MsgSwapped, Files: files, Bytes: bytes})
 	return nil
 }
+
+// beforeProof runs as the swap's check begins (tests time a racing planter
+// against it).
+var beforeProof = func() {}
 
 // dropPartial removes the partial copy this push was building.
 func (s *stager) dropPartial() {
@@ -160,7 +256,55 @@ func (s *stager) open() error {
 		}
 		return err
 	}
+	return s.ownStaging()
+}
+
+// ownStaging makes sure the staging folder is this uid's and that no other
+// uid can rename or plant entries in it. The ingestor runs as another uid
+// and only reads the staged copies, so the folder is 0755 (keeping the
+// setgid bit a 2777 volume passes on): without group or other write, only
+// this uid can swap a table in it.
+func (s *stager) ownStaging() error {
+	var st unix.Stat_t
+	if err := unix.Fstat(s.staging.fd, &st); err != nil {
+		return &fs.PathError{Op: "stat", Path: s.staging.name, Err: err}
+	}
+	if st.Uid != uint32(os.Geteuid()) {
+		return failf(proto.KindUnsafe, "the staging folder %s is owned by uid %d, not by the stage Pod's uid %d: its owner could change a staged copy after the push checked it; ask a cluster admin to remove it or chown it to uid %d, then push again",
+			s.staging.name, st.Uid, os.Geteuid(), os.Geteuid())
+	}
+	if st.Mode&0o022 != 0 {
+		if err := unix.Fchmod(s.staging.fd, st.Mode&0o7777&^0o022); err != nil {
+			return &fs.PathError{Op: "chmod", Path: s.staging.name, Err: err}
+		}
+	}
 	return nil
+}
+
+// stagingInPlace reports whether the staging folder the push opened at the
+// start is still the one at <volume>/.tracebloc-staging. The volume root
+// is writable by every uid and has no sticky bit, so another uid can
+// rename the folder away and plant its own under the name; the ingestor
+// reads by path.
+func (s *stager) stagingInPlace() bool {
+	return sameEntry(s.shared, proto.StagingDir, s.staging.fd)
+}
+
+// sameEntry reports whether name in d (not followed) is the file open as fd.
+func sameEntry(d *dir, name string, fd int) bool {
+	st, err := d.stat(name)
+	var own unix.Stat_t
+	if err != nil || unix.Fstat(fd, &own) != nil {
+		return false
+	}
+	return st.Dev == own.Dev && st.Ino == own.Ino
+}
+
+// stagingReplaced is the failure of a push whose staging folder was
+// renamed away while it ran.
+func (s *stager) stagingReplaced(when string) error {
+	return failf(proto.KindSwap, "the staging folder %s/%s was replaced by another folder while the push ran (renamed away, %s): the copy of %s there is not this push's; find the workload that renames folders on the shared volume, remove the foreign %s and push again",
+		s.root, proto.StagingDir, when, s.table, proto.StagingDir)
 }
 
 // notWritable explains a volume the stage Pod cannot write to.
@@ -434,15 +578,17 @@ func (s *stager) inventory() (proto.Message, error) {
 	// The staged copy.
 	staged, err := s.staging.openDir(s.table)
 	if err == nil {
-		man := readManifest(s.staging, s.manifestName())
 		files, werr := walk(staged, nil)
 		if werr != nil {
 			staged.close()
 			return m, werr
 		}
+		man := readManifest(s.staging, s.manifestName(), files)
 		var unknown []string
 		for rel, fi := range files {
-			if fi.uid != uid || proto.CheckRel(rel) != nil {
+			// As in the partial copy: a file another name links to (a hard
+			// link planted from outside the table) is not offered for reuse.
+			if fi.uid != uid || fi.nlink != 1 || proto.CheckRel(rel) != nil {
 				continue
 			}
 			if e, ok := man[rel]; ok && e.Size == fi.size && e.Mtime == fi.mtime && e.Ino == fi.ino && e.Ctime == fi.ctime {
@@ -525,7 +671,7 @@ func (s *stager) receive() (*received, error) {
 		return nil, failf(proto.KindStream, "the stream does not start with the plan (%q)", hdr.Name)
 	}
 	rec := &received{sums: map[string]hashed{}, later: map[string]string{}}
-	if err := json.NewDecoder(io.LimitReader(tr, maxPlan)).Decode(&rec.plan); err != nil {
+	if err := decodePlan(io.LimitReader(tr, maxPlan), &rec.plan); err != nil {
 		return nil, failf(proto.KindStream, "reading the plan: %v", err)
 	}
 	for rel, sum := range rec.plan.Expected {
@@ -624,8 +770,8 @@ func readSums(tr io.Reader, hdr *tar.Header, rec *received) error {
 	if hdr.Size > maxPlan {
 		return failf(proto.KindStream, "the stream's hashes entry is too large (%d bytes)", hdr.Size)
 	}
-	var sums map[string]string
-	if err := json.NewDecoder(io.LimitReader(tr, maxPlan)).Decode(&sums); err != nil {
+	sums := map[string]string{}
+	if err := decodeSums(json.NewDecoder(io.LimitReader(tr, maxPlan)), sums, maxPlanEntries); err != nil {
 		return failf(proto.KindStream, "reading the hashes of the files sent: %v", err)
 	}
 	for rel, sum := range sums {
@@ -731,7 +877,7 @@ func (s *stager) reuse(plan proto.Plan) (map[string]hashed, error) {
 			continue
 		}
 		st, err := src.stat(name)
-		if err == nil && isFile(st) && st.Uid == uid {
+		if err == nil && isFile(st) && st.Uid == uid && st.Nlink == 1 {
 			folder, _ := split(rel)
 			dst := s.data
 			if folder != "" {
@@ -850,6 +996,11 @@ func (s *stager) dropFolders(plan proto.Plan) error {
 // of the new copy is written beside it.
 func (s *stager) swap() error {
 	dn := s.dataName()
+	// The new copy's identity, to find it at the table's path afterwards.
+	var newCopy unix.Stat_t
+	if err := unix.Fstat(s.data.fd, &newCopy); err != nil {
+		return &fs.PathError{Op: "stat", Path: s.data.name, Err: err}
+	}
 	_, err := s.staging.stat(s.table)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -871,6 +1022,15 @@ func (s *stager) swap() error {
 				return err
 			}
 		}
+	}
+	beforeProof()
+	// The swap is done only where the ingestor reads: the staging folder
+	// still at its path and the new copy at the table's name in it.
+	if !s.stagingInPlace() {
+		return s.stagingReplaced("during the swap: the new copy went into the folder this push had opened, which is no longer at that path")
+	}
+	if st, err := s.staging.stat(s.table); err != nil || st.Dev != newCopy.Dev || st.Ino != newCopy.Ino {
+		return failf(proto.KindSwap, "%s/%s/%s is not the copy this push swapped in (another push or workload replaced it right after the swap): push again", s.root, proto.StagingDir, s.table)
 	}
 	// What the exchange left under this push's name is the previous copy:
 	// removed first, so the links it shared with the new copy are gone
@@ -915,12 +1075,23 @@ func (s *stager) swapByTwoRenames() error {
 
 // manifestEntry records one file of the staged copy as the swap left it.
 type manifestEntry struct {
-	Sum   string `json:"s"`
-	Size  int64  `json:"n"`
-	Mtime int64  `json:"m"`
-	Ctime int64  `json:"c"`
-	Ino   uint64 `json:"i"`
+	Sum   string
+	Size  int64
+	Mtime int64
+	Ctime int64
+	Ino   uint64
 }
+
+// manifestHeader opens the manifest: one line per file follows,
+// "<sha256> <size> <mtime> <ctime> <inode> <path>". Lines, not one JSON
+// object, so that reading a manifest planted on the volume takes memory
+// for one line at a time and for no more entries than the staged copy
+// has files.
+const manifestHeader = "tracebloc-manifest 2"
+
+// maxManifestLine bounds a line of the manifest: a hash, four numbers and
+// a path of at most 1024 bytes.
+const maxManifestLine = 2048
 
 // writeManifest records the hash of each file of the new copy with what
 // stat says of it now. It is only a hint: a later push trusts an entry only
@@ -938,28 +1109,77 @@ func (s *stager) writeManifest(t *dir) {
 			return
 		}
 	}
-	man := map[string]manifestEntry{}
+	var b strings.Builder
+	b.WriteString(manifestHeader + "\n")
 	for rel, fi := range files {
 		if sum, ok := s.verified[rel]; ok {
-			man[rel] = manifestEntry{Sum: sum, Size: fi.size, Mtime: fi.mtime, Ctime: fi.ctime, Ino: fi.ino}
+			fmt.Fprintf(&b, "%s %d %d %d %d %s\n", sum, fi.size, fi.mtime, fi.ctime, fi.ino, rel)
 		}
 	}
-	b, err := json.Marshal(man)
-	if err != nil || writeSmall(s.staging, s.manifestName(), b) != nil {
+	if writeSmall(s.staging, s.manifestName(), []byte(b.String())) != nil {
 		_ = s.staging.removeEntry(s.manifestName())
 	}
 }
 
-// readManifest loads the manifest; anything unreadable counts as empty.
-func readManifest(staging *dir, name string) map[string]manifestEntry {
+// readManifest loads the manifest's entries for the files of the staged
+// copy (want). Anything unreadable, or more entries than the copy has
+// files, counts as no manifest: the files are hashed instead.
+func readManifest(staging *dir, name string, want map[string]fileInfo) map[string]manifestEntry {
 	man := map[string]manifestEntry{}
 	f, _, err := staging.openFile(name)
 	if err != nil {
 		return man
 	}
 	defer f.Close()
-	if err := json.NewDecoder(io.LimitReader(f, maxPlan)).Decode(&man); err != nil {
-		return map[string]manifestEntry{}
+	r := bufio.NewReaderSize(io.LimitReader(f, maxPlan), 4<<10)
+	if line, err := readLine(r, maxManifestLine); err != nil || line != manifestHeader {
+		return man
 	}
-	return man
+	for n := 0; ; n++ {
+		line, err := readLine(r, maxManifestLine)
+		if errors.Is(err, io.EOF) && line == "" {
+			return man
+		}
+		if err != nil || n >= len(want) {
+			return map[string]manifestEntry{}
+		}
+		var e manifestEntry
+		var rel string
+		fields := strings.SplitN(line, " ", 6)
+		if len(fields) != 6 || len(fields[0]) != 64 {
+			return map[string]manifestEntry{}
+		}
+		e.Sum, rel = fields[0], fields[5]
+		if _, err := fmt.Sscan(strings.Join(fields[1:5], " "), &e.Size, &e.Mtime, &e.Ctime, &e.Ino); err != nil {
+			return map[string]manifestEntry{}
+		}
+		if _, ok := want[rel]; ok {
+			man[rel] = e
+		}
+	}
+}
+
+// errLongLine is a line longer than its reader allows.
+var errLongLine = errors.New("line too long")
+
+// readLine reads one line of at most max bytes (without its newline) in
+// memory for max bytes, whatever the input holds. A last line without a
+// newline is returned with io.EOF.
+func readLine(r *bufio.Reader, max int) (string, error) {
+	var line []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(line)+len(chunk) > max+1 {
+			return "", errLongLine
+		}
+		line = append(line, chunk...)
+		switch {
+		case err == nil:
+			return string(line[:len(line)-1]), nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		default:
+			return string(line), err
+		}
+	}
 }

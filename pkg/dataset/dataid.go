@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 
@@ -18,11 +17,11 @@ import (
 // missing value as the text "nan", so every such row would share one id.
 // Tabular data checks its id column with the rest of the CSV (IDColumn).
 func CheckIDColumn(root, column string) error {
-	f, err := os.Open(filepath.Join(root, LabelsFile))
+	f, err := openRead(filepath.Join(root, LabelsFile))
 	if err != nil {
 		return exitcode.Errorf(exitcode.Local, "opening %s: %w", LabelsFile, err)
 	}
-	defer f.Close()
+	defer f.close()
 	cr := csv.NewReader(newTextReader(f))
 	cr.ReuseRecord = true
 	header, err := cr.Read()

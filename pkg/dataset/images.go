@@ -5,7 +5,6 @@ import (
 	"image"
 	_ "image/jpeg" // decoders for DecodeConfig
 	_ "image/png"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -37,12 +36,12 @@ func newImagesCheck(r *run) checker {
 }
 
 func (c *imagesCheck) file(u *unit) any {
-	f, err := os.Open(filepath.Join(c.r.abs, filepath.FromSlash(u.rel)))
+	f, err := openRead(filepath.Join(c.r.abs, filepath.FromSlash(u.rel)))
 	if err != nil {
 		u.err = err
 		return nil
 	}
-	defer f.Close()
+	defer f.close()
 	cfg, format, err := image.DecodeConfig(f)
 	if err != nil {
 		u.err = err

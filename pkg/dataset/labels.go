@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -19,12 +18,12 @@ var naValues = []string{"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "N
 // checkManifest reads labels.csv once, streaming, and checks its text,
 // header and rows against the files found.
 func (r *run) checkManifest() {
-	f, err := os.Open(filepath.Join(r.abs, LabelsFile))
+	f, err := openRead(filepath.Join(r.abs, LabelsFile))
 	if err != nil {
 		r.probs.addf("opening labels.csv: %v", err)
 		return
 	}
-	defer f.Close()
+	defer f.close()
 	m := r.task.Manifest
 	ds, probs := r.ds, r.probs
 	tr := newTextReader(f)

@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 )
@@ -206,8 +207,8 @@ func (r *run) listFolder(dir string, keep func(name string) bool, kept, keepHint
 		case !info.Mode().IsRegular():
 			special = append(special, rel)
 			continue
-		case !SafeName(name):
-			badNames = append(badNames, fmt.Sprintf("%q", rel))
+		case NameRule(name) != "":
+			badNames = append(badNames, fmt.Sprintf("%q (%s)", rel, NameRule(name)))
 			continue
 		case !keep(name):
 			badExt = append(badExt, rel)
@@ -227,7 +228,7 @@ func (r *run) listFolder(dir string, keep func(name string) bool, kept, keepHint
 		r.probs.addf("%s/ holds files that are not regular files (devices, pipes or sockets): %s", dir, listFirst(special, 3))
 	}
 	if len(badNames) > 0 {
-		r.probs.addf("file names that cannot be staged (not valid UTF-8, or holding control characters or a backslash): %s: rename them", listFirst(badNames, 3))
+		r.probs.addf("file names that cannot be staged: %s: rename them", listFirst(badNames, 3))
 	}
 	if len(badExt) > 0 {
 		sort.Strings(badExt)
@@ -329,21 +330,40 @@ func checkOneExt(dir string, byExt map[string]int, ds *Dataset, probs *Problems)
 
 // SafeName tells whether a file name can be staged: the stream refuses
 // names that could land outside the staged copy or that a line-based list
-// would mangle, and the pre-flight must refuse them first. It mirrors the
-// stream's rule (an entry is "<folder>/<name>", clean, without backslash or
-// NUL) and adds text rules: valid UTF-8, no control characters.
-func SafeName(name string) bool {
-	if name == "" || name == "." || name == ".." || !utf8.ValidString(name) ||
-		strings.ContainsAny(name, "/\\\x00") {
-		return false
+// would mangle, and the pre-flight must refuse them first. It is NameRule
+// without the reason.
+func SafeName(name string) bool { return NameRule(name) == "" }
+
+// maxNameBytes is the longest file name the stream takes (and Linux
+// filesystems hold): 255 bytes of UTF-8. macOS and Windows count in
+// characters, so a name of theirs can be longer.
+const maxNameBytes = 255
+
+// NameRule returns the rule of the stream that a file name breaks, in
+// words, or "" when the name can be staged. It mirrors the stream's rule
+// (an entry is "<folder>/<name>", clean, without backslash or NUL, each
+// segment at most 255 bytes) and adds text rules: valid UTF-8, no control
+// characters. Whatever else the stream refuses is refused here too.
+func NameRule(name string) string {
+	switch {
+	case name == "" || name == "." || name == "..":
+		return "not a file name"
+	case len(name) > maxNameBytes:
+		return fmt.Sprintf("%d bytes long, over the %d bytes a file name may have on the cluster", len(name), maxNameBytes)
+	case !utf8.ValidString(name):
+		return "not valid UTF-8"
+	case strings.ContainsAny(name, "/\\"):
+		return "holds a slash or backslash"
 	}
 	for _, r := range name {
 		if unicode.IsControl(r) {
-			return false
+			return "holds a control character"
 		}
 	}
-	rel := "d/" + name
-	return path.Clean(rel) == rel
+	if rel := "d/" + name; path.Clean(rel) != rel || proto.CheckRel(rel) != nil {
+		return "refused by the stream's rules for names"
+	}
+	return ""
 }
 
 func (r *run) noteIgnored() {

@@ -3,7 +3,6 @@ package dataset
 import (
 	"fmt"
 	"image"
-	"os"
 	"path/filepath"
 	"strings"
 )
@@ -42,11 +41,11 @@ func (c *masksCheck) file(u *unit) any {
 		return nil // the pairing problem is already reported
 	}
 	rel := c.dir + "/" + name
-	f, err := os.Open(filepath.Join(c.r.abs, filepath.FromSlash(rel)))
+	f, err := openRead(filepath.Join(c.r.abs, filepath.FromSlash(rel)))
 	if err != nil {
 		return [2]string{kindMaskBroken, fmt.Sprintf("%s (%v)", rel, err)}
 	}
-	defer f.Close()
+	defer f.close()
 	cfg, format, err := image.DecodeConfig(f)
 	switch {
 	case err != nil:

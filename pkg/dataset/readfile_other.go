@@ -15,4 +15,7 @@ func openRead(path string) (rawFile, error) {
 
 func (f rawFile) read(p []byte) (int, error) { return f.f.Read(p) }
 
+// Read implements io.Reader, for the readers of CSV and image headers.
+func (f rawFile) Read(p []byte) (int, error) { return f.read(p) }
+
 func (f rawFile) close() { _ = f.f.Close() }

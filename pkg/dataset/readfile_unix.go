@@ -65,4 +65,7 @@ func (f rawFile) read(p []byte) (int, error) {
 	}
 }
 
+// Read implements io.Reader, for the readers of CSV and image headers.
+func (f rawFile) Read(p []byte) (int, error) { return f.read(p) }
+
 func (f rawFile) close() { _ = syscall.Close(f.fd) }

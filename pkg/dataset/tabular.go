@@ -241,11 +241,11 @@ var errNoRows = errors.New("no rows")
 // column's type. Reserved columns are left out (the header check refuses
 // them) unless one is idColumn, which gives data_id.
 func inferSchema(full, name, idColumn string) (schema spec.Schema, untyped bool, err error) {
-	f, err := os.Open(full)
+	f, err := openRead(full)
 	if err != nil {
 		return nil, false, fmt.Errorf("opening %s: %w", name, err)
 	}
-	defer f.Close()
+	defer f.close()
 	s := NewCSVStream(f, name)
 	header, err := s.Read()
 	if err != nil {
@@ -341,11 +341,11 @@ type sequenceState struct {
 }
 
 func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *problemList) error {
-	f, err := os.Open(full)
+	f, err := openRead(full)
 	if err != nil {
 		return exitcode.Errorf(exitcode.Local, "opening %s: %w", full, err)
 	}
-	defer f.Close()
+	defer f.close()
 	s := NewCSVStream(f, name)
 	header, err := s.Read()
 	if errors.Is(err, io.EOF) {

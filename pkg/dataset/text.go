@@ -179,8 +179,11 @@ func walkTexts(abs string, o TextOptions, ds *Dataset, probs *problemList) map[s
 		case info.IsDir():
 			dirs = append(dirs, rel+"/")
 			continue
-		case !info.Mode().IsRegular() || !SafeName(name):
-			badNames = append(badNames, fmt.Sprintf("%q", rel))
+		case !info.Mode().IsRegular():
+			badNames = append(badNames, fmt.Sprintf("%q (not a regular file)", rel))
+			continue
+		case NameRule(name) != "":
+			badNames = append(badNames, fmt.Sprintf("%q (%s)", rel, NameRule(name)))
 			continue
 		}
 		ext := strings.ToLower(filepath.Ext(name))
@@ -202,7 +205,7 @@ func walkTexts(abs string, o TextOptions, ds *Dataset, probs *problemList) map[s
 		probs.add("%s/ holds folders: %s: %s/ must be flat, move the files up into it", o.Dir, listFirst(dirs, 3), o.Dir)
 	}
 	if len(badNames) > 0 {
-		probs.add("%s/ holds names that are not valid UTF-8, hold control characters or are not regular files: %s: rename or remove them", o.Dir, listFirst(badNames, 3))
+		probs.add("%s/ holds entries that cannot be staged: %s: rename or remove them", o.Dir, listFirst(badNames, 3))
 	}
 	if len(badExt) > 0 {
 		probs.add("%d files in %s/ are not %s: %s: save the texts as UTF-8 %s files, or move the others out", len(badExt), o.Dir, strings.Join(o.Extensions, " or "), listFirst(badExt, 3), o.Extensions[0])
@@ -266,12 +269,12 @@ func checkTagCounts(rel string, words int, rows []tagCount, probs *problemList) 
 // sorted, each once, as slash paths under the root, and, for BIO labels,
 // how many tags each row gives its file.
 func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *Dataset, probs *problemList) ([]string, map[string][]tagCount) {
-	f, err := os.Open(filepath.Join(abs, LabelsFile))
+	f, err := openRead(filepath.Join(abs, LabelsFile))
 	if err != nil {
 		probs.add("opening labels.csv: %v", err)
 		return nil, nil
 	}
-	defer f.Close()
+	defer f.close()
 	s := NewCSVStream(f, LabelsFile)
 	header, err := s.Read()
 	if errors.Is(err, io.EOF) {

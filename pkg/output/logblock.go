@@ -1,6 +1,9 @@
 package output
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // LogPrefix marks the lines of a remote log in the plugin's own output.
 const LogPrefix = "  │ "
@@ -11,6 +14,8 @@ func (p *Printer) LogLine(line string) {
 	if p.Quiet {
 		return
 	}
+	// One line of the block: a newline in it would forge a line of ours.
+	line = strings.ReplaceAll(Safe(line), "\n", `\n`)
 	if p.color {
 		fmt.Fprintf(p.ErrOut, "\x1b[2m%s%s\x1b[0m\n", LogPrefix, line)
 		return

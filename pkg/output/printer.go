@@ -24,10 +24,12 @@ type Printer struct {
 }
 
 // New returns a Printer over out and errOut. Colour is on only when errOut is a
-// terminal and NO_COLOR is unset.
+// terminal and NO_COLOR is unset. Everything written to out passes through
+// Safe (tables and results name tables, Pods and files of the cluster);
+// on errOut the printer's own colour and progress bar are the only escapes.
 func New(out, errOut io.Writer, quiet bool) *Printer {
 	_, noColor := os.LookupEnv("NO_COLOR")
-	return &Printer{Out: out, ErrOut: errOut, Quiet: quiet, LogInterval: DefaultLogInterval, color: !noColor && IsTerminal(errOut)}
+	return &Printer{Out: NewSafeWriter(out), ErrOut: errOut, Quiet: quiet, LogInterval: DefaultLogInterval, color: !noColor && IsTerminal(errOut)}
 }
 
 // IsTerminal reports whether w is a terminal.
@@ -41,20 +43,20 @@ func (p *Printer) Notef(format string, args ...any) {
 	if p.Quiet {
 		return
 	}
-	fmt.Fprintf(p.ErrOut, format+"\n", args...)
+	fmt.Fprintln(p.ErrOut, Safe(fmt.Sprintf(format, args...)))
 }
 
 // Warnf prints a warning on stderr, even when quiet.
 func (p *Printer) Warnf(format string, args ...any) {
-	fmt.Fprintf(p.ErrOut, "%s "+format+"\n", append([]any{p.paint("warning:", yellow)}, args...)...)
+	fmt.Fprintf(p.ErrOut, "%s %s\n", p.paint("warning:", yellow), Safe(fmt.Sprintf(format, args...)))
 }
 
 // Error prints err once, with kubectl's lowercase prefix.
 func (p *Printer) Error(err error) {
-	fmt.Fprintf(p.ErrOut, "%s %v\n", p.paint("error:", red), err)
+	fmt.Fprintf(p.ErrOut, "%s %s\n", p.paint("error:", red), Safe(fmt.Sprint(err)))
 }
 
-// Resultf prints part of a text result on stdout.
+// Resultf prints part of a text result on stdout (made safe by Out).
 func (p *Printer) Resultf(format string, args ...any) {
 	fmt.Fprintf(p.Out, format, args...)
 }

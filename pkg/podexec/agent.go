@@ -9,6 +9,9 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
 
 	utilexec "k8s.io/client-go/util/exec"
 
@@ -191,6 +194,11 @@ func (a *Agent) Run(ctx context.Context, args []string, stdin io.Reader, onMsg f
 	if err == nil {
 		return nil
 	}
+	if exitCode(err) == 137 || oomKilled(err) {
+		if killed := a.killed(ctx); killed != nil {
+			return killed
+		}
+	}
 	if code := exitCode(err); code > 0 && code < 128 {
 		if k := proto.KindOf(code); k != "" {
 			return &AgentError{Kind: k, Msg: fmt.Sprintf("the stage agent failed (%s): %s", k, orNothing(stderr.String()))}
@@ -200,6 +208,50 @@ func (a *Agent) Run(ctx context.Context, args []string, stdin io.Reader, onMsg f
 		}
 	}
 	return &ExecError{Err: err, Stderr: strings.TrimSpace(stderr.String())}
+}
+
+// podSource is a Runner that can tell which Pod it runs in.
+type podSource interface {
+	GetPod(ctx context.Context) (*corev1.Pod, error)
+}
+
+// oomKilled reports an exec error that names the OOM killer.
+func oomKilled(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "OOMKilled")
+}
+
+// killed explains an agent ended by SIGKILL (exit 137) while its Pod lives
+// on: the kernel killed it for memory (the agent is the largest process of
+// the Pod). It is an agent failure, so the push does not retry into the
+// same death. A Pod being deleted kills its processes the same way; that is
+// left to the caller as a broken exec (nil here).
+func (a *Agent) killed(ctx context.Context) error {
+	limit, why := "", "exit 137"
+	if src, ok := a.Runner.(podSource); ok {
+		gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		pod, err := src.GetPod(gctx)
+		cancel()
+		if err != nil || pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodSucceeded {
+			return nil
+		}
+		for _, c := range pod.Spec.Containers {
+			if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
+				limit = q.String()
+			}
+		}
+		for _, cs := range pod.Status.ContainerStatuses {
+			for _, st := range []corev1.ContainerState{cs.State, cs.LastTerminationState} {
+				if st.Terminated != nil && st.Terminated.Reason == "OOMKilled" {
+					why = "exit 137, OOMKilled in the Pod's status"
+				}
+			}
+		}
+	}
+	where := "the stage Pod's memory limit"
+	if limit != "" {
+		where += " (" + limit + ")"
+	}
+	return &AgentError{Kind: proto.KindIO, Msg: fmt.Sprintf("the stage agent was killed for memory (%s): it needed more than %s allows; not retried, the same push would meet the same limit. Push fewer files at once; if the dataset is small, what the agent read on the shared volume may be planted: run kubectl tracebloc cleanup, then push again", why, where)}
 }
 
 // ExecError is an exec that ended without the agent's word: the stream, the
@@ -218,41 +270,79 @@ func (e *ExecError) Error() string {
 
 func (e *ExecError) Unwrap() error { return e.Err }
 
+// MaxMessage bounds one line of the agent's output: an inventory of the
+// agent's largest push (its plan holds at most 256 MiB) fits, and a line
+// without end costs no more than this.
+const MaxMessage = 256 << 20
+
 // messageWriter splits the agent's stdout into lines. Lines that are JSON
 // messages are decoded and handed on; the first lines of the bootstrap are
-// plain words.
+// plain words. Each byte is looked at once (a write adds to the line, it
+// does not search it again), and a line longer than MaxMessage is dropped
+// as it grows and counts as a failure of the agent.
 type messageWriter struct {
 	mu      sync.Mutex
 	partial []byte
+	// tooLong is set while the line being read has passed MaxMessage.
+	tooLong bool
 	lines   chan string
 	msgs    []proto.Message
 	fail    *proto.Message
 	onMsg   func(proto.Message)
 	onFail  func()
+	max     int
 }
 
-func newMessageWriter() *messageWriter { return &messageWriter{lines: make(chan string, 16)} }
+func newMessageWriter() *messageWriter {
+	return &messageWriter{lines: make(chan string, 16), max: MaxMessage}
+}
 
 func (w *messageWriter) Write(p []byte) (int, error) {
+	n := len(p)
 	w.mu.Lock()
-	w.partial = append(w.partial, p...)
 	var ready []proto.Message
-	for {
-		i := bytes.IndexByte(w.partial, '\n')
+	failed := false
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		chunk := p
+		if i >= 0 {
+			chunk = p[:i]
+		}
+		switch {
+		case w.tooLong:
+		case len(w.partial)+len(chunk) > w.max:
+			w.tooLong = true
+			w.partial = nil
+			if w.fail == nil {
+				w.fail = &proto.Message{T: proto.MsgError, Kind: proto.KindStream,
+					Msg: fmt.Sprintf("the stage agent printed a message longer than %d MiB: it cannot be read; push the dataset in parts (fewer files)", w.max>>20)}
+				failed = true
+			}
+		default:
+			w.partial = append(w.partial, chunk...)
+		}
 		if i < 0 {
 			break
 		}
-		line := string(w.partial[:i])
-		w.partial = w.partial[i+1:]
-		if !strings.HasPrefix(line, "{") {
+		p = p[i+1:]
+		line := w.partial
+		w.partial = w.partial[:0]
+		if cap(w.partial) > 1<<20 {
+			w.partial = nil // a large message: its buffer goes with it
+		}
+		if w.tooLong {
+			w.tooLong = false
+			continue
+		}
+		if !bytes.HasPrefix(line, []byte("{")) {
 			select {
-			case w.lines <- line:
+			case w.lines <- string(line):
 			default:
 			}
 			continue
 		}
 		var m proto.Message
-		if json.Unmarshal([]byte(line), &m) != nil {
+		if json.Unmarshal(line, &m) != nil {
 			continue
 		}
 		if m.T == proto.MsgError && w.fail == nil {
@@ -264,6 +354,9 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 	}
 	onMsg, onFail := w.onMsg, w.onFail
 	w.mu.Unlock()
+	if failed && onFail != nil {
+		onFail()
+	}
 	for _, m := range ready {
 		if m.T == proto.MsgError {
 			if onFail != nil {
@@ -275,7 +368,7 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 			onMsg(m)
 		}
 	}
-	return len(p), nil
+	return n, nil
 }
 
 // line waits for the next plain line.

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -27,6 +28,12 @@ type PodExec struct {
 	Pod       string
 	Container string
 	Executor  kexec.RemoteExecutor
+}
+
+// GetPod returns the Pod the commands run in (to explain an agent that was
+// killed).
+func (p *PodExec) GetPod(ctx context.Context) (*corev1.Pod, error) {
+	return p.Client.CoreV1().Pods(p.Namespace).Get(ctx, p.Pod, metav1.GetOptions{})
 }
 
 // Run implements Runner.

@@ -1,9 +1,7 @@
 package transfer
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -249,11 +247,10 @@ func TestStageForgedManifestCannotMakeAWrongCopy(t *testing.T) {
 	must(t, f.Close())
 	// Re-stamp the manifest with what stat says now, keeping the old hash.
 	manifest := filepath.Join(w.stagingRoot(), ".cats.manifest")
-	var man map[string]map[string]any
-	must(t, json.Unmarshal(mustRead(t, manifest), &man))
+	man := manifestSums(t, manifest)
 	inv := w.inventory() // hashes the victim: its stat no longer matches
 	fresh := inv.Staged["images/img_00004.jpg"]
-	if fresh == man["images/img_00004.jpg"]["s"] {
+	if fresh == man["images/img_00004.jpg"] {
 		t.Fatal("the inventory did not notice the changed file")
 	}
 	res, err := w.push()
@@ -269,22 +266,33 @@ func TestStageForgedManifestCannotMakeAWrongCopy(t *testing.T) {
 // zero is a hash no file has.
 var zero = strings.Repeat("0", 64)
 
+// manifestSums reads the staged copy's manifest (a header line, then
+// "<sha256> <size> <mtime> <ctime> <inode> <path>" per file): path to hash.
+func manifestSums(t *testing.T, manifest string) map[string]string {
+	t.Helper()
+	sums := map[string]string{}
+	lines := strings.Split(strings.TrimSuffix(string(mustRead(t, manifest)), "\n"), "\n")
+	for _, l := range lines[1:] {
+		f := strings.SplitN(l, " ", 6)
+		if len(f) != 6 {
+			t.Fatalf("manifest line %q", l)
+		}
+		sums[f[5]] = f[0]
+	}
+	return sums
+}
+
 // forgeManifestHashes sets every hash of the staged copy's manifest to sum,
 // keeping each entry's stat, and returns how many entries it has.
 func (w *world) forgeManifestHashes(sum string) int {
 	w.t.Helper()
 	manifest := filepath.Join(w.stagingRoot(), ".cats.manifest")
-	var man map[string]map[string]any
-	dec := json.NewDecoder(bytes.NewReader(mustRead(w.t, manifest)))
-	dec.UseNumber() // times in nanoseconds do not survive a float64
-	must(w.t, dec.Decode(&man))
-	for _, e := range man {
-		e["s"] = sum
+	lines := strings.Split(strings.TrimSuffix(string(mustRead(w.t, manifest)), "\n"), "\n")
+	for i := 1; i < len(lines); i++ {
+		lines[i] = sum + lines[i][64:]
 	}
-	b, err := json.Marshal(man)
-	must(w.t, err)
-	must(w.t, os.WriteFile(manifest, b, 0o644))
-	return len(man)
+	must(w.t, os.WriteFile(manifest, []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+	return len(lines) - 1
 }
 
 func TestStageManifestIsTrustedOnlyAsAHint(t *testing.T) {
