@@ -86,7 +86,7 @@ func (r *run) folderProblem(dir string) string {
 	primary := r.task.Primary.Subdir
 	what, where := "the files named in labels.csv", "beside labels.csv"
 	if !r.task.Manifest.Listed() {
-		what, where = fmt.Sprintf("the %s files", primary), "in the dataset folder"
+		what, where = "the "+primary, "in the dataset folder"
 	}
 	if dir != primary {
 		what = fmt.Sprintf("the file paired with each %s file", primary)
