@@ -10,6 +10,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/ingest"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
 )
@@ -55,7 +56,7 @@ func runIngest(ctx context.Context, o Options, conn *Connection, target *cluster
 		return withNote(ctx, err, kept)
 	}
 	r.Run = &RunReport{Job: sub.JobName, Namespace: orDefault(sub.Namespace, conn.Namespace), Key: key, Replay: sub.Replay, State: ingest.StateRunning}
-	if rerr := ingest.RecordRun(ctx, conn.Client, conn.Namespace, o.Table, sub.JobName, key); rerr != nil {
+	if rerr := lock.RecordRun(ctx, conn.Client, conn.Namespace, o.Table, sub.JobName, key); rerr != nil {
 		o.Printer.Notef("could not record the run on the table's Lease (%v); kubectl tracebloc logs %s still finds it", rerr, sub.JobName)
 	}
 	verb := "submitted"
