@@ -75,7 +75,7 @@ func attach(ctx context.Context, p *output.Printer, client kubernetes.Interface,
 		return err
 	}
 	if res.Summary != nil {
-		printSummaryLine(p, run.Table, res.Summary)
+		p.Resultf("%s\n", res.Summary.Line(run.Table))
 	}
 	if err := res.Err(run.Job); err != nil {
 		return err

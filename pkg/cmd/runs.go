@@ -10,9 +10,9 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/ingest"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/push"
 )
 
 var runsExample = `  # The ingestion runs of the tracebloc namespace, newest first
@@ -88,7 +88,7 @@ func orDash(s string) string {
 
 // completeRuns offers the runs' Jobs, keys and tables for logs RUN.
 func completeRuns(flags *genericclioptions.ConfigFlags) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-	return completion(flags, func(ctx context.Context, conn *push.Connection) ([]string, error) {
+	return completion(flags, func(ctx context.Context, conn *cluster.Connection) ([]string, error) {
 		runs, err := ingest.ListRuns(ctx, conn.Client, conn.Namespace, false)
 		if err != nil {
 			return nil, err

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/ingest"
@@ -123,7 +122,8 @@ func removeStaged(ctx context.Context, o Options, conn *Connection, target *clus
 		CleanupTimeout: o.CleanupTimeout, Version: o.Version, Purpose: "remove the staged copy", Note: o.Printer.Notef,
 		Warn: o.Printer.Warnf, NewRunner: newRunner},
 		func(_ string, agent *podexec.Agent) error {
-			return agent.Run(ctx, []string{proto.CmdRemove, "--staged", o.Table}, nil, nil, nil)
+			_, err := agent.Remove(ctx, true, o.Table)
+			return err
 		})
 }
 

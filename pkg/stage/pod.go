@@ -12,6 +12,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/naming"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 )
 
 // DefaultImage is the pinned stage image. The stage agent needs only a POSIX
@@ -41,7 +42,7 @@ const (
 
 // Mount points inside the stage Pod.
 const (
-	SharedMount   = "/data/shared"
+	SharedMount   = podexec.SharedMount
 	ContainerName = "stage"
 	uid           = 65532
 )
