@@ -159,7 +159,7 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print only warnings, errors and the result")
 	f.StringVar(&o.StageImage, "stage-image", defaultStageImage(), "image of the stage pod (needs a POSIX sh with uname, cat, chmod, mv, mkdir); env "+stage.ImageEnv+" sets the default")
 	f.StringVar(&o.Compress, "compress", push.CompressAuto, "compress the stream: auto (when a sample of the data shrinks), always or never; each chunk goes as zstd when the measured link is the bottleneck, else as the codec cheapest in CPU that keeps up (s2)")
-	f.DurationVar(&o.PodRunningTimeout, "pod-running-timeout", 2*time.Minute, "how long to wait for the stage pod to run")
+	f.DurationVar(&o.PodRunningTimeout, "pod-running-timeout", podRunningTimeout, "how long to wait for the stage pod to run")
 	f.IntVar(&o.Retries, "retries", 3, "how many times to retry a broken stream; each retry resumes what was sent")
 	f.BoolVar(&o.StageOnly, "stage-only", false, "stage the dataset and stop: submit no ingestion run")
 	f.BoolVar(&o.Detach, "detach", false, "submit the ingestion run and return at once; follow it with kubectl tracebloc logs")
@@ -303,7 +303,7 @@ func (o *PushOptions) Run(ctx context.Context) error {
 		TargetSize: target, MinSize: minSize, NumberOfKeypoints: o.NumberOfKeypoints,
 		Schema: o.Schema, LabelPolicy: o.LabelPolicy, TimeColumn: o.TimeColumn,
 		DryRun: o.DryRun, StageImage: o.StageImage, PodRunningTimeout: o.PodRunningTimeout,
-		CleanupTimeout: 30 * time.Second, Limits: dataset.DefaultLimits, Version: Version, Retries: o.Retries, Compress: o.Compress,
+		CleanupTimeout: cleanupTimeout, Limits: dataset.DefaultLimits, Version: Version, Retries: o.Retries, Compress: o.Compress,
 		Connect: connector(o.configFlags, ctxFlag), Printer: p, ShowSummary: !o.Quiet,
 		OnPodCreated: o.hooks.OnPodCreated,
 		Ingest: push.IngestOptions{StageOnly: o.StageOnly, Detach: o.Detach, IdempotencyKey: o.IdempotencyKey,

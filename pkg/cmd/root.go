@@ -81,7 +81,7 @@ func alias(fs *pflag.FlagSet, name, of string) {
 // completion runs list on the cluster of the command line and offers the
 // candidates that start with what was typed. A candidate may carry a
 // description after a tab.
-func completion(flags *genericclioptions.ConfigFlags, list func(context.Context, *cluster.Connection) ([]string, error)) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+func completion(flags genericclioptions.RESTClientGetter, list func(context.Context, *cluster.Connection) ([]string, error)) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 	return func(_ *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
 		conn, err := connector(flags, "")()
 		if err != nil {
@@ -105,7 +105,7 @@ func completion(flags *genericclioptions.ConfigFlags, list func(context.Context,
 }
 
 // completeNamespaces offers the cluster's namespaces for -n.
-func completeNamespaces(flags *genericclioptions.ConfigFlags) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+func completeNamespaces(flags genericclioptions.RESTClientGetter) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 	return completion(flags, func(ctx context.Context, conn *cluster.Connection) ([]string, error) {
 		list, err := conn.Client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
 		if err != nil {
@@ -121,7 +121,7 @@ func completeNamespaces(flags *genericclioptions.ConfigFlags) func(*cobra.Comman
 
 // completeTables offers the tables staged in the namespace, with what each
 // holds, as their Leases record it: one list call, no Pod.
-func completeTables(flags *genericclioptions.ConfigFlags) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+func completeTables(flags genericclioptions.RESTClientGetter) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 	return completion(flags, func(ctx context.Context, conn *cluster.Connection) ([]string, error) {
 		tables, err := status.StagedTables(ctx, conn.Client, conn.Namespace)
 		if err != nil {
