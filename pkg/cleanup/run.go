@@ -3,12 +3,10 @@ package cleanup
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"time"
 
-	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -107,7 +105,7 @@ func dropSelf(items []leftover.Item, self string) []leftover.Item {
 }
 
 // LeaseTTL is the duration of the Leases cleanup takes: the same as a push's.
-const LeaseTTL = 30 * time.Second
+const LeaseTTL = lock.DefaultTTL
 
 // remove removes the leftovers table by table, each while holding that
 // table's Lease: a Lease held by a live push is watched for up to its
@@ -132,7 +130,7 @@ func remove(ctx context.Context, o Options, agent *podexec.Agent, items []leftov
 		byTable[i.Table] = append(byTable[i.Table], i)
 	}
 	sort.Strings(tables)
-	holder := lock.Holder("cleanup", hostname(), os.Getpid(), utilrand.String(6))
+	holder := lock.LocalHolder("cleanup")
 	for _, t := range tables {
 		if !podexec.ValidTable(t) {
 			return fmt.Errorf("leftovers name an unsafe table %q", t)
@@ -191,13 +189,6 @@ func removeTable(ctx context.Context, o Options, agent *podexec.Agent, table str
 		o.Note("removed folder %s/%s", podexec.StagingRoot, f)
 	}
 	return nil
-}
-
-func hostname() string {
-	if h, err := os.Hostname(); err == nil {
-		return h
-	}
-	return "unknown"
 }
 
 // folderName is the name of a leftover folder inside the staging folder.

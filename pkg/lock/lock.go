@@ -472,10 +472,3 @@ func free(l *coordv1.Lease) {
 	delete(l.Annotations, AnnotationHolderTable)
 	delete(l.Annotations, AnnotationHolderProcess)
 }
-
-// Holder names this client for other pushes: who, where, which process. A
-// Lease whose holder names this user, machine and a PID that no longer runs
-// here is taken over at once.
-func Holder(user, host string, pid int, nonce string) string {
-	return fmt.Sprintf("%s@%s pid %d (%s)", user, host, pid, nonce)
-}
