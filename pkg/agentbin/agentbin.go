@@ -1,5 +1,8 @@
 // Package agentbin holds the stage agent binaries the plugin embeds, one per
-// node architecture, gzip-compressed. `make build` puts them in bin/ first.
+// node architecture, gzip-compressed. They are committed, so that `go build`
+// and `go install` of the plugin give one that stages; `make agents` rebuilds
+// them (the same bytes for the same source and toolchain) and the package's
+// test fails when they are stale.
 package agentbin
 
 import (

@@ -3,18 +3,16 @@ package cleanup
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"time"
 
-	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/leftover"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
@@ -40,17 +38,17 @@ type Options struct {
 // Report is what cleanup found and did; -o json prints it.
 type Report struct {
 	// Status is "clean", "found" (a dry run), "removed" or "failed".
-	Status    string `json:"status"`
-	Namespace string `json:"namespace"`
-	Found     []Item `json:"found"`
-	Removed   bool   `json:"removed"`
-	Error     string `json:"error,omitempty"`
-	ExitCode  int    `json:"exit_code"`
+	Status    string          `json:"status"`
+	Namespace string          `json:"namespace"`
+	Found     []leftover.Item `json:"found"`
+	Removed   bool            `json:"removed"`
+	Error     string          `json:"error,omitempty"`
+	ExitCode  int             `json:"exit_code"`
 }
 
 // Run finds the leftovers and, unless DryRun, removes them.
 func Run(ctx context.Context, o Options) (*Report, error) {
-	r := &Report{Status: "failed", Namespace: o.Namespace, Found: []Item{}}
+	r := &Report{Status: "failed", Namespace: o.Namespace, Found: []leftover.Item{}}
 	err := run(ctx, o, r)
 	if err != nil {
 		r.Error, r.ExitCode = err.Error(), exitcode.Of(err)
@@ -59,7 +57,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 }
 
 func run(ctx context.Context, o Options, r *Report) error {
-	items, live, err := FindObjects(ctx, o.Client, o.Namespace, time.Now())
+	items, live, err := leftover.FindObjects(ctx, o.Client, o.Namespace, time.Now())
 	if err != nil {
 		return err
 	}
@@ -71,12 +69,12 @@ func run(ctx context.Context, o Options, r *Report) error {
 		ReadWriteOnce: vol.ReadWriteOnce(), Image: o.Image, Timeout: o.PodRunningTimeout, CleanupTimeout: o.CleanupTimeout,
 		Version: o.Version, Purpose: "look at the staging folder", Note: o.Note, Warn: o.Warn, NewRunner: o.NewRunner},
 		func(pod string, agent *podexec.Agent) error {
-			listing, err := List(ctx, agent)
+			listing, err := agent.List(ctx)
 			if err != nil {
 				return err
 			}
-			items = append(items, Folders(listing.Leftovers, live)...)
-			r.Found = append([]Item{}, dropSelf(items, pod)...)
+			items = append(items, leftover.Folders(listing.Leftovers, live)...)
+			r.Found = append([]leftover.Item{}, dropSelf(items, pod)...)
 			if len(r.Found) == 0 || o.DryRun {
 				return nil
 			}
@@ -96,24 +94,7 @@ func run(ctx context.Context, o Options, r *Report) error {
 	return nil
 }
 
-// List asks the agent for the staged tables and the staging leftovers.
-func List(ctx context.Context, agent *podexec.Agent) (proto.Message, error) {
-	var listing proto.Message
-	err := agent.Run(ctx, []string{proto.CmdList}, nil, func(m proto.Message) {
-		if m.T == proto.MsgList {
-			listing = m
-		}
-	}, nil)
-	if err != nil {
-		return listing, exitcode.Errorf(exitcode.Staging, "reading %s/%s: %v", proto.SharedMount, proto.StagingDir, err)
-	}
-	if listing.T != proto.MsgList {
-		return listing, exitcode.Errorf(exitcode.Staging, "reading %s/%s: the stage agent gave no listing", proto.SharedMount, proto.StagingDir)
-	}
-	return listing, nil
-}
-
-func dropSelf(items []Item, self string) []Item {
+func dropSelf(items []leftover.Item, self string) []leftover.Item {
 	out := items[:0]
 	for _, i := range items {
 		if i.Kind != "Pod" || i.Name != self {
@@ -124,15 +105,15 @@ func dropSelf(items []Item, self string) []Item {
 }
 
 // LeaseTTL is the duration of the Leases cleanup takes: the same as a push's.
-const LeaseTTL = 30 * time.Second
+const LeaseTTL = lock.DefaultTTL
 
 // remove removes the leftovers table by table, each while holding that
 // table's Lease: a Lease held by a live push is watched for up to its
 // duration, and if its holder renews it, the table is skipped. No folder,
 // Pod or Lease of a push that is alive is ever removed, even one that
 // started after the leftovers were listed.
-func remove(ctx context.Context, o Options, agent *podexec.Agent, items []Item) error {
-	byTable := map[string][]Item{}
+func remove(ctx context.Context, o Options, agent *podexec.Agent, items []leftover.Item) error {
+	byTable := map[string][]leftover.Item{}
 	var tables []string
 	for _, i := range items {
 		if i.Table == "" {
@@ -149,9 +130,9 @@ func remove(ctx context.Context, o Options, agent *podexec.Agent, items []Item) 
 		byTable[i.Table] = append(byTable[i.Table], i)
 	}
 	sort.Strings(tables)
-	holder := lock.Holder("cleanup", hostname(), os.Getpid(), utilrand.String(6))
+	holder := lock.LocalHolder("cleanup")
 	for _, t := range tables {
-		if !proto.ValidTable(t) {
+		if !podexec.ValidTable(t) {
 			return fmt.Errorf("leftovers name an unsafe table %q", t)
 		}
 		held, err := lock.Acquire(ctx, o.Client, o.Namespace, t, holder, LeaseTTL, lock.WithWarnings(o.Note))
@@ -177,7 +158,7 @@ func remove(ctx context.Context, o Options, agent *podexec.Agent, items []Item) 
 }
 
 // removeTable removes one table's leftovers; the caller holds its Lease.
-func removeTable(ctx context.Context, o Options, agent *podexec.Agent, table string, items []Item) error {
+func removeTable(ctx context.Context, o Options, agent *podexec.Agent, table string, items []leftover.Item) error {
 	var folders []string
 	for _, i := range items {
 		switch i.Kind {
@@ -197,12 +178,7 @@ func removeTable(ctx context.Context, o Options, agent *podexec.Agent, table str
 	if len(folders) == 0 {
 		return nil
 	}
-	var notes []string
-	err := agent.Run(ctx, append([]string{proto.CmdRemove}, folders...), nil, func(m proto.Message) {
-		if m.T == proto.MsgRemoved {
-			notes = m.Notes
-		}
-	}, nil)
+	notes, err := agent.Remove(ctx, false, folders...)
 	if err != nil {
 		return exitcode.Errorf(exitcode.Staging, "removing the staging folders of %s: %v", table, err)
 	}
@@ -210,16 +186,9 @@ func removeTable(ctx context.Context, o Options, agent *podexec.Agent, table str
 		o.Note("%s", n)
 	}
 	for _, f := range folders {
-		o.Note("removed folder %s/%s/%s", proto.SharedMount, proto.StagingDir, f)
+		o.Note("removed folder %s/%s", podexec.StagingRoot, f)
 	}
 	return nil
-}
-
-func hostname() string {
-	if h, err := os.Hostname(); err == nil {
-		return h
-	}
-	return "unknown"
 }
 
 // folderName is the name of a leftover folder inside the staging folder.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cleanup"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 )
 
 var cleanupExample = `  # List what pushes that died left behind, remove nothing
@@ -20,11 +21,25 @@ var cleanupExample = `  # List what pushes that died left behind, remove nothing
   # Remove it
   %[1]s cleanup -n tracebloc`
 
+// CleanupOptions are the inputs of cleanup. Complete fills the clients and
+// the printer from the flags; tests set them instead.
+type CleanupOptions struct {
+	Streams           genericiooptions.IOStreams
+	Output            string
+	Quiet             bool
+	DryRun            bool
+	Image             string
+	PodRunningTimeout time.Duration
+
+	Clients
+	// NewRunner replaces pods/exec into the helper Pod (tests); nil is exec.
+	NewRunner func(pod string) podexec.Runner
+	Printer   *output.Printer
+}
+
 // NewCmdCleanup returns the cleanup command.
-func NewCmdCleanup(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	var dryRun, quiet bool
-	var out, image string
-	var timeout time.Duration
+func NewCmdCleanup(getter genericclioptions.RESTClientGetter, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &CleanupOptions{Clients: Clients{Getter: getter}, Streams: streams}
 	cmd := &cobra.Command{
 		Use:   "cleanup",
 		Short: "Remove what interrupted or killed pushes left behind",
@@ -34,31 +49,43 @@ remove them. A push of a table that holds a live Lease is never touched.`,
 		Example: fmt.Sprintf(cleanupExample, "kubectl tracebloc"),
 		Args:    badArgs(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := checkOutput(out); err != nil {
+			// Flags first: a bad -o is reported without reading a kubeconfig.
+			if err := o.Validate(); err != nil {
 				return err
 			}
-			p := output.New(streams.Out, streams.ErrOut, quiet)
-			return runCleanup(c.Context(), flags, p, out == "json", cleanup.Options{Image: image, DryRun: dryRun,
-				PodRunningTimeout: timeout, CleanupTimeout: 30 * time.Second, Version: Version, Note: p.Notef, Warn: p.Warnf})
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&dryRun, "dry-run", false, "only list what would be removed")
-	f.StringVarP(&out, "output", "o", "text", "output format: text or json")
-	f.BoolVarP(&quiet, "quiet", "q", false, "print only warnings, errors and the result")
-	f.StringVar(&image, "stage-image", defaultStageImage(), "image of the helper pod that looks at the staging folder")
-	f.DurationVar(&timeout, "pod-running-timeout", 2*time.Minute, "how long to wait for the helper pod to run")
+	f.BoolVar(&o.DryRun, "dry-run", false, "only list what would be removed")
+	f.StringVarP(&o.Output, "output", "o", "text", "output format: text or json")
+	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print only warnings, errors and the result")
+	f.StringVar(&o.Image, "stage-image", defaultStageImage(), "image of the helper pod that looks at the staging folder")
+	f.DurationVar(&o.PodRunningTimeout, "pod-running-timeout", podRunningTimeout, "how long to wait for the helper pod to run")
 	return cmd
 }
 
-func runCleanup(ctx context.Context, getter genericclioptions.RESTClientGetter, p *output.Printer, json bool, o cleanup.Options) error {
-	conn, err := connector(getter, "")()
-	if err != nil {
-		return err
+// Validate checks the flags.
+func (o *CleanupOptions) Validate() error { return checkOutput(o.Output) }
+
+// Complete builds what is not set yet: the printer and the client.
+func (o *CleanupOptions) Complete() error {
+	if o.Printer == nil {
+		o.Printer = output.New(o.Streams.Out, o.Streams.ErrOut, o.Quiet)
 	}
-	o.Client, o.Config, o.Namespace = conn.Client, conn.Config, conn.Namespace
-	r, err := cleanup.Run(ctx, o)
-	if json {
+	return o.complete()
+}
+
+// Run finds the leftovers, removes them unless --dry-run, and prints them.
+func (o *CleanupOptions) Run(ctx context.Context) error {
+	p := o.Printer
+	r, err := cleanup.Run(ctx, cleanup.Options{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Image: o.Image,
+		DryRun: o.DryRun, PodRunningTimeout: o.PodRunningTimeout, CleanupTimeout: cleanupTimeout, Version: Version,
+		Note: p.Notef, Warn: p.Warnf, NewRunner: o.NewRunner})
+	if o.Output == "json" {
 		if jerr := p.JSON(r); jerr != nil && err == nil {
 			return jerr
 		}

@@ -20,9 +20,20 @@ var logsExample = `  # Follow a running ingestion run to its end (exit 0, or 9 w
   # The log and summary of the latest run of a table
   %[1]s logs cats_dogs -n tracebloc`
 
+// LogsOptions are the inputs of logs.
+type LogsOptions struct {
+	Clients
+	Streams genericiooptions.IOStreams
+	// Name is the run: its Job, its idempotency key or its table.
+	Name    string
+	Follow  bool
+	Quiet   bool
+	Printer *output.Printer
+}
+
 // NewCmdLogs returns the logs command.
-func NewCmdLogs(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	var follow, quiet bool
+func NewCmdLogs(getter genericclioptions.RESTClientGetter, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &LogsOptions{Clients: Clients{Getter: getter}, Streams: streams}
 	cmd := &cobra.Command{
 		Use:   "logs RUN|TABLE",
 		Short: "Attach to an ingestion run: its log and its result",
@@ -34,23 +45,35 @@ Ctrl-C detaches (exit 130); the run goes on.`,
 		Example: fmt.Sprintf(logsExample, "kubectl tracebloc"),
 		Args:    badArgs(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, args []string) error {
-			p := output.New(streams.Out, streams.ErrOut, quiet)
-			conn, err := connector(flags, "")()
-			if err != nil {
+			o.Name = args[0]
+			if err := o.Complete(); err != nil {
 				return err
 			}
-			return attach(c.Context(), p, conn.Client, conn.Namespace, args[0], follow)
+			return o.Run(c.Context())
 		},
 	}
-	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "follow a running run to its end")
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the result, not the log")
+	cmd.Flags().BoolVarP(&o.Follow, "follow", "f", false, "follow a running run to its end")
+	cmd.Flags().BoolVarP(&o.Quiet, "quiet", "q", false, "print only the result, not the log")
 	cmd.ValidArgsFunction = func(c *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		return completeRuns(flags)(c, args, prefix)
+		return completeRuns(getter)(c, args, prefix)
 	}
 	return cmd
+}
+
+// Complete builds what is not set yet: the printer and the client.
+func (o *LogsOptions) Complete() error {
+	if o.Printer == nil {
+		o.Printer = output.New(o.Streams.Out, o.Streams.ErrOut, o.Quiet)
+	}
+	return o.complete()
+}
+
+// Run attaches to the run.
+func (o *LogsOptions) Run(ctx context.Context) error {
+	return attach(ctx, o.Printer, o.Client, o.Namespace, o.Name, o.Follow)
 }
 
 func attach(ctx context.Context, p *output.Printer, client kubernetes.Interface, namespace, name string, follow bool) error {
@@ -75,7 +98,7 @@ func attach(ctx context.Context, p *output.Printer, client kubernetes.Interface,
 		return err
 	}
 	if res.Summary != nil {
-		printSummaryLine(p, run.Table, res.Summary)
+		p.Resultf("%s\n", res.Summary.Line(run.Table))
 	}
 	if err := res.Err(run.Job); err != nil {
 		return err

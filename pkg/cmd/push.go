@@ -3,9 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"math"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -23,7 +21,6 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/push"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/transfer"
 )
 
 var pushExample = `  # Check a dataset and show what would be staged, without touching the cluster's storage
@@ -173,8 +170,8 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 	f.StringVarP(&o.Output, "output", "o", "text", "output format: text or json")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print only warnings, errors and the result")
 	f.StringVar(&o.StageImage, "stage-image", defaultStageImage(), "image of the stage pod (needs a POSIX sh with uname, cat, chmod, mv, mkdir); env "+stage.ImageEnv+" sets the default")
-	f.StringVar(&o.Compress, "compress", transfer.CompressAuto, "compress the stream: auto (when a sample of the data shrinks), always or never; each chunk goes as zstd when the measured link is the bottleneck, else as the codec cheapest in CPU that keeps up (s2)")
-	f.DurationVar(&o.PodRunningTimeout, "pod-running-timeout", 2*time.Minute, "how long to wait for the stage pod to run")
+	f.StringVar(&o.Compress, "compress", push.CompressAuto, "compress the stream: auto (when a sample of the data shrinks), always or never; each chunk goes as zstd when the measured link is the bottleneck, else as the codec cheapest in CPU that keeps up (s2)")
+	f.DurationVar(&o.PodRunningTimeout, "pod-running-timeout", podRunningTimeout, "how long to wait for the stage pod to run")
 	f.IntVar(&o.Retries, "retries", 3, "how many times to retry a broken stream; each retry resumes what was sent")
 	f.BoolVar(&o.StageOnly, "stage-only", false, "stage the dataset and stop: submit no ingestion run")
 	f.BoolVar(&o.Detach, "detach", false, "submit the ingestion run and return at once; follow it with kubectl tracebloc logs")
@@ -204,7 +201,7 @@ func (o *PushOptions) Validate() error {
 	if o.Retries < 0 {
 		return exitcode.Errorf(exitcode.BadFlags, "--retries must be 0 or more")
 	}
-	if !transfer.ValidCompress(o.Compress) {
+	if !push.ValidCompress(o.Compress) {
 		return exitcode.Errorf(exitcode.BadFlags, "--compress %q is not allowed: use auto, always or never", o.Compress)
 	}
 	if o.IdempotencyKey != "" {
@@ -326,7 +323,7 @@ func (o *PushOptions) Run(ctx context.Context) error {
 		TargetSize: target, MinSize: minSize, NumberOfKeypoints: o.NumberOfKeypoints,
 		Schema: o.Schema, LabelPolicy: o.LabelPolicy, TimeColumn: o.TimeColumn, DataID: o.DataID,
 		DryRun: o.DryRun, StageImage: o.StageImage, PodRunningTimeout: o.PodRunningTimeout,
-		CleanupTimeout: 30 * time.Second, Limits: dataset.DefaultLimits, Version: Version, Retries: o.Retries, Compress: o.Compress,
+		CleanupTimeout: cleanupTimeout, Limits: dataset.DefaultLimits, Version: Version, Retries: o.Retries, Compress: o.Compress,
 		Connect: connector(o.configFlags, ctxFlag), Printer: p, ShowSummary: !o.Quiet,
 		OnPodCreated: o.hooks.OnPodCreated,
 		Ingest: push.IngestOptions{StageOnly: o.StageOnly, Detach: o.Detach, IdempotencyKey: o.IdempotencyKey,
@@ -341,79 +338,6 @@ func (o *PushOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	printDone(p, report)
+	push.PrintDone(p, report)
 	return nil
-}
-
-func printDone(p *output.Printer, r *push.Report) {
-	if r.Status == push.StatusDryRun {
-		p.Resultf("dry run: every check passed; nothing was staged\n")
-		return
-	}
-	t := r.Transfer
-	p.Resultf("staged %d files (%s) at %s in namespace %s\n", r.Files, dataset.HumanBytes(r.Bytes), r.StagedPath, r.Namespace)
-	p.Resultf("verified %d files (SHA-256); sent %d files (%s%s), reused %d, resumed %d; %.1fs\n",
-		t.Verified, t.SentFiles, dataset.HumanBytes(t.SentBytes), onTheWire(t), t.Reused, t.Resumed, r.DurationSeconds)
-	printRun(p, r)
-}
-
-// onTheWire says, for a compressed stream, what went on the wire and which
-// codecs carried the data: ", 73.2 MiB on the wire: zstd 96 %, s2 4 %".
-// The shares are of the stream the codecs carried (tar headers included),
-// not of the files' bytes, so they add up to 100 % however small the files.
-func onTheWire(t *transfer.Result) string {
-	if !t.Compressed {
-		return ""
-	}
-	names := make([]string, 0, len(t.Codecs))
-	var total int64
-	for c, n := range t.Codecs {
-		names = append(names, c)
-		total += n
-	}
-	sort.Slice(names, func(i, j int) bool {
-		a, b := t.Codecs[names[i]], t.Codecs[names[j]]
-		return a > b || a == b && names[i] < names[j]
-	})
-	var parts []string
-	for _, c := range names {
-		if pct := math.Round(100 * float64(t.Codecs[c]) / float64(total)); pct >= 1 {
-			parts = append(parts, fmt.Sprintf("%s %.0f %%", c, pct))
-		}
-	}
-	s := ", " + dataset.HumanBytes(t.WireBytes) + " on the wire"
-	if len(parts) > 0 {
-		s += ": " + strings.Join(parts, ", ")
-	}
-	return s
-}
-
-func printRun(p *output.Printer, r *push.Report) {
-	run := r.Run
-	if run == nil {
-		return
-	}
-	p.Resultf("ingestion run: job %s in namespace %s, key %s\n", run.Job, run.Namespace, run.Key)
-	if r.Status == push.StatusSubmitted {
-		p.Resultf("submitted; follow it with: kubectl tracebloc logs %s -n %s -f\n", run.Job, run.Namespace)
-		return
-	}
-	if s := run.Summary; s != nil {
-		printSummaryLine(p, r.Table, s)
-	}
-	if r.StagedRemoved {
-		p.Resultf("removed the staged copy %s\n", r.StagedPath)
-	} else {
-		p.Resultf("kept the staged copy %s\n", r.StagedPath)
-	}
-}
-
-// printSummaryLine prints the outcome of a run in one line.
-func printSummaryLine(p *output.Printer, table string, s *ingest.Summary) {
-	dest := table
-	if s.DestinationTable != "" && s.DestinationTable != table {
-		dest = fmt.Sprintf("%s (physical table %s)", table, s.DestinationTable)
-	}
-	p.Resultf("ingested %d of %d records into %s; skipped %d, failures %d\n", s.Inserted, s.Total, dest, s.Skipped,
-		s.FailedInsert+s.FailedSend+s.TransferFailures)
 }

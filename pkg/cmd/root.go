@@ -16,11 +16,11 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/push"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/status"
 )
 
 // Hooks let main react to what a command creates, e.g. to print the exact
@@ -81,7 +81,7 @@ func alias(fs *pflag.FlagSet, name, of string) {
 // completion runs list on the cluster of the command line and offers the
 // candidates that start with what was typed. A candidate may carry a
 // description after a tab.
-func completion(flags *genericclioptions.ConfigFlags, list func(context.Context, *push.Connection) ([]string, error)) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+func completion(flags genericclioptions.RESTClientGetter, list func(context.Context, *cluster.Connection) ([]string, error)) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 	return func(_ *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
 		conn, err := connector(flags, "")()
 		if err != nil {
@@ -105,8 +105,8 @@ func completion(flags *genericclioptions.ConfigFlags, list func(context.Context,
 }
 
 // completeNamespaces offers the cluster's namespaces for -n.
-func completeNamespaces(flags *genericclioptions.ConfigFlags) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-	return completion(flags, func(ctx context.Context, conn *push.Connection) ([]string, error) {
+func completeNamespaces(flags genericclioptions.RESTClientGetter) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return completion(flags, func(ctx context.Context, conn *cluster.Connection) ([]string, error) {
 		list, err := conn.Client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return nil, err
@@ -121,9 +121,9 @@ func completeNamespaces(flags *genericclioptions.ConfigFlags) func(*cobra.Comman
 
 // completeTables offers the tables staged in the namespace, with what each
 // holds, as their Leases record it: one list call, no Pod.
-func completeTables(flags *genericclioptions.ConfigFlags) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-	return completion(flags, func(ctx context.Context, conn *push.Connection) ([]string, error) {
-		tables, err := lock.StagedTables(ctx, conn.Client, conn.Namespace)
+func completeTables(flags genericclioptions.RESTClientGetter) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return completion(flags, func(ctx context.Context, conn *cluster.Connection) ([]string, error) {
+		tables, err := status.StagedTables(ctx, conn.Client, conn.Namespace)
 		if err != nil {
 			return nil, err
 		}

@@ -10,9 +10,9 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/ingest"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/push"
 )
 
 var runsExample = `  # The ingestion runs of the tracebloc namespace, newest first
@@ -21,9 +21,18 @@ var runsExample = `  # The ingestion runs of the tracebloc namespace, newest fir
   # The same for scripts
   %[1]s runs -n tracebloc -o json`
 
+// RunsOptions are the inputs of runs.
+type RunsOptions struct {
+	Clients
+	Streams genericiooptions.IOStreams
+	Output  string
+	Printer *output.Printer
+	Now     func() time.Time
+}
+
 // NewCmdRuns returns the runs command.
-func NewCmdRuns(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	var out string
+func NewCmdRuns(getter genericclioptions.RESTClientGetter, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &RunsOptions{Clients: Clients{Getter: getter}, Streams: streams}
 	cmd := &cobra.Command{
 		Use:   "runs",
 		Short: "List the ingestion runs of the namespace",
@@ -33,30 +42,47 @@ run the ingestor's summary. Attach to one with kubectl tracebloc logs.`,
 		Example: fmt.Sprintf(runsExample, "kubectl tracebloc"),
 		Args:    badArgs(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := checkOutput(out); err != nil {
+			if err := o.Validate(); err != nil {
 				return err
 			}
-			p := output.New(streams.Out, streams.ErrOut, false)
-			conn, err := connector(flags, "")()
-			if err != nil {
+			if err := o.Complete(); err != nil {
 				return err
 			}
-			runs, err := ingest.ListRuns(c.Context(), conn.Client, conn.Namespace, true)
-			if err != nil {
-				return err
-			}
-			if out == "json" {
-				return p.JSON(struct {
-					Namespace string       `json:"namespace"`
-					Runs      []ingest.Run `json:"runs"`
-				}{conn.Namespace, runs})
-			}
-			printRuns(p, conn.Namespace, runs, time.Now())
-			return nil
+			return o.Run(c.Context())
 		},
 	}
-	cmd.Flags().StringVarP(&out, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// Validate checks the flags.
+func (o *RunsOptions) Validate() error { return checkOutput(o.Output) }
+
+// Complete builds what is not set yet: the printer, the clock and the client.
+func (o *RunsOptions) Complete() error {
+	if o.Printer == nil {
+		o.Printer = output.New(o.Streams.Out, o.Streams.ErrOut, false)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o.complete()
+}
+
+// Run lists the runs and prints them.
+func (o *RunsOptions) Run(ctx context.Context) error {
+	runs, err := ingest.ListRuns(ctx, o.Client, o.Namespace, true)
+	if err != nil {
+		return err
+	}
+	if o.Output == "json" {
+		return o.Printer.JSON(struct {
+			Namespace string       `json:"namespace"`
+			Runs      []ingest.Run `json:"runs"`
+		}{o.Namespace, runs})
+	}
+	printRuns(o.Printer, o.Namespace, runs, o.Now())
+	return nil
 }
 
 func printRuns(p *output.Printer, namespace string, runs []ingest.Run, now time.Time) {
@@ -87,8 +113,8 @@ func orDash(s string) string {
 }
 
 // completeRuns offers the runs' Jobs, keys and tables for logs RUN.
-func completeRuns(flags *genericclioptions.ConfigFlags) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-	return completion(flags, func(ctx context.Context, conn *push.Connection) ([]string, error) {
+func completeRuns(flags genericclioptions.RESTClientGetter) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return completion(flags, func(ctx context.Context, conn *cluster.Connection) ([]string, error) {
 		runs, err := ingest.ListRuns(ctx, conn.Client, conn.Namespace, false)
 		if err != nil {
 			return nil, err

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/status"
 )
@@ -22,10 +24,24 @@ var statusExample = `  # What the tracebloc namespace holds: release, volume, st
   # The same for scripts
   %[1]s status -n tracebloc -o json`
 
+// StatusOptions are the inputs of status. Complete fills the clients and the
+// printer from the flags; tests set them instead.
+type StatusOptions struct {
+	Streams genericiooptions.IOStreams
+	Output  string
+	Quiet   bool
+	Image   string
+
+	Clients
+	// NewRunner replaces pods/exec into the helper Pod (tests); nil is exec.
+	NewRunner func(pod string) podexec.Runner
+	Printer   *output.Printer
+	Now       func() time.Time
+}
+
 // NewCmdStatus returns the status command.
-func NewCmdStatus(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	var out, image string
-	var quiet bool
+func NewCmdStatus(getter genericclioptions.RESTClientGetter, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &StatusOptions{Clients: Clients{Getter: getter}, Streams: streams}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the client release, its volume and the staged tables",
@@ -36,36 +52,56 @@ The staging folder is read through a short-lived helper pod.`,
 		Example: fmt.Sprintf(statusExample, "kubectl tracebloc"),
 		Args:    badArgs(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := checkOutput(out); err != nil {
+			// Flags first: a bad -o is reported without reading a kubeconfig.
+			if err := o.Validate(); err != nil {
 				return err
 			}
-			p := output.New(streams.Out, streams.ErrOut, quiet)
-			conn, err := connector(flags, "")()
-			if err != nil {
+			if err := o.Complete(); err != nil {
 				return err
 			}
-			r, err := status.Run(c.Context(), stage.HelperOptions{Client: conn.Client, Config: conn.Config, Namespace: conn.Namespace,
-				Image: image, Timeout: 2 * time.Minute, CleanupTimeout: 30 * time.Second, Version: Version, Note: p.Notef, Warn: p.Warnf})
-			if out == "json" {
-				if jerr := p.JSON(r); jerr != nil && err == nil {
-					return jerr
-				}
-				return err
-			}
-			if err != nil {
-				return err
-			}
-			printStatus(p, r)
-			return nil
+			return o.Run(c.Context())
 		},
 	}
-	cmd.Flags().StringVarP(&out, "output", "o", "text", "output format: text or json")
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only warnings, errors and the result")
-	cmd.Flags().StringVar(&image, "stage-image", defaultStageImage(), "image of the helper pod that reads the staging folder")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().BoolVarP(&o.Quiet, "quiet", "q", false, "print only warnings, errors and the result")
+	cmd.Flags().StringVar(&o.Image, "stage-image", defaultStageImage(), "image of the helper pod that reads the staging folder")
 	return cmd
 }
 
-func printStatus(p *output.Printer, r *status.Report) {
+// Validate checks the flags.
+func (o *StatusOptions) Validate() error { return checkOutput(o.Output) }
+
+// Complete builds what is not set yet: the printer, the clock and the client.
+func (o *StatusOptions) Complete() error {
+	if o.Printer == nil {
+		o.Printer = output.New(o.Streams.Out, o.Streams.ErrOut, o.Quiet)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o.complete()
+}
+
+// Run reads the status and prints it.
+func (o *StatusOptions) Run(ctx context.Context) error {
+	p := o.Printer
+	r, err := status.Run(ctx, stage.HelperOptions{Client: o.Client, Config: o.Config, Namespace: o.Namespace,
+		Image: o.Image, Timeout: podRunningTimeout, CleanupTimeout: cleanupTimeout, Version: Version, Note: p.Notef, Warn: p.Warnf,
+		NewRunner: o.NewRunner})
+	if o.Output == "json" {
+		if jerr := p.JSON(r); jerr != nil && err == nil {
+			return jerr
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	printStatus(p, r, o.Now())
+	return nil
+}
+
+func printStatus(p *output.Printer, r *status.Report, now time.Time) {
 	p.Resultf("Namespace:  %s\n", r.Namespace)
 	p.Resultf("Release:    %s (chart %s, app %s, Deployment %s)\n", r.Release.Name, r.Release.ChartVersion, r.Release.AppVersion, r.Release.Deployment)
 	p.Resultf("Volume:     %s, Bound, %s, %s\n", r.PVC.Name, strings.Join(r.PVC.AccessModes, ", "), r.PVC.Capacity)
@@ -81,7 +117,7 @@ func printStatus(p *output.Printer, r *status.Report) {
 				task = "-"
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s (%s ago)\n", t.Name, task, t.Files, dataset.HumanBytes(t.Bytes),
-				t.StagedAt.Format("2006-01-02 15:04:05 MST"), time.Since(t.StagedAt).Round(time.Second))
+				t.StagedAt.Format("2006-01-02 15:04:05 MST"), now.Sub(t.StagedAt).Round(time.Second))
 		}
 		_ = tw.Flush()
 	}

@@ -8,10 +8,11 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/datafile"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
 )
 
 // Layout names.
@@ -31,26 +32,8 @@ type Limits struct {
 // DefaultLimits are the caps of the first release: 500 MiB a file, 1 GiB in all.
 var DefaultLimits = Limits{MaxFileBytes: 500 << 20, MaxTotalBytes: 1 << 30}
 
-// File is one file that push stages.
-type File struct {
-	// Rel is the slash-separated path under the dataset root it is staged
-	// as: "labels.csv" or "<folder>/<name>".
-	Rel string
-	// Local is the path under the dataset root to read the file from, when
-	// it differs from Rel (a tabular CSV is staged as labels.csv); empty
-	// means Rel.
-	Local   string
-	Size    int64
-	ModTime time.Time
-}
-
-// Source is the slash-separated path under the dataset root the file is read from.
-func (f File) Source() string {
-	if f.Local != "" {
-		return f.Local
-	}
-	return f.Rel
-}
+// File is one file that push stages (see datafile.File).
+type File = datafile.File
 
 // Dataset is a checked dataset, ready to stage.
 type Dataset struct {
@@ -183,18 +166,7 @@ func Check(root string, opts Options) (*Dataset, error) {
 }
 
 // HumanBytes renders n in binary units, as the caps are written.
-func HumanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func HumanBytes(n int64) string { return output.HumanBytes(n) }
 
 // listFirst names the first few items and says how many more there are.
 func listFirst(items []string, n int) string {

@@ -31,6 +31,16 @@ type Summary struct {
 	DestinationTable string `json:"destination_table,omitempty"`
 }
 
+// Line says the outcome of a run of table in one line, as the commands print it.
+func (s Summary) Line(table string) string {
+	dest := table
+	if s.DestinationTable != "" && s.DestinationTable != table {
+		dest = fmt.Sprintf("%s (physical table %s)", table, s.DestinationTable)
+	}
+	return fmt.Sprintf("ingested %d of %d records into %s; skipped %d, failures %d", s.Inserted, s.Total, dest, s.Skipped,
+		s.FailedInsert+s.FailedSend+s.TransferFailures)
+}
+
 // Problems lists why the run counts as failed, in words; empty means clean.
 func (s Summary) Problems() []string {
 	var p []string

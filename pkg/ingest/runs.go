@@ -11,36 +11,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/util/retry"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
 )
-
-// runAnnotationPrefix marks, on a table's push Lease, the runs submitted
-// for it: "run.tracebloc.io/<job>" = <key>. The jobs-manager labels a Job
-// with its key only, so this is how a run finds its table again.
-const runAnnotationPrefix = "run.tracebloc.io/"
-
-// RecordRun notes on table's push Lease that job ran for it. A table with
-// no Lease (or no right to update it) is left alone: the record only helps
-// `runs` and `logs TABLE`.
-func RecordRun(ctx context.Context, client kubernetes.Interface, namespace, table, job, key string) error {
-	leases := client.CoordinationV1().Leases(namespace)
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		l, err := leases.Get(ctx, lock.LeaseName(table), metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		if l.Annotations == nil {
-			l.Annotations = map[string]string{}
-		}
-		l.Annotations[runAnnotationPrefix+job] = key
-		_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
-		return err
-	})
-}
 
 // Run is one ingestion run as `runs` lists it.
 type Run struct {
@@ -60,16 +34,7 @@ func ListRuns(ctx context.Context, client kubernetes.Interface, namespace string
 	if err != nil {
 		return nil, apiErr(err, "list", "jobs", namespace)
 	}
-	tables := map[string]string{}
-	if leases, err := client.CoordinationV1().Leases(namespace).List(ctx, metav1.ListOptions{LabelSelector: lock.Selector}); err == nil {
-		for _, l := range leases.Items {
-			for k := range l.Annotations {
-				if job, ok := strings.CutPrefix(k, runAnnotationPrefix); ok {
-					tables[job] = l.Annotations[stage.AnnotationTable]
-				}
-			}
-		}
-	}
+	tables := lock.Runs(ctx, client, namespace)
 	runs := make([]Run, 0, len(jobs.Items))
 	for i := range jobs.Items {
 		j := &jobs.Items[i]

@@ -34,34 +34,26 @@ import (
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/naming"
 )
 
 // ComponentLock labels the Leases of this package.
-const ComponentLock = "push-lock"
+const ComponentLock = naming.ComponentLock
 
 // Selector finds every push Lease.
-const Selector = stage.LabelManagedBy + "=" + stage.ManagedBy + "," + stage.LabelComponent + "=" + ComponentLock
+const Selector = naming.LockSelector
 
 // AnnotationHolderTable is the table name, as typed, of the push that holds
 // the Lease. One Lease covers every spelling of a table (Cats, cats), so the
-// holder's spelling may differ from the one stage.AnnotationTable records.
+// holder's spelling may differ from the one naming.AnnotationTable records.
 const AnnotationHolderTable = "tracebloc.io/holder-table"
 
 // LeaseName is the Lease of table: readable, and the same for every case of
 // the name. Staging volumes may ignore case (Cats and cats are one folder
 // there), so tables that differ only in case share one Lease.
 func LeaseName(table string) string {
-	folded := strings.ToLower(table)
-	sum := sha256.Sum256([]byte(folded))
-	t := strings.Trim(strings.ReplaceAll(folded, "_", "-"), "-")
-	if len(t) > 40 {
-		t = strings.TrimRight(t[:40], "-")
-	}
-	if t == "" {
-		t = "table"
-	}
-	return "tracebloc-push-" + t + "-" + hex.EncodeToString(sum[:4])
+	sum := sha256.Sum256([]byte(strings.ToLower(table)))
+	return "tracebloc-push-" + naming.Slug(table) + "-" + hex.EncodeToString(sum[:4])
 }
 
 // Expired reports whether a Lease is free or, by the holder's renew time
@@ -78,7 +70,7 @@ func Expired(l *coordv1.Lease, now time.Time) bool {
 // another client took it over, or it could not be renewed in time.
 var ErrLost = errors.New("the push Lease was lost")
 
-// Option tunes Acquire and TryAcquire.
+// Option tunes Acquire.
 type Option func(*config)
 
 type config struct {
@@ -97,10 +89,6 @@ func WithWarnings(warn func(format string, args ...any)) Option {
 	return func(c *config) { c.warn = warn }
 }
 
-// WithObserver shares what obs has seen of Leases, so that a command that
-// looked at a Lease before knows sooner whether it expired.
-func WithObserver(obs *Observer) Option { return func(c *config) { c.observer = obs } }
-
 func withMachine(m machine) Option { return func(c *config) { c.machine = m } }
 
 func newConfig(holder string, opts []Option) config {
@@ -108,9 +96,7 @@ func newConfig(holder string, opts []Option) config {
 	for _, o := range opts {
 		o(&c)
 	}
-	if c.observer == nil {
-		c.observer = NewObserver(c.clock)
-	}
+	c.observer = NewObserver(c.clock)
 	if who, _, ok := parseHolder(holder); ok && c.machine.who == "" {
 		c.machine.who = who
 	}
@@ -149,14 +135,6 @@ type Held struct {
 // and is taken over.
 func Acquire(ctx context.Context, client kubernetes.Interface, namespace, table, holder string, ttl time.Duration, opts ...Option) (*Held, error) {
 	return acquire(ctx, client, namespace, table, holder, ttl, true, opts)
-}
-
-// TryAcquire is Acquire without waiting: a Lease held by another client that
-// is not known to have expired is refused at once (exit 7). Use it around a
-// step that must not run while a live push stages the table (cleanup), and
-// give it an Observer that has watched the Lease to let it know expiry.
-func TryAcquire(ctx context.Context, client kubernetes.Interface, namespace, table, holder string, ttl time.Duration, opts ...Option) (*Held, error) {
-	return acquire(ctx, client, namespace, table, holder, ttl, false, opts)
 }
 
 func acquire(ctx context.Context, client kubernetes.Interface, namespace, table, holder string, ttl time.Duration, wait bool, opts []Option) (*Held, error) {
@@ -239,8 +217,8 @@ func holderSpec(c config, l *coordv1.Lease, table, holder string, ttl time.Durat
 
 func create(ctx context.Context, leases coordclient.LeaseInterface, c config, namespace, name, table, holder string, ttl time.Duration) error {
 	l := &coordv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace,
-		Labels:      map[string]string{stage.LabelManagedBy: stage.ManagedBy, stage.LabelComponent: ComponentLock, stage.LabelTable: stage.TableLabel(table)},
-		Annotations: map[string]string{stage.AnnotationTable: table}}}
+		Labels:      map[string]string{naming.LabelManagedBy: naming.ManagedBy, naming.LabelComponent: ComponentLock, naming.LabelTable: naming.TableLabel(table)},
+		Annotations: map[string]string{naming.AnnotationTable: table}}}
 	holderSpec(c, l, table, holder, ttl)
 	l.Spec.LeaseTransitions = ptr.To(int32(0))
 	_, err := leases.Create(ctx, l, metav1.CreateOptions{})
@@ -437,25 +415,6 @@ func (h *Held) stopRenewing() {
 	<-h.done
 }
 
-// Staged is what a finished push staged. The table's Lease keeps it once
-// released, so commands learn the staged tables (shell completion of
-// --table) with one list call, without mounting the volume.
-type Staged struct {
-	Files int
-	Bytes int64
-	At    time.Time
-	// Task is the task the copy was checked for (image_classification, …).
-	Task string
-}
-
-// Annotations of a released Lease that record the last staged copy.
-const (
-	AnnotationStagedFiles = "tracebloc.io/staged-files"
-	AnnotationStagedBytes = "tracebloc.io/staged-bytes"
-	AnnotationStagedAt    = "tracebloc.io/staged-at"
-	AnnotationStagedTask  = "tracebloc.io/staged-task"
-)
-
 // Release stops renewing and gives the Lease up if this client still holds
 // it. With staged (the push succeeded) the Lease stays, free, as the record
 // of the table, under this push's spelling of the table name; a Lease that
@@ -478,7 +437,7 @@ func (h *Held) Release(ctx context.Context, staged *Staged) error {
 		if cur.Annotations == nil {
 			cur.Annotations = map[string]string{}
 		}
-		cur.Annotations[stage.AnnotationTable] = h.table
+		cur.Annotations[naming.AnnotationTable] = h.table
 		cur.Annotations[AnnotationStagedFiles] = strconv.Itoa(staged.Files)
 		cur.Annotations[AnnotationStagedBytes] = strconv.FormatInt(staged.Bytes, 10)
 		cur.Annotations[AnnotationStagedAt] = staged.At.UTC().Format(time.RFC3339)
@@ -512,56 +471,4 @@ func free(l *coordv1.Lease) {
 	l.Spec.HolderIdentity, l.Spec.AcquireTime, l.Spec.RenewTime = nil, nil, nil
 	delete(l.Annotations, AnnotationHolderTable)
 	delete(l.Annotations, AnnotationHolderProcess)
-}
-
-// Free reports whether no push holds the Lease.
-func Free(l *coordv1.Lease) bool { return ptr.Deref(l.Spec.HolderIdentity, "") == "" }
-
-// Record returns the staged copy a Lease records, if any.
-func Record(l *coordv1.Lease) (Staged, bool) {
-	at, err := time.Parse(time.RFC3339, l.Annotations[AnnotationStagedAt])
-	if err != nil {
-		return Staged{}, false
-	}
-	files, _ := strconv.Atoi(l.Annotations[AnnotationStagedFiles])
-	bytes, _ := strconv.ParseInt(l.Annotations[AnnotationStagedBytes], 10, 64)
-	return Staged{Files: files, Bytes: bytes, At: at, Task: l.Annotations[AnnotationStagedTask]}, true
-}
-
-// Abandon ends the Lease of a push that died: a Lease that records a staged
-// copy is freed and kept (kept is true), any other is deleted. It does not
-// judge whether the holder is alive: the caller has.
-func Abandon(ctx context.Context, client kubernetes.Interface, namespace, name string) (kept bool, err error) {
-	leases := client.CoordinationV1().Leases(namespace)
-	cur, err := leases.Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return end(ctx, leases, cur)
-}
-
-// StagedTables lists the tables whose Leases record a staged copy, by name.
-func StagedTables(ctx context.Context, client kubernetes.Interface, namespace string) (map[string]Staged, error) {
-	list, err := client.CoordinationV1().Leases(namespace).List(ctx, metav1.ListOptions{LabelSelector: Selector})
-	if err != nil {
-		return nil, cluster.APIError(err, "list", "leases", namespace)
-	}
-	tables := map[string]Staged{}
-	for i := range list.Items {
-		l := &list.Items[i]
-		if rec, ok := Record(l); ok && l.Annotations[stage.AnnotationTable] != "" {
-			tables[l.Annotations[stage.AnnotationTable]] = rec
-		}
-	}
-	return tables, nil
-}
-
-// Holder names this client for other pushes: who, where, which process. A
-// Lease whose holder names this user, machine and a PID that no longer runs
-// here is taken over at once.
-func Holder(user, host string, pid int, nonce string) string {
-	return fmt.Sprintf("%s@%s pid %d (%s)", user, host, pid, nonce)
 }

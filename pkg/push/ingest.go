@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/ingest"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
 )
@@ -55,7 +55,7 @@ func runIngest(ctx context.Context, o Options, conn *Connection, target *cluster
 		return withNote(ctx, err, kept)
 	}
 	r.Run = &RunReport{Job: sub.JobName, Namespace: orDefault(sub.Namespace, conn.Namespace), Key: key, Replay: sub.Replay, State: ingest.StateRunning}
-	if rerr := ingest.RecordRun(ctx, conn.Client, conn.Namespace, o.Table, sub.JobName, key); rerr != nil {
+	if rerr := lock.RecordRun(ctx, conn.Client, conn.Namespace, o.Table, sub.JobName, key); rerr != nil {
 		o.Printer.Notef("could not record the run on the table's Lease (%v); kubectl tracebloc logs %s still finds it", rerr, sub.JobName)
 	}
 	verb := "submitted"
@@ -122,7 +122,8 @@ func removeStaged(ctx context.Context, o Options, conn *Connection, target *clus
 		CleanupTimeout: o.CleanupTimeout, Version: o.Version, Purpose: "remove the staged copy", Note: o.Printer.Notef,
 		Warn: o.Printer.Warnf, NewRunner: newRunner},
 		func(_ string, agent *podexec.Agent) error {
-			return agent.Run(ctx, []string{proto.CmdRemove, "--staged", o.Table}, nil, nil, nil)
+			_, err := agent.Remove(ctx, true, o.Table)
+			return err
 		})
 }
 

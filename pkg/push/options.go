@@ -6,25 +6,18 @@ import (
 	"context"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-
+	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 )
 
-// Connection is a live client for the chosen context and namespace.
-type Connection struct {
-	Client    kubernetes.Interface
-	Config    *rest.Config
-	Namespace string
-	Context   string
-}
-
-// Connector opens the connection once the local checks passed, so a broken
-// kubeconfig is only reported after the dataset is known to be good.
-type Connector func() (*Connection, error)
+// Connection and Connector are cluster's: a push connects only once the
+// local checks passed.
+type (
+	Connection = cluster.Connection
+	Connector  = cluster.Connector
+)
 
 // Options are the resolved inputs of a push.
 type Options struct {

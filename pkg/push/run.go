@@ -11,11 +11,11 @@ import (
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/access"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/cleanup"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/ingest"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/leftover"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
 )
 
@@ -208,7 +208,7 @@ func fillDataset(r *Report, ds *dataset.Dataset) {
 // warnLeftovers points at `cleanup` when earlier pushes left stage Pods or
 // expired Leases. It is advice only: errors are ignored.
 func warnLeftovers(ctx context.Context, o Options, conn *Connection) {
-	found, _, err := cleanup.FindObjects(ctx, conn.Client, conn.Namespace, time.Now())
+	found, _, err := leftover.FindObjects(ctx, conn.Client, conn.Namespace, time.Now())
 	if err != nil {
 		return
 	}

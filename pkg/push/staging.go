@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"os/user"
 	"sync"
 	"time"
 
@@ -57,7 +55,7 @@ func hashEarly(ds *dataset.Dataset, early bool) func() (*transfer.Local, error) 
 // every path.
 func stageDataset(ctx context.Context, o Options, conn *Connection, target *cluster.Target, ds *dataset.Dataset, r *Report) (err error) {
 	start := time.Now()
-	holder := lock.Holder(currentUser(), hostname(), os.Getpid(), utilrand.String(6))
+	holder := lock.LocalHolder("")
 	held, err := lock.Acquire(ctx, conn.Client, conn.Namespace, o.Table, holder, LeaseTTL, lock.WithWarnings(o.Printer.Warnf))
 	if err != nil {
 		return interrupted(ctx, err)
@@ -304,9 +302,8 @@ func removePod(o Options, conn *Connection, pod string, idle bool) {
 // the default three retries span an apiserver restart.
 const RetryBackoff = 2 * time.Second
 
-// LeaseTTL is how long a push's Lease outlives its last renewal: a push whose
-// client died blocks its table for at most this long.
-const LeaseTTL = 30 * time.Second
+// LeaseTTL is how long a push's Lease outlives its last renewal.
+const LeaseTTL = lock.DefaultTTL
 
 func releaseLock(o Options, l *lock.Held, staged *lock.Staged) {
 	ctx, cancel := context.WithTimeout(context.Background(), o.CleanupTimeout)
@@ -314,20 +311,6 @@ func releaseLock(o Options, l *lock.Held, staged *lock.Staged) {
 	if err := l.Release(ctx, staged); err != nil {
 		o.Printer.Warnf("could not release the push Lease: %v (it expires by itself within %s)", err, LeaseTTL)
 	}
-}
-
-func currentUser() string {
-	if u, err := user.Current(); err == nil {
-		return u.Username
-	}
-	return "unknown"
-}
-
-func hostname() string {
-	if h, err := os.Hostname(); err == nil {
-		return h
-	}
-	return "unknown"
 }
 
 // DeleteCommand is the kubectl command that removes a stage Pod by hand.

@@ -4,13 +4,15 @@ package stage
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/naming"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 )
 
 // DefaultImage is the pinned stage image. The stage agent needs only a POSIX
@@ -20,29 +22,27 @@ const DefaultImage = "alpine:3.20@sha256:d9e853e87e55526f6b2917df91a2115c36dd7c6
 // ImageEnv overrides DefaultImage, for mirrors and air-gapped registries.
 const ImageEnv = "TRACEBLOC_STAGE_IMAGE"
 
-// Labels and annotations that mark what the plugin creates.
+// Labels, annotations and selectors of the plugin's Pods. They live in
+// pkg/naming, which lock and leftover share without importing this package;
+// these names stay for the code that already spells them stage.X.
 const (
-	LabelManagedBy    = "app.kubernetes.io/managed-by"
-	ManagedBy         = "kubectl-tracebloc"
-	LabelComponent    = "tracebloc.io/component"
-	ComponentStagePod = "stage-pod"
-	// ComponentHelperPod marks the Pods of status and cleanup.
-	ComponentHelperPod  = "helper-pod"
-	LabelTable          = "tracebloc.io/table"
-	AnnotationTable     = "tracebloc.io/table"
-	AnnotationCreatedBy = "tracebloc.io/created-by"
-	AnnotationCreatedAt = "tracebloc.io/created-at"
-	// AnnotationHolder names the push that owns the Pod (its Lease holder).
-	AnnotationHolder = "tracebloc.io/holder"
-	// Selector finds every stage Pod.
-	Selector = LabelManagedBy + "=" + ManagedBy + "," + LabelComponent + "=" + ComponentStagePod
-	// AnySelector finds every Pod the plugin creates: stage and helper Pods.
-	AnySelector = LabelManagedBy + "=" + ManagedBy + "," + LabelComponent + " in (" + ComponentStagePod + "," + ComponentHelperPod + ")"
+	LabelManagedBy      = naming.LabelManagedBy
+	ManagedBy           = naming.ManagedBy
+	LabelComponent      = naming.LabelComponent
+	ComponentStagePod   = naming.ComponentStagePod
+	ComponentHelperPod  = naming.ComponentHelperPod
+	LabelTable          = naming.LabelTable
+	AnnotationTable     = naming.AnnotationTable
+	AnnotationCreatedBy = naming.AnnotationCreatedBy
+	AnnotationCreatedAt = naming.AnnotationCreatedAt
+	AnnotationHolder    = naming.AnnotationHolder
+	Selector            = naming.StagePodSelector
+	AnySelector         = naming.AnyPodSelector
 )
 
 // Mount points inside the stage Pod.
 const (
-	SharedMount   = "/data/shared"
+	SharedMount   = podexec.SharedMount
 	ContainerName = "stage"
 	uid           = 65532
 )
@@ -69,25 +69,11 @@ type PodOptions struct {
 
 // PodName returns a DNS-1123 name for the stage Pod of table.
 func PodName(table, suffix string) string {
-	t := strings.Trim(strings.ReplaceAll(strings.ToLower(table), "_", "-"), "-")
-	if len(t) > 40 {
-		t = strings.TrimRight(t[:40], "-")
-	}
-	if t == "" {
-		t = "table"
-	}
-	return "tracebloc-stage-" + t + "-" + suffix
+	return "tracebloc-stage-" + naming.Slug(table) + "-" + suffix
 }
 
-// TableLabel returns a label value for table: label values must start and end
-// with a letter or digit. The exact name is in the table annotation.
-func TableLabel(table string) string {
-	t := strings.Trim(table, "_")
-	if len(t) > 63 {
-		t = strings.TrimRight(t[:63], "_")
-	}
-	return t
-}
+// TableLabel returns a label value for table (see naming.TableLabel).
+func TableLabel(table string) string { return naming.TableLabel(table) }
 
 // Deadline is how long the Pod may live: ten minutes, plus time for the data
 // at a slow 512 KiB/s.

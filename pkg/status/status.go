@@ -7,9 +7,11 @@ import (
 	"sort"
 	"time"
 
-	"github.com/tracebloc/kubectl-tracebloc/pkg/cleanup"
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/leftover"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
@@ -32,14 +34,14 @@ type Report struct {
 	Release   *cluster.Release `json:"release,omitempty"`
 	PVC       *cluster.Volume  `json:"pvc,omitempty"`
 	Tables    []Table          `json:"tables"`
-	Leftovers []cleanup.Item   `json:"leftovers"`
+	Leftovers []leftover.Item  `json:"leftovers"`
 	Error     string           `json:"error,omitempty"`
 	ExitCode  int              `json:"exit_code"`
 }
 
 // Run gathers the status. It reads the volume through a helper Pod.
 func Run(ctx context.Context, o stage.HelperOptions) (*Report, error) {
-	r := &Report{Namespace: o.Namespace, Tables: []Table{}, Leftovers: []cleanup.Item{}}
+	r := &Report{Namespace: o.Namespace, Tables: []Table{}, Leftovers: []leftover.Item{}}
 	err := run(ctx, o, r)
 	if err != nil {
 		r.Error, r.ExitCode = err.Error(), exitcode.Of(err)
@@ -53,18 +55,18 @@ func run(ctx context.Context, o stage.HelperOptions, r *Report) error {
 		return err
 	}
 	r.Release, r.PVC = &target.Release, &target.Volume
-	items, live, err := cleanup.FindObjects(ctx, o.Client, o.Namespace, time.Now())
+	items, live, err := leftover.FindObjects(ctx, o.Client, o.Namespace, time.Now())
 	if err != nil {
 		return err
 	}
 	r.Leftovers = append(r.Leftovers, items...)
 	o.PVC, o.ReadWriteOnce, o.Purpose = target.Volume.Name, target.Volume.ReadWriteOnce(), "read the staging folder"
 	return stage.WithHelperPod(ctx, o, func(_ string, agent *podexec.Agent) error {
-		listing, err := cleanup.List(ctx, agent)
+		listing, err := agent.List(ctx)
 		if err != nil {
 			return err
 		}
-		r.Leftovers = append(r.Leftovers, cleanup.Folders(listing.Leftovers, live)...)
+		r.Leftovers = append(r.Leftovers, leftover.Folders(listing.Leftovers, live)...)
 		records, _ := lock.StagedTables(ctx, o.Client, o.Namespace)
 		for _, t := range listing.Tables {
 			r.Tables = append(r.Tables, Table{Name: t.Name, Task: records[t.Name].Task, Files: t.Files, Bytes: t.Bytes, StagedAt: time.Unix(t.Modified, 0).UTC()})
@@ -72,4 +74,10 @@ func run(ctx context.Context, o stage.HelperOptions, r *Report) error {
 		sort.Slice(r.Tables, func(i, j int) bool { return r.Tables[i].Name < r.Tables[j].Name })
 		return nil
 	})
+}
+
+// StagedTables lists the tables whose Lease records a staged copy, by name:
+// one list call, without mounting the volume (shell completion of --table).
+func StagedTables(ctx context.Context, client kubernetes.Interface, namespace string) (map[string]lock.Staged, error) {
+	return lock.StagedTables(ctx, client, namespace)
 }

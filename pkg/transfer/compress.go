@@ -5,7 +5,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/datafile"
 )
 
 // Compression modes of --compress.
@@ -33,7 +33,7 @@ const (
 // compressing the stream saves enough wire to be worth the CPU: images and
 // archives do not shrink; text, tables and many small files do (tar's
 // header of 512 bytes is mostly zeros).
-func compressible(root *localRoot, files []dataset.File) (bool, float64) {
+func compressible(root *localRoot, files []datafile.File) (bool, float64) {
 	if len(files) == 0 {
 		return false, 1
 	}

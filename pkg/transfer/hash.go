@@ -9,7 +9,7 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/datafile"
 )
 
 // Sums maps a staged path ("images/a.jpg") to its hex SHA-256.
@@ -53,8 +53,8 @@ func NewLocal() *Local { return &Local{files: map[string]localEntry{}} }
 
 // hashWhere hashes the files for which need is true and that are not
 // hashed yet.
-func (l *Local) hashWhere(root string, files []dataset.File, need func(rel string) bool) error {
-	var todo []dataset.File
+func (l *Local) hashWhere(root string, files []datafile.File, need func(rel string) bool) error {
+	var todo []datafile.File
 	for _, f := range files {
 		if _, ok := l.files[f.Rel]; !ok && need(f.Rel) {
 			todo = append(todo, f)
@@ -82,7 +82,7 @@ func (l *Local) Sum(rel string) (string, bool) {
 
 // HashFiles reads every file of the dataset once, on a bounded worker pool,
 // through root (no path can lead outside the dataset folder).
-func HashFiles(root string, files []dataset.File) (*Local, error) {
+func HashFiles(root string, files []datafile.File) (*Local, error) {
 	r, err := openLocalRoot(root)
 	if err != nil {
 		return nil, err
@@ -93,7 +93,7 @@ func HashFiles(root string, files []dataset.File) (*Local, error) {
 		localEntry
 		err error
 	}
-	jobs := make(chan dataset.File)
+	jobs := make(chan datafile.File)
 	results := make(chan result)
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
@@ -127,7 +127,7 @@ func HashFiles(root string, files []dataset.File) (*Local, error) {
 }
 
 // hashFile hashes one file through the descriptor localRoot.open vouches for.
-func hashFile(r *localRoot, f dataset.File, buf []byte) (localEntry, error) {
+func hashFile(r *localRoot, f datafile.File, buf []byte) (localEntry, error) {
 	fh, err := r.open(f, nil)
 	if err != nil {
 		return localEntry{}, err

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/datafile"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 )
 
@@ -39,7 +39,7 @@ type localFile struct {
 // path (not a link to one, nor a file swapped in since), with the size and
 // modification time the pre-flight saw and, when want is given, the same
 // file as want.
-func (l *localRoot) open(f dataset.File, want *fileID) (*localFile, error) {
+func (l *localRoot) open(f datafile.File, want *fileID) (*localFile, error) {
 	src := filepath.FromSlash(f.Source())
 	fh, err := l.r.Open(src)
 	if err != nil {

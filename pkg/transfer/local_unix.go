@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/datafile"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 )
 
@@ -132,7 +132,7 @@ func (f *localFile) unchanged() bool {
 // open opens f and vouches that the descriptor is a regular file with the
 // size and modification time the pre-flight saw and, when want is given,
 // the same file as want. Anything else is exit 3, naming the file.
-func (l *localRoot) open(f dataset.File, want *fileID) (*localFile, error) {
+func (l *localRoot) open(f datafile.File, want *fileID) (*localFile, error) {
 	src := f.Source()
 	folder, name := "", src
 	if i := strings.LastIndexByte(src, '/'); i >= 0 {

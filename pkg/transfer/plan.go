@@ -8,7 +8,7 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/datafile"
 )
 
 // Inventory is what the volume already holds for a table.
@@ -21,7 +21,7 @@ type Inventory struct {
 
 // Plan says what one apply round sends, reuses and removes.
 type Plan struct {
-	Send      []dataset.File
+	Send      []datafile.File
 	SendBytes int64
 	// Reuse are files hard-linked from the staged copy instead of sent.
 	Reuse []string
@@ -31,14 +31,14 @@ type Plan struct {
 	// agent drops them itself; counted for the report).
 	Remove []string
 	// files are every file of the new copy; local has their SHA-256.
-	files []dataset.File
+	files []datafile.File
 	local *Local
 }
 
 // MakePlan decides, file by file, whether the volume already has the right
 // content (in the partial copy, or in the staged copy to link from) or the
 // file must be sent.
-func MakePlan(files []dataset.File, local *Local, inv Inventory) Plan {
+func MakePlan(files []datafile.File, local *Local, inv Inventory) Plan {
 	p := Plan{files: files, local: local}
 	var want map[string]struct{}
 	if len(inv.Partial) > 0 {
@@ -151,8 +151,8 @@ func appendJSONString(b []byte, s string) []byte {
 // replan builds the plan of a second round from the hashes the Pod reported
 // after a mismatch: the Pod has removed every wrong file, so whatever is not
 // listed with the right hash is sent again.
-func replan(files []dataset.File, local *Local, actual Sums) Plan {
-	p := Plan{files: files, local: local, Send: []dataset.File{}}
+func replan(files []datafile.File, local *Local, actual Sums) Plan {
+	p := Plan{files: files, local: local, Send: []datafile.File{}}
 	for _, f := range files {
 		if e, ok := local.files[f.Rel]; ok && e.sum.is(actual[f.Rel]) {
 			p.Resumed++

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/datafile"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 )
@@ -23,7 +23,7 @@ import (
 // Options describe one staging run.
 type Options struct {
 	Root  string
-	Files []dataset.File
+	Files []datafile.File
 	// Local holds the hash and identity of the local files hashed before
 	// the stream (NewLocal: none). Files the volume holds under the same
 	// name are hashed before the plan; the others as they are sent.

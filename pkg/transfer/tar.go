@@ -8,8 +8,9 @@ import (
 	"time"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/datafile"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
 )
 
 // tarSource writes the stream: the plan first, then each file to send under
@@ -18,7 +19,7 @@ import (
 type tarSource struct {
 	root     *localRoot
 	plan     Plan
-	files    []dataset.File
+	files    []datafile.File
 	local    *Local
 	maxBytes int64
 	progress func(n int64)
@@ -106,17 +107,17 @@ func (s *tarSource) writeSums(tw *tar.Writer, now time.Time) error {
 }
 
 // changed is the error for a local file that is not what the pre-flight saw.
-func changed(f dataset.File) error {
+func changed(f datafile.File) error {
 	return exitcode.Errorf(exitcode.Local, "%s changed during the push (it was modified, replaced or resized since the pre-flight): push again", f.Source())
 }
 
-func (s *tarSource) writeFile(tw *tar.Writer, f dataset.File) error {
+func (s *tarSource) writeFile(tw *tar.Writer, f datafile.File) error {
 	name, err := EntryName(f.Rel)
 	if err != nil {
 		return exitcode.Wrap(exitcode.Local, err)
 	}
 	if f.Size > s.maxBytes {
-		return exitcode.Errorf(exitcode.Local, "%s holds %s, over the per-file cap", f.Source(), dataset.HumanBytes(f.Size))
+		return exitcode.Errorf(exitcode.Local, "%s holds %s, over the per-file cap", f.Source(), output.HumanBytes(f.Size))
 	}
 	var want *fileID
 	e, hashed := s.local.files[f.Rel]

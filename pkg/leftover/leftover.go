@@ -1,6 +1,8 @@
-// Package cleanup finds what pushes that died left behind (stage Pods, expired
-// Leases, temporary staging folders) and removes it.
-package cleanup
+// Package leftover finds what pushes that died left behind: stage Pods,
+// expired Leases and temporary staging folders. push warns about them,
+// status lists them and cleanup removes them; all three ask here, so they
+// agree on what a leftover is.
+package leftover
 
 import (
 	"context"
@@ -13,7 +15,8 @@ import (
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/naming"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 )
 
 // Item is one leftover.
@@ -42,7 +45,7 @@ func FindObjects(ctx context.Context, client kubernetes.Interface, namespace str
 	var items []Item
 	for i := range leases.Items {
 		l := &leases.Items[i]
-		table := l.Annotations[stage.AnnotationTable]
+		table := l.Annotations[naming.AnnotationTable]
 		if lock.Free(l) {
 			// The record of a staged table, not a leftover.
 			continue
@@ -53,12 +56,12 @@ func FindObjects(ctx context.Context, client kubernetes.Interface, namespace str
 		}
 		items = append(items, Item{Kind: "Lease", Name: l.Name, Table: table, AgeSeconds: age(l.CreationTimestamp, now), Reason: "expired: its push stopped renewing it"})
 	}
-	pods, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: stage.AnySelector})
+	pods, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: naming.AnyPodSelector})
 	if err != nil {
 		return nil, nil, cluster.APIError(err, "list", "pods", namespace)
 	}
 	for _, p := range pods.Items {
-		if p.Labels[stage.LabelComponent] == stage.ComponentHelperPod {
+		if p.Labels[naming.LabelComponent] == naming.ComponentHelperPod {
 			// Helper Pods of a status or cleanup that may still run are
 			// left alone; past their deadline they are leftovers.
 			if p.DeletionTimestamp == nil && now.Sub(p.CreationTimestamp.Time) < helperMaxAge {
@@ -67,8 +70,8 @@ func FindObjects(ctx context.Context, client kubernetes.Interface, namespace str
 			items = append(items, Item{Kind: "Pod", Name: p.Name, AgeSeconds: age(p.CreationTimestamp, now), Reason: "helper pod of a status or cleanup that ended without deleting it"})
 			continue
 		}
-		table := p.Annotations[stage.AnnotationTable]
-		if holder, ok := live[table]; ok && holder == p.Annotations[stage.AnnotationHolder] {
+		table := p.Annotations[naming.AnnotationTable]
+		if holder, ok := live[table]; ok && holder == p.Annotations[naming.AnnotationHolder] {
 			continue
 		}
 		items = append(items, Item{Kind: "Pod", Name: p.Name, Table: table, AgeSeconds: age(p.CreationTimestamp, now), Reason: "no live push owns it"})
@@ -105,7 +108,7 @@ func Folders(names []string, live Owners) []Item {
 		if _, owned := live[table]; owned {
 			continue
 		}
-		items = append(items, Item{Kind: "Folder", Name: stage.SharedMount + "/.tracebloc-staging/" + n, Table: table, Reason: reason})
+		items = append(items, Item{Kind: "Folder", Name: podexec.StagingRoot + "/" + n, Table: table, Reason: reason})
 	}
 	return items
 }
