@@ -43,7 +43,7 @@ func TestReadersDoNotWaitOnAFIFO(t *testing.T) {
 			return fmt.Sprint(probs)
 		}},
 		"tabular schema reader": {"data.csv", func(dir string) string {
-			_, _, err := inferSchema(filepath.Join(dir, "data.csv"), "data.csv")
+			_, _, err := inferSchema(filepath.Join(dir, "data.csv"), "data.csv", "")
 			return fmt.Sprint(err)
 		}},
 		"tabular rows reader": {"data.csv", func(dir string) string {
