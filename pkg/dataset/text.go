@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -163,7 +162,7 @@ func walkTexts(abs string, o TextOptions, ds *Dataset, probs *problemList) map[s
 	}
 	names := make(map[string]struct{}, len(entries))
 	byExt := map[string]int{}
-	var links, dirs, badNames, badExt []string
+	var links, dirs, hidden, badNames, badExt []string
 	for _, e := range entries {
 		name := e.Name()
 		rel := o.Dir + "/" + name
@@ -177,7 +176,14 @@ func walkTexts(abs string, o TextOptions, ds *Dataset, probs *problemList) map[s
 			links = append(links, rel)
 			continue
 		case info.IsDir():
+			// The ingestor copies only the files rows name: a folder
+			// inside is not staged, and no row can name what is in it.
 			dirs = append(dirs, rel+"/")
+			continue
+		case strings.HasPrefix(name, "."):
+			// Hidden files (.DS_Store) are skipped by the ingestor's
+			// extension check and named by no row: not staged.
+			hidden = append(hidden, rel)
 			continue
 		case !info.Mode().IsRegular() || !SafeName(name):
 			badNames = append(badNames, fmt.Sprintf("%q", rel))
@@ -198,8 +204,8 @@ func walkTexts(abs string, o TextOptions, ds *Dataset, probs *problemList) map[s
 	if len(links) > 0 {
 		probs.add("%d symbolic links in %s/: %s: copy the real files in (links are refused, they can point anywhere on your disk)", len(links), o.Dir, listFirst(links, 3))
 	}
-	if len(dirs) > 0 {
-		probs.add("%s/ holds folders: %s: %s/ must be flat, move the files up into it", o.Dir, listFirst(dirs, 3), o.Dir)
+	if skipped := append(dirs, hidden...); len(skipped) > 0 {
+		ds.Notes = append(ds.Notes, fmt.Sprintf("not staged (folders and hidden files in %s/ are named by no row): %s", o.Dir, listFirst(skipped, 5)))
 	}
 	if len(badNames) > 0 {
 		probs.add("%s/ holds names that are not valid UTF-8, hold control characters or are not regular files: %s: rename or remove them", o.Dir, listFirst(badNames, 3))
@@ -438,12 +444,24 @@ func resolveText(name, dir, ext string, files map[string]struct{}) (string, bool
 	if _, ok := files[name]; ok {
 		return dir + "/" + name, true
 	}
-	if path.Ext(name) == "" && ext != "" {
+	if !hasFileExtension(name) && ext != "" {
 		if _, ok := files[name+ext]; ok {
 			return dir + "/" + name + ext, true
 		}
 	}
 	return "", false
+}
+
+// fileExtensions are the extensions the ingestor recognises at the end of
+// a manifest's file name; any other name gets the dataset's extension
+// appended, so "report.v2" names report.v2.txt.
+var fileExtensions = []string{".jpeg", ".jpg", ".png", ".xml", ".txt", ".text"}
+
+// hasFileExtension says the ingestor takes name as it is, without adding
+// the dataset's extension: its last dot-part is a known extension, in any case.
+func hasFileExtension(name string) bool {
+	i := strings.LastIndexByte(name, '.')
+	return i >= 0 && slices.Contains(fileExtensions, strings.ToLower(name[i:]))
 }
 
 // badBIO returns the first tag of a label that is not O, B-<type> or I-<type>.
