@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -300,6 +301,9 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *D
 	tags := map[string][]tagCount{}
 	var missing []string
 	emptyNames, emptyLabels, firstEmptyLabel := 0, 0, 0
+	// numericNames: every name so far is a number, which pandas reads the
+	// whole column as (0001 becomes 1, and names no file).
+	numericNames, firstNumeric := true, ""
 	for {
 		rec, good, more := nextRecord(s, probs)
 		if !more {
@@ -318,6 +322,11 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *D
 			continue
 		}
 		name := string(rec[fileCol])
+		if numericNames && !looksNumeric(name) {
+			numericNames = false
+		} else if numericNames && firstNumeric == "" {
+			firstNumeric = name
+		}
 		file := ""
 		if name == "" {
 			emptyNames++
@@ -363,6 +372,10 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *D
 			hint = ": the filename column holds bare file names (e.g. a1.txt, not texts/a1.txt)"
 		}
 		probs.add("%d rows of labels.csv name files that are not in %s/: %s%s", len(missing), o.Dir, listFirst(missing, 5), hint)
+	}
+	if numericNames && firstNumeric != "" {
+		probs.add("every %s in labels.csv is a number (%s): the ingestor reads the column as numbers (0001 becomes 1) and copies no file; write the names with their extension (%s%s)",
+			FilenameColumn, firstNumeric, firstNumeric, ds.Extension)
 	}
 	if emptyLabels > 0 {
 		probs.add("%d rows of labels.csv have an empty %q (the first on line %d): give every row a label", emptyLabels, o.LabelColumn, firstEmptyLabel)
@@ -450,6 +463,16 @@ func resolveText(name, dir, ext string, files map[string]struct{}) (string, bool
 		}
 	}
 	return "", false
+}
+
+// looksNumeric says pandas reads v as a number (an integer or a float).
+func looksNumeric(v string) bool {
+	v = strings.TrimSpace(v)
+	if v == "" || strings.ContainsAny(v, "xX_") {
+		return false
+	}
+	_, err := strconv.ParseFloat(v, 64)
+	return err == nil || errors.Is(err, strconv.ErrRange)
 }
 
 // fileExtensions are the extensions the ingestor recognises at the end of
