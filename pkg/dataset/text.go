@@ -289,9 +289,13 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *D
 		probs.add("%s", csvStreamProblem(err))
 		return nil, nil
 	}
+	// The ingestor strips the header names before it reads a column, but
+	// its BIO validator reads the label column as written.
 	cols := make([]string, len(header))
 	for i, h := range header {
-		cols[i] = string(h)
+		if cols[i] = strings.TrimSpace(string(h)); o.BIO && cols[i] == o.LabelColumn {
+			cols[i] = string(h)
+		}
 	}
 	fileCol, labelCol, ok := textHeaderColumns(cols, o, ds, probs)
 	if o.LabelColumn != "" {

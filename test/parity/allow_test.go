@@ -260,6 +260,7 @@ var allowList = []allowance{
 	{"token_classification", "header-upper-label", false, reasonUnfixed, "found by this test, not fixed yet"},
 	{"token_classification", "names-all-digits", true, reasonUnfixed, "found by this test, not fixed yet"},
 	{"token_classification", "unclosed-quote", false, reasonUnfixed, "found by this test, not fixed yet"},
+	{"image", "trailing-backslash", false, reasonLater, "ingest loop: pandas reads a \\ before the line end as an escaped line break (escapechar), the row runs into the next and read_data fails (on_bad_lines=error); the oracle runs only validators for image tasks"},
 	{"seq2seq", "cr-only", false, reasonUnfixed, "found by this test, not fixed yet"},
 	{"seq2seq", "latin1-text", false, reasonUnfixed, "found by this test, not fixed yet"},
 	{"text", "names-all-digits", true, reasonUnfixed, "found by this test, not fixed yet"},

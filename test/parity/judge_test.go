@@ -67,8 +67,7 @@ func supervised(task string) bool {
 }
 
 // oracleDir is the ingestor oracle, outside the repository.
-func oracleDir(t *testing.T) string {
-	t.Helper()
+func oracleDir() string {
 	if d := os.Getenv("TRACEBLOC_ORACLE"); d != "" {
 		return d
 	}
@@ -84,8 +83,7 @@ func oracleDir(t *testing.T) string {
 
 // oracleProblem says why the oracle cannot run here, "" when it can: the
 // test fails on it under CI=true and skips otherwise.
-func oracleProblem(t *testing.T, dir string) string {
-	t.Helper()
+func oracleProblem(dir string) string {
 	if dir == "" {
 		return "the ingestor oracle (../shared/oracle/oracle.py, or $TRACEBLOC_ORACLE) is not there"
 	}
@@ -114,8 +112,8 @@ func python() string {
 // under CI=true, a skip elsewhere.
 func requireOracle(t *testing.T) string {
 	t.Helper()
-	dir := oracleDir(t)
-	if p := oracleProblem(t, dir); p != "" {
+	dir := oracleDir()
+	if p := oracleProblem(dir); p != "" {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("the differential test needs the ingestor oracle under CI: %s", p)
 		}
