@@ -512,12 +512,11 @@ func (c *CSVStream) parseSlow(data []byte) (int, error) {
 			return quoteErr(pos, "has text right after a closing \" in a quoted field: a field is either quoted whole (\"a, b\") or not at all; write a quote inside a quoted field as \"\"")
 		}
 		// An unquoted field runs to the next comma or line end that is
-		// not escaped.
+		// not escaped; a " inside it is a character like any other, as
+		// the ingestor's CSV reader takes it (x"y reads as x"y).
 		k := pos
 		for k < len(data) && data[k] != ',' && data[k] != '\n' {
 			switch data[k] {
-			case '"':
-				return quoteErr(k, "has a \" inside an unquoted field: quote the whole field and double the quote (\"5\"\" screen\")")
 			case '\\':
 				if k+1 == len(data) {
 					if !c.eof {

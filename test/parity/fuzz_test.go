@@ -82,9 +82,6 @@ func streamRead(data []byte) ([][]string, error) {
 		for i, f := range rec {
 			row[i] = string(f)
 		}
-		if len(rows) > 0 && len(row) != len(rows[0]) {
-			return rows, errors.New("a row has another number of fields than the header")
-		}
 		rows = append(rows, row)
 	}
 }
@@ -95,9 +92,12 @@ func streamRead(data []byte) ([][]string, error) {
 // same number of rows. Run by hand, not in CI (it needs the oracle's
 // Python packages):
 //
-//	go test -run '^$' -fuzz FuzzCSVReader -fuzztime 3m ./test/parity/
+//	PARITY_FUZZ=1 go test -run '^$' -fuzz FuzzCSVReader -fuzztime 3m ./test/parity/
 //
-// The seeds hold the dialect's corners and what earlier runs found.
+// The seeds hold the dialect's corners and what earlier runs found; the
+// rows' field counts are the checks' business, not the dialect's. Known
+// differences (issue 22, not fixed yet): a " inside an unquoted field
+// (pandas keeps it, the reader refuses it) and a \ before a line end.
 func FuzzCSVReader(f *testing.F) {
 	for _, s := range []string{
 		"filename,label\na.jpg,cat\nb.jpg,dog\n",
@@ -118,6 +118,9 @@ func FuzzCSVReader(f *testing.F) {
 		" filename , label \na.jpg,cat\n",
 	} {
 		f.Add([]byte(s))
+	}
+	if os.Getenv("PARITY_FUZZ") == "" {
+		f.Skip("run by hand, not in CI: PARITY_FUZZ=1 go test -run '^$' -fuzz FuzzCSVReader -fuzztime 3m ./test/parity/")
 	}
 	if p := oracleProblem(oracleDir()); p != "" {
 		f.Skipf("needs the oracle's Python packages: %s", p)
