@@ -196,6 +196,13 @@ func (c *CSVStream) fill() error {
 		c.start = 0
 	}
 	if c.end == len(c.buf) {
+		// One record fills the buffer: before it grows, a NUL byte says
+		// this is a UTF-16 or binary file (a sparse file of NULs would
+		// otherwise read as a record too long).
+		if i := bytes.IndexByte(c.buf[c.start:c.end], 0); i >= 0 {
+			return &CSVError{File: c.name, Line: c.line + bytes.Count(c.buf[c.start:c.start+i], []byte{'\n'}), Fatal: true,
+				Reason: "holds a NUL byte: this looks like a UTF-16 or binary file; save it as CSV UTF-8"}
+		}
 		if len(c.buf) >= c.maxRecord {
 			return &CSVError{File: c.name, Line: c.line, Fatal: true, Reason: fmt.Sprintf("starts a record longer than %s: check the quoting (an unclosed \" runs to the end of the file)", HumanBytes(int64(c.maxRecord)))}
 		}
@@ -204,13 +211,41 @@ func (c *CSVStream) fill() error {
 		c.buf = bigger
 	}
 	n, err := c.r.Read(c.buf[c.end:])
+	from := c.end
 	c.end += n
 	c.bytesRead += int64(n)
 	if err != nil {
 		c.eof = true
 		c.readErr = err
 	}
+	c.loneCR(from)
 	return nil
+}
+
+// loneCR turns each carriage return not followed by a line feed in the
+// bytes read from from on into a line feed: the ingestor's CSV readers
+// (pandas' C parser, Python's csv module) end a line at a lone CR, as old
+// Mac exports write them. A CR that ends the data is left until the next
+// read shows what follows it (or the end of the file). Inside a quoted
+// field the CR becomes a LF: a line break either way.
+func (c *CSVStream) loneCR(from int) {
+	i := max(from-1, c.start)
+	for i < c.end {
+		j := bytes.IndexByte(c.buf[i:c.end], '\r')
+		if j < 0 {
+			return
+		}
+		i += j
+		switch {
+		case i+1 < c.end:
+			if c.buf[i+1] != '\n' {
+				c.buf[i] = '\n'
+			}
+		case c.eof:
+			c.buf[i] = '\n'
+		}
+		i++
+	}
 }
 
 func (c *CSVStream) fail(err error) error {
@@ -477,12 +512,11 @@ func (c *CSVStream) parseSlow(data []byte) (int, error) {
 			return quoteErr(pos, "has text right after a closing \" in a quoted field: a field is either quoted whole (\"a, b\") or not at all; write a quote inside a quoted field as \"\"")
 		}
 		// An unquoted field runs to the next comma or line end that is
-		// not escaped.
+		// not escaped; a " inside it is a character like any other, as
+		// the ingestor's CSV reader takes it (x"y reads as x"y).
 		k := pos
 		for k < len(data) && data[k] != ',' && data[k] != '\n' {
 			switch data[k] {
-			case '"':
-				return quoteErr(k, "has a \" inside an unquoted field: quote the whole field and double the quote (\"5\"\" screen\")")
 			case '\\':
 				if k+1 == len(data) {
 					if !c.eof {

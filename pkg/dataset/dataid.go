@@ -1,12 +1,12 @@
 package dataset
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 )
@@ -22,13 +22,18 @@ func CheckIDColumn(root, column string) error {
 		return exitcode.Errorf(exitcode.Local, "opening %s: %w", LabelsFile, err)
 	}
 	defer f.close()
-	cr := csv.NewReader(newTextReader(f))
-	cr.ReuseRecord = true
-	header, err := cr.Read()
+	// The same dialect the rest of the pre-flight reads labels.csv with.
+	s := NewCSVStream(f, LabelsFile)
+	raw, err := s.Read()
 	if err != nil {
 		// The dataset's own check read this header already; what fails
 		// here failed there first.
 		return exitcode.Errorf(exitcode.Local, "reading the header of %s: %w", LabelsFile, err)
+	}
+	header := make([]string, len(raw))
+	for i, h := range raw {
+		// The ingestor strips header names before it looks a column up.
+		header[i] = strings.TrimSpace(string(h))
 	}
 	at := slices.Index(header, column)
 	if at < 0 {
@@ -36,16 +41,15 @@ func CheckIDColumn(root, column string) error {
 	}
 	var empty sample
 	for {
-		rec, err := cr.Read()
+		rec, err := s.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			return exitcode.Errorf(exitcode.Local, "reading %s: %w", LabelsFile, err)
 		}
-		if at >= len(rec) || slices.Contains(naValues, rec[at]) {
-			line, _ := cr.FieldPos(0)
-			empty.addLine(line)
+		if at >= len(rec) || slices.Contains(naValues, string(rec[at])) {
+			empty.addLine(s.Line())
 		}
 	}
 	if empty.n > 0 {

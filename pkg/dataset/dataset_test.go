@@ -184,7 +184,7 @@ func TestCheckProblems(t *testing.T) {
 		{name: "ragged row", setup: func(t *testing.T, dir string) string {
 			writeFile(t, filepath.Join(dir, "labels.csv"), "filename,label\nimg_00000.jpg,cat\nimg_00001.jpg\n")
 			return dir
-		}, wantErr: []string{"labels.csv line 3 has a different number of fields"}},
+		}, wantErr: []string{"labels.csv line 3 has 1 fields, the header has 2"}},
 		{name: "image does not decode", setup: func(t *testing.T, dir string) string {
 			writeFile(t, filepath.Join(dir, "images", "img_00002.jpg"), "not a jpeg")
 			return dir

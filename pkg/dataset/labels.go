@@ -1,7 +1,6 @@
 package dataset
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -26,20 +25,33 @@ func (r *run) checkManifest() {
 	defer f.close()
 	m := r.task.Manifest
 	ds, probs := r.ds, r.probs
-	tr := newTextReader(f)
-	cr := csv.NewReader(tr)
-	cr.ReuseRecord = true
-
-	header, err := cr.Read()
+	// The CSV dialect of every family: the ingestor's quoting, backslash
+	// escapes, BOM and line ends (CSVStream).
+	s := NewCSVStream(f, LabelsFile)
+	raw, err := s.Read()
 	if errors.Is(err, io.EOF) {
 		probs.addf("labels.csv is empty: it needs a header (%s) and one row per file", strings.Join(r.wantColumns(), ","))
 		return
 	}
 	if err != nil {
-		probs.addf("%s", csvProblem(err))
+		probs.addf("%s", csvStreamProblem(err))
 		return
 	}
-	header = append([]string(nil), header...)
+	// The ingestor strips the header names before it reads a column, but
+	// its validators of the task's own columns (keypoints) read them as
+	// written.
+	exact := map[string]bool{}
+	for _, c := range r.checks {
+		for _, col := range c.columns() {
+			exact[col.name] = true
+		}
+	}
+	header := make([]string, len(raw))
+	for i, h := range raw {
+		if header[i] = strings.TrimSpace(string(h)); exact[header[i]] {
+			header[i] = string(h)
+		}
+	}
 	cols, ok := r.checkHeader(header)
 
 	// referenced holds the files of the primary folder rows name; missing
@@ -54,23 +66,29 @@ func (r *run) checkManifest() {
 		emptyLinks[l] = &sample{}
 	}
 	ds.Labels = map[string]int{}
-	var rec []string
+	rec := make([]string, len(header))
 	get := func(col string) string { return rec[cols[col]] }
 	for {
-		rec, err = cr.Read()
+		fields, err := s.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			probs.addf("%s", csvProblem(err))
+			probs.addf("%s", csvStreamProblem(err))
 			return
 		}
-		tr.mark()
+		line := s.Line()
+		if len(fields) != len(header) {
+			probs.addf("labels.csv line %d has %d fields, the header has %d: every row needs one value per column (quote a value that holds a comma)", line, len(fields), len(header))
+			return
+		}
+		for i, v := range fields {
+			rec[i] = string(v)
+		}
 		ds.Rows++
 		if !ok {
 			continue
 		}
-		line, _ := cr.FieldPos(0)
 		name := get(m.FilenameColumn)
 		switch file, found := r.resolve(name); {
 		case name == "":
@@ -256,21 +274,6 @@ func (r *run) noteUnreferenced(referenced map[string]struct{}) {
 		sort.Strings(extra)
 		r.ds.Notes = append(r.ds.Notes, fmt.Sprintf("%d files in %s/ have no row in labels.csv (staged, but not ingested): %s", len(extra), dir, listFirst(extra, 3)))
 	}
-}
-
-func csvProblem(err error) string {
-	var te *TextError
-	if errors.As(err, &te) {
-		return te.Error()
-	}
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		if errors.Is(pe.Err, csv.ErrFieldCount) {
-			return fmt.Sprintf("labels.csv line %d has a different number of fields than the header: every row needs one value per column", pe.Line)
-		}
-		return fmt.Sprintf("labels.csv line %d: %v: check the quoting of that line", pe.Line, pe.Err)
-	}
-	return fmt.Sprintf("reading labels.csv: %v", err)
 }
 
 func quoteAll(ss []string) string {

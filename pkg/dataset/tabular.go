@@ -224,6 +224,7 @@ func CheckTabular(path string, o TabularOptions) (*Tabular, error) {
 		}
 		o.Schema, tb.Inferred, o.untyped = s, true, untyped
 	}
+	forecastSchema(&o, tb.Inferred, name, probs)
 	tb.Schema = o.Schema
 	if err := scanTabular(full, name, o, tb, probs); err != nil {
 		return nil, err
@@ -390,7 +391,10 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 	var prev orderKey
 	var prevRaw []byte
 	prevLine := 0
-	limit := stamp{sec: o.Now.Add(futureSlack).Unix()}
+	limit, notAfter := stamp{sec: o.Now.Add(futureSlack).Unix()}, "in the future: check the clock or the date format (YYYY-MM-DD HH:MM:SS)"
+	if o.Task == forecastTask {
+		limit, notAfter = forecastLimit(o.Now), "not before today: the ingestor takes a forecast's history only up to yesterday"
+	}
 	emptyLabels, firstEmptyLabel := 0, 0
 	rows := readAhead(s, checks)
 	defer rows.Close()
@@ -487,7 +491,7 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 			continue // reported above as a bad value or a missing one
 		}
 		if key.time && limit.before(key.t) {
-			probs.atLine("%s line %d: %q is %s, in the future: check the clock or the date format (YYYY-MM-DD HH:MM:SS)", name, line, o.OrderColumn, quoteValue(rec[orderIdx]))
+			probs.atLine("%s line %d: %q is %s, %s", name, line, o.OrderColumn, quoteValue(rec[orderIdx]), notAfter)
 		}
 		if groupIdx < 0 {
 			if prevLine > 0 && key.before(prev) {
@@ -596,6 +600,7 @@ func checkTabularHeader(name string, cols []string, o TabularOptions, probs *pro
 		}
 		checks[i].required = c == o.LabelColumn || c == o.OrderColumn || c == o.GroupColumn || c == o.DurationColumn || c == o.IDColumn
 	}
+	ok = checkColumnNames(name, cols, o, probs) && ok
 	if len(reserved) > 0 {
 		probs.add("%s has columns the ingestor reserves for itself: %s: rename them (reserved: %s), or, to make one of them each record's identifier, push with --data-id column:<name> (e.g. --data-id column:id)", name, strings.Join(reserved, ", "), strings.Join(spec.ReservedColumns, ", "))
 		ok = false

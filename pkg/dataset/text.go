@@ -8,11 +8,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -163,7 +163,7 @@ func walkTexts(abs string, o TextOptions, ds *Dataset, probs *problemList) map[s
 	}
 	names := make(map[string]struct{}, len(entries))
 	byExt := map[string]int{}
-	var links, dirs, badNames, badExt []string
+	var links, dirs, hidden, badNames, badExt []string
 	for _, e := range entries {
 		name := e.Name()
 		rel := o.Dir + "/" + name
@@ -177,7 +177,14 @@ func walkTexts(abs string, o TextOptions, ds *Dataset, probs *problemList) map[s
 			links = append(links, rel)
 			continue
 		case info.IsDir():
+			// The ingestor copies only the files rows name: a folder
+			// inside is not staged, and no row can name what is in it.
 			dirs = append(dirs, rel+"/")
+			continue
+		case strings.HasPrefix(name, "."):
+			// Hidden files (.DS_Store) are skipped by the ingestor's
+			// extension check and named by no row: not staged.
+			hidden = append(hidden, rel)
 			continue
 		case !info.Mode().IsRegular():
 			badNames = append(badNames, fmt.Sprintf("%q (not a regular file)", rel))
@@ -201,8 +208,8 @@ func walkTexts(abs string, o TextOptions, ds *Dataset, probs *problemList) map[s
 	if len(links) > 0 {
 		probs.add("%d symbolic links in %s/: %s: copy the real files in (links are refused, they can point anywhere on your disk)", len(links), o.Dir, listFirst(links, 3))
 	}
-	if len(dirs) > 0 {
-		probs.add("%s/ holds folders: %s: %s/ must be flat, move the files up into it", o.Dir, listFirst(dirs, 3), o.Dir)
+	if skipped := append(dirs, hidden...); len(skipped) > 0 {
+		ds.Notes = append(ds.Notes, fmt.Sprintf("not staged (folders and hidden files in %s/ are named by no row): %s", o.Dir, listFirst(skipped, 5)))
 	}
 	if len(badNames) > 0 {
 		probs.add("%s/ holds entries that cannot be staged: %s: rename or remove them", o.Dir, listFirst(badNames, 3))
@@ -285,9 +292,13 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *D
 		probs.add("%s", csvStreamProblem(err))
 		return nil, nil
 	}
+	// The ingestor strips the header names before it reads a column, but
+	// its BIO validator reads the label column as written.
 	cols := make([]string, len(header))
 	for i, h := range header {
-		cols[i] = string(h)
+		if cols[i] = strings.TrimSpace(string(h)); o.BIO && cols[i] == o.LabelColumn {
+			cols[i] = string(h)
+		}
 	}
 	fileCol, labelCol, ok := textHeaderColumns(cols, o, ds, probs)
 	if o.LabelColumn != "" {
@@ -297,6 +308,9 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *D
 	tags := map[string][]tagCount{}
 	var missing []string
 	emptyNames, emptyLabels, firstEmptyLabel := 0, 0, 0
+	// numericNames: every name so far is a number, which pandas reads the
+	// whole column as (0001 becomes 1, and names no file).
+	numericNames, firstNumeric := true, ""
 	for {
 		rec, good, more := nextRecord(s, probs)
 		if !more {
@@ -315,6 +329,11 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *D
 			continue
 		}
 		name := string(rec[fileCol])
+		if numericNames && !looksNumeric(name) {
+			numericNames = false
+		} else if numericNames && firstNumeric == "" {
+			firstNumeric = name
+		}
 		file := ""
 		if name == "" {
 			emptyNames++
@@ -360,6 +379,10 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *D
 			hint = ": the filename column holds bare file names (e.g. a1.txt, not texts/a1.txt)"
 		}
 		probs.add("%d rows of labels.csv name files that are not in %s/: %s%s", len(missing), o.Dir, listFirst(missing, 5), hint)
+	}
+	if numericNames && firstNumeric != "" {
+		probs.add("every %s in labels.csv is a number (%s): the ingestor reads the column as numbers (0001 becomes 1) and copies no file; write the names with their extension (%s%s)",
+			FilenameColumn, firstNumeric, firstNumeric, ds.Extension)
 	}
 	if emptyLabels > 0 {
 		probs.add("%d rows of labels.csv have an empty %q (the first on line %d): give every row a label", emptyLabels, o.LabelColumn, firstEmptyLabel)
@@ -441,12 +464,34 @@ func resolveText(name, dir, ext string, files map[string]struct{}) (string, bool
 	if _, ok := files[name]; ok {
 		return dir + "/" + name, true
 	}
-	if path.Ext(name) == "" && ext != "" {
+	if !hasFileExtension(name) && ext != "" {
 		if _, ok := files[name+ext]; ok {
 			return dir + "/" + name + ext, true
 		}
 	}
 	return "", false
+}
+
+// looksNumeric says pandas reads v as a number (an integer or a float).
+func looksNumeric(v string) bool {
+	v = strings.TrimSpace(v)
+	if v == "" || strings.ContainsAny(v, "xX_") {
+		return false
+	}
+	_, err := strconv.ParseFloat(v, 64)
+	return err == nil || errors.Is(err, strconv.ErrRange)
+}
+
+// fileExtensions are the extensions the ingestor recognises at the end of
+// a manifest's file name; any other name gets the dataset's extension
+// appended, so "report.v2" names report.v2.txt.
+var fileExtensions = []string{".jpeg", ".jpg", ".png", ".xml", ".txt", ".text"}
+
+// hasFileExtension says the ingestor takes name as it is, without adding
+// the dataset's extension: its last dot-part is a known extension, in any case.
+func hasFileExtension(name string) bool {
+	i := strings.LastIndexByte(name, '.')
+	return i >= 0 && slices.Contains(fileExtensions, strings.ToLower(name[i:]))
 }
 
 // badBIO returns the first tag of a label that is not O, B-<type> or I-<type>.

@@ -22,7 +22,7 @@ func TestLabelsCSVLongLineIsBounded(t *testing.T) {
 		write func(t *testing.T, path string)
 		want  string
 		// maxAlloc bounds the bytes the check allocates: a few copies of
-		// the 16 MiB record bound (encoding/csv keeps its own), whatever the
+		// the 16 MiB record bound (CSVStream's buffer), whatever the
 		// file's size.
 		maxAlloc uint64
 	}{
@@ -31,10 +31,10 @@ func TestLabelsCSVLongLineIsBounded(t *testing.T) {
 		}, "labels.csv line 6 holds a NUL byte", 8 << 20},
 		{"one line without a newline", func(t *testing.T, path string) {
 			appendBytes(t, path, strings.Repeat("a", size))
-		}, "labels.csv line 6 is longer than 16.0 MiB", 160 << 20},
+		}, "labels.csv line 6 starts a record longer than 16.0 MiB", 160 << 20},
 		{"an unclosed quote", func(t *testing.T, path string) {
 			appendBytes(t, path, `x.jpg,"`+strings.Repeat("a\n", size/2))
-		}, "is inside a record longer than 16.0 MiB", 160 << 20},
+		}, "labels.csv line 6 starts a record longer than 16.0 MiB: check the quoting", 160 << 20},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -90,6 +90,12 @@ func checkTokenizer(abs string, o TextOptions, ds *Dataset, probs *problemList) 
 	case err != nil:
 		probs.add("%s is not valid JSON (%v): save the tokenizer again with the tokenizers library (tokenizer.save)", TokenizerFile, err)
 		return false
+	case vocab.models > 1:
+		probs.add("%s has %d \"model\" keys: the ingestor reads only the last and the tokenizers library refuses a repeated field; save the tokenizer again with the tokenizers library", TokenizerFile, vocab.models)
+		return false
+	case vocab.models == 1 && !vocab.modelObject:
+		probs.add("%s has a \"model\" that is not an object (null?): the ingestor reads model.vocab from it and fails; save the tokenizer again with the tokenizers library", TokenizerFile)
+		return false
 	case vocab.size == 0:
 		probs.add("%s has no vocabulary (neither a model.vocab nor an added_tokens list): save the tokenizer again with the tokenizers library", TokenizerFile)
 		return false
@@ -115,6 +121,11 @@ func checkTokenizer(abs string, o TextOptions, ds *Dataset, probs *problemList) 
 type vocabulary struct {
 	size int
 	has  map[string]bool
+	// models counts the top-level "model" keys; modelObject says the last
+	// one holds an object (the ingestor reads model.vocab off it, and
+	// crashes on null; the tokenizers library refuses a repeated field).
+	models      int
+	modelObject bool
 }
 
 // tokenizerVocabulary reads a tokenizer JSON as a stream of tokens, without
@@ -189,6 +200,10 @@ func tokenizerVocabulary(r io.Reader, wanted []string) (vocabulary, error) {
 			if values++; values > 1 {
 				return v, errors.New("more follows the tokenizer's JSON object")
 			}
+		}
+		if len(stack) == 1 && stack[0].object && stack[0].keyed && stack[0].key == "model" {
+			v.models++
+			v.modelObject = tok == json.Delim('{')
 		}
 		switch t := tok.(type) {
 		case json.Delim:

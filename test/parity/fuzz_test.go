@@ -1,0 +1,152 @@
+package parity
+
+import (
+	"bufio"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
+)
+
+// pandasReader is one Python process that reads CSV bytes with the
+// ingestor's options (testdata/csv_read.py), kept for a whole fuzz run.
+type pandasReader struct {
+	once sync.Once
+	err  error
+	in   io.WriteCloser
+	out  *bufio.Scanner
+}
+
+var pandas pandasReader
+
+type pandasRead struct {
+	OK    bool       `json:"ok"`
+	Rows  [][]string `json:"rows"`
+	Error string     `json:"error"`
+}
+
+func (p *pandasReader) read(data []byte) (pandasRead, error) {
+	p.once.Do(func() {
+		_, file, _, _ := runtime.Caller(0)
+		cmd := exec.Command(python(), filepath.Join(filepath.Dir(file), "testdata", "csv_read.py"))
+		cmd.Stderr = os.Stderr
+		if p.in, p.err = cmd.StdinPipe(); p.err != nil {
+			return
+		}
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			p.err = err
+			return
+		}
+		p.out = bufio.NewScanner(out)
+		p.out.Buffer(make([]byte, 1<<20), 64<<20)
+		p.err = cmd.Start()
+	})
+	var r pandasRead
+	if p.err != nil {
+		return r, p.err
+	}
+	if _, err := io.WriteString(p.in, base64.StdEncoding.EncodeToString(data)+"\n"); err != nil {
+		return r, err
+	}
+	if !p.out.Scan() {
+		return r, errors.New("the pandas reader ended")
+	}
+	return r, json.Unmarshal(p.out.Bytes(), &r)
+}
+
+// streamRead is the plugin's reading of the same bytes: every record, or
+// the first problem.
+func streamRead(data []byte) ([][]string, error) {
+	s := dataset.NewCSVStream(strings.NewReader(string(data)), "labels.csv")
+	var rows [][]string
+	for {
+		rec, err := s.Read()
+		if errors.Is(err, io.EOF) {
+			return rows, nil
+		}
+		if err != nil {
+			return rows, err
+		}
+		row := make([]string, len(rec))
+		for i, f := range rec {
+			row[i] = string(f)
+		}
+		rows = append(rows, row)
+	}
+}
+
+// FuzzCSVReader holds the pre-flight's CSV reader to the ingestor's
+// (pandas with the ingestor's options) on the same bytes: both accept or
+// both refuse, and where both accept they read the same header and the
+// same number of rows. Run by hand, not in CI (it needs the oracle's
+// Python packages):
+//
+//	PARITY_FUZZ=1 go test -run '^$' -fuzz FuzzCSVReader -fuzztime 3m ./test/parity/
+//
+// The seeds hold the dialect's corners and what earlier runs found; the
+// rows' field counts are the checks' business, not the dialect's. Known
+// differences (issue 22, not fixed yet): a " inside an unquoted field
+// (pandas keeps it, the reader refuses it) and a \ before a line end.
+func FuzzCSVReader(f *testing.F) {
+	for _, s := range []string{
+		"filename,label\na.jpg,cat\nb.jpg,dog\n",
+		"filename,label\r\na.jpg,cat\r\n",
+		"filename,label\ra.jpg,cat\rb.jpg,dog\r",
+		"\ufefffilename,label\na.jpg,cat\n",
+		"filename,label\nimg,Rome\\, IT\n",
+		"filename,label\na.jpg,\"Rome, IT\"\n",
+		"filename,label\na.jpg,\"say \"\"hi\"\"\"\n",
+		"filename,label\na.jpg,cat\\\nb.jpg,dog\n",
+		"filename,label\na.jpg,\"two\nlines\"\n",
+		"filename,label\na.jpg,a\"b\n",
+		"filename,label\n\n\na.jpg,cat\n\n",
+		"filename,label\na.jpg,cat,\n",
+		"filename,label\na.jpg\n",
+		"filename,label\na.jpg,\"open\n",
+		"filename,label\na.jpg,\"q\\\"x\"\n",
+		" filename , label \na.jpg,cat\n",
+	} {
+		f.Add([]byte(s))
+	}
+	if os.Getenv("PARITY_FUZZ") == "" {
+		f.Skip("run by hand, not in CI: PARITY_FUZZ=1 go test -run '^$' -fuzz FuzzCSVReader -fuzztime 3m ./test/parity/")
+	}
+	if p := oracleProblem(oracleDir()); p != "" {
+		f.Skipf("needs the oracle's Python packages: %s", p)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 4096 || slices.Contains(data, 0) || !isUTF8(data) {
+			return // the text checks come before the dialect; this target is about the dialect
+		}
+		want, err := pandas.read(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, gerr := streamRead(data)
+		if strings.Contains(want.Error, "EmptyDataError") && gerr == nil && len(got) == 0 {
+			return // nothing to read, both ways
+		}
+		if want.OK != (gerr == nil) {
+			t.Fatalf("%q: pandas ok=%v (%s), the pre-flight's reader: %v (%q)", data, want.OK, want.Error, gerr, got)
+		}
+		if !want.OK {
+			return
+		}
+		if len(got) != len(want.Rows) {
+			t.Fatalf("%q: pandas reads %d rows (%q), the pre-flight's reader %d (%q)", data, len(want.Rows), want.Rows, len(got), got)
+		}
+	})
+}
+
+func isUTF8(b []byte) bool { return strings.ToValidUTF8(string(b), "\uFFFD") == string(b) }
