@@ -1,12 +1,18 @@
 package transfer
 
 import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 )
 
 func roomFiles() []dataset.File {
@@ -77,5 +83,84 @@ func TestCheckRoomRefusesBeforeSending(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// smallVolume passes the agent's messages through, with the inventory's
+// free space replaced by free bytes: a volume that small, as far as the
+// plugin can tell. What the agent reads of the stream is counted.
+type smallVolume struct {
+	inner podexec.Runner
+	free  int64
+	read  *int64
+}
+
+func (s smallVolume) Run(ctx context.Context, command []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 1<<20), 64<<20)
+		for sc.Scan() {
+			line := sc.Bytes()
+			var m proto.Message
+			if json.Unmarshal(line, &m) == nil && m.T == proto.MsgInventory {
+				m.Space = &proto.Space{FreeBytes: s.free, FreeInodes: 1000, BlockSize: 4096}
+				line, _ = json.Marshal(m)
+			}
+			_, _ = stdout.Write(append(line, '\n'))
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	err := s.inner.Run(ctx, command, countingReader{r: stdin, n: s.read}, pw, stderr)
+	_ = pw.Close()
+	<-done
+	return err
+}
+
+type countingReader struct {
+	r io.Reader
+	n *int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	*c.n += int64(k)
+	return k, err
+}
+
+// A push the volume has no room for stops before the stream: exit 7, the
+// agent reads not a byte of it, and the partial folder it made for the
+// push is gone when the push is.
+func TestStageWithoutRoomSendsNothing(t *testing.T) {
+	w := newWorld(t)
+	w.lazy = true
+	o := w.options(context.Background())
+	var read int64
+	a, err := podexec.Deliver(context.Background(), smallVolume{inner: w.runner, free: 8 << 10, read: &read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Agent = a
+	read = 0
+	_, err = Stage(context.Background(), o)
+	if exitcode.Of(err) != exitcode.Staging || !strings.Contains(err.Error(), "nothing was sent") {
+		t.Fatalf("err = %v (exit %d), want exit 7 saying nothing was sent", err, exitcode.Of(err))
+	}
+	if read != 0 {
+		t.Errorf("the agent read %d bytes of the stream", read)
+	}
+	if got := tree(t, w.volume); len(got) != 0 {
+		t.Errorf("left on the volume: %v", got)
+	}
+	entries, _ := os.ReadDir(w.stagingRoot())
+	for _, e := range entries {
+		t.Errorf("left in the staging folder: %s", e.Name())
+	}
+	// With room, the same push goes through.
+	o.Agent = w.agent()
+	if _, err := Stage(context.Background(), o); err != nil {
+		t.Fatal(err)
 	}
 }
