@@ -8,6 +8,7 @@
 #   cluster.sh down                stop everything by PID, remove all state
 #   cluster.sh restart apiserver   restart one component and wait until healthy
 #   cluster.sh status              print each component's state
+#   cluster.sh small-volume        (re)install the small-volume fixture alone
 #
 # State, logs and PID files live in $LC_STATE (default <repo>/.localcluster).
 set -euo pipefail
@@ -389,6 +390,7 @@ install_fixture() {
 	wait_for "jobs-manager Deployment" 120 "$LOGS/kubelet.log" \
 		kubectl_admin -n tracebloc rollout status deployment/tracebloc-jobs-manager --timeout=5s
 	install_local_pv_fixture
+	install_small_pv_fixture
 }
 
 # seed_local_volume fills the local PV's directory with what other tracebloc
@@ -415,6 +417,25 @@ install_local_pv_fixture() {
 		"$HERE/fixture-local-pv.yaml" | kubectl_admin apply -f - >/dev/null
 	wait_for "tracebloc-local jobs-manager Deployment" 120 "$LOGS/kubelet.log" \
 		kubectl_admin -n tracebloc-local rollout status deployment/tracebloc-local-jobs-manager --timeout=5s
+}
+
+# The small volume: a tmpfs of SMALL_SIZE and SMALL_INODES inodes, so that a
+# dataset can be larger than a real volume's free space. Mounted once; a
+# re-run leaves the mount (and what a test left on it) as it is.
+SMALL_SIZE=8Mi
+SMALL_INODES=2048
+
+install_small_pv_fixture() {
+	local dir="$STATE/volumes/small-client-pvc"
+	mkdir -p "$dir"
+	if ! mountpoint -q "$dir"; then
+		mount -t tmpfs -o "size=${SMALL_SIZE%i},nr_inodes=$SMALL_INODES,mode=2777" tracebloc-small "$dir"
+	fi
+	chmod 2777 "$dir"
+	sed -e "s|@VOLUME@|$dir|g" -e "s|@IMAGE@|$IMAGE_TAG|g" -e "s|@SIZE@|$SMALL_SIZE|g" \
+		"$HERE/fixture-small-pv.yaml" | kubectl_admin apply -f - >/dev/null
+	wait_for "tracebloc-small jobs-manager Deployment" 120 "$LOGS/kubelet.log" \
+		kubectl_admin -n tracebloc-small rollout status deployment/tracebloc-small-jobs-manager --timeout=5s
 }
 
 write_env() {
@@ -540,5 +561,6 @@ up) recover; up ;;
 down) down ;;
 restart) restart "${2:-}" ;;
 status) status ;;
-*) die "usage: $0 up|down|restart apiserver|restart kubelet|status" ;;
+small-volume) install_small_pv_fixture ;;
+*) die "usage: $0 up|down|restart apiserver|restart kubelet|status|small-volume" ;;
 esac

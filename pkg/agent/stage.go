@@ -171,6 +171,7 @@ func (s *stager) run(resend bool) error {
 		if inv, err = s.inventory(); err != nil {
 			return err
 		}
+		inv.Space = volumeSpace(s.shared)
 	}
 	s.send(inv)
 	rec, err := s.receive()

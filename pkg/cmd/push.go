@@ -120,6 +120,7 @@ type PushOptions struct {
 	PodRunningTimeout time.Duration
 	Retries           int
 	Compress          string
+	MaxSize           string
 	StageOnly         bool
 	Detach            bool
 	IdempotencyKey    string
@@ -171,6 +172,7 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print only warnings, errors and the result")
 	f.StringVar(&o.StageImage, "stage-image", defaultStageImage(), "image of the stage pod (needs a POSIX sh with uname, cat, chmod, mv, mkdir); env "+stage.ImageEnv+" sets the default")
 	f.StringVar(&o.Compress, "compress", push.CompressAuto, "compress the stream: auto (when a sample of the data shrinks), always or never; each chunk goes as zstd when the measured link is the bottleneck, else as the codec cheapest in CPU that keeps up (s2)")
+	f.StringVar(&o.MaxSize, "max-size", "", "refuse a dataset larger than this, e.g. 10G or 500Mi (default: no cap; a push that does not fit in the volume's free space stops before it sends anything)")
 	f.DurationVar(&o.PodRunningTimeout, "pod-running-timeout", podRunningTimeout, "how long to wait for the stage pod to run")
 	f.IntVar(&o.Retries, "retries", 3, "how many times to retry a broken stream; each retry resumes what was sent")
 	f.BoolVar(&o.StageOnly, "stage-only", false, "stage the dataset and stop: submit no ingestion run")
@@ -227,7 +229,22 @@ func (o *PushOptions) Validate() error {
 	if o.NumberOfKeypoints < 0 {
 		return exitcode.Errorf(exitcode.BadFlags, "--number-of-keypoints must be 1 or more, e.g. --number-of-keypoints 17")
 	}
+	if _, err := o.limits(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// limits is the cap --max-size sets; none without it.
+func (o *PushOptions) limits() (dataset.Limits, error) {
+	if o.MaxSize == "" {
+		return dataset.DefaultLimits, nil
+	}
+	n, err := dataset.ParseBytes(o.MaxSize)
+	if err != nil {
+		return dataset.Limits{}, exitcode.Errorf(exitcode.BadFlags, "--max-size %q is not a size: give a positive number of bytes with an optional unit, e.g. --max-size 10G, 500Mi or 2TiB", o.MaxSize)
+	}
+	return dataset.Limits{MaxTotalBytes: n}, nil
 }
 
 // validateTaskFlags refuses a task-specific flag given for a task it does
@@ -318,12 +335,13 @@ func (o *PushOptions) Run(ctx context.Context) error {
 	// Validate parsed both sizes already.
 	target, _ := parseSize("target-size", o.TargetSize)
 	minSize, _ := parseSize("min-size", o.MinSize)
+	limits, _ := o.limits()
 	report, err := push.Run(ctx, push.Options{
 		Path: o.Path, Table: o.Table, Category: o.Category, Intent: o.Intent, LabelColumn: o.LabelColumn,
 		TargetSize: target, MinSize: minSize, NumberOfKeypoints: o.NumberOfKeypoints,
 		Schema: o.Schema, LabelPolicy: o.LabelPolicy, TimeColumn: o.TimeColumn, DataID: o.DataID,
 		DryRun: o.DryRun, StageImage: o.StageImage, PodRunningTimeout: o.PodRunningTimeout,
-		CleanupTimeout: cleanupTimeout, Limits: dataset.DefaultLimits, Version: Version, Retries: o.Retries, Compress: o.Compress,
+		CleanupTimeout: cleanupTimeout, Limits: limits, Version: Version, Retries: o.Retries, Compress: o.Compress,
 		Connect: connector(o.configFlags, ctxFlag), Printer: p, ShowSummary: !o.Quiet,
 		OnPodCreated: o.hooks.OnPodCreated,
 		Ingest: push.IngestOptions{StageOnly: o.StageOnly, Detach: o.Detach, IdempotencyKey: o.IdempotencyKey,

@@ -23,15 +23,6 @@ const (
 	FilenameColumn = "filename"
 )
 
-// Limits are the size caps of a dataset.
-type Limits struct {
-	MaxFileBytes  int64
-	MaxTotalBytes int64
-}
-
-// DefaultLimits are the caps of the first release: 500 MiB a file, 1 GiB in all.
-var DefaultLimits = Limits{MaxFileBytes: 500 << 20, MaxTotalBytes: 1 << 30}
-
 // File is one file that push stages (see datafile.File).
 type File = datafile.File
 
@@ -155,9 +146,8 @@ func Check(root string, opts Options) (*Dataset, error) {
 	for _, c := range r.checks {
 		c.finish()
 	}
-	if r.ds.Bytes > opts.Limits.MaxTotalBytes {
-		r.probs.addf("the dataset holds %s, over the %s cap of this release: push a smaller dataset or split it into several tables",
-			HumanBytes(r.ds.Bytes), HumanBytes(opts.Limits.MaxTotalBytes))
+	if msg, over := opts.Limits.over(r.ds.Bytes); over {
+		r.probs.addf("%s", msg)
 	}
 	if len(r.probs.List) > 0 {
 		return nil, exitcode.Wrap(exitcode.Local, r.probs)

@@ -137,10 +137,8 @@ func TestCheckProblems(t *testing.T) {
 			appendRow(t, dir, "A.JPG,cat")
 			return dir
 		}},
-		{name: "file over cap", limits: &Limits{MaxFileBytes: 100, MaxTotalBytes: 1 << 30}, setup: func(t *testing.T, dir string) string { return dir },
-			wantErr: []string{"over the 100 B per-file cap"}},
-		{name: "total over cap", limits: &Limits{MaxFileBytes: 1 << 20, MaxTotalBytes: 500}, setup: func(t *testing.T, dir string) string { return dir },
-			wantErr: []string{"over the 500 B cap of this release"}},
+		{name: "total over --max-size", limits: &Limits{MaxTotalBytes: 500}, setup: func(t *testing.T, dir string) string { return dir },
+			wantErr: []string{"over the --max-size cap of 500 B", "raise --max-size"}},
 		{name: "not utf-8", setup: func(t *testing.T, dir string) string {
 			writeFile(t, filepath.Join(dir, "labels.csv"), "filename,label\nimg_00000.jpg,caf\xe9\n")
 			return dir

@@ -278,9 +278,6 @@ func (r *run) pair(dir string, forStem func(string) string, stemOf func(string) 
 }
 
 func (r *run) addFile(rel string, info fs.FileInfo) {
-	if info.Size() > r.opts.Limits.MaxFileBytes {
-		r.probs.addf("%s is %s, over the %s per-file cap of this release: shrink or split it", rel, HumanBytes(info.Size()), HumanBytes(r.opts.Limits.MaxFileBytes))
-	}
 	r.ds.Files = append(r.ds.Files, File{Rel: rel, Size: info.Size(), ModTime: info.ModTime()})
 	r.ds.Bytes += info.Size()
 }

@@ -209,8 +209,8 @@ func CheckTabular(path string, o TabularOptions) (*Tabular, error) {
 	}
 	tb := &Tabular{Root: root, File: File{Rel: LabelsFile, Local: name, Size: st.Size(), ModTime: st.ModTime()}, Notes: notes}
 	probs := &problemList{max: o.MaxProblems}
-	if st.Size() > o.Limits.MaxFileBytes && o.Limits.MaxFileBytes > 0 {
-		probs.add("%s is %s, over the %s per-file cap of this release: shrink or split it", name, HumanBytes(st.Size()), HumanBytes(o.Limits.MaxFileBytes))
+	if msg, over := o.Limits.over(st.Size()); over {
+		probs.add("%s", msg)
 	}
 	if o.Schema == nil {
 		s, untyped, err := inferSchema(full, name, o.IDColumn)

@@ -72,7 +72,7 @@ func benchTabular(b *testing.B, task, label string) {
 		b.Fatal(err)
 	}
 	tk, _ := category.Lookup(task)
-	o := TabularOptionsFor(tk, label, spec.PolicyBucket, "time", nil, Limits{MaxFileBytes: 1 << 40, MaxTotalBytes: 1 << 40})
+	o := TabularOptionsFor(tk, label, spec.PolicyBucket, "time", nil, Limits{})
 	b.SetBytes(st.Size())
 	cpu0 := cpuTime(b)
 	for b.Loop() {

@@ -91,9 +91,8 @@ func CheckText(root string, o TextOptions) (*Dataset, error) {
 		// The ingestor warns about an empty text and ingests it.
 		ds.Notes = append(ds.Notes, fmt.Sprintf("%d files named in labels.csv are empty or only white space (staged and ingested, but they hold nothing to train on): %s", len(empty), listFirst(empty, 3)))
 	}
-	if ds.Bytes > o.Limits.MaxTotalBytes {
-		probs.add("the dataset holds %s, over the %s cap of this release: push a smaller dataset or split it into several tables",
-			HumanBytes(ds.Bytes), HumanBytes(o.Limits.MaxTotalBytes))
+	if msg, over := o.Limits.over(ds.Bytes); over {
+		probs.add("%s", msg)
 	}
 	if err := probs.result(root); err != nil {
 		return nil, err
@@ -149,7 +148,6 @@ func walkTexts(abs string, o TextOptions, ds *Dataset, probs *problemList) map[s
 	}
 	ds.Files = append(ds.Files, File{Rel: LabelsFile, Size: labels.Size(), ModTime: labels.ModTime()})
 	ds.Bytes += labels.Size()
-	sizeProblem(LabelsFile, labels.Size(), o.Limits, probs)
 	staged := []string{LabelsFile, o.Dir}
 	if _, err := os.Lstat(filepath.Join(abs, TokenizerFile)); err == nil && o.Tokenizer != nil {
 		staged = append(staged, TokenizerFile)
@@ -199,7 +197,6 @@ func walkTexts(abs string, o TextOptions, ds *Dataset, probs *problemList) map[s
 			continue
 		}
 		byExt[ext]++
-		sizeProblem(rel, info.Size(), o.Limits, probs)
 		names[name] = struct{}{}
 		ds.Files = append(ds.Files, File{Rel: rel, Size: info.Size(), ModTime: info.ModTime()})
 		ds.Bytes += info.Size()
@@ -237,12 +234,6 @@ func walkTexts(abs string, o TextOptions, ds *Dataset, probs *problemList) map[s
 		probs.add("%s/ mixes extensions: %s: the ingestor takes one extension per dataset, rename them to one", o.Dir, strings.Join(parts, ", "))
 	}
 	return names
-}
-
-func sizeProblem(rel string, size int64, limits Limits, probs *problemList) {
-	if limits.MaxFileBytes > 0 && size > limits.MaxFileBytes {
-		probs.add("%s is %s, over the %s per-file cap of this release: shrink or split it", rel, HumanBytes(size), HumanBytes(limits.MaxFileBytes))
-	}
 }
 
 func noteOthers(abs string, staged []string, ds *Dataset) {

@@ -12,7 +12,7 @@ import (
 // file that reached the volume again before it can resume.
 func TestHashEarlyKeepsOneLocalAcrossAttempts(t *testing.T) {
 	for _, early := range []bool{false, true} {
-		localSums := hashEarly(&dataset.Dataset{Root: t.TempDir()}, early)
+		localSums := hashEarly(&dataset.Dataset{Root: t.TempDir()}, early, nil)
 		first, err := localSums()
 		if err != nil {
 			t.Fatal(err)

@@ -36,14 +36,15 @@ type hashed struct {
 // dataset is read once. Every attempt gets the same Local: a retry after a
 // broken stream keeps the hashes taken while sending and does not read the
 // files that reached the volume again to plan.
-func hashEarly(ds *dataset.Dataset, early bool) func() (*transfer.Local, error) {
+func hashEarly(ds *dataset.Dataset, early bool, cache *transfer.HashCache) func() (*transfer.Local, error) {
+	local := transfer.NewLocal()
+	local.UseCache(cache)
 	if !early {
-		local := transfer.NewLocal()
 		return func() (*transfer.Local, error) { return local, nil }
 	}
 	hc := make(chan hashed, 1)
 	go func() {
-		local, err := transfer.HashFiles(ds.Root, ds.Files)
+		err := local.HashAll(ds.Root, ds.Files)
 		hc <- hashed{local, err}
 	}()
 	return sync.OnceValues(func() (*transfer.Local, error) { h := <-hc; return h.local, h.err })
@@ -60,7 +61,22 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 	if err != nil {
 		return interrupted(ctx, err)
 	}
-	localSums := hashEarly(ds, !held.Fresh())
+	// Hashes of files unchanged since an earlier push come from the cache;
+	// what this push learns goes back into it, whatever the outcome.
+	cache, note := transfer.OpenHashCache(ds.Root)
+	if note != "" {
+		o.Printer.Notef("%s", note)
+	}
+	localSums := hashEarly(ds, !held.Fresh(), cache)
+	var used *transfer.Local
+	defer func() {
+		if used == nil {
+			return
+		}
+		if err := cache.Save(used, start); err != nil {
+			o.Printer.Notef("could not write the hash cache: %v (the next push hashes the files again)", err)
+		}
+	}()
 	// Losing the Lease stops the push: another push may be staging the
 	// table, and this one must neither swap nor report success.
 	outer := ctx
@@ -131,6 +147,7 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 			if herr != nil {
 				return exitcode.Wrap(exitcode.Local, herr)
 			}
+			used = local
 			runs[pod]++
 			res, err = streamFiles(ctx, o, agents[pod], ds, local, holder, held.Check)
 		}
@@ -242,9 +259,12 @@ func streamFiles(ctx context.Context, o Options, agent *podexec.Agent, ds *datas
 	beforeSwap func(context.Context) error) (*transfer.Result, error) {
 	var prog output.Progress = nil
 	res, err := transfer.Stage(ctx, transfer.Options{
-		Root: ds.Root, Files: ds.Files, Local: local, Table: o.Table, MaxFileBytes: o.Limits.MaxFileBytes, Agent: agent, Nonce: holder,
+		Root: ds.Root, Files: ds.Files, Local: local, Table: o.Table, Agent: agent, Nonce: holder,
 		BeforeSwap: beforeSwap, Compress: o.Compress,
 		OnPlan: func(p transfer.Plan) {
+			if hashed, cached := local.Counts(); cached > 0 {
+				o.Printer.Notef("read %d local files to hash them; %d hashes from the cache (files unchanged since an earlier push)", hashed, cached)
+			}
 			o.Printer.Notef("sending %d of %d files (%s); %d reused from the staged copy, %d from an interrupted push",
 				len(p.Send), len(ds.Files), dataset.HumanBytes(p.SendBytes), len(p.Reuse), p.Resumed)
 			prog = o.Printer.NewProgress("sending", p.SendBytes)

@@ -68,6 +68,7 @@ func checkDataset(task category.Task, o Options, in spec.Inputs, declared spec.S
 			return nil, nil, err
 		}
 		ds.Task = task.Name
+		ds.Notes = append(ds.Notes, dataset.CrowdedFolders(ds.Files)...)
 		return ds, nil, nil
 	case category.FamilyTabular:
 		to := dataset.TabularOptionsFor(task, o.LabelColumn, in.LabelPolicy, in.TimeColumn, declared, o.Limits)
@@ -83,6 +84,9 @@ func checkDataset(task category.Task, o Options, in spec.Inputs, declared spec.S
 	}
 	ds, err := dataset.Check(o.Path, dataset.Options{Task: task, LabelColumn: o.LabelColumn, Limits: o.Limits,
 		TargetSize: o.TargetSize, MinSize: o.MinSize, NumberOfKeypoints: o.NumberOfKeypoints})
+	if err == nil {
+		ds.Notes = append(ds.Notes, dataset.CrowdedFolders(ds.Files)...)
+	}
 	return ds, nil, err
 }
 

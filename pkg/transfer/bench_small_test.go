@@ -49,7 +49,7 @@ func BenchmarkStageSmallFiles(b *testing.B) {
 			b.Fatal(err)
 		}
 		_, err = Stage(context.Background(), Options{Root: local, Files: files, Local: l, Table: "texts", Nonce: fmt.Sprint("push-", i),
-			MaxFileBytes: dataset.DefaultLimits.MaxFileBytes, Agent: a, Compress: CompressAuto})
+			Agent: a, Compress: CompressAuto})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -42,7 +42,7 @@ func (w *world) stageFiles(t *testing.T, files []dataset.File, compress string) 
 	a, err := podexec.Deliver(context.Background(), w.runner)
 	must(t, err)
 	res, err := Stage(context.Background(), Options{Root: w.local, Files: files, Local: local, Table: "cats", Nonce: "n",
-		MaxFileBytes: 1 << 30, Agent: a, Compress: compress})
+		Agent: a, Compress: compress})
 	must(t, err)
 	return res
 }
@@ -98,7 +98,7 @@ func TestCompressedInterruptAndResume(t *testing.T) {
 	var sent int64
 	a, err := podexec.Deliver(context.Background(), w.runner)
 	must(t, err)
-	_, err = Stage(ctx, Options{Root: w.local, Files: files, Local: local, Table: "cats", Nonce: "n1", MaxFileBytes: 1 << 30, Agent: a,
+	_, err = Stage(ctx, Options{Root: w.local, Files: files, Local: local, Table: "cats", Nonce: "n1", Agent: a,
 		Compress: CompressAlways, Progress: func(n int64) {
 			if sent += n; sent > 40000 {
 				cancel()

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"maps"
 	"runtime"
 	"sync"
 
@@ -36,6 +35,9 @@ func (d digest) is(s string) bool {
 type localEntry struct {
 	sum digest
 	id  fileID
+	// stamp is what stat said of the file as it was hashed, for the hash
+	// cache; zero when unknown or when the file changed while read.
+	stamp stamp
 }
 
 // Local is what the push read of the local dataset: every file's hash and
@@ -44,12 +46,25 @@ type localEntry struct {
 // values keeps it small: 100 000 files take about 8 MB.
 type Local struct {
 	files map[string]localEntry
+	// cache holds hashes of earlier pushes (nil: none).
+	cache *HashCache
+	// hashed counts the files read to hash them before the stream, cached
+	// those whose hash came from the cache.
+	hashed, cached int
 }
 
 // NewLocal is a Local that has hashed nothing yet: files are then hashed as
 // they are sent, and before that only where the volume holds a file of the
 // same name to compare with (see Stage).
 func NewLocal() *Local { return &Local{files: map[string]localEntry{}} }
+
+// UseCache makes l take the hash of each unchanged file from c instead of
+// reading the file.
+func (l *Local) UseCache(c *HashCache) { l.cache = c }
+
+// Counts says how many files were read to hash them before the stream and
+// how many hashes came from the cache.
+func (l *Local) Counts() (hashed, cached int) { return l.hashed, l.cached }
 
 // hashWhere hashes the files for which need is true and that are not
 // hashed yet.
@@ -63,12 +78,7 @@ func (l *Local) hashWhere(root string, files []datafile.File, need func(rel stri
 	if len(todo) == 0 {
 		return nil
 	}
-	more, err := HashFiles(root, todo)
-	if err != nil {
-		return err
-	}
-	maps.Copy(l.files, more.files)
-	return nil
+	return l.HashAll(root, todo)
 }
 
 // Sum is the hex SHA-256 of the file staged as rel.
@@ -83,15 +93,24 @@ func (l *Local) Sum(rel string) (string, bool) {
 // HashFiles reads every file of the dataset once, on a bounded worker pool,
 // through root (no path can lead outside the dataset folder).
 func HashFiles(root string, files []datafile.File) (*Local, error) {
+	l := NewLocal()
+	return l, l.HashAll(root, files)
+}
+
+// HashAll hashes files into l: from the cache where a file is unchanged
+// since an earlier push hashed it, else by reading it once, on a bounded
+// worker pool, through root (no path can lead outside the dataset folder).
+func (l *Local) HashAll(root string, files []datafile.File) error {
 	r, err := openLocalRoot(root)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer r.close()
 	type result struct {
 		rel string
 		localEntry
-		err error
+		cached bool
+		err    error
 	}
 	jobs := make(chan datafile.File)
 	results := make(chan result)
@@ -102,6 +121,10 @@ func HashFiles(root string, files []datafile.File) (*Local, error) {
 			defer wg.Done()
 			buf := make([]byte, 256<<10)
 			for f := range jobs {
+				if e, ok := l.fromCache(r, f); ok {
+					results <- result{rel: f.Rel, localEntry: e, cached: true}
+					continue
+				}
 				e, err := hashFile(r, f, buf)
 				results <- result{rel: f.Rel, localEntry: e, err: err}
 			}
@@ -115,15 +138,36 @@ func HashFiles(root string, files []datafile.File) (*Local, error) {
 		wg.Wait()
 		close(results)
 	}()
-	l := &Local{files: make(map[string]localEntry, len(files))}
 	var firstErr error
 	for res := range results {
 		if res.err != nil && firstErr == nil {
 			firstErr = res.err
 		}
 		l.files[res.rel] = res.localEntry
+		if res.cached {
+			l.cached++
+		} else {
+			l.hashed++
+		}
 	}
-	return l, firstErr
+	return firstErr
+}
+
+// fromCache is the cached hash of f, when the cache holds one for the very
+// file at f's path with every key as it is now.
+func (l *Local) fromCache(r *localRoot, f datafile.File) (localEntry, bool) {
+	if l.cache == nil {
+		return localEntry{}, false
+	}
+	k, id, ok := r.statKey(f)
+	if !ok {
+		return localEntry{}, false
+	}
+	sum, ok := l.cache.lookup(k)
+	if !ok {
+		return localEntry{}, false
+	}
+	return localEntry{sum: sum, id: id, stamp: stampOf(k)}, true
 }
 
 // hashFile hashes one file through the descriptor localRoot.open vouches for.
@@ -142,6 +186,9 @@ func hashFile(r *localRoot, f datafile.File, buf []byte) (localEntry, error) {
 		return localEntry{}, changed(f)
 	}
 	e := localEntry{id: fh.id}
+	if fh.unchanged() {
+		e.stamp = fh.stamp()
+	}
 	h.Sum(e.sum[:0])
 	return e, nil
 }

@@ -26,7 +26,7 @@ func TestStageDatasetFolderGivenThroughALink(t *testing.T) {
 		t.Fatalf("hashing the linked folder: %v", err)
 	}
 	_, err = Stage(context.Background(), Options{Root: ds.Root, Files: ds.Files, Local: local, Table: "cats", Nonce: "push-1",
-		MaxFileBytes: dataset.DefaultLimits.MaxFileBytes, Agent: w.agent(), Compress: CompressNever})
+		Agent: w.agent(), Compress: CompressNever})
 	if err != nil {
 		t.Fatalf("staging the linked folder: %v", err)
 	}

@@ -27,9 +27,8 @@ type Options struct {
 	// Local holds the hash and identity of the local files hashed before
 	// the stream (NewLocal: none). Files the volume holds under the same
 	// name are hashed before the plan; the others as they are sent.
-	Local        *Local
-	Table        string
-	MaxFileBytes int64
+	Local *Local
+	Table string
 	// Agent is the stage agent in the stage Pod.
 	Agent *podexec.Agent
 	// Nonce identifies this push on the volume (the partial copy's owner).
@@ -84,6 +83,11 @@ type Result struct {
 	// "zstd-better", "s2", "none" for chunks that did not shrink), chosen
 	// chunk by chunk; together they can exceed SentBytes.
 	Codecs map[string]int64 `json:"codecs,omitempty"`
+	// HashedFiles counts the local files read to hash them before the
+	// stream (not those hashed as they were sent); CachedHashes the files
+	// whose hash came from the hash cache instead, unread.
+	HashedFiles  int `json:"hashed_files"`
+	CachedHashes int `json:"cached_hashes"`
 }
 
 // maxRounds bounds the re-sends after a verification mismatch.
@@ -117,6 +121,9 @@ func Stage(ctx context.Context, o Options) (*Result, error) {
 			return Plan{}, exitcode.Wrap(exitcode.Local, err)
 		}
 		plan := MakePlan(o.Files, o.Local, Inventory{Staged: inv.Staged, Partial: inv.Partial})
+		if err := checkRoom(plan, inv, o.Table); err != nil {
+			return Plan{}, err
+		}
 		res.Reused, res.Resumed = len(plan.Reuse), plan.Resumed
 		if o.OnPlan != nil {
 			o.OnPlan(plan)
@@ -147,6 +154,7 @@ func Stage(ctx context.Context, o Options) (*Result, error) {
 				return nil, exitcode.Errorf(exitcode.Staging, "the stage pod ended without confirming the swap: the staged copy may be old or new, push again")
 			}
 			res.Verified = out.verified
+			res.HashedFiles, res.CachedHashes = o.Local.Counts()
 			return res, nil
 		}
 		var ae *podexec.AgentError
@@ -248,7 +256,7 @@ func session(ctx context.Context, o Options, resend bool, planOf func(proto.Mess
 			out.plan = &plan
 			mu.Unlock()
 			last.Store(time.Now().UnixNano())
-			src := &tarSource{root: root, plan: plan, files: plan.Send, local: o.Local, maxBytes: o.MaxFileBytes, progress: progress, stop: ctx.Done()}
+			src := &tarSource{root: root, plan: plan, files: plan.Send, local: o.Local, progress: progress, stop: ctx.Done()}
 			// Big writes keep the exec stream's frames full. What the link
 			// takes keeps the stall clock going, not only the files read.
 			counter := &countingWriter{w: movingWriter{w: pw, last: &last}}

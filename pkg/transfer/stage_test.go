@@ -67,7 +67,7 @@ func (w *world) options(ctx context.Context) Options {
 	// The stream is plain tar here, so that tests can damage a named
 	// entry on the way; compression has tests of its own.
 	return Options{Root: ds.Root, Files: ds.Files, Local: local, Table: "cats", Nonce: "push-1",
-		MaxFileBytes: dataset.DefaultLimits.MaxFileBytes, Agent: w.agent(), Compress: CompressNever}
+		Agent: w.agent(), Compress: CompressNever}
 }
 
 func (w *world) push() (*Result, error) {

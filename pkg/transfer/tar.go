@@ -10,7 +10,6 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/datafile"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
 )
 
 // tarSource writes the stream: the plan first, then each file to send under
@@ -21,7 +20,6 @@ type tarSource struct {
 	plan     Plan
 	files    []datafile.File
 	local    *Local
-	maxBytes int64
 	progress func(n int64)
 	// stop ends the stream cleanly at the next file boundary (Ctrl-C): every
 	// file sent so far lands whole in the partial copy, for the next push.
@@ -116,9 +114,6 @@ func (s *tarSource) writeFile(tw *tar.Writer, f datafile.File) error {
 	if err != nil {
 		return exitcode.Wrap(exitcode.Local, err)
 	}
-	if f.Size > s.maxBytes {
-		return exitcode.Errorf(exitcode.Local, "%s holds %s, over the per-file cap", f.Source(), output.HumanBytes(f.Size))
-	}
 	var want *fileID
 	e, hashed := s.local.files[f.Rel]
 	if hashed {
@@ -153,7 +148,7 @@ func (s *tarSource) writeFile(tw *tar.Writer, f datafile.File) error {
 	switch {
 	case !hashed:
 		// Hashed only now: the agent gets the hash after the files.
-		s.local.files[f.Rel] = localEntry{sum: got, id: fh.id}
+		s.local.files[f.Rel] = localEntry{sum: got, id: fh.id, stamp: fh.stamp()}
 		s.streamed = append(s.streamed, f.Rel)
 	case got != e.sum:
 		return exitcode.Errorf(exitcode.Local, "%s changed during the push (its content differs from the pre-flight's): push again", f.Source())

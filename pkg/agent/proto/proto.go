@@ -85,6 +85,9 @@ type Message struct {
 	Partial map[string]string `json:"partial,omitempty"`
 	// Ingested is set when /data/shared/<table>/ already holds data.
 	Ingested bool `json:"ingested,omitempty"`
+	// Space is the volume's free space as the inventory found it; nil
+	// when the agent could not tell.
+	Space *Space `json:"space,omitempty"`
 	// Verified / Swapped.
 	Files int   `json:"files,omitempty"`
 	Bytes int64 `json:"bytes,omitempty"`
@@ -101,6 +104,17 @@ type Message struct {
 	// Error.
 	Kind Kind   `json:"kind,omitempty"`
 	Msg  string `json:"msg,omitempty"`
+}
+
+// Space is what statfs says of the shared volume.
+type Space struct {
+	// FreeBytes is what an unprivileged writer may still use.
+	FreeBytes int64 `json:"free_bytes"`
+	// FreeInodes is how many more files and folders fit; -1 when the
+	// filesystem does not count them (btrfs, many network filesystems).
+	FreeInodes int64 `json:"free_inodes"`
+	// BlockSize is the unit a file's size is rounded up to on the volume.
+	BlockSize int64 `json:"block_size"`
 }
 
 // Message types.

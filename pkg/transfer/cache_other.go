@@ -1,0 +1,17 @@
+//go:build !unix
+
+package transfer
+
+import "github.com/tracebloc/kubectl-tracebloc/pkg/datafile"
+
+// stamp is empty here: without a change time the cache could not tell a
+// file whose mtime was put back, so nothing is cached.
+type stamp struct{}
+
+func stampOf(fileKey) stamp { return stamp{} }
+
+func (f *localFile) stamp() stamp { return stamp{} }
+
+func (e localEntry) key() (fileKey, bool) { return fileKey{}, false }
+
+func (l *localRoot) statKey(datafile.File) (fileKey, fileID, bool) { return fileKey{}, fileID{}, false }

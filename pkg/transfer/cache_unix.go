@@ -1,0 +1,59 @@
+//go:build unix
+
+package transfer
+
+import (
+	"errors"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/datafile"
+)
+
+// stamp is the part of a file's cache key that identity does not give.
+type stamp struct{ size, mtime, ctime int64 }
+
+func stampOf(k fileKey) stamp { return stamp{size: k.size, mtime: k.mtime, ctime: k.ctime} }
+
+// stamp is what fstat said as the file was opened.
+func (f *localFile) stamp() stamp {
+	return stamp{size: f.at.Size, mtime: f.at.Mtim.Nano(), ctime: f.at.Ctim.Nano()}
+}
+
+// key is the cache key of the file e was hashed from; false when its
+// times are unknown.
+func (e localEntry) key() (fileKey, bool) {
+	if e.stamp.ctime == 0 {
+		return fileKey{}, false
+	}
+	return fileKey{dev: e.id.dev, ino: e.id.ino, size: e.stamp.size, mtime: e.stamp.mtime, ctime: e.stamp.ctime}, true
+}
+
+// statKey stats f where it is, without opening it or following a link:
+// its cache key, when it is a regular file with the size and mtime the
+// pre-flight saw.
+func (l *localRoot) statKey(f datafile.File) (fileKey, fileID, bool) {
+	src := f.Source()
+	folder, name := "", src
+	if i := strings.LastIndexByte(src, '/'); i >= 0 {
+		folder, name = src[:i], src[i+1:]
+	}
+	dfd, err := l.dir(folder)
+	if err != nil {
+		return fileKey{}, fileID{}, false
+	}
+	var st unix.Stat_t
+	for {
+		err = unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size != f.Size ||
+		(!f.ModTime.IsZero() && st.Mtim.Nano() != f.ModTime.UnixNano()) {
+		return fileKey{}, fileID{}, false
+	}
+	id := fileID{dev: uint64(st.Dev), ino: uint64(st.Ino)}
+	return fileKey{dev: id.dev, ino: id.ino, size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}, id, true
+}
