@@ -117,6 +117,8 @@ type PushOptions struct {
 	PodRunningTimeout time.Duration
 	Retries           int
 	Compress          string
+	Exclude           []string
+	BWLimit           string
 	StageOnly         bool
 	Detach            bool
 	IdempotencyKey    string
@@ -162,6 +164,8 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print only warnings, errors and the result")
 	f.StringVar(&o.StageImage, "stage-image", defaultStageImage(), "image of the stage pod (needs a POSIX sh with uname, cat, chmod, mv, mkdir); env "+stage.ImageEnv+" sets the default")
 	f.StringVar(&o.Compress, "compress", transfer.CompressAuto, "compress the stream: auto (when a sample of the data shrinks), always or never; each chunk goes as zstd when the measured link is the bottleneck, else as the codec cheapest in CPU that keeps up (s2)")
+	f.StringArrayVar(&o.Exclude, "exclude", nil, "leave out what this pattern matches (gitignore syntax, relative to the dataset root; repeatable; a "+dataset.IgnoreFile+" file in the root adds its lines); "+strings.Join(dataset.Leftovers, ", ")+" are always left out")
+	f.StringVar(&o.BWLimit, "bwlimit", "", "cap the stream at this rate, bytes or bits a second as written: 20M (20 MB/s), 512Ki (512 KiB/s), 100Mbit (default: no cap)")
 	f.DurationVar(&o.PodRunningTimeout, "pod-running-timeout", 2*time.Minute, "how long to wait for the stage pod to run")
 	f.IntVar(&o.Retries, "retries", 3, "how many times to retry a broken stream; each retry resumes what was sent")
 	f.BoolVar(&o.StageOnly, "stage-only", false, "stage the dataset and stop: submit no ingestion run")
@@ -194,6 +198,14 @@ func (o *PushOptions) Validate() error {
 	}
 	if !transfer.ValidCompress(o.Compress) {
 		return exitcode.Errorf(exitcode.BadFlags, "--compress %q is not allowed: use auto, always or never", o.Compress)
+	}
+	if o.BWLimit != "" {
+		if _, err := transfer.ParseBandwidth(o.BWLimit); err != nil {
+			return err
+		}
+	}
+	if err := dataset.CheckExcludes(o.Exclude); err != nil {
+		return err
 	}
 	if o.IdempotencyKey != "" {
 		if err := ingest.ValidateKey(o.IdempotencyKey); err != nil {
@@ -301,12 +313,17 @@ func (o *PushOptions) Run(ctx context.Context) error {
 	// Validate parsed both sizes already.
 	target, _ := parseSize("target-size", o.TargetSize)
 	minSize, _ := parseSize("min-size", o.MinSize)
+	var bwlimit int64
+	if o.BWLimit != "" {
+		bwlimit, _ = transfer.ParseBandwidth(o.BWLimit)
+	}
 	report, err := push.Run(ctx, push.Options{
 		Path: o.Path, Table: o.Table, Category: o.Category, Intent: o.Intent, LabelColumn: o.LabelColumn,
 		TargetSize: target, MinSize: minSize, NumberOfKeypoints: o.NumberOfKeypoints,
 		Schema: o.Schema, LabelPolicy: o.LabelPolicy, TimeColumn: o.TimeColumn,
 		DryRun: o.DryRun, StageImage: o.StageImage, PodRunningTimeout: o.PodRunningTimeout,
 		CleanupTimeout: 30 * time.Second, Limits: dataset.DefaultLimits, Version: Version, Retries: o.Retries, Compress: o.Compress,
+		Exclude: o.Exclude, BWLimit: bwlimit,
 		Connect: connector(o.configFlags, ctxFlag), Printer: p, ShowSummary: !o.Quiet,
 		OnPodCreated: o.hooks.OnPodCreated,
 		Ingest: push.IngestOptions{StageOnly: o.StageOnly, Detach: o.Detach, IdempotencyKey: o.IdempotencyKey,

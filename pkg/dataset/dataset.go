@@ -83,6 +83,9 @@ type Dataset struct {
 	Sequences int
 	// Tokenizer says tokenizer.json is staged with the texts.
 	Tokenizer bool `json:"tokenizer,omitempty"`
+	// Excluded counts by pattern the files left out (leftovers,
+	// .traceblocignore, --exclude); never nil after a check.
+	Excluded []Exclusion
 	// Notes are findings that do not stop a push.
 	Notes []string
 }
@@ -97,6 +100,9 @@ type Options struct {
 	TargetSize        []int
 	MinSize           []int
 	NumberOfKeypoints int
+	// Exclude are the --exclude patterns (gitignore syntax, relative to
+	// the dataset root), applied after the leftovers and .traceblocignore.
+	Exclude []string
 }
 
 // Problems is every reason a dataset cannot be pushed.
@@ -128,6 +134,8 @@ type run struct {
 	primary map[string]string
 	// sidecars maps a sidecar folder to its file names.
 	sidecars map[string]map[string]struct{}
+	// ign leaves out the leftovers and the excluded files.
+	ign *Ignore
 }
 
 // Check walks root and checks it for opts.Task: layout, sizes, the manifest
@@ -154,12 +162,17 @@ func Check(root string, opts Options) (*Dataset, error) {
 	if err := checkLayout(r, root); err != nil {
 		return nil, err
 	}
+	if r.ign, err = NewIgnore(abs, opts.Exclude); err != nil {
+		return nil, err
+	}
 	r.walk()
 	r.checkManifest()
 	r.checkFiles()
 	for _, c := range r.checks {
 		c.finish()
 	}
+	r.ds.Excluded = r.ign.Exclusions()
+	r.ds.Notes = append(r.ds.Notes, r.ign.Notes()...)
 	if r.ds.Bytes > opts.Limits.MaxTotalBytes {
 		r.probs.addf("the dataset holds %s, over the %s cap of this release: push a smaller dataset or split it into several tables",
 			HumanBytes(r.ds.Bytes), HumanBytes(opts.Limits.MaxTotalBytes))

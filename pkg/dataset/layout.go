@@ -131,9 +131,14 @@ func (r *run) listFolder(dir string, keep func(name string) bool, kept, keepHint
 		return
 	}
 	var links, dirs, special, badNames, badExt []string
+	listed := 0
 	for _, e := range entries {
 		name := e.Name()
 		rel := dir + "/" + name
+		if r.ign.Skip(r.abs, rel, e.IsDir()) {
+			continue
+		}
+		listed++
 		info, err := e.Info()
 		if err != nil {
 			r.probs.addf("reading %s: %v", rel, err)
@@ -175,8 +180,8 @@ func (r *run) listFolder(dir string, keep func(name string) bool, kept, keepHint
 		sort.Strings(badExt)
 		r.probs.addf("%d files in %s/ are not %s: %s%s", len(badExt), dir, kept, listFirst(badExt, 3), webpHint(badExt, keepHint))
 	}
-	if len(entries) == 0 {
-		r.probs.addf("%s/ is empty: put the files named in labels.csv there", dir)
+	if listed == 0 {
+		r.probs.addf("%s/ is empty%s: put the files named in labels.csv there", dir, skippedOnly(len(entries)))
 	}
 }
 
@@ -288,7 +293,7 @@ func (r *run) noteIgnored() {
 	staged := append([]string{LabelsFile}, r.task.Folders()...)
 	var ignored []string
 	for _, e := range entries {
-		if !slices.Contains(staged, e.Name()) {
+		if !slices.Contains(staged, e.Name()) && e.Name() != IgnoreFile && !r.ign.Skip(r.abs, e.Name(), e.IsDir()) {
 			ignored = append(ignored, e.Name())
 		}
 	}
