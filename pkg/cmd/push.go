@@ -44,6 +44,13 @@ var pushExample = `  # Check a dataset and show what would be staged, without to
   # Object detection: images/ plus a Pascal VOC file annotations/<stem>.xml per image
   %[1]s push ./traffic --table traffic --task object_detection
 
+  # Text: labels.csv + texts/; tabular: one CSV
+  %[1]s push ./reviews --table reviews --task text_classification
+  %[1]s push ./houses.csv --table houses --task tabular_regression --label-column price
+
+  # Leave a folder out and cap the stream at 20 MB/s
+  %[1]s push ./cats_dogs --table cats_dogs --exclude 'raw/' --bwlimit 20M
+
   # Keypoints: the size and the point count have no default
   %[1]s push ./poses --table poses --task keypoint_detection --target-size 256x256 --number-of-keypoints 17
 
@@ -53,15 +60,32 @@ var pushExample = `  # Check a dataset and show what would be staged, without to
   # Pull the stage image from your mirror (air-gapped clusters)
   %[1]s push ./cats_dogs --table cats_dogs --stage-image registry.example.com/library/alpine:3.20`
 
-const pushLong = `Stage a local dataset on the tracebloc client's shared volume, ready for the
-ingestor.
+const pushLong = `Stage a local dataset on the tracebloc client's shared volume and ingest it.
 
-The folder holds labels.csv (a "filename" column and a label column) and
-images/ (one flat folder of .jpg, .jpeg or .png files, one extension and one
-size). --task picks what else the task needs: object_detection an
-annotations/<stem>.xml (Pascal VOC) per image, semantic_segmentation a
-masks/<stem>_mask.png per image and a mask_id column, keypoint_detection the
-Annotation and Visibility columns. Everything that needs no cluster is checked first: the table name, the
+--task picks one of the ingestor's 16 tasks (image_classification by default;
+kubectl tracebloc --help lists them). The dataset is:
+  image tasks    a folder with images/ (one flat folder of .jpg, .jpeg or .png
+                 files, one extension and one size) and, by task:
+                 image_classification   labels.csv (filename, label)
+                 object_detection       annotations/<stem>.xml (Pascal VOC) per
+                                        image, no labels.csv
+                 semantic_segmentation  labels.csv with mask_id, and
+                                        masks/<stem>_mask.png per image
+                 keypoint_detection     labels.csv with Annotation and
+                                        Visibility columns
+  text tasks     a folder with labels.csv and texts/ (sequences/ for
+                 masked_language_modeling), plus tokenizer.json where the
+                 task reads one
+  tabular tasks  one CSV file, or a folder holding exactly one
+
+What no one means to push is skipped everywhere in the dataset: .DS_Store,
+._*, __MACOSX/, Thumbs.db, desktop.ini, .ipynb_checkpoints/ and .git/.
+--exclude PATTERN (gitignore syntax, relative to the dataset root, repeatable)
+and the lines of a .traceblocignore file in the root leave out more; the
+summary and -o json count what was left out, by pattern. --bwlimit caps the
+stream (20M is 20 MB/s, 100Mbit 100 megabits/s).
+
+Everything that needs no cluster is checked first: the table name, the
 ingest spec against its schema, then every file of the dataset. Then the
 kubeconfig, the client release and its PVC client-pvc. A stage pod mounts the
 volume, the files stream to it as tar over pods/exec, the pod checks every file's
@@ -149,8 +173,9 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 	f := cmd.Flags()
 	f.StringVar(&o.Table, "table", "", "table to stage the dataset as: letters, digits and _ (required)")
 	alias(f, "name", "table")
-	f.StringVar(&o.Category, "category", spec.DefaultCategory, "task of the dataset: "+strings.Join(category.Names(), ", "))
-	alias(f, "task", "category")
+	f.StringVar(&o.Category, "task", spec.DefaultCategory, "task of the dataset: "+strings.Join(category.Names(), ", "))
+	// --category is the name of the first releases; it keeps working.
+	alias(f, "category", "task")
 	f.StringVar(&o.TargetSize, "target-size", "", "WxH every image must have (image tasks; default: the images' own size; required for keypoint_detection)")
 	f.StringVar(&o.MinSize, "min-size", "", "WxH no image may be below (image tasks)")
 	f.IntVar(&o.NumberOfKeypoints, "number-of-keypoints", 0, "keypoints per image (keypoint_detection, required)")
@@ -174,8 +199,8 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 	f.BoolVar(&o.KeepStaged, "keep-staged", false, "keep the staged copy after a successful run")
 	f.DurationVar(&o.RunStartTimeout, "run-start-timeout", ingest.DefaultStartTimeout, "how long to wait for the ingestion run's pod to start")
 	_ = cmd.RegisterFlagCompletionFunc("table", completeTables(flags))
-	_ = cmd.RegisterFlagCompletionFunc("category", completeTasks)
 	_ = cmd.RegisterFlagCompletionFunc("task", completeTasks)
+	_ = cmd.RegisterFlagCompletionFunc("category", completeTasks)
 	cmd.ValidArgsFunction = func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp

@@ -58,7 +58,7 @@ func run(ctx context.Context, o Options, r *Report) error {
 		return err
 	}
 	if !known {
-		return exitcode.Errorf(exitcode.BadFlags, "--category %q is not a task; the tasks are:\n%s", o.Category, category.List())
+		return exitcode.Errorf(exitcode.BadFlags, "--task %q is not a task; the tasks are:\n%s", o.Category, category.List())
 	}
 	r.StagedPath = spec.StagedDir(o.Table) + "/"
 	// 3. The local dataset, checked for its task.
