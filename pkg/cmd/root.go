@@ -51,9 +51,9 @@ Tasks (push --task NAME; image_classification by default):
 func NewRootCmd(streams genericiooptions.IOStreams, hooks Hooks) *cobra.Command {
 	flags := genericclioptions.NewConfigFlags(true)
 	root := &cobra.Command{
-		Use:   "kubectl-tracebloc",
-		Short: "Stage local datasets on a tracebloc client cluster and ingest them",
-		Long: rootLong + category.List(),
+		Use:           "kubectl-tracebloc",
+		Short:         "Stage local datasets on a tracebloc client cluster and ingest them",
+		Long:          rootLong + category.List(),
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl tracebloc"},
 		SilenceUsage:  true,
 		SilenceErrors: true,
