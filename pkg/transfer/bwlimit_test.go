@@ -3,6 +3,8 @@ package transfer
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -130,5 +132,39 @@ func TestLimitedWriterStopsWithTheContext(t *testing.T) {
 		t.Error("no cap gives no writer")
 	} else if _, ok := w.(*limitedWriter); ok {
 		t.Error("a zero cap limits the stream")
+	}
+}
+
+// TestStageHoldsTheCapAndStagesNoLeftover: a capped push to the real agent
+// takes at least what the cap allows for the bytes on the wire, and the
+// staged copy is the dataset's files without the leftovers beside them.
+func TestStageHoldsTheCapAndStagesNoLeftover(t *testing.T) {
+	w := newWorld(t)
+	for _, f := range []string{".DS_Store", "images/.DS_Store", "images/Thumbs.db", "images/._img_00000.jpg"} {
+		if err := os.WriteFile(filepath.Join(w.local, f), []byte("leftover"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := w.options(context.Background())
+	const bps = 20_000
+	o.BWLimit = bps
+	start := time.Now()
+	res, err := Stage(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	burst := int64(max(bps/10, 4<<10))
+	if floor := time.Duration(float64(res.WireBytes-burst) / bps * float64(time.Second)); took < floor {
+		t.Errorf("%d bytes on the wire in %v, under the %v a %d B/s cap allows", res.WireBytes, took, floor, bps)
+	}
+	got := tree(t, w.staged())
+	for _, f := range []string{".DS_Store", "images/.DS_Store", "images/Thumbs.db", "images/._img_00000.jpg"} {
+		if _, ok := got[f]; ok {
+			t.Errorf("%s is staged", f)
+		}
+	}
+	if len(got) != 7 {
+		t.Errorf("staged %d files, want labels.csv and 6 images", len(got))
 	}
 }
