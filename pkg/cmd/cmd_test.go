@@ -89,15 +89,15 @@ func TestHelpSaysKubectlTracebloc(t *testing.T) {
 }
 
 func TestNameAndTaskAliases(t *testing.T) {
-	// --name and --task reach the same values as --table and --category: an
-	// unsafe --name is refused by the table rule.
+	// --name and --category reach the same values as --table and --task:
+	// an unsafe --name is refused by the table rule.
 	_, _, err := execute("push", "/nonexistent", "--name", "../x")
 	if err == nil || !strings.Contains(err.Error(), `table "../x" is not allowed`) {
 		t.Fatalf("--name is not an alias of --table: %v", err)
 	}
-	_, _, err = execute("push", "/nonexistent", "--table", "x", "--task", "audio")
-	if err == nil || !strings.Contains(err.Error(), "category") {
-		t.Fatalf("--task is not an alias of --category: %v", err)
+	_, _, err = execute("push", "/nonexistent", "--table", "x", "--category", "audio")
+	if err == nil || !strings.Contains(err.Error(), `--task "audio" is not a task`) {
+		t.Fatalf("--category is not an alias of --task: %v", err)
 	}
 }
 

@@ -41,6 +41,13 @@ var pushExample = `  # Check a dataset and show what would be staged, without to
   # Object detection: images/ plus a Pascal VOC file annotations/<stem>.xml per image, no labels.csv
   %[1]s push ./traffic --table traffic --task object_detection
 
+  # Text: labels.csv + texts/; tabular: one CSV
+  %[1]s push ./reviews --table reviews --task text_classification
+  %[1]s push ./houses.csv --table houses --task tabular_regression --label-column price
+
+  # Leave a folder out and cap the stream at 20 MB/s
+  %[1]s push ./cats_dogs --table cats_dogs --exclude 'raw/' --bwlimit 20M
+
   # Keypoints: the size and the point count have no default
   %[1]s push ./poses --table poses --task keypoint_detection --target-size 256x256 --number-of-keypoints 17
 
@@ -53,16 +60,32 @@ var pushExample = `  # Check a dataset and show what would be staged, without to
   # Pull the stage image from your mirror (air-gapped clusters)
   %[1]s push ./cats_dogs --table cats_dogs --stage-image registry.example.com/library/alpine:3.20`
 
-const pushLong = `Stage a local dataset on the tracebloc client's shared volume, ready for the
-ingestor.
+const pushLong = `Stage a local dataset on the tracebloc client's shared volume and ingest it.
 
-The folder holds labels.csv (a "filename" column and a label column) and
-images/ (one flat folder of .jpg, .jpeg or .png files, one extension and one
-size). --task picks what else the task needs: object_detection an
-annotations/<stem>.xml (Pascal VOC) per image and no labels.csv (layout
-contract v4: one record per image, labels from <object><name>), semantic_segmentation a
-masks/<stem>_mask.png per image and a mask_id column, keypoint_detection the
-Annotation and Visibility columns. Everything that needs no cluster is checked first: the table name, the
+--task picks one of the ingestor's 16 tasks (image_classification by default;
+kubectl tracebloc --help lists them). The dataset is:
+  image tasks    a folder with images/ (one flat folder of .jpg, .jpeg or .png
+                 files, one extension and one size) and, by task:
+                 image_classification   labels.csv (filename, label)
+                 object_detection       annotations/<stem>.xml (Pascal VOC) per
+                                        image, no labels.csv
+                 semantic_segmentation  labels.csv with mask_id, and
+                                        masks/<stem>_mask.png per image
+                 keypoint_detection     labels.csv with Annotation and
+                                        Visibility columns
+  text tasks     a folder with labels.csv and texts/ (sequences/ for
+                 masked_language_modeling), plus tokenizer.json where the
+                 task reads one
+  tabular tasks  one CSV file, or a folder holding exactly one
+
+What no one means to push is skipped everywhere in the dataset: .DS_Store,
+._*, __MACOSX/, Thumbs.db, desktop.ini, .ipynb_checkpoints/ and .git/.
+--exclude PATTERN (gitignore syntax, relative to the dataset root, repeatable)
+and the lines of a .traceblocignore file in the root leave out more; the
+summary and -o json count what was left out, by pattern. --bwlimit caps the
+stream (20M is 20 MB/s, 100Mbit 100 megabits/s).
+
+Everything that needs no cluster is checked first: the table name, the
 ingest spec against its schema, then every file of the dataset. Then the
 kubeconfig, the client release and its PVC client-pvc. A stage pod mounts the
 volume, the files stream to it as tar over pods/exec, the pod checks every file's
@@ -121,6 +144,8 @@ type PushOptions struct {
 	Retries           int
 	Compress          string
 	MaxSize           string
+	Exclude           []string
+	BWLimit           string
 	StageOnly         bool
 	Detach            bool
 	IdempotencyKey    string
@@ -156,8 +181,9 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 	f := cmd.Flags()
 	f.StringVar(&o.Table, "table", "", "table to stage the dataset as: letters, digits and _ (required)")
 	alias(f, "name", "table")
-	f.StringVar(&o.Category, "category", spec.DefaultCategory, "task of the dataset: "+strings.Join(category.Names(), ", "))
-	alias(f, "task", "category")
+	f.StringVar(&o.Category, "task", spec.DefaultCategory, "task of the dataset: "+strings.Join(category.Names(), ", "))
+	// --category is the name of the first releases; it keeps working.
+	alias(f, "category", "task")
 	f.StringVar(&o.TargetSize, "target-size", "", "WxH every image must have (image tasks; default: the images' own size; required for keypoint_detection)")
 	f.StringVar(&o.MinSize, "min-size", "", "WxH no image may be below (image tasks)")
 	f.IntVar(&o.NumberOfKeypoints, "number-of-keypoints", 0, "keypoints per image (keypoint_detection, required)")
@@ -173,6 +199,8 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 	f.StringVar(&o.StageImage, "stage-image", defaultStageImage(), "image of the stage pod (needs a POSIX sh with uname, cat, chmod, mv, mkdir); env "+stage.ImageEnv+" sets the default")
 	f.StringVar(&o.Compress, "compress", push.CompressAuto, "compress the stream: auto (when a sample of the data shrinks), always or never; each chunk goes as zstd when the measured link is the bottleneck, else as the codec cheapest in CPU that keeps up (s2)")
 	f.StringVar(&o.MaxSize, "max-size", "", "refuse a dataset larger than this, e.g. 10G or 500Mi (default: no cap; a push that does not fit in the volume's free space stops before it sends anything)")
+	f.StringArrayVar(&o.Exclude, "exclude", nil, "leave out what this pattern matches (gitignore syntax, relative to the dataset root; repeatable; a "+dataset.IgnoreFile+" file in the root adds its lines); "+strings.Join(dataset.Leftovers, ", ")+" are always left out")
+	f.StringVar(&o.BWLimit, "bwlimit", "", "cap the stream at this rate, bytes or bits a second as written: 20M (20 MB/s), 512Ki (512 KiB/s), 100Mbit (default: no cap)")
 	f.DurationVar(&o.PodRunningTimeout, "pod-running-timeout", podRunningTimeout, "how long to wait for the stage pod to run")
 	f.IntVar(&o.Retries, "retries", 3, "how many times to retry a broken stream; each retry resumes what was sent")
 	f.BoolVar(&o.StageOnly, "stage-only", false, "stage the dataset and stop: submit no ingestion run")
@@ -181,8 +209,8 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 	f.BoolVar(&o.KeepStaged, "keep-staged", false, "keep the staged copy after a successful run")
 	f.DurationVar(&o.RunStartTimeout, "run-start-timeout", ingest.DefaultStartTimeout, "how long to wait for the ingestion run's pod to start")
 	_ = cmd.RegisterFlagCompletionFunc("table", completeTables(flags))
-	_ = cmd.RegisterFlagCompletionFunc("category", completeTasks)
 	_ = cmd.RegisterFlagCompletionFunc("task", completeTasks)
+	_ = cmd.RegisterFlagCompletionFunc("category", completeTasks)
 	cmd.ValidArgsFunction = func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
@@ -205,6 +233,14 @@ func (o *PushOptions) Validate() error {
 	}
 	if !push.ValidCompress(o.Compress) {
 		return exitcode.Errorf(exitcode.BadFlags, "--compress %q is not allowed: use auto, always or never", o.Compress)
+	}
+	if o.BWLimit != "" {
+		if _, err := push.ParseBandwidth(o.BWLimit); err != nil {
+			return err
+		}
+	}
+	if err := dataset.CheckExcludes(o.Exclude); err != nil {
+		return err
 	}
 	if o.IdempotencyKey != "" {
 		if err := ingest.ValidateKey(o.IdempotencyKey); err != nil {
@@ -336,12 +372,17 @@ func (o *PushOptions) Run(ctx context.Context) error {
 	target, _ := parseSize("target-size", o.TargetSize)
 	minSize, _ := parseSize("min-size", o.MinSize)
 	limits, _ := o.limits()
+	var bwlimit int64
+	if o.BWLimit != "" {
+		bwlimit, _ = push.ParseBandwidth(o.BWLimit)
+	}
 	report, err := push.Run(ctx, push.Options{
 		Path: o.Path, Table: o.Table, Category: o.Category, Intent: o.Intent, LabelColumn: o.LabelColumn,
 		TargetSize: target, MinSize: minSize, NumberOfKeypoints: o.NumberOfKeypoints,
 		Schema: o.Schema, LabelPolicy: o.LabelPolicy, TimeColumn: o.TimeColumn, DataID: o.DataID,
 		DryRun: o.DryRun, StageImage: o.StageImage, PodRunningTimeout: o.PodRunningTimeout,
 		CleanupTimeout: cleanupTimeout, Limits: limits, Version: Version, Retries: o.Retries, Compress: o.Compress,
+		Exclude: o.Exclude, BWLimit: bwlimit,
 		Connect: connector(o.configFlags, ctxFlag), Printer: p, ShowSummary: !o.Quiet,
 		OnPodCreated: o.hooks.OnPodCreated,
 		Ingest: push.IngestOptions{StageOnly: o.StageOnly, Detach: o.Detach, IdempotencyKey: o.IdempotencyKey,

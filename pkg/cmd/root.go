@@ -17,6 +17,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
@@ -32,15 +33,27 @@ type Hooks struct {
 // Version is stamped at build time with -ldflags.
 var Version = "dev"
 
+const rootLong = `kubectl tracebloc puts a local dataset on the shared volume of a tracebloc
+client installation and has the client's ingestor load it. The whole dataset
+is checked on your machine before anything touches the cluster; the staged
+copy is verified by SHA-256.
+
+It takes every task of the ingestor, in three families:
+  image    images/ (.jpg, .jpeg or .png) with labels.csv, annotations/ or
+           masks/ as the task needs
+  text     labels.csv + texts/ (sequences/ for masked_language_modeling)
+  tabular  one CSV file (time series and time to event too)
+
+Tasks (push --task NAME; image_classification by default):
+`
+
 // NewRootCmd returns `kubectl tracebloc` with its subcommands.
 func NewRootCmd(streams genericiooptions.IOStreams, hooks Hooks) *cobra.Command {
 	flags := genericclioptions.NewConfigFlags(true)
 	root := &cobra.Command{
-		Use:   "kubectl-tracebloc",
-		Short: "Stage local datasets on a tracebloc client cluster",
-		Long: `kubectl tracebloc stages a local dataset (labels.csv + images/) on the shared
-volume of a tracebloc client installation, verified by SHA-256, ready for the
-ingestor.`,
+		Use:           "kubectl-tracebloc",
+		Short:         "Stage local datasets on a tracebloc client cluster and ingest them",
+		Long:          rootLong + category.List(),
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl tracebloc"},
 		SilenceUsage:  true,
 		SilenceErrors: true,

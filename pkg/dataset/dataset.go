@@ -62,6 +62,9 @@ type Dataset struct {
 	Sequences int
 	// Tokenizer says tokenizer.json is staged with the texts.
 	Tokenizer bool `json:"tokenizer,omitempty"`
+	// Excluded counts by pattern the files left out (leftovers,
+	// .traceblocignore, --exclude); never nil after a check.
+	Excluded []Exclusion
 	// Notes are findings that do not stop a push.
 	Notes []string
 }
@@ -76,6 +79,9 @@ type Options struct {
 	TargetSize        []int
 	MinSize           []int
 	NumberOfKeypoints int
+	// Exclude are the --exclude patterns (gitignore syntax, relative to
+	// the dataset root), applied after the leftovers and .traceblocignore.
+	Exclude []string
 }
 
 // Problems is every reason a dataset cannot be pushed.
@@ -110,6 +116,8 @@ type run struct {
 	// caseOnly maps an annotation name the pairing looks for (img.xml) to
 	// the file there in another case (annotations/img.XML).
 	caseOnly map[string]string
+	// ign leaves out the leftovers and the excluded files.
+	ign *Ignore
 }
 
 // Check walks root and checks it for opts.Task: layout, sizes, the manifest
@@ -136,6 +144,9 @@ func Check(root string, opts Options) (*Dataset, error) {
 	if err := checkLayout(r, root); err != nil {
 		return nil, err
 	}
+	if r.ign, err = NewIgnore(abs, opts.Exclude); err != nil {
+		return nil, err
+	}
 	r.walk()
 	if opts.Task.Manifest.Listed() {
 		r.checkManifest()
@@ -146,6 +157,8 @@ func Check(root string, opts Options) (*Dataset, error) {
 	for _, c := range r.checks {
 		c.finish()
 	}
+	r.ds.Excluded = r.ign.Exclusions()
+	r.ds.Notes = append(r.ds.Notes, r.ign.Notes()...)
 	if msg, over := opts.Limits.over(r.ds.Bytes); over {
 		r.probs.addf("%s", msg)
 	}

@@ -58,7 +58,7 @@ func (r *run) checkManifest() {
 	// and empty rows are counted, with a few examples, so memory does not
 	// grow with rows that name nothing.
 	referenced := make(map[string]struct{})
-	var missing, emptyNames sample
+	var missing, emptyNames, excluded sample
 	emptyLabels, dupRows := 0, 0
 	links := r.linkColumns()
 	emptyLinks := map[string]*sample{}
@@ -93,6 +93,8 @@ func (r *run) checkManifest() {
 		switch file, found := r.resolve(name); {
 		case name == "":
 			emptyNames.addLine(line)
+		case !found && r.ign.Why(r.task.Primary.Subdir+"/"+name) != "":
+			excluded.addName(name)
 		case !found:
 			missing.addName(name)
 		default:
@@ -125,6 +127,9 @@ func (r *run) checkManifest() {
 		return
 	}
 	r.reportRows(missing, emptyNames, emptyLabels, dupRows)
+	if excluded.n > 0 {
+		probs.addf("%s", r.ign.excludedProblem(r.task.Primary.Subdir, excluded.n, excluded.first))
+	}
 	for _, l := range links {
 		if e := emptyLinks[l]; e.n > 0 {
 			probs.addf("%d rows of labels.csv have an empty %s: %s: %s reads each row's sidecar file through %s, fill it on every row (e.g. %s)",

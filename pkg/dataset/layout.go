@@ -189,9 +189,14 @@ func (r *run) listFolder(dir string, keep func(name string) bool, kept, keepHint
 		return
 	}
 	var links, dirs, special, badNames, badExt []string
+	listed := 0
 	for _, e := range entries {
 		name := e.Name()
 		rel := dir + "/" + name
+		if r.ign.Skip(r.abs, rel, e.IsDir()) {
+			continue
+		}
+		listed++
 		info, err := e.Info()
 		if err != nil {
 			r.probs.addf("reading %s: %v", rel, err)
@@ -234,12 +239,12 @@ func (r *run) listFolder(dir string, keep func(name string) bool, kept, keepHint
 		sort.Strings(badExt)
 		r.probs.addf("%d files in %s/ are not %s: %s%s", len(badExt), dir, kept, listFirst(badExt, 3), webpHint(badExt, keepHint))
 	}
-	if len(entries) == 0 {
+	if listed == 0 {
 		what := "the files named in labels.csv"
 		if !r.task.Manifest.Listed() {
 			what = "the files of the dataset"
 		}
-		r.probs.addf("%s/ is empty: put %s there", dir, what)
+		r.probs.addf("%s/ is empty%s: put %s there", dir, skippedOnly(len(entries)), what)
 	}
 }
 
@@ -375,7 +380,7 @@ func (r *run) noteIgnored() {
 	var ignored []string
 	for _, e := range entries {
 		switch {
-		case slices.Contains(staged, e.Name()):
+		case slices.Contains(staged, e.Name()), e.Name() == IgnoreFile, r.ign.Skip(r.abs, e.Name(), e.IsDir()):
 		case e.Name() == LabelsFile:
 			// A leftover of the layout before version 4: the ingestor
 			// ignores it, and so does the push.

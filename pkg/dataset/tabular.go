@@ -59,6 +59,9 @@ type TabularOptions struct {
 	MaxProblems int
 	Now         time.Time
 	Limits      Limits
+	// Exclude are the --exclude patterns: in a folder, what they match is
+	// not counted as a CSV.
+	Exclude []string
 	// untyped: the schema was inferred from no good row, so the header
 	// check does not hold the columns' types to their roles; the scan
 	// reports the broken rows.
@@ -79,7 +82,9 @@ type Tabular struct {
 	Sequences int
 	// Labels counts the rows of each label value (classification tasks).
 	Labels map[string]int
-	Notes  []string
+	// Excluded counts by pattern the files of the folder left out.
+	Excluded []Exclusion
+	Notes    []string
 }
 
 // problemList keeps the first max problems with a line and counts the rest.
@@ -135,8 +140,15 @@ func (p *problemList) result(root string) error {
 // FindTabularCSV resolves the CSV of a tabular task: path is the CSV file,
 // or a folder holding exactly one .csv file.
 func FindTabularCSV(path string) (root, name string, notes []string, err error) {
-	fail := func(format string, args ...any) (string, string, []string, error) {
-		return "", "", nil, exitcode.Wrap(exitcode.Local, &Problems{Root: path, List: []string{fmt.Sprintf(format, args...)}})
+	root, name, notes, _, err = findTabularCSV(path, nil)
+	return root, name, notes, err
+}
+
+// findTabularCSV is FindTabularCSV leaving out, in a folder, the leftovers
+// and what exclude and the folder's .traceblocignore match.
+func findTabularCSV(path string, exclude []string) (root, name string, notes []string, ign *Ignore, err error) {
+	fail := func(format string, args ...any) (string, string, []string, *Ignore, error) {
+		return "", "", nil, nil, exitcode.Wrap(exitcode.Local, &Problems{Root: path, List: []string{fmt.Sprintf(format, args...)}})
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -154,7 +166,7 @@ func FindTabularCSV(path string) (root, name string, notes []string, err error) 
 		if !strings.EqualFold(filepath.Ext(abs), ".csv") {
 			return fail("is not a .csv file: a tabular dataset is one CSV file (comma-separated, UTF-8)")
 		}
-		return filepath.Dir(abs), filepath.Base(abs), nil, nil
+		return filepath.Dir(abs), filepath.Base(abs), nil, nil, nil
 	case !st.IsDir():
 		return fail("is not a regular file or folder")
 	}
@@ -162,9 +174,13 @@ func FindTabularCSV(path string) (root, name string, notes []string, err error) 
 	if err != nil {
 		return fail("%v", err)
 	}
+	if ign, err = NewIgnore(abs, exclude); err != nil {
+		return "", "", nil, nil, err
+	}
 	var csvs, links, other []string
 	for _, e := range entries {
 		switch {
+		case e.Name() == IgnoreFile || ign.Skip(abs, e.Name(), e.IsDir()):
 		case e.Type()&fs.ModeSymlink != 0 && strings.EqualFold(filepath.Ext(e.Name()), ".csv"):
 			links = append(links, e.Name())
 		case e.Type().IsRegular() && strings.EqualFold(filepath.Ext(e.Name()), ".csv"):
@@ -184,7 +200,7 @@ func FindTabularCSV(path string) (root, name string, notes []string, err error) 
 	if len(other)+len(links) > 0 {
 		notes = append(notes, fmt.Sprintf("not staged (only %s is): %s", csvs[0], listFirst(append(other, links...), 5)))
 	}
-	return abs, csvs[0], notes, nil
+	return abs, csvs[0], append(notes, ign.Notes()...), ign, nil
 }
 
 // CheckTabular checks the tabular CSV at path (a file, or a folder holding
@@ -198,7 +214,7 @@ func CheckTabular(path string, o TabularOptions) (*Tabular, error) {
 	if o.Now.IsZero() {
 		o.Now = time.Now()
 	}
-	root, name, notes, err := FindTabularCSV(path)
+	root, name, notes, ign, err := findTabularCSV(path, o.Exclude)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +223,7 @@ func CheckTabular(path string, o TabularOptions) (*Tabular, error) {
 	if err != nil {
 		return nil, exitcode.Errorf(exitcode.Local, "reading %s: %w", full, err)
 	}
-	tb := &Tabular{Root: root, File: File{Rel: LabelsFile, Local: name, Size: st.Size(), ModTime: st.ModTime()}, Notes: notes}
+	tb := &Tabular{Root: root, File: File{Rel: LabelsFile, Local: name, Size: st.Size(), ModTime: st.ModTime()}, Notes: notes, Excluded: ign.Exclusions()}
 	probs := &problemList{max: o.MaxProblems}
 	if msg, over := o.Limits.over(st.Size()); over {
 		probs.add("%s", msg)

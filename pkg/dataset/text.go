@@ -40,6 +40,8 @@ type TextOptions struct {
 	Tokenizer   *TokenizerRule
 	Limits      Limits
 	MaxProblems int
+	// Exclude are the --exclude patterns (see Options.Exclude).
+	Exclude []string
 }
 
 // TextOptionsFor derives the options of a text task from its description.
@@ -72,9 +74,13 @@ func CheckText(root string, o TextOptions) (*Dataset, error) {
 	}
 	ds := &Dataset{Root: abs}
 	probs := &problemList{max: o.MaxProblems}
-	files := walkTexts(abs, o, ds, probs)
+	ign, err := NewIgnore(abs, o.Exclude)
+	if err != nil {
+		return nil, err
+	}
+	files := walkTexts(abs, o, ign, ds, probs)
 	ds.Tokenizer = checkTokenizer(abs, o, ds, probs)
-	referenced, tags := checkTextLabels(abs, o, files, ds, probs)
+	referenced, tags := checkTextLabels(abs, o, files, ign, ds, probs)
 	var empty []string
 	results, reports := checkTextFiles(abs, referenced, o)
 	for i, rel := range referenced {
@@ -91,6 +97,8 @@ func CheckText(root string, o TextOptions) (*Dataset, error) {
 		// The ingestor warns about an empty text and ingests it.
 		ds.Notes = append(ds.Notes, fmt.Sprintf("%d files named in labels.csv are empty or only white space (staged and ingested, but they hold nothing to train on): %s", len(empty), listFirst(empty, 3)))
 	}
+	ds.Excluded = ign.Exclusions()
+	ds.Notes = append(ds.Notes, ign.Notes()...)
 	if msg, over := o.Limits.over(ds.Bytes); over {
 		probs.add("%s", msg)
 	}
@@ -140,7 +148,7 @@ func checkTextLayout(abs, shown, dir string) error {
 
 // walkTexts lists the folder (Lstat only), checks names, types, extensions
 // and sizes, fills ds.Files and returns the set of file names.
-func walkTexts(abs string, o TextOptions, ds *Dataset, probs *problemList) map[string]struct{} {
+func walkTexts(abs string, o TextOptions, ign *Ignore, ds *Dataset, probs *problemList) map[string]struct{} {
 	labels, err := os.Lstat(filepath.Join(abs, LabelsFile))
 	if err != nil {
 		probs.add("reading labels.csv: %v", err)
@@ -152,7 +160,7 @@ func walkTexts(abs string, o TextOptions, ds *Dataset, probs *problemList) map[s
 	if _, err := os.Lstat(filepath.Join(abs, TokenizerFile)); err == nil && o.Tokenizer != nil {
 		staged = append(staged, TokenizerFile)
 	}
-	noteOthers(abs, staged, ds)
+	noteOthers(abs, staged, ign, ds)
 
 	entries, err := os.ReadDir(filepath.Join(abs, o.Dir))
 	if err != nil {
@@ -162,9 +170,14 @@ func walkTexts(abs string, o TextOptions, ds *Dataset, probs *problemList) map[s
 	names := make(map[string]struct{}, len(entries))
 	byExt := map[string]int{}
 	var links, dirs, hidden, badNames, badExt []string
+	kept := 0
 	for _, e := range entries {
 		name := e.Name()
 		rel := o.Dir + "/" + name
+		if ign.Skip(abs, rel, e.IsDir()) {
+			continue
+		}
+		kept++
 		info, err := e.Info()
 		if err != nil {
 			probs.add("reading %s: %v", rel, err)
@@ -221,8 +234,8 @@ func walkTexts(abs string, o TextOptions, ds *Dataset, probs *problemList) map[s
 	sort.Strings(exts)
 	switch len(exts) {
 	case 0:
-		if len(entries) == 0 {
-			probs.add("%s/ is empty: put the text files named in labels.csv there", o.Dir)
+		if kept == 0 {
+			probs.add("%s/ is empty%s: put the text files named in labels.csv there", o.Dir, skippedOnly(len(entries)))
 		}
 	case 1:
 		ds.Extension = exts[0]
@@ -236,14 +249,14 @@ func walkTexts(abs string, o TextOptions, ds *Dataset, probs *problemList) map[s
 	return names
 }
 
-func noteOthers(abs string, staged []string, ds *Dataset) {
+func noteOthers(abs string, staged []string, ign *Ignore, ds *Dataset) {
 	entries, err := os.ReadDir(abs)
 	if err != nil {
 		return
 	}
 	var ignored []string
 	for _, e := range entries {
-		if !slices.Contains(staged, e.Name()) {
+		if !slices.Contains(staged, e.Name()) && e.Name() != IgnoreFile && !ign.Skip(abs, e.Name(), e.IsDir()) {
 			ignored = append(ignored, e.Name())
 		}
 	}
@@ -266,7 +279,7 @@ func checkTagCounts(rel string, words int, rows []tagCount, probs *problemList) 
 // checkTextLabels reads labels.csv and returns the files its rows name,
 // sorted, each once, as slash paths under the root, and, for BIO labels,
 // how many tags each row gives its file.
-func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *Dataset, probs *problemList) ([]string, map[string][]tagCount) {
+func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ign *Ignore, ds *Dataset, probs *problemList) ([]string, map[string][]tagCount) {
 	f, err := openRead(filepath.Join(abs, LabelsFile))
 	if err != nil {
 		probs.add("opening labels.csv: %v", err)
@@ -298,6 +311,7 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *D
 	referenced := map[string]struct{}{}
 	tags := map[string][]tagCount{}
 	var missing []string
+	var excluded sample
 	emptyNames, emptyLabels, firstEmptyLabel := 0, 0, 0
 	// numericNames: every name so far is a number, which pandas reads the
 	// whole column as (0001 becomes 1, and names no file).
@@ -332,6 +346,8 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *D
 		} else if resolved, found := resolveText(name, o.Dir, ds.Extension, files); found {
 			file = resolved
 			referenced[file] = struct{}{}
+		} else if ign.Why(o.Dir+"/"+name) != "" {
+			excluded.addName(name)
 		} else {
 			missing = append(missing, name)
 		}
@@ -374,6 +390,9 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ds *D
 	if numericNames && firstNumeric != "" {
 		probs.add("every %s in labels.csv is a number (%s): the ingestor reads the column as numbers (0001 becomes 1) and copies no file; write the names with their extension (%s%s)",
 			FilenameColumn, firstNumeric, firstNumeric, ds.Extension)
+	}
+	if excluded.n > 0 {
+		probs.add("%s", ign.excludedProblem(o.Dir, excluded.n, excluded.first))
 	}
 	if emptyLabels > 0 {
 		probs.add("%d rows of labels.csv have an empty %q (the first on line %d): give every row a label", emptyLabels, o.LabelColumn, firstEmptyLabel)

@@ -26,7 +26,7 @@ func (p *Printer) NewProgress(label string, total int64) Progress {
 	case p.Quiet || total <= 0:
 		return nopProgress{}
 	case IsTerminal(p.ErrOut):
-		return &barProgress{w: p.ErrOut, total: total}
+		return &barProgress{w: p.ErrOut, label: label, total: total}
 	default:
 		return &logProgress{w: p.ErrOut, label: label, total: total, every: p.LogInterval, start: time.Now(), next: time.Now().Add(p.LogInterval)}
 	}
@@ -41,6 +41,7 @@ func (nopProgress) Finish()   {}
 type barProgress struct {
 	mu    sync.Mutex
 	w     io.Writer
+	label string
 	total int64
 	bar   *pb.ProgressBar
 }
@@ -50,7 +51,8 @@ func (b *barProgress) Add(n int64) {
 	defer b.mu.Unlock()
 	if b.bar == nil {
 		b.bar = pb.New64(b.total).Set(pb.Bytes, true).SetWriter(b.w).SetRefreshRate(200 * time.Millisecond)
-		b.bar.SetTemplateString(`{{counters . }} {{bar . }} {{percent . }} {{speed . }} {{rtime . "ETA %s"}}`)
+		b.bar.Set("prefix", b.label+" ")
+		b.bar.SetTemplateString(`{{string . "prefix"}}{{counters . }} {{bar . }} {{percent . }} {{speed . }} {{rtime . "ETA %s"}}`)
 		b.bar.Start()
 	}
 	b.bar.Add64(n)

@@ -49,7 +49,12 @@ type Options struct {
 	Retries int
 	// Compress is the --compress mode: auto, always or never.
 	Compress string
-	Version  string
+	// Exclude are the --exclude patterns (gitignore syntax, relative to the
+	// dataset root).
+	Exclude []string
+	// BWLimit caps the stream, in bytes a second; zero means no cap.
+	BWLimit int64
+	Version string
 
 	Connect Connector
 	// NewRunner returns the exec runner for a stage Pod; nil means pods/exec.

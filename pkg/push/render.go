@@ -17,6 +17,9 @@ const CompressAuto = transfer.CompressAuto
 // ValidCompress reports whether mode is a --compress value.
 func ValidCompress(mode string) bool { return transfer.ValidCompress(mode) }
 
+// ParseBandwidth reads a --bwlimit rate (20M, 512Ki, 100Mbit) as bytes a second.
+func ParseBandwidth(s string) (int64, error) { return transfer.ParseBandwidth(s) }
+
 // PrintDone prints the outcome of a push that succeeded, as text.
 func PrintDone(p *output.Printer, r *Report) {
 	if r.Status == StatusDryRun {

@@ -2,6 +2,7 @@ package push
 
 import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/ingest"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/transfer"
@@ -49,13 +50,18 @@ type Report struct {
 	// Sequences counts the sequences (time_series_classification).
 	Sequences int `json:"sequences,omitempty"`
 	// SchemaFlag is the tabular schema as a ready --schema argument.
-	SchemaFlag     string           `json:"schema_flag,omitempty"`
-	SchemaInferred bool             `json:"schema_inferred,omitempty"`
-	Notes          []string         `json:"notes,omitempty"`
-	Spec           *spec.Spec       `json:"spec,omitempty"`
-	StagePod       string           `json:"stage_pod,omitempty"`
-	Transfer       *transfer.Result `json:"transfer,omitempty"`
-	Verified       bool             `json:"verified"`
+	SchemaFlag     string   `json:"schema_flag,omitempty"`
+	SchemaInferred bool     `json:"schema_inferred,omitempty"`
+	Notes          []string `json:"notes,omitempty"`
+	// Excluded counts by pattern the files left out of the push: the
+	// leftovers no one means to push, .traceblocignore and --exclude.
+	Excluded []dataset.Exclusion `json:"excluded"`
+	// BWLimit is the --bwlimit cap of the stream in bytes a second, 0 for none.
+	BWLimit  int64            `json:"bwlimit_bytes_per_s,omitempty"`
+	Spec     *spec.Spec       `json:"spec,omitempty"`
+	StagePod string           `json:"stage_pod,omitempty"`
+	Transfer *transfer.Result `json:"transfer,omitempty"`
+	Verified bool             `json:"verified"`
 	// DurationSeconds covers the staging, from creating the stage pod to its deletion.
 	DurationSeconds float64 `json:"duration_seconds,omitempty"`
 	// ThroughputMiBps is the dataset size over DurationSeconds.

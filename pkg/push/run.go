@@ -22,7 +22,8 @@ import (
 // Run performs the push: "fail fast, fail local". It always returns a report,
 // filled as far as the push got; the error carries the exit code.
 func Run(ctx context.Context, o Options) (*Report, error) {
-	r := &Report{Status: StatusFailed, LayoutVersion: category.LayoutVersion(), Table: o.Table, Category: o.Category, Intent: o.Intent, Path: o.Path}
+	r := &Report{Status: StatusFailed, LayoutVersion: category.LayoutVersion(), Table: o.Table, Category: o.Category, Intent: o.Intent, Path: o.Path,
+		Excluded: []dataset.Exclusion{}, BWLimit: o.BWLimit}
 	err := run(ctx, o, r)
 	if err != nil && ctx.Err() != nil && exitcode.Of(err) != exitcode.Interrupted {
 		// Whatever failed after Ctrl-C failed because of it: a request cut
@@ -61,7 +62,7 @@ func run(ctx context.Context, o Options, r *Report) error {
 		return err
 	}
 	if !known {
-		return exitcode.Errorf(exitcode.BadFlags, "--category %q is not a task; the tasks are:\n%s", o.Category, category.List())
+		return exitcode.Errorf(exitcode.BadFlags, "--task %q is not a task; the tasks are:\n%s", o.Category, category.List())
 	}
 	r.StagedPath = spec.StagedDir(o.Table) + "/"
 	// 3. The local dataset, checked for its task.
@@ -203,6 +204,9 @@ func fillDataset(r *Report, ds *dataset.Dataset) {
 	r.Keypoints = ds.Keypoints
 	r.Sequences, r.SchemaFlag, r.SchemaInferred = ds.Sequences, ds.SchemaFlag, ds.SchemaInferred
 	r.Notes = ds.Notes
+	if ds.Excluded != nil {
+		r.Excluded = ds.Excluded
+	}
 }
 
 // warnLeftovers points at `cleanup` when earlier pushes left stage Pods or

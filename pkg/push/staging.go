@@ -260,14 +260,18 @@ func streamFiles(ctx context.Context, o Options, agent *podexec.Agent, ds *datas
 	var prog output.Progress = nil
 	res, err := transfer.Stage(ctx, transfer.Options{
 		Root: ds.Root, Files: ds.Files, Local: local, Table: o.Table, Agent: agent, Nonce: holder,
-		BeforeSwap: beforeSwap, Compress: o.Compress,
+		BeforeSwap: beforeSwap, Compress: o.Compress, BWLimit: o.BWLimit,
 		OnPlan: func(p transfer.Plan) {
 			if hashed, cached := local.Counts(); cached > 0 {
 				o.Printer.Notef("read %d local files to hash them; %d hashes from the cache (files unchanged since an earlier push)", hashed, cached)
 			}
 			o.Printer.Notef("sending %d of %d files (%s); %d reused from the staged copy, %d from an interrupted push",
 				len(p.Send), len(ds.Files), dataset.HumanBytes(p.SendBytes), len(p.Reuse), p.Resumed)
-			prog = o.Printer.NewProgress("sending", p.SendBytes)
+			label := "sending"
+			if o.BWLimit > 0 {
+				label = fmt.Sprintf("sending (capped at %s)", transfer.FormatBandwidth(o.BWLimit))
+			}
+			prog = o.Printer.NewProgress(label, p.SendBytes)
 		},
 		Progress: func(n int64) {
 			if prog != nil {

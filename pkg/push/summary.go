@@ -51,6 +51,13 @@ func printSummary(p *output.Printer, r *Report, ds *dataset.Dataset) {
 	if ds.Keypoints > 0 {
 		w("  keypoints:   %d per row\n", ds.Keypoints)
 	}
+	if len(ds.Excluded) > 0 {
+		parts := make([]string, len(ds.Excluded))
+		for i, e := range ds.Excluded {
+			parts[i] = fmt.Sprintf("%s %d (%s)", e.Pattern, e.Files, e.Source)
+		}
+		w("  excluded:    %s\n", strings.Join(parts, ", "))
+	}
 	w("Destination\n")
 	w("  context:     %s\n", orNone(r.Context))
 	w("  namespace:   %s\n", r.Namespace)

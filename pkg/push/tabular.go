@@ -63,7 +63,9 @@ func withSchemaToCome(task category.Task, s spec.Spec) spec.Spec {
 func checkDataset(task category.Task, o Options, in spec.Inputs, declared spec.Schema) (*dataset.Dataset, map[string]string, error) {
 	switch task.Family {
 	case category.FamilyText:
-		ds, err := dataset.CheckText(o.Path, dataset.TextOptionsFor(task, o.LabelColumn, o.Limits))
+		to := dataset.TextOptionsFor(task, o.LabelColumn, o.Limits)
+		to.Exclude = o.Exclude
+		ds, err := dataset.CheckText(o.Path, to)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -73,17 +75,18 @@ func checkDataset(task category.Task, o Options, in spec.Inputs, declared spec.S
 	case category.FamilyTabular:
 		to := dataset.TabularOptionsFor(task, o.LabelColumn, in.LabelPolicy, in.TimeColumn, declared, o.Limits)
 		to.IDColumn = in.DataID.IDColumn()
+		to.Exclude = o.Exclude
 		tb, err := dataset.CheckTabular(o.Path, to)
 		if err != nil {
 			return nil, nil, err
 		}
 		ds := &dataset.Dataset{Root: tb.Root, Task: task.Name, Files: []dataset.File{tb.File}, Bytes: tb.File.Size,
 			Rows: tb.Rows, Labels: tb.Labels, Sequences: tb.Sequences, SchemaFlag: tb.Schema.Flag(), SchemaInferred: tb.Inferred,
-			Notes: tb.Notes}
+			Notes: tb.Notes, Excluded: tb.Excluded}
 		return ds, tb.Schema.Map(), nil
 	}
 	ds, err := dataset.Check(o.Path, dataset.Options{Task: task, LabelColumn: o.LabelColumn, Limits: o.Limits,
-		TargetSize: o.TargetSize, MinSize: o.MinSize, NumberOfKeypoints: o.NumberOfKeypoints})
+		TargetSize: o.TargetSize, MinSize: o.MinSize, NumberOfKeypoints: o.NumberOfKeypoints, Exclude: o.Exclude})
 	if err == nil {
 		ds.Notes = append(ds.Notes, dataset.CrowdedFolders(ds.Files)...)
 	}

@@ -159,7 +159,7 @@ func TestValidate(t *testing.T) {
 		{name: "bad intent", mutate: func(in *Inputs) { in.Intent = "eval" },
 			wantErr: []string{"  intent: intent must be one of the following"}},
 		{name: "unknown category lists the tasks", mutate: func(in *Inputs) { in.Category = "audio" },
-			wantErr: []string{"  category: category must be one of the following", `--category "audio" is not a task`, "  object_detection ", "  embeddings "}},
+			wantErr: []string{"  category: category must be one of the following", `--task "audio" is not a task`, "  object_detection ", "  embeddings "}},
 		{name: "object detection", mutate: func(in *Inputs) { in.Category = "object_detection" }, images: true},
 		{name: "keypoints without a count", mutate: func(in *Inputs) { in.Category = "keypoint_detection" }, images: true,
 			wantErr: []string{"number_of_keypoints is required"}},

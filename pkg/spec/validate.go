@@ -69,5 +69,5 @@ func categoryHint(name string) string {
 	if _, ok := category.Lookup(name); ok {
 		return ""
 	}
-	return fmt.Sprintf("--category %q is not a task the ingestor knows; the tasks are:\n%s", name, category.List())
+	return fmt.Sprintf("--task %q is not a task the ingestor knows; the tasks are:\n%s", name, category.List())
 }

@@ -46,6 +46,9 @@ type Options struct {
 	// StallTimeout ends a stream that has sent nothing for this long, so a
 	// dead connection never hangs the push; zero means DefaultStallTimeout.
 	StallTimeout time.Duration
+	// BWLimit caps the stream at this many bytes a second, as they go onto
+	// the connection (after compression); zero means no cap.
+	BWLimit int64
 }
 
 // DrainTimeout bounds how long an interrupted stream may take to deliver
@@ -259,7 +262,9 @@ func session(ctx context.Context, o Options, resend bool, planOf func(proto.Mess
 			src := &tarSource{root: root, plan: plan, files: plan.Send, local: o.Local, progress: progress, stop: ctx.Done()}
 			// Big writes keep the exec stream's frames full. What the link
 			// takes keeps the stall clock going, not only the files read.
-			counter := &countingWriter{w: movingWriter{w: pw, last: &last}}
+			// The cap sits below the count and above the stall clock: the
+			// clock sees each burst-sized piece move.
+			counter := &countingWriter{w: newLimitedWriter(hctx, movingWriter{w: pw, last: &last}, o.BWLimit)}
 			defer func() {
 				mu.Lock()
 				out.wire = counter.n
