@@ -182,8 +182,8 @@ func textCommonCases(task string) []corpusCase {
 		{"folder holds a folder", srcTxtLayout, accepted, func(t *testing.T, dir string) {
 			must(t, os.Mkdir(filepath.Join(dir, d, "more"), 0o755))
 			writeFile(t, filepath.Join(dir, d, "more", "a.txt"), "x\ty")
-			writeFile(t, filepath.Join(dir, d, ".DS_Store"), "\x00")
-		}, "not staged (folders and hidden files in " + d + "/ are named by no row): " + d + "/more/, " + d + "/.DS_Store"},
+			writeFile(t, filepath.Join(dir, d, ".notes"), "\x00")
+		}, "not staged (folders and hidden files in " + d + "/ are named by no row): " + d + "/more/, " + d + "/.notes"},
 	}
 	if task != "token_classification" {
 		// An empty text has no word for its tags: see the token cases.
