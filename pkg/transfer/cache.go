@@ -42,9 +42,11 @@ const cacheRecord = 5*8 + sha256.Size
 
 // racyWindow: a file whose mtime or ctime is this close to the start of
 // the push is not cached. Timestamps tick coarsely (a few milliseconds on
-// Linux, more on some filesystems): a write just after the file was
-// hashed could leave both times as they were.
-const racyWindow = time.Second
+// Linux, 1 s on HFS+ and ext3, 2 s on FAT, whose ctime is its mtime): a
+// write just after the file was hashed could leave both times as they
+// were. The window must be wider than the coarsest tick: a write after the
+// push began is then dated after every time the cache kept.
+const racyWindow = 3 * time.Second
 
 // fileKey is what stat says of a file; a cached hash holds while it is equal.
 type fileKey struct {

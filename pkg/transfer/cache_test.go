@@ -163,6 +163,20 @@ func TestHashCacheSkipsRacyFiles(t *testing.T) {
 	}
 }
 
+// On FAT a time ticks every 2 s and the ctime is the mtime: a write just
+// after a push began and hashed the file can be dated up to 2 s before the
+// push's start, with the times the cache kept. So a file dated 1.5 s
+// before the start is not cached either.
+func TestHashCacheSkipsFilesWithinACoarseTick(t *testing.T) {
+	t.Setenv(cacheDirEnv, t.TempDir())
+	root, files := cacheDataset(t, 4)
+	hashWithCache(t, root, files, time.Now().Add(1500*time.Millisecond))
+	l, _ := hashWithCache(t, root, files, later())
+	if h, c := l.Counts(); h != 4 || c != 0 {
+		t.Errorf("hashed %d, cached %d; want every file of the last 2 s tick read again", h, c)
+	}
+}
+
 func TestHashCacheCorruptOrForeignIsIgnoredWithANote(t *testing.T) {
 	tests := []struct {
 		name     string
