@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -279,6 +280,11 @@ func trimCaches(dir, keep string, max int64) {
 	var files []cacheFile
 	var total int64
 	for _, e := range entries {
+		// TRACEBLOC_CACHE_DIR may name a folder that holds other files too:
+		// only the caches (named by their folder's hash) are ever removed.
+		if !isCacheName(e.Name()) {
+			continue
+		}
 		info, err := e.Info()
 		if err != nil || !info.Mode().IsRegular() {
 			continue
@@ -298,4 +304,14 @@ func trimCaches(dir, keep string, max int64) {
 			total -= f.size
 		}
 	}
+}
+
+// isCacheName reports whether name is that of a cache file: the hex of
+// 16 bytes of its folder's SHA-256.
+func isCacheName(name string) bool {
+	if len(name) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(name)
+	return err == nil && strings.ToLower(name) == name
 }
