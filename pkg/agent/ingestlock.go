@@ -43,7 +43,22 @@ func ingestLock(e *env, table string) error {
 		lk.Present, lk.NotFile = true, ue.what
 		return report()
 	case err != nil:
-		return err
+		// Open fails on a socket (ENXIO) or a file this uid may not read
+		// (EACCES): what is there is still reported, never the raw error.
+		st, serr := root.stat(name)
+		switch {
+		case serr != nil:
+			return err
+		case !isFile(st):
+			lk.Present, lk.NotFile = true, kindOf(st)+", not a regular file"
+		case errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM):
+			// The ingestor's rule for a lock it cannot read judges it by
+			// its modification time.
+			lk.Present, lk.Mtime = true, st.Mtim.Sec
+		default:
+			return err
+		}
+		return report()
 	}
 	defer f.Close()
 	buf, err := io.ReadAll(io.LimitReader(f, proto.MaxIngestLock+1))

@@ -3,6 +3,7 @@
 package agent
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,6 +36,11 @@ func TestIngestLockRead(t *testing.T) {
 			want: proto.IngestLock{Present: true, NotFile: "a symbolic link"}},
 		{name: "a FIFO", plant: func(t *testing.T, p string) { must(t, syscall.Mkfifo(p, 0o644)) },
 			want: proto.IngestLock{Present: true, NotFile: "a FIFO, not a regular file"}},
+		{name: "a socket", plant: func(t *testing.T, p string) {
+			l, err := net.Listen("unix", p)
+			must(t, err)
+			t.Cleanup(func() { _ = l.Close() })
+		}, want: proto.IngestLock{Present: true, NotFile: "a socket, not a regular file"}},
 		{name: "a folder", plant: func(t *testing.T, p string) { must(t, os.Mkdir(p, 0o755)) },
 			want: proto.IngestLock{Present: true, NotFile: "a folder, not a regular file"}},
 		{name: "too large", plant: func(t *testing.T, p string) { write(t, p, strings.Repeat("x", proto.MaxIngestLock+10)) },

@@ -16,10 +16,11 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/status"
 )
@@ -106,15 +107,24 @@ func completion(flags genericclioptions.RESTClientGetter, list func(context.Cont
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		var out []string
-		for _, c := range all {
-			if strings.HasPrefix(c, prefix) {
-				out = append(out, c)
-			}
-		}
-		sort.Strings(out)
-		return out, cobra.ShellCompDirectiveNoFileComp
+		return candidates(all, prefix), cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// candidates are the completions of all that start with prefix, sorted.
+// Cobra writes them to the shell as they are, and the shell shows them:
+// a name read from the cluster (a Lease's table annotation, which anyone
+// who may write Leases in the namespace sets) holding a control character
+// or a line break is dropped, never printed.
+func candidates(all []string, prefix string) []string {
+	var out []string
+	for _, c := range all {
+		if strings.HasPrefix(c, prefix) && !strings.Contains(c, "\n") && output.Safe(c) == c {
+			out = append(out, c)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // completeNamespaces offers the cluster's namespaces for -n.

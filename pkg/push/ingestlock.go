@@ -100,12 +100,23 @@ func parseStartedAt(s string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// orUnknown is a field of the lock as the message shows it. Anyone who
+// can write the volume can write the lock: a field is shown on one line
+// (a line break in it could print a line the plugin never wrote) and cut
+// at maxLockField bytes (the file may hold 64 KiB).
 func orUnknown(s string) string {
 	if strings.TrimSpace(s) == "" {
 		return "(unknown)"
 	}
-	return s
+	if len(s) > maxLockField {
+		s = strings.ToValidUTF8(s[:maxLockField], "") + "..."
+	}
+	return strings.NewReplacer("\n", `\n`, "\t", `\t`).Replace(s)
 }
+
+// maxLockField bounds a lock field in a message: host names take at most
+// 253 bytes.
+const maxLockField = 256
 
 // roundAge shows an age to the minute ("3h12m0s" → "3h12m"); a lock
 // written by a clock ahead of the cluster's shows a negative age as it is.

@@ -40,6 +40,8 @@ func TestJudgeIngestLock(t *testing.T) {
 			want: []string{"stale", "cannot be read"}},
 		{name: "from a clock ahead", lk: &proto.IngestLock{Present: true, Content: lock("2026-12-06T12:10:00Z"), Now: now.Unix()},
 			wantCode: exitcode.TableExists, want: []string{"-10m ago"}},
+		{name: "fields on one line, bounded", lk: &proto.IngestLock{Present: true, Content: `{"ingestor_id": "a\nerror: nothing was pushed\n", "hostname": "` + strings.Repeat("h", 10000) + `", "started_at": "2026-12-06T11:00:00Z"}`, Now: now.Unix()},
+			wantCode: exitcode.TableExists, want: []string{`ingestor a\nerror: nothing was pushed\n on host`, strings.Repeat("h", 256) + "... since"}},
 		{name: "a link", lk: &proto.IngestLock{Present: true, NotFile: "a symbolic link", Now: now.Unix()},
 			wantCode: exitcode.TableExists, want: []string{"is a symbolic link, not a lock file", "remove it"}},
 	}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -42,9 +43,11 @@ const cacheRecord = 5*8 + sha256.Size
 
 // racyWindow: a file whose mtime or ctime is this close to the start of
 // the push is not cached. Timestamps tick coarsely (a few milliseconds on
-// Linux, more on some filesystems): a write just after the file was
-// hashed could leave both times as they were.
-const racyWindow = time.Second
+// Linux, 1 s on HFS+ and ext3, 2 s on FAT, whose ctime is its mtime): a
+// write just after the file was hashed could leave both times as they
+// were. The window must be wider than the coarsest tick: a write after the
+// push began is then dated after every time the cache kept.
+const racyWindow = 3 * time.Second
 
 // fileKey is what stat says of a file; a cached hash holds while it is equal.
 type fileKey struct {
@@ -277,6 +280,11 @@ func trimCaches(dir, keep string, max int64) {
 	var files []cacheFile
 	var total int64
 	for _, e := range entries {
+		// TRACEBLOC_CACHE_DIR may name a folder that holds other files too:
+		// only the caches (named by their folder's hash) are ever removed.
+		if !isCacheName(e.Name()) {
+			continue
+		}
 		info, err := e.Info()
 		if err != nil || !info.Mode().IsRegular() {
 			continue
@@ -296,4 +304,14 @@ func trimCaches(dir, keep string, max int64) {
 			total -= f.size
 		}
 	}
+}
+
+// isCacheName reports whether name is that of a cache file: the hex of
+// 16 bytes of its folder's SHA-256.
+func isCacheName(name string) bool {
+	if len(name) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(name)
+	return err == nil && strings.ToLower(name) == name
 }

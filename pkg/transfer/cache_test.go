@@ -163,6 +163,20 @@ func TestHashCacheSkipsRacyFiles(t *testing.T) {
 	}
 }
 
+// On FAT a time ticks every 2 s and the ctime is the mtime: a write just
+// after a push began and hashed the file can be dated up to 2 s before the
+// push's start, with the times the cache kept. So a file dated 1.5 s
+// before the start is not cached either.
+func TestHashCacheSkipsFilesWithinACoarseTick(t *testing.T) {
+	t.Setenv(cacheDirEnv, t.TempDir())
+	root, files := cacheDataset(t, 4)
+	hashWithCache(t, root, files, time.Now().Add(1500*time.Millisecond))
+	l, _ := hashWithCache(t, root, files, later())
+	if h, c := l.Counts(); h != 4 || c != 0 {
+		t.Errorf("hashed %d, cached %d; want every file of the last 2 s tick read again", h, c)
+	}
+}
+
 func TestHashCacheCorruptOrForeignIsIgnoredWithANote(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -230,7 +244,7 @@ func TestHashCacheFolderIsBounded(t *testing.T) {
 	dir := t.TempDir()
 	old := time.Now().Add(-3 * time.Hour)
 	for i, size := range []int{400, 300, 200} {
-		p := filepath.Join(dir, fmt.Sprintf("c%d", i))
+		p := filepath.Join(dir, cacheName(i))
 		if err := os.WriteFile(p, make([]byte, size), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -240,13 +254,24 @@ func TestHashCacheFolderIsBounded(t *testing.T) {
 		}
 	}
 	// c0 is the oldest, but the one just written stays whatever its age.
-	trimCaches(dir, filepath.Join(dir, "c0"), 650)
+	// Another file of a folder TRACEBLOC_CACHE_DIR names, the oldest of all.
+	other := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(other, make([]byte, 1000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(other, old.Add(-time.Hour), old.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	trimCaches(dir, filepath.Join(dir, cacheName(0)), 650)
 	var left []string
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		left = append(left, e.Name())
 	}
-	if strings.Join(left, ",") != "c0,c2" {
-		t.Errorf("left %v, want c0 (just written) and c2 (the newest of the rest) under 650 bytes", left)
+	if want := cacheName(0) + "," + cacheName(2) + ",notes.txt"; strings.Join(left, ",") != want {
+		t.Errorf("left %v, want cache 0 (just written), cache 2 (the newest of the rest) under 650 bytes and notes.txt (not a cache)", left)
 	}
 }
+
+// cacheName is a name of the kind OpenHashCache gives a cache file.
+func cacheName(i int) string { return fmt.Sprintf("%032x", i) }

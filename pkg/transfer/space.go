@@ -15,6 +15,10 @@ type Room struct {
 	Inodes int64 `json:"inodes"`
 }
 
+// maxAllocBlock is the largest block size taken as the unit a file's room
+// is counted in (ZFS records go up to 128 KiB).
+const maxAllocBlock = 128 << 10
+
 // roomNeeded is what the plan takes on a volume of the given block size.
 //
 // The new copy is built beside the staged one, which stays whole until the
@@ -28,7 +32,11 @@ type Room struct {
 // partial copy that the plan drops are only removed after the stream, so
 // their room is not counted as free.
 func roomNeeded(p Plan, block int64) Room {
-	if block <= 0 {
+	if block <= 0 || block > maxAllocBlock {
+		// Network filesystems report their transfer size as the block:
+		// CephFS 4 MiB, NFS its wsize (often 1 MiB). Their servers allocate
+		// far less per file; rounding each file up to that much would
+		// refuse a dataset of small files that fits many times over.
 		block = 4096
 	}
 	var r Room

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -45,6 +46,28 @@ func TestRoomNeeded(t *testing.T) {
 	r = roomNeeded(some, 4096)
 	if r.Inodes != 2+2 || r.Bytes != int64(2+1+4)*4096 {
 		t.Errorf("with a link and a resumed file: %+v, want 4 inodes and %d bytes", r, (2+1+4)*4096)
+	}
+}
+
+// TestRoomOnNetworkVolume: a shared volume on CephFS (4 MiB block) or NFS
+// (its 1 MiB wsize as the block) takes 10 000 files of 1 KiB in far less
+// than 1 GiB; counting a block a file would ask 10 GiB and refuse it.
+func TestRoomOnNetworkVolume(t *testing.T) {
+	var files []dataset.File
+	for i := range 10000 {
+		files = append(files, dataset.File{Rel: fmt.Sprintf("texts/%05d.txt", i), Size: 1024})
+	}
+	plan := MakePlan(files, NewLocal(), Inventory{})
+	for _, block := range []int64{1 << 20, 4 << 20} {
+		inv := proto.Message{Space: &proto.Space{FreeBytes: 1 << 30, FreeInodes: -1, BlockSize: block}}
+		if err := checkRoom(plan, inv, "cats"); err != nil {
+			t.Errorf("block %d: %v", block, err)
+		}
+	}
+	// A local filesystem's block still counts: 64 KiB blocks, 625 MiB.
+	inv := proto.Message{Space: &proto.Space{FreeBytes: 600 << 20, FreeInodes: -1, BlockSize: 64 << 10}}
+	if err := checkRoom(plan, inv, "cats"); exitcode.Of(err) != exitcode.Staging {
+		t.Errorf("64 KiB blocks, 600 MiB free: %v, want exit %d", err, exitcode.Staging)
 	}
 }
 

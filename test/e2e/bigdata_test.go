@@ -121,9 +121,9 @@ func TestHashCache(t *testing.T) {
 	if err := fixture.WriteText(dir, fixture.TextOptions{Task: "text_classification", Files: 300}); err != nil {
 		t.Fatal(err)
 	}
-	// Files written within a second of a push are not cached (their times
-	// could survive a write right after the hashing).
-	time.Sleep(1500 * time.Millisecond)
+	// Files written within 3 s of a push are not cached (their times could
+	// survive a write right after the hashing).
+	time.Sleep(3500 * time.Millisecond)
 	env := []string{"TRACEBLOC_CACHE_DIR=" + t.TempDir()}
 	push := func(what string) transferCounts {
 		t.Helper()
