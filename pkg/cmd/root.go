@@ -16,8 +16,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
