@@ -211,6 +211,19 @@ func (ig *Ignore) Why(rel string) string {
 	return fmt.Sprintf("%q (%s)", ig.rules[i].text, ig.rules[i].source)
 }
 
+// requiredExcluded is the problem of a pattern that matches a file the
+// task cannot do without (labels.csv, tokenizer.json): the push stages such
+// a file whatever the patterns say, so the pattern is a mistake to name
+// rather than a wish to follow silently. "" when no pattern matches it.
+func (ig *Ignore) requiredExcluded(name, task, why string) string {
+	i := ig.match(name, false)
+	if i < 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s is excluded by %q (%s), but %s %s: drop that pattern, or take the file back with --exclude '!%s'",
+		name, ig.rules[i].text, ig.rules[i].source, task, why, name)
+}
+
 // Exclusions are the counts by pattern of what was left out, leftovers
 // first, each pattern once; never nil.
 func (ig *Ignore) Exclusions() []Exclusion {

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -238,5 +239,38 @@ func TestFindTabularCSVExcludes(t *testing.T) {
 	}
 	if name != "data.csv" || len(ign.Exclusions()) != 2 || len(notes) != 2 {
 		t.Errorf("name %q, excluded %+v, notes %q", name, ign.Exclusions(), notes)
+	}
+}
+
+// TestCheckRequiredFileExcluded: a pattern matching labels.csv (or a text
+// task's tokenizer.json) used to be ignored without a word and the file
+// staged anyway; it is refused, naming the pattern and the way back, and
+// a "!" pattern taking the file back passes.
+func TestCheckRequiredFileExcluded(t *testing.T) {
+	dir := validDataset(t)
+	for _, ex := range [][]string{{"labels.csv"}, {"*.csv"}} {
+		_, err := Check(dir, Options{LabelColumn: "label", Limits: DefaultLimits, Exclude: ex})
+		want := fmt.Sprintf("labels.csv is excluded by %q (--exclude), but image_classification reads its rows from it: drop that pattern, or take the file back with --exclude '!labels.csv'", ex[0])
+		if err == nil || exitcode.Of(err) != exitcode.Local || !strings.Contains(err.Error(), want) {
+			t.Errorf("--exclude %v: %v (exit %d), want exit 3 saying %q", ex, err, exitcode.Of(err), want)
+		}
+	}
+	if _, err := Check(dir, Options{LabelColumn: "label", Limits: DefaultLimits, Exclude: []string{"*.csv", "!labels.csv"}}); err != nil {
+		t.Errorf("labels.csv taken back with !labels.csv: %v", err)
+	}
+	writeFile(t, filepath.Join(dir, IgnoreFile), "labels.csv\n")
+	if _, err := Check(dir, Options{LabelColumn: "label", Limits: DefaultLimits}); err == nil || !strings.Contains(err.Error(), `by "labels.csv" (.traceblocignore)`) {
+		t.Errorf(".traceblocignore naming labels.csv: %v", err)
+	}
+
+	task, _ := category.Lookup("text_classification")
+	tdir := t.TempDir()
+	if err := fixture.WriteText(tdir, fixture.TextOptions{Task: task.Name, Files: 5}); err != nil {
+		t.Fatal(err)
+	}
+	o := TextOptionsFor(task, "label", DefaultLimits)
+	o.Exclude = []string{"labels.csv"}
+	if _, err := CheckText(tdir, o); err == nil || !strings.Contains(err.Error(), "labels.csv is excluded by \"labels.csv\" (--exclude), but text_classification reads its rows from it") {
+		t.Errorf("text task with labels.csv excluded: %v", err)
 	}
 }
