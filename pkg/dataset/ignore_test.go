@@ -274,3 +274,15 @@ func TestCheckRequiredFileExcluded(t *testing.T) {
 		t.Errorf("text task with labels.csv excluded: %v", err)
 	}
 }
+
+// TestIgnoreFileLongLine: a .traceblocignore line past the scanner's 64 KiB
+// (not a file of patterns) exits 3 naming the line and the fix, not a bare
+// "bufio.Scanner: token too long".
+func TestIgnoreFileLongLine(t *testing.T) {
+	dir := validDataset(t)
+	writeFile(t, filepath.Join(dir, IgnoreFile), "raw/\n"+strings.Repeat("x", 70000)+"\n")
+	_, err := Check(dir, Options{LabelColumn: "label", Limits: DefaultLimits})
+	if err == nil || exitcode.Of(err) != exitcode.Local || !strings.Contains(err.Error(), IgnoreFile+" line 2 is longer than 64 KiB") {
+		t.Errorf("got %v (exit %d)", err, exitcode.Of(err))
+	}
+}
