@@ -286,3 +286,58 @@ func TestIgnoreFileLongLine(t *testing.T) {
 		t.Errorf("got %v (exit %d)", err, exitcode.Of(err))
 	}
 }
+
+// TestIDColumnBlankValue: the ingestor strips a data_id value and skips a
+// row left without one, so a data_id cell of white space alone fails the
+// run later; the pre-flight refuses it (tabular CSV and labels.csv alike),
+// and a real id next to spaces passes.
+func TestIDColumnBlankValue(t *testing.T) {
+	task, _ := category.Lookup("tabular_classification")
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("key,a,label\n")
+	for i := range 30 {
+		k := fmt.Sprintf(" k%d ", i)
+		if i == 7 {
+			k = "   "
+		}
+		fmt.Fprintf(&b, "%s,%d,%d\n", k, i, i%2)
+	}
+	csv := filepath.Join(dir, "data.csv")
+	writeFile(t, csv, b.String())
+	o := TabularOptionsFor(task, "label", "", "", nil, DefaultLimits)
+	o.IDColumn = "key"
+	_, err := CheckTabular(csv, o)
+	if err == nil || exitcode.Of(err) != exitcode.Local || !strings.Contains(err.Error(), `data.csv line 9 holds only white space in the data_id column "key"`) {
+		t.Errorf("tabular: %v (exit %d)", err, exitcode.Of(err))
+	}
+
+	img := validDataset(t)
+	lines := strings.Split(strings.TrimSuffix(readFileT(t, filepath.Join(img, "labels.csv")), "\n"), "\n")
+	for i := range lines {
+		switch i {
+		case 0:
+			lines[i] += ",key"
+		case 2:
+			lines[i] += ",   "
+		default:
+			lines[i] += fmt.Sprintf(",k%d", i)
+		}
+	}
+	writeFile(t, filepath.Join(img, "labels.csv"), strings.Join(lines, "\n")+"\n")
+	if _, err := Check(img, Options{LabelColumn: "label", Limits: DefaultLimits}); err != nil {
+		t.Fatalf("the dataset with a key column does not pass on its own: %v", err)
+	}
+	if err := CheckIDColumn(img, "key"); err == nil || !strings.Contains(err.Error(), `no value in the data_id column "key"`) {
+		t.Errorf("labels.csv: %v", err)
+	}
+}
+
+func readFileT(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
