@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -62,5 +63,42 @@ func TestHelpNamesEveryTaskAndTheTaskFlag(t *testing.T) {
 	}
 	if !strings.Contains(flags, "--task\t") || strings.Contains(flags, "--category") {
 		t.Errorf("flag completion offers:\n%s", flags)
+	}
+}
+
+// TestJSONOnRefusedFlags: with -o json, a flag refused before the push
+// begins still prints exactly one JSON object on stdout, failed, with the
+// process's exit code (2), as docs/json-output.md promises for every failure.
+func TestJSONOnRefusedFlags(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"--bwlimit", "0"},
+		{"--max-size", "-1"},
+		{"--retries", "-1"},
+		{"--exclude", "raw/[a-"},
+		{"--task", "object_detection", "--label-column", "species"},
+		{"--number-of-keypoints", "3"},
+	} {
+		out, _, err := execute(append([]string{"push", dir, "--table", "t", "--dry-run", "-o", "json"}, args...)...)
+		if exitcode.Of(err) != exitcode.BadFlags {
+			t.Errorf("%v: exit %d (%v), want 2", args, exitcode.Of(err), err)
+			continue
+		}
+		dec := json.NewDecoder(strings.NewReader(out))
+		var got struct {
+			Status   string `json:"status"`
+			Error    string `json:"error"`
+			ExitCode *int   `json:"exit_code"`
+		}
+		if derr := dec.Decode(&got); derr != nil {
+			t.Errorf("%v: stdout %q is not a JSON object: %v", args, out, derr)
+			continue
+		}
+		if dec.More() {
+			t.Errorf("%v: stdout holds more than one JSON value: %q", args, out)
+		}
+		if got.Status != "failed" || got.ExitCode == nil || *got.ExitCode != exitcode.BadFlags || got.Error != err.Error() {
+			t.Errorf("%v: JSON %+v, want status failed, exit_code 2 and the error %q", args, got, err)
+		}
 	}
 }

@@ -164,10 +164,17 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 		Args:    badArgs(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Path = args[0]
-			if err := o.Validate(); err != nil {
-				return err
+			err := o.Validate()
+			if err == nil {
+				err = o.validateTaskFlags(c.Flags())
 			}
-			if err := o.validateTaskFlags(c.Flags()); err != nil {
+			if err != nil {
+				if o.Output == "json" {
+					// -o json promises one object on stdout for every
+					// failure, a flag refused before the push began too.
+					rep := push.Refused(push.Options{Path: o.Path, Table: o.Table, Category: o.Category, Intent: o.Intent}, err)
+					_ = output.New(o.streams.Out, o.streams.ErrOut, o.Quiet).JSON(rep)
+				}
 				return err
 			}
 			if !c.Flags().Changed("time-column") {

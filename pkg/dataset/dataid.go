@@ -48,7 +48,8 @@ func CheckIDColumn(root, column string) error {
 		if err != nil {
 			return exitcode.Errorf(exitcode.Local, "reading %s: %w", LabelsFile, err)
 		}
-		if at >= len(rec) || slices.Contains(naValues, string(rec[at])) {
+		// The ingestor strips the id: white space alone is no id either.
+		if at >= len(rec) || slices.Contains(naValues, string(rec[at])) || strings.TrimSpace(string(rec[at])) == "" {
 			empty.addLine(s.Line())
 		}
 	}

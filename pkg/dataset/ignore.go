@@ -135,14 +135,17 @@ func readIgnoreFile(root string) ([]ignoreLine, error) {
 	case !st.Mode().IsRegular():
 		return nil, exitcode.Errorf(exitcode.Local, "%s is not a regular file (a link, folder or device): make it a plain text file of patterns, one a line", full)
 	}
-	f, err := os.Open(full)
+	// The safe open: a FIFO put in place after the Lstat must not hang
+	// the pre-flight, a link must not be followed.
+	f, err := openRead(full)
 	if err != nil {
 		return nil, exitcode.Errorf(exitcode.Local, "reading %s: %w", full, err)
 	}
-	defer f.Close()
+	defer f.close()
 	var out []ignoreLine
 	s := bufio.NewScanner(f)
-	for n := 1; s.Scan(); n++ {
+	n := 1
+	for ; s.Scan(); n++ {
 		l := strings.TrimSuffix(s.Text(), "\r")
 		switch {
 		case strings.TrimSpace(l) == "", strings.HasPrefix(l, "#"):
@@ -152,7 +155,10 @@ func readIgnoreFile(root string) ([]ignoreLine, error) {
 		}
 		out = append(out, ignoreLine{text: l, line: n})
 	}
-	if err := s.Err(); err != nil {
+	if err := s.Err(); errors.Is(err, bufio.ErrTooLong) {
+		return nil, exitcode.Errorf(exitcode.Local, "%s line %d is longer than %d KiB, no pattern is: is it the file of patterns, one a line? fix or remove it",
+			full, n, bufio.MaxScanTokenSize/1024)
+	} else if err != nil {
 		return nil, exitcode.Errorf(exitcode.Local, "reading %s: %w", full, err)
 	}
 	return out, nil
@@ -209,6 +215,19 @@ func (ig *Ignore) Why(rel string) string {
 		return ""
 	}
 	return fmt.Sprintf("%q (%s)", ig.rules[i].text, ig.rules[i].source)
+}
+
+// requiredExcluded is the problem of a pattern that matches a file the
+// task cannot do without (labels.csv, tokenizer.json): the push stages such
+// a file whatever the patterns say, so the pattern is a mistake to name
+// rather than a wish to follow silently. "" when no pattern matches it.
+func (ig *Ignore) requiredExcluded(name, task, why string) string {
+	i := ig.match(name, false)
+	if i < 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s is excluded by %q (%s), but %s %s: drop that pattern, or take the file back with --exclude '!%s'",
+		name, ig.rules[i].text, ig.rules[i].source, task, why, name)
 }
 
 // Exclusions are the counts by pattern of what was left out, leftovers

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -239,4 +240,104 @@ func TestFindTabularCSVExcludes(t *testing.T) {
 	if name != "data.csv" || len(ign.Exclusions()) != 2 || len(notes) != 2 {
 		t.Errorf("name %q, excluded %+v, notes %q", name, ign.Exclusions(), notes)
 	}
+}
+
+// TestCheckRequiredFileExcluded: a pattern matching labels.csv (or a text
+// task's tokenizer.json) used to be ignored without a word and the file
+// staged anyway; it is refused, naming the pattern and the way back, and
+// a "!" pattern taking the file back passes.
+func TestCheckRequiredFileExcluded(t *testing.T) {
+	dir := validDataset(t)
+	for _, ex := range [][]string{{"labels.csv"}, {"*.csv"}} {
+		_, err := Check(dir, Options{LabelColumn: "label", Limits: DefaultLimits, Exclude: ex})
+		want := fmt.Sprintf("labels.csv is excluded by %q (--exclude), but image_classification reads its rows from it: drop that pattern, or take the file back with --exclude '!labels.csv'", ex[0])
+		if err == nil || exitcode.Of(err) != exitcode.Local || !strings.Contains(err.Error(), want) {
+			t.Errorf("--exclude %v: %v (exit %d), want exit 3 saying %q", ex, err, exitcode.Of(err), want)
+		}
+	}
+	if _, err := Check(dir, Options{LabelColumn: "label", Limits: DefaultLimits, Exclude: []string{"*.csv", "!labels.csv"}}); err != nil {
+		t.Errorf("labels.csv taken back with !labels.csv: %v", err)
+	}
+	writeFile(t, filepath.Join(dir, IgnoreFile), "labels.csv\n")
+	if _, err := Check(dir, Options{LabelColumn: "label", Limits: DefaultLimits}); err == nil || !strings.Contains(err.Error(), `by "labels.csv" (.traceblocignore)`) {
+		t.Errorf(".traceblocignore naming labels.csv: %v", err)
+	}
+
+	task, _ := category.Lookup("text_classification")
+	tdir := t.TempDir()
+	if err := fixture.WriteText(tdir, fixture.TextOptions{Task: task.Name, Files: 5}); err != nil {
+		t.Fatal(err)
+	}
+	o := TextOptionsFor(task, "label", DefaultLimits)
+	o.Exclude = []string{"labels.csv"}
+	if _, err := CheckText(tdir, o); err == nil || !strings.Contains(err.Error(), "labels.csv is excluded by \"labels.csv\" (--exclude), but text_classification reads its rows from it") {
+		t.Errorf("text task with labels.csv excluded: %v", err)
+	}
+}
+
+// TestIgnoreFileLongLine: a .traceblocignore line past the scanner's 64 KiB
+// (not a file of patterns) exits 3 naming the line and the fix, not a bare
+// "bufio.Scanner: token too long".
+func TestIgnoreFileLongLine(t *testing.T) {
+	dir := validDataset(t)
+	writeFile(t, filepath.Join(dir, IgnoreFile), "raw/\n"+strings.Repeat("x", 70000)+"\n")
+	_, err := Check(dir, Options{LabelColumn: "label", Limits: DefaultLimits})
+	if err == nil || exitcode.Of(err) != exitcode.Local || !strings.Contains(err.Error(), IgnoreFile+" line 2 is longer than 64 KiB") {
+		t.Errorf("got %v (exit %d)", err, exitcode.Of(err))
+	}
+}
+
+// TestIDColumnBlankValue: the ingestor strips a data_id value and skips a
+// row left without one, so a data_id cell of white space alone fails the
+// run later; the pre-flight refuses it (tabular CSV and labels.csv alike),
+// and a real id next to spaces passes.
+func TestIDColumnBlankValue(t *testing.T) {
+	task, _ := category.Lookup("tabular_classification")
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("key,a,label\n")
+	for i := range 30 {
+		k := fmt.Sprintf(" k%d ", i)
+		if i == 7 {
+			k = "   "
+		}
+		fmt.Fprintf(&b, "%s,%d,%d\n", k, i, i%2)
+	}
+	csv := filepath.Join(dir, "data.csv")
+	writeFile(t, csv, b.String())
+	o := TabularOptionsFor(task, "label", "", "", nil, DefaultLimits)
+	o.IDColumn = "key"
+	_, err := CheckTabular(csv, o)
+	if err == nil || exitcode.Of(err) != exitcode.Local || !strings.Contains(err.Error(), `data.csv line 9 holds only white space in the data_id column "key"`) {
+		t.Errorf("tabular: %v (exit %d)", err, exitcode.Of(err))
+	}
+
+	img := validDataset(t)
+	lines := strings.Split(strings.TrimSuffix(readFileT(t, filepath.Join(img, "labels.csv")), "\n"), "\n")
+	for i := range lines {
+		switch i {
+		case 0:
+			lines[i] += ",key"
+		case 2:
+			lines[i] += ",   "
+		default:
+			lines[i] += fmt.Sprintf(",k%d", i)
+		}
+	}
+	writeFile(t, filepath.Join(img, "labels.csv"), strings.Join(lines, "\n")+"\n")
+	if _, err := Check(img, Options{LabelColumn: "label", Limits: DefaultLimits}); err != nil {
+		t.Fatalf("the dataset with a key column does not pass on its own: %v", err)
+	}
+	if err := CheckIDColumn(img, "key"); err == nil || !strings.Contains(err.Error(), `no value in the data_id column "key"`) {
+		t.Errorf("labels.csv: %v", err)
+	}
+}
+
+func readFileT(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -124,6 +124,9 @@ func (r *run) walk() {
 			return
 		}
 		r.addFile(LabelsFile, labels)
+		if msg := r.ign.requiredExcluded(LabelsFile, r.task.Name, "reads its rows from it"); msg != "" {
+			r.probs.addf("%s", msg)
+		}
 	}
 	r.noteIgnored()
 

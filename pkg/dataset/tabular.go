@@ -330,6 +330,9 @@ type colCheck struct {
 	declared bool
 	typ      spec.ColumnType
 	required bool
+	// id is the data_id column: the ingestor strips its value and skips a
+	// row whose id is then empty, so white space alone is no id.
+	id bool
 }
 
 // orderKey is a time or step, comparable whatever the column's type.
@@ -443,6 +446,10 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 			// A cell that fits its type raises no problem, missing-value
 			// word or not, unless its column is required: for most cells
 			// the fit is the only test.
+			if c.id && !isMissing(v) && isBlank(v) {
+				probs.atLine("%s line %d holds only white space in the data_id column %q: the ingestor strips an id and skips a row left without one; give every row an id, or push with --data-id content_hash", name, line, c.name)
+				continue
+			}
 			if !c.required && validValue(v, &c.typ) {
 				continue
 			}
@@ -615,6 +622,7 @@ func checkTabularHeader(name string, cols []string, o TabularOptions, probs *pro
 			checks[i].declared, checks[i].typ = true, col.Type
 		}
 		checks[i].required = c == o.LabelColumn || c == o.OrderColumn || c == o.GroupColumn || c == o.DurationColumn || c == o.IDColumn
+		checks[i].id = c != "" && c == o.IDColumn
 	}
 	ok = checkColumnNames(name, cols, o, probs) && ok
 	if len(reserved) > 0 {

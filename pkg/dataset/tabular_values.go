@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"bytes"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -40,6 +41,9 @@ func isMissing(v []byte) bool {
 func cellFits(v []byte, c *colCheck) bool {
 	if !c.declared {
 		return true
+	}
+	if c.id && isBlank(v) {
+		return false
 	}
 	// A value that fits raises no problem, missing-value word or not,
 	// unless the column is required.
@@ -435,4 +439,10 @@ func isBoolWord(v string) bool {
 		return true
 	}
 	return false
+}
+
+// isBlank tells whether v is empty or white space only, as Python's
+// str.strip() leaves it.
+func isBlank(v []byte) bool {
+	return len(bytes.TrimSpace(v)) == 0
 }

@@ -156,9 +156,15 @@ func walkTexts(abs string, o TextOptions, ign *Ignore, ds *Dataset, probs *probl
 	}
 	ds.Files = append(ds.Files, File{Rel: LabelsFile, Size: labels.Size(), ModTime: labels.ModTime()})
 	ds.Bytes += labels.Size()
+	if msg := ign.requiredExcluded(LabelsFile, o.Task, "reads its rows from it"); msg != "" {
+		probs.add("%s", msg)
+	}
 	staged := []string{LabelsFile, o.Dir}
 	if _, err := os.Lstat(filepath.Join(abs, TokenizerFile)); err == nil && o.Tokenizer != nil {
 		staged = append(staged, TokenizerFile)
+		if msg := ign.requiredExcluded(TokenizerFile, o.Task, "reads it"); msg != "" {
+			probs.add("%s", msg)
+		}
 	}
 	noteOthers(abs, staged, ign, ds)
 

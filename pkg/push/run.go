@@ -22,8 +22,7 @@ import (
 // Run performs the push: "fail fast, fail local". It always returns a report,
 // filled as far as the push got; the error carries the exit code.
 func Run(ctx context.Context, o Options) (*Report, error) {
-	r := &Report{Status: StatusFailed, LayoutVersion: category.LayoutVersion(), Table: o.Table, Category: o.Category, Intent: o.Intent, Path: o.Path,
-		Excluded: []dataset.Exclusion{}, BWLimit: o.BWLimit}
+	r := newReport(o)
 	err := run(ctx, o, r)
 	if err != nil && ctx.Err() != nil && exitcode.Of(err) != exitcode.Interrupted {
 		// Whatever failed after Ctrl-C failed because of it: a request cut
@@ -32,11 +31,28 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		err = exitcode.Errorf(exitcode.Interrupted, "interrupted before staging began: nothing was created in the cluster")
 	}
 	if err != nil {
-		r.Status = StatusFailed
-		r.Error = err.Error()
-		r.ExitCode = exitcode.Of(err)
+		fail(r, err)
 	}
 	return r, err
+}
+
+// Refused is the report of a push its flags stopped before it began, so
+// that -o json still prints its one object with the exit code.
+func Refused(o Options, err error) *Report {
+	r := newReport(o)
+	fail(r, err)
+	return r
+}
+
+func newReport(o Options) *Report {
+	return &Report{Status: StatusFailed, LayoutVersion: category.LayoutVersion(), Table: o.Table, Category: o.Category, Intent: o.Intent, Path: o.Path,
+		Excluded: []dataset.Exclusion{}, BWLimit: o.BWLimit}
+}
+
+func fail(r *Report, err error) {
+	r.Status = StatusFailed
+	r.Error = err.Error()
+	r.ExitCode = exitcode.Of(err)
 }
 
 func run(ctx context.Context, o Options, r *Report) error {
