@@ -105,6 +105,7 @@ func Compute(root string) (string, error) {
 
 // goTool is the go command of the toolchain running this code.
 func goTool() string {
+	//nolint:staticcheck // the toolchain that runs this code is the one whose build the stamp describes
 	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
 		return p
 	}

@@ -71,5 +71,5 @@ func TestImportRules(t *testing.T) {
 }
 
 func goTool() string {
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
+	return filepath.Join(runtime.GOROOT(), "bin", "go") //nolint:staticcheck // the go command of the toolchain running the test
 }

@@ -72,7 +72,7 @@ func (d *dir) removeAll(name string) error {
 func emptyTree(top int, where string) (err error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(top, &st); err != nil {
-		unix.Close(top)
+		_ = unix.Close(top)
 		return &fs.PathError{Op: "stat", Path: where, Err: err}
 	}
 	ids := []fileID{{uint64(st.Dev), st.Ino}}
@@ -80,7 +80,7 @@ func emptyTree(top int, where string) (err error) {
 	defer func() {
 		for _, l := range levels {
 			if l.fd >= 0 {
-				unix.Close(l.fd)
+				_ = unix.Close(l.fd)
 			}
 		}
 	}()
@@ -124,12 +124,12 @@ func emptyTree(top int, where string) (err error) {
 				}
 				var pst unix.Stat_t
 				if serr := unix.Fstat(fd, &pst); serr != nil || (fileID{uint64(pst.Dev), pst.Ino}) != ids[depth-1] {
-					unix.Close(fd)
+					_ = unix.Close(fd)
 					return fail("remove", depth, errors.New("the folder was moved out of the tree while it was removed"))
 				}
 				up.fd = fd
 			}
-			unix.Close(cur.fd)
+			_ = unix.Close(cur.fd)
 			levels = levels[:depth]
 			ids = ids[:depth]
 			up.changed = true
@@ -166,18 +166,18 @@ func emptyTree(top int, where string) (err error) {
 			return fail("open", depth+1, oerr)
 		}
 		if len(ids) >= maxLevels {
-			unix.Close(fd)
+			_ = unix.Close(fd)
 			return fail("remove", depth+1, fmt.Errorf("the tree is deeper than %d levels", maxLevels))
 		}
 		var cst unix.Stat_t
 		if serr := unix.Fstat(fd, &cst); serr != nil {
-			unix.Close(fd)
+			_ = unix.Close(fd)
 			return fail("stat", depth+1, serr)
 		}
 		// Only so many levels stay open: the one furthest up is closed
 		// and its unread names dropped (it is read again from its start).
 		if far := len(levels) - openLevels; far >= 0 && levels[far].fd >= 0 {
-			unix.Close(levels[far].fd)
+			_ = unix.Close(levels[far].fd)
 			levels[far].fd = -1
 			levels[far].pending = nil
 			levels[far].changed = true

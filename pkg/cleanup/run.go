@@ -1,3 +1,5 @@
+// Package cleanup removes what interrupted pushes left on the cluster: stage
+// Pods, expired Leases and staging folders (found by pkg/leftover).
 package cleanup
 
 import (

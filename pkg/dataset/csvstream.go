@@ -516,8 +516,7 @@ func (c *CSVStream) parseSlow(data []byte) (int, error) {
 		// the ingestor's CSV reader takes it (x"y reads as x"y).
 		k := pos
 		for k < len(data) && data[k] != ',' && data[k] != '\n' {
-			switch data[k] {
-			case '\\':
+			if data[k] == '\\' {
 				if k+1 == len(data) {
 					if !c.eof {
 						return 0, errNeedMore

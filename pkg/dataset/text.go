@@ -224,7 +224,7 @@ func walkTexts(abs string, o TextOptions, ign *Ignore, ds *Dataset, probs *probl
 	if len(links) > 0 {
 		probs.add("%d symbolic links in %s/: %s: copy the real files in (links are refused, they can point anywhere on your disk)", len(links), o.Dir, listFirst(links, 3))
 	}
-	if skipped := append(dirs, hidden...); len(skipped) > 0 {
+	if skipped := append(slices.Clone(dirs), hidden...); len(skipped) > 0 {
 		ds.Notes = append(ds.Notes, fmt.Sprintf("not staged (folders and hidden files in %s/ are named by no row): %s", o.Dir, listFirst(skipped, 5)))
 	}
 	if len(badNames) > 0 {

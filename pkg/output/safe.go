@@ -104,7 +104,8 @@ func NewSafeWriter(w io.Writer) *SafeWriter {
 func (s *SafeWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	buf := append(s.pending, p...)
+	buf := make([]byte, 0, len(s.pending)+len(p))
+	buf = append(append(buf, s.pending...), p...)
 	s.pending = nil
 	// Hold back an incomplete character at the end.
 	cut := len(buf)

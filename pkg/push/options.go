@@ -12,12 +12,12 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 )
 
-// Connection and Connector are cluster's: a push connects only once the
-// local checks passed.
-type (
-	Connection = cluster.Connection
-	Connector  = cluster.Connector
-)
+// Connection is cluster.Connection: a push connects only once the local
+// checks passed.
+type Connection = cluster.Connection
+
+// Connector is cluster.Connector, called once the local checks passed.
+type Connector = cluster.Connector
 
 // Options are the resolved inputs of a push.
 type Options struct {

@@ -11,7 +11,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/transfer"
 )
 
-// The stream's compression modes, for --compress.
+// CompressAuto is the default --compress mode: compress when a sample of the data shrinks.
 const CompressAuto = transfer.CompressAuto
 
 // ValidCompress reports whether mode is a --compress value.

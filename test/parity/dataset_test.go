@@ -19,14 +19,6 @@ type table struct {
 	rows   [][]string
 }
 
-func (t *table) clone() *table {
-	c := &table{header: append([]string(nil), t.header...)}
-	for _, r := range t.rows {
-		c.rows = append(c.rows, append([]string(nil), r...))
-	}
-	return c
-}
-
 // col is the index of a header name, -1 when absent.
 func (t *table) col(name string) int {
 	for i, h := range t.header {
@@ -112,24 +104,6 @@ type sample struct {
 	keypoints   int
 	// oracleOpts are the image options the oracle's validators need.
 	oracleOpts map[string]any
-}
-
-func (s *sample) clone() *sample {
-	c := *s
-	c.files = map[string][]byte{}
-	for k, v := range s.files {
-		c.files[k] = v
-	}
-	if s.tab != nil {
-		c.tab = s.tab.clone()
-	}
-	c.raw = append([]func([]byte) []byte(nil), s.raw...)
-	c.oracleOpts = map[string]any{}
-	for k, v := range s.oracleOpts {
-		c.oracleOpts[k] = v
-	}
-	c.targetSize = append([]int(nil), s.targetSize...)
-	return &c
 }
 
 // write lays the sample out under dir.

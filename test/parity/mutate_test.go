@@ -20,8 +20,6 @@ type mutation struct {
 	apply func(s *sample, rng *rand.Rand) bool
 }
 
-func anyTask(string) bool { return true }
-
 // withCSV: every task whose manifest the plugin and the ingestor read
 // (object detection's labels.csv is ignored under layout v4).
 func withCSV(task string) bool { return task != "object_detection" }
@@ -31,15 +29,6 @@ func isTask(ts ...string) func(string) bool {
 	return func(t string) bool { return slices.Contains(ts, t) }
 }
 func labelled(t string) bool { return withCSV(t) && supervised(t) }
-
-// valueCol is a column the mutation writes odd values into: the label of a
-// labelled manifest, a feature of a tabular CSV.
-func valueCol(s *sample) string {
-	if family(s.task) == "tabular" {
-		return "f1"
-	}
-	return s.labelColumn
-}
 
 func rawReplace(old, new string) func([]byte) []byte {
 	return func(b []byte) []byte { return bytes.ReplaceAll(b, []byte(old), []byte(new)) }

@@ -20,7 +20,7 @@ func Plant(parent string, levels, uid, gid int) error {
 	if err != nil {
 		return fmt.Errorf("opening %s: %w", parent, err)
 	}
-	defer func() { unix.Close(fd) }()
+	defer func() { _ = unix.Close(fd) }()
 	for i := range levels {
 		name := fmt.Sprintf("%05d%s", i, strings.Repeat("d", 250))
 		if err := unix.Mkdirat(fd, name, 0o755); err != nil {
@@ -36,7 +36,7 @@ func Plant(parent string, levels, uid, gid int) error {
 				err = unix.Fchownat(fd, name, uid, gid, unix.AT_SYMLINK_NOFOLLOW)
 			}
 		}
-		unix.Close(ffd)
+		_ = unix.Close(ffd)
 		if err != nil {
 			return fmt.Errorf("level %d: %w", i, err)
 		}
@@ -44,7 +44,7 @@ func Plant(parent string, levels, uid, gid int) error {
 		if err != nil {
 			return fmt.Errorf("level %d: %w", i, err)
 		}
-		unix.Close(fd)
+		_ = unix.Close(fd)
 		fd = next
 	}
 	return nil
