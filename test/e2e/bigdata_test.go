@@ -58,10 +58,19 @@ func TestPushThatCannotFitStopsBeforeSending(t *testing.T) {
 	if err := fixture.Write(dir, fixture.Options{Images: 120, Width: 176, Height: 176, Ext: ".png", Noise: true}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = os.RemoveAll(filepath.Join(vol, ".tracebloc-staging", table))
+	// What this test staged, here or in an earlier run on the same
+	// cluster: the table's folder and its manifest.
+	forget := func() {
+		entries, _ := os.ReadDir(filepath.Join(vol, ".tracebloc-staging"))
+		for _, e := range entries {
+			if strings.Contains(e.Name(), table) {
+				_ = os.RemoveAll(filepath.Join(vol, ".tracebloc-staging", e.Name()))
+			}
+		}
 		_ = client.CoordinationV1().Leases(smallNS).Delete(context.Background(), lock.LeaseName(table), metav1.DeleteOptions{})
-	})
+	}
+	forget()
+	t.Cleanup(forget)
 	r := runPlugin(t, nil, "push", dir, "--table", table, "-n", smallNS, "-o", "json")
 	if r.code != 7 {
 		t.Fatalf("push of 11 MB to an 8 MiB volume: want exit 7\n%s", r)
