@@ -3,10 +3,7 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -68,20 +65,8 @@ func TestPushSkipsLeftoversAndExcludes(t *testing.T) {
 	want := localSums(t, dir)
 	leftovers := addLeftovers(t, dir)
 
-	cmd := ingestCmd(nil, "push", dir, "--table", table, "-n", ns, "-o", "json", "--keep-staged", "--exclude", "images/drafts/")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
 	var rep exclusionReport
-	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-		t.Fatalf("stdout is not one JSON object: %v\n%s", err, r)
-	}
+	r := runJSON(t, &rep, "push", dir, "--table", table, "-n", ns, "-o", "json", "--keep-staged", "--exclude", "images/drafts/")
 	if r.code != 0 || rep.Status != "ingested" || rep.Run == nil || rep.Run.State != "succeeded" || rep.Run.Summary == nil || rep.Run.Summary.Inserted != 20 {
 		t.Fatalf("want an ingested run of the 20 images:\n%s", r)
 	}

@@ -48,7 +48,21 @@ type runReport struct {
 
 func ingestPush(t *testing.T, table string, extra ...string) (result, runReport) {
 	t.Helper()
-	args := append([]string{"push", smallDataset(t), "--table", table, "-n", ns, "-o", "json"}, extra...)
+	return ingestDir(t, smallDataset(t), table, extra...)
+}
+
+// ingestDir pushes dir through the run.
+func ingestDir(t *testing.T, dir, table string, extra ...string) (result, runReport) {
+	t.Helper()
+	var rep runReport
+	r := runJSON(t, &rep, append([]string{"push", dir, "--table", table, "-n", ns, "-o", "json"}, extra...)...)
+	return r, rep
+}
+
+// runJSON runs the plugin as a push that ingests (ingestCmd) and decodes
+// the one JSON object it prints on stdout into rep.
+func runJSON(t *testing.T, rep any, args ...string) result {
+	t.Helper()
 	cmd := ingestCmd(nil, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -59,11 +73,10 @@ func ingestPush(t *testing.T, table string, extra ...string) (result, runReport)
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	var rep runReport
-	if jerr := json.Unmarshal(stdout.Bytes(), &rep); jerr != nil {
+	if jerr := json.Unmarshal(stdout.Bytes(), rep); jerr != nil {
 		t.Fatalf("stdout is not one JSON object: %v\n%s", jerr, r)
 	}
-	return r, rep
+	return r
 }
 
 // forgetTable removes everything a run of table leaves: the staged and the

@@ -3,12 +3,9 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -118,26 +115,6 @@ func TestIngestDataIDColumn(t *testing.T) {
 	if !strings.Contains(r.stderr, "leave the cluster") {
 		t.Errorf("no warning that the column's values leave the cluster:\n%s", r.stderr)
 	}
-}
-
-// ingestDir pushes dir (not the small image dataset) through the run.
-func ingestDir(t *testing.T, dir, table string, extra ...string) (result, runReport) {
-	t.Helper()
-	cmd := ingestCmd(nil, append([]string{"push", dir, "--table", table, "-n", ns, "-o", "json"}, extra...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	var rep runReport
-	if jerr := json.Unmarshal(stdout.Bytes(), &rep); jerr != nil {
-		t.Fatalf("stdout is not one JSON object: %v\n%s", jerr, r)
-	}
-	return r, rep
 }
 
 func TestColumnNameTooLong(t *testing.T) {
