@@ -17,7 +17,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/leftover"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 )
 
 // Options describe one cleanup.
@@ -67,7 +67,7 @@ func run(ctx context.Context, o Options, r *Report) error {
 	if err != nil {
 		return err
 	}
-	err = stage.WithHelperPod(ctx, stage.HelperOptions{Client: o.Client, Config: o.Config, Namespace: o.Namespace, PVC: vol.Name,
+	err = stagepod.WithHelperPod(ctx, stagepod.HelperOptions{Client: o.Client, Config: o.Config, Namespace: o.Namespace, PVC: vol.Name,
 		ReadWriteOnce: vol.ReadWriteOnce(), Image: o.Image, Timeout: o.PodRunningTimeout, CleanupTimeout: o.CleanupTimeout,
 		Version: o.Version, Purpose: "look at the staging folder", Note: o.Note, Warn: o.Warn, NewRunner: o.NewRunner},
 		func(pod string, agent *podexec.Agent) error {
@@ -120,7 +120,7 @@ func remove(ctx context.Context, o Options, agent *podexec.Agent, items []leftov
 	for _, i := range items {
 		if i.Table == "" {
 			// A helper Pod of a status or cleanup: no table, no Lease.
-			if err := stage.Delete(ctx, o.Client, o.Namespace, i.Name); err != nil {
+			if err := stagepod.Delete(ctx, o.Client, o.Namespace, i.Name); err != nil {
 				return fmt.Errorf("removing pod %s: %w", i.Name, err)
 			}
 			o.Note("removed pod %s", i.Name)
@@ -165,7 +165,7 @@ func removeTable(ctx context.Context, o Options, agent *podexec.Agent, table str
 	for _, i := range items {
 		switch i.Kind {
 		case "Pod":
-			if err := stage.Delete(ctx, o.Client, o.Namespace, i.Name); err != nil {
+			if err := stagepod.Delete(ctx, o.Client, o.Namespace, i.Name); err != nil {
 				return fmt.Errorf("removing pod %s: %w", i.Name, err)
 			}
 			o.Note("removed pod %s", i.Name)

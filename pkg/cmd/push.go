@@ -20,7 +20,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/push"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 )
 
 var pushExample = `  # Check a dataset and show what would be staged, without touching the cluster's storage
@@ -203,7 +203,7 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 	f.BoolVar(&o.DryRun, "dry-run", false, "run every check and print the summary, stage nothing")
 	f.StringVarP(&o.Output, "output", "o", "text", "output format: text or json")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print only warnings, errors and the result")
-	f.StringVar(&o.StageImage, "stage-image", defaultStageImage(), "image of the stage pod (needs a POSIX sh with uname, cat, chmod, mv, mkdir); env "+stage.ImageEnv+" sets the default")
+	f.StringVar(&o.StageImage, "stage-image", defaultStageImage(), "image of the stage pod (needs a POSIX sh with uname, cat, chmod, mv, mkdir); env "+stagepod.ImageEnv+" sets the default")
 	f.StringVar(&o.Compress, "compress", push.CompressAuto, "compress the stream: auto (when a sample of the data shrinks), always or never; each chunk goes as zstd when the measured link is the bottleneck, else as the codec cheapest in CPU that keeps up (s2)")
 	f.StringVar(&o.MaxSize, "max-size", "", "refuse a dataset larger than this, e.g. 10G or 500Mi (default: no cap; a push that does not fit in the volume's free space stops before it sends anything)")
 	f.StringArrayVar(&o.Exclude, "exclude", nil, "leave out what this pattern matches (gitignore syntax, relative to the dataset root; repeatable; a "+dataset.IgnoreFile+" file in the root adds its lines); "+strings.Join(dataset.Leftovers, ", ")+" are always left out")

@@ -21,7 +21,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/status"
 )
 
@@ -165,10 +165,10 @@ const completionTimeout = 5 * time.Second
 // defaultStageImage is the pinned stage image, or TRACEBLOC_STAGE_IMAGE when
 // set (mirrors, air-gapped registries).
 func defaultStageImage() string {
-	if env := os.Getenv(stage.ImageEnv); env != "" {
+	if env := os.Getenv(stagepod.ImageEnv); env != "" {
 		return env
 	}
-	return stage.DefaultImage
+	return stagepod.DefaultImage
 }
 
 // checkOutput refuses an -o value every command shares the rule for.

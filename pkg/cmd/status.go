@@ -14,7 +14,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/status"
 )
 
@@ -85,7 +85,7 @@ func (o *StatusOptions) Complete() error {
 // Run reads the status and prints it.
 func (o *StatusOptions) Run(ctx context.Context) error {
 	p := o.Printer
-	r, err := status.Run(ctx, stage.HelperOptions{Client: o.Client, Config: o.Config, Namespace: o.Namespace,
+	r, err := status.Run(ctx, stagepod.HelperOptions{Client: o.Client, Config: o.Config, Namespace: o.Namespace,
 		Image: o.Image, Timeout: podRunningTimeout, CleanupTimeout: cleanupTimeout, Version: Version, Note: p.Notef, Warn: p.Warnf,
 		NewRunner: o.NewRunner})
 	if o.Output == "json" {

@@ -28,7 +28,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/naming"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 )
 
 var stagedAt = time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
@@ -56,7 +56,7 @@ func newWorld(t *testing.T, objects ...runtime.Object) *world {
 	client.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		pod := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
 		pod.Status.Phase = corev1.PodRunning
-		pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: stage.ContainerName, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+		pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: stagepod.ContainerName, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
 		return false, nil, nil
 	})
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
@@ -98,7 +98,7 @@ func record(table, task string) *coordv1.Lease {
 func deadPush(table string) []runtime.Object {
 	holder := "ana@laptop pid 1 (x)"
 	return []runtime.Object{
-		stage.BuildPod(stage.PodOptions{Namespace: "tb", Table: table, Suffix: "dead1", Holder: holder, Now: stagedAt}),
+		stagepod.BuildPod(stagepod.PodOptions{Namespace: "tb", Table: table, Suffix: "dead1", Holder: holder, Now: stagedAt}),
 		&coordv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: "tb", Name: lock.LeaseName(table),
 			Labels:      map[string]string{naming.LabelManagedBy: naming.ManagedBy, naming.LabelComponent: naming.ComponentLock},
 			Annotations: map[string]string{naming.AnnotationTable: table}},

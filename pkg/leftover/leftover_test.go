@@ -13,20 +13,20 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 )
 
 func lease(table, holder string, renewed time.Time) *coordv1.Lease {
 	return &coordv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{Name: lock.LeaseName(table), Namespace: "tb",
-			Labels:      map[string]string{stage.LabelManagedBy: stage.ManagedBy, stage.LabelComponent: lock.ComponentLock},
-			Annotations: map[string]string{stage.AnnotationTable: table}},
+			Labels:      map[string]string{stagepod.LabelManagedBy: stagepod.ManagedBy, stagepod.LabelComponent: lock.ComponentLock},
+			Annotations: map[string]string{stagepod.AnnotationTable: table}},
 		Spec: coordv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: ptr.To(int32(30)), RenewTime: ptr.To(metav1.NewMicroTime(renewed))},
 	}
 }
 
 func stagePod(name, table, holder string) *corev1.Pod {
-	p := stage.BuildPod(stage.PodOptions{Namespace: "tb", Table: table, Suffix: name, Holder: holder, Now: time.Now()})
+	p := stagepod.BuildPod(stagepod.PodOptions{Namespace: "tb", Table: table, Suffix: name, Holder: holder, Now: time.Now()})
 	return p
 }
 

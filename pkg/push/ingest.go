@@ -11,7 +11,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/ingest"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 )
 
 // preflightIngest finds what the run needs: the ingestor ServiceAccount and
@@ -117,7 +117,7 @@ func removeStaged(ctx context.Context, o Options, conn *Connection, target *clus
 	if o.NewRunner != nil {
 		newRunner = func(pod string) podexec.Runner { return o.NewRunner(conn, pod) }
 	}
-	return stage.WithHelperPod(ctx, stage.HelperOptions{Client: conn.Client, Config: conn.Config, Namespace: conn.Namespace,
+	return stagepod.WithHelperPod(ctx, stagepod.HelperOptions{Client: conn.Client, Config: conn.Config, Namespace: conn.Namespace,
 		PVC: target.Volume.Name, ReadWriteOnce: target.Volume.ReadWriteOnce(), Image: o.StageImage, Timeout: o.PodRunningTimeout,
 		CleanupTimeout: o.CleanupTimeout, Version: o.Version, Purpose: "remove the staged copy", Note: o.Printer.Notef,
 		Warn: o.Printer.Warnf, NewRunner: newRunner},

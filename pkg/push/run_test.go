@@ -27,7 +27,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/ingest"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 )
 
 func chart(ns string) []runtime.Object {
@@ -174,8 +174,8 @@ func allowAllBut(client *fake.Clientset, deny string) {
 }
 
 func TestDeadStagePodsOfTheTableAreDeleted(t *testing.T) {
-	dead := stage.BuildPod(stage.PodOptions{Namespace: "tb", Table: "cats", Image: "img", PVC: "client-pvc", Suffix: "old11", Holder: "gone", Now: time.Now()})
-	other := stage.BuildPod(stage.PodOptions{Namespace: "tb", Table: "dogs", Image: "img", PVC: "client-pvc", Suffix: "other", Holder: "alive", Now: time.Now()})
+	dead := stagepod.BuildPod(stagepod.PodOptions{Namespace: "tb", Table: "cats", Image: "img", PVC: "client-pvc", Suffix: "old11", Holder: "gone", Now: time.Now()})
+	other := stagepod.BuildPod(stagepod.PodOptions{Namespace: "tb", Table: "dogs", Image: "img", PVC: "client-pvc", Suffix: "other", Holder: "alive", Now: time.Now()})
 	client := fake.NewSimpleClientset(dead, other)
 	var errOut bytes.Buffer
 	o := Options{Table: "cats", CleanupTimeout: time.Second, Printer: output.New(&bytes.Buffer{}, &errOut, false)}

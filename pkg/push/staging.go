@@ -19,7 +19,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/transfer"
 )
 
@@ -124,7 +124,7 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 				r.StagePod = pod
 			}
 			if err == nil {
-				_, err = stage.WaitRunning(ctx, conn.Client, conn.Namespace, pod, o.PodRunningTimeout)
+				_, err = stagepod.WaitRunning(ctx, conn.Client, conn.Namespace, pod, o.PodRunningTimeout)
 			}
 		}
 		if err == nil && agents[pod] == nil {
@@ -193,7 +193,7 @@ func retriable(err error) bool {
 	}
 	var se *transfer.StreamError
 	var netErr net.Error
-	return errors.As(err, &se) || errors.Is(err, stage.ErrPodGone) || errors.As(err, &netErr) ||
+	return errors.As(err, &se) || errors.Is(err, stagepod.ErrPodGone) || errors.As(err, &netErr) ||
 		apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
 		apierrors.IsServiceUnavailable(err) || apierrors.IsInternalError(err)
 }
@@ -206,13 +206,13 @@ func podRunning(ctx context.Context, conn *Connection, pod string) bool {
 func createPod(ctx context.Context, o Options, conn *Connection, target *cluster.Target, ds *dataset.Dataset, holder string) (string, error) {
 	node := ""
 	if target.Volume.ReadWriteOnce() {
-		n, err := stage.MountingNode(ctx, conn.Client, conn.Namespace, target.Volume.Name)
+		n, err := stagepod.MountingNode(ctx, conn.Client, conn.Namespace, target.Volume.Name)
 		if err != nil {
 			return "", err
 		}
 		node = n
 	}
-	pod := stage.BuildPod(stage.PodOptions{
+	pod := stagepod.BuildPod(stagepod.PodOptions{
 		Namespace: conn.Namespace, Table: o.Table, Image: o.StageImage, PVC: target.Volume.Name,
 		Suffix: utilrand.String(5), Bytes: ds.Bytes, Node: node, CreatedBy: "kubectl-tracebloc " + o.Version, Now: time.Now(),
 		Holder: holder,
@@ -221,7 +221,7 @@ func createPod(ctx context.Context, o Options, conn *Connection, target *cluster
 	if o.OnPodCreated != nil {
 		o.OnPodCreated(conn.Namespace, pod.Name)
 	}
-	if _, err := stage.Create(ctx, conn.Client, pod); err != nil {
+	if _, err := stagepod.Create(ctx, conn.Client, pod); err != nil {
 		// Cut off mid-request (Ctrl-C, a timeout), the Pod may exist all
 		// the same: hand its name back so the cleanup deletes it.
 		var status apierrors.APIStatus
@@ -237,7 +237,7 @@ func newRunner(o Options, conn *Connection, pod string) podexec.Runner {
 	if o.NewRunner != nil {
 		return o.NewRunner(conn, pod)
 	}
-	return &podexec.PodExec{Client: conn.Client, Config: conn.Config, Namespace: conn.Namespace, Pod: pod, Container: stage.ContainerName}
+	return &podexec.PodExec{Client: conn.Client, Config: conn.Config, Namespace: conn.Namespace, Pod: pod, Container: stagepod.ContainerName}
 }
 
 // stageFailure gives a failed delivery of the agent exit 7; a broken exec
@@ -290,12 +290,12 @@ func streamFiles(ctx context.Context, o Options, agent *podexec.Agent, ds *datas
 // still running could keep writing into the partial copy this push resumes.
 func removeDeadPods(ctx context.Context, o Options, conn *Connection, holder string) {
 	pods, err := conn.Client.CoreV1().Pods(conn.Namespace).List(ctx, metav1.ListOptions{
-		LabelSelector: stage.Selector + "," + stage.LabelTable + "=" + stage.TableLabel(o.Table)})
+		LabelSelector: stagepod.Selector + "," + stagepod.LabelTable + "=" + stagepod.TableLabel(o.Table)})
 	if err != nil {
 		return
 	}
 	for _, p := range pods.Items {
-		if p.Annotations[stage.AnnotationTable] != o.Table || p.Annotations[stage.AnnotationHolder] == holder {
+		if p.Annotations[stagepod.AnnotationTable] != o.Table || p.Annotations[stagepod.AnnotationHolder] == holder {
 			continue
 		}
 		o.Printer.Notef("deleting stage pod %s of an earlier push of %s that did not end cleanly", p.Name, o.Table)
@@ -311,9 +311,9 @@ func removeDeadPods(ctx context.Context, o Options, conn *Connection, holder str
 func removePod(o Options, conn *Connection, pod string, idle bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), o.CleanupTimeout)
 	defer cancel()
-	remove := stage.Delete
+	remove := stagepod.Delete
 	if idle {
-		remove = stage.DeleteIdle
+		remove = stagepod.DeleteIdle
 	}
 	if err := remove(ctx, conn.Client, conn.Namespace, pod); err != nil {
 		o.Printer.Warnf("could not delete stage pod %s: %v; delete it with: %s", pod, err, DeleteCommand(conn.Namespace, pod))

@@ -14,7 +14,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/leftover"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 )
 
 // Table is one staged table.
@@ -40,7 +40,7 @@ type Report struct {
 }
 
 // Run gathers the status. It reads the volume through a helper Pod.
-func Run(ctx context.Context, o stage.HelperOptions) (*Report, error) {
+func Run(ctx context.Context, o stagepod.HelperOptions) (*Report, error) {
 	r := &Report{Namespace: o.Namespace, Tables: []Table{}, Leftovers: []leftover.Item{}}
 	err := run(ctx, o, r)
 	if err != nil {
@@ -49,7 +49,7 @@ func Run(ctx context.Context, o stage.HelperOptions) (*Report, error) {
 	return r, err
 }
 
-func run(ctx context.Context, o stage.HelperOptions, r *Report) error {
+func run(ctx context.Context, o stagepod.HelperOptions, r *Report) error {
 	target, err := cluster.Discover(ctx, o.Client, o.Namespace)
 	if err != nil {
 		return err
@@ -61,7 +61,7 @@ func run(ctx context.Context, o stage.HelperOptions, r *Report) error {
 	}
 	r.Leftovers = append(r.Leftovers, items...)
 	o.PVC, o.ReadWriteOnce, o.Purpose = target.Volume.Name, target.Volume.ReadWriteOnce(), "read the staging folder"
-	return stage.WithHelperPod(ctx, o, func(_ string, agent *podexec.Agent) error {
+	return stagepod.WithHelperPod(ctx, o, func(_ string, agent *podexec.Agent) error {
 		listing, err := agent.List(ctx)
 		if err != nil {
 			return err

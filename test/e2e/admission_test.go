@@ -19,7 +19,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
 
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 )
 
 const (
@@ -97,7 +97,7 @@ func pusherKubeconfig(t *testing.T, namespace string) string {
 func stageShaped(name string, mutate func(*corev1.Pod)) *corev1.Pod {
 	p := restrictedPod(name)
 	p.Namespace = localNS
-	p.Labels = map[string]string{stage.LabelManagedBy: stage.ManagedBy, stage.LabelComponent: stage.ComponentStagePod}
+	p.Labels = map[string]string{stagepod.LabelManagedBy: stagepod.ManagedBy, stagepod.LabelComponent: stagepod.ComponentStagePod}
 	p.Spec.SecurityContext.FSGroup = nil
 	p.Spec.Containers[0].SecurityContext.RunAsNonRoot = ptr.To(true)
 	p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})

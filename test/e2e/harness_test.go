@@ -29,7 +29,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 )
 
 const (
@@ -63,7 +63,7 @@ func TestMain(m *testing.M) {
 	// Start from a clean namespace: stage pods of an earlier, killed run of
 	// the suite would fail the checks that nothing is left behind.
 	_ = client.CoreV1().Pods(ns).DeleteCollection(context.Background(), metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))},
-		metav1.ListOptions{LabelSelector: stage.Selector})
+		metav1.ListOptions{LabelSelector: stagepod.Selector})
 	if err := startReader(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: starting the reader pod:", err)
 		os.Exit(1)
@@ -108,7 +108,7 @@ func startReader() error {
 	if _, err := client.CoreV1().Pods(ns).Create(ctx, restrictedPod(readerPod), metav1.CreateOptions{}); err != nil {
 		return err
 	}
-	_, err := stage.WaitRunning(ctx, client, ns, readerPod, 2*time.Minute)
+	_, err := stagepod.WaitRunning(ctx, client, ns, readerPod, 2*time.Minute)
 	return err
 }
 
@@ -289,7 +289,7 @@ func parseReport(t *testing.T, r result) report {
 // stagePods lists the stage Pods in a namespace.
 func stagePods(t *testing.T, namespace string) []string {
 	t.Helper()
-	return podNames(t, namespace, stage.Selector)
+	return podNames(t, namespace, stagepod.Selector)
 }
 
 // podNames lists the Pods in a namespace that selector matches.
@@ -317,7 +317,7 @@ func assertNoStagePods(t *testing.T, namespace string) {
 // (a benchmark, another test) may run meanwhile.
 func stagePodsOf(t *testing.T, table string) []string {
 	t.Helper()
-	return podNames(t, ns, stage.Selector+","+stage.LabelTable+"="+stage.TableLabel(table))
+	return podNames(t, ns, stagepod.Selector+","+stagepod.LabelTable+"="+stagepod.TableLabel(table))
 }
 
 // assertNoStagePodsOf fails when a stage Pod of table is left in ns.

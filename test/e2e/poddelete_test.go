@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 )
 
 // podEnds watches the stage Pods of table and reports, for each Pod that is
@@ -25,7 +25,7 @@ import (
 func podEnds(t *testing.T, table string) (stop func() map[string]bool) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	w, err := client.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{LabelSelector: stage.Selector + "," + stage.LabelTable + "=" + stage.TableLabel(table)})
+	w, err := client.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{LabelSelector: stagepod.Selector + "," + stagepod.LabelTable + "=" + stagepod.TableLabel(table)})
 	if err != nil {
 		t.Fatal(err)
 	}

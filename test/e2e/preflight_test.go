@@ -17,7 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 )
 
 func smallDataset(t *testing.T) string {
@@ -30,7 +30,7 @@ func smallDataset(t *testing.T) string {
 }
 
 func TestDryRunCreatesNoPod(t *testing.T) {
-	w, err := client.CoreV1().Pods(ns).Watch(context.Background(), metav1.ListOptions{LabelSelector: stage.Selector})
+	w, err := client.CoreV1().Pods(ns).Watch(context.Background(), metav1.ListOptions{LabelSelector: stagepod.Selector})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 	pushpkg "github.com/tracebloc/kubectl-tracebloc/pkg/push"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 )
 
 // kubeconfigWith writes a copy of the suite's kubeconfig with every cluster
@@ -245,7 +245,7 @@ func TestRefusedCertificateIsNotRetried(t *testing.T) {
 		t.Cleanup(func() {
 			// The push may have no way left to delete its Pod.
 			_ = client.CoreV1().Pods(ns).DeleteCollection(context.Background(), metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))},
-				metav1.ListOptions{LabelSelector: stage.Selector + "," + stage.LabelTable + "=" + stage.TableLabel(table)})
+				metav1.ListOptions{LabelSelector: stagepod.Selector + "," + stagepod.LabelTable + "=" + stagepod.TableLabel(table)})
 		})
 		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 		must(t, err)

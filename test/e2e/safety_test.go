@@ -18,7 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stage"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 )
 
 // bindRole applies docs/rbac.yaml for a new ServiceAccount, optionally
@@ -59,7 +59,7 @@ func TestDocumentedRoleIsEnough(t *testing.T) {
 
 func TestMissingExecPermissionCreatesNoPod(t *testing.T) {
 	as := bindRole(t, "e2e-noexec", "pods/exec")
-	w, err := client.CoreV1().Pods(ns).Watch(context.Background(), metav1.ListOptions{LabelSelector: stage.Selector})
+	w, err := client.CoreV1().Pods(ns).Watch(context.Background(), metav1.ListOptions{LabelSelector: stagepod.Selector})
 	must(t, err)
 	defer w.Stop()
 	for _, dry := range []bool{true, false} {

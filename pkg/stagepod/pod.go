@@ -1,6 +1,6 @@
-// Package stage builds, starts, awaits and deletes the stage Pod: a short-lived
+// Package stagepod builds, starts, awaits and deletes the stage Pod: a short-lived
 // Pod that mounts client-pvc so the dataset can be streamed onto it.
-package stage
+package stagepod
 
 import (
 	"fmt"
