@@ -1,0 +1,186 @@
+//go:build linux
+
+package agent
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
+)
+
+// sweep removes partial copies of other tables that nobody came back for.
+func (s *stager) sweep(now time.Time) {
+	names, err := s.staging.names()
+	if err != nil {
+		return
+	}
+	for _, n := range names {
+		t, ok := strings.CutPrefix(n, proto.PartialPrefix)
+		if !ok || t == s.table || !proto.ValidTable(t) {
+			continue
+		}
+		st, err := s.staging.stat(n)
+		if err != nil || !isDir(st) || st.Uid != uint32(os.Geteuid()) {
+			continue
+		}
+		if now.Sub(time.Unix(0, st.Mtim.Nano())) > PartialMaxAge {
+			_ = s.staging.removeAll(n)
+		}
+	}
+}
+
+// claim makes the partial folder this push's. It must be a real folder
+// owned by this uid. Each push builds its copy in a data folder of its own
+// (data-<hash of its nonce>); what earlier pushes left there is taken over
+// by first renaming their folder away, which is the fence: a push whose
+// folder was renamed can no longer swap it in, since the swap renames it by
+// name. Their whole files are then moved into this push's folder, to resume.
+func (s *stager) claim() error {
+	var err error
+	if s.partial, err = s.staging.ensureDir(s.partialName()); err != nil {
+		if errors.Is(err, errUnsafe) {
+			// A link or a file planted where the partial folder goes:
+			// drop the name (never its target) and start afresh.
+			if rerr := s.staging.removeEntry(s.partialName()); rerr != nil {
+				return rerr
+			}
+			s.partial, err = s.staging.ensureDir(s.partialName())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := s.owned(s.partial); err != nil {
+		return err
+	}
+	_ = s.partial.touch()
+	s.data, err = s.partial.ensureDir(s.dataName())
+	if errors.Is(err, errUnsafe) {
+		if rerr := s.partial.removeEntry(s.dataName()); rerr != nil {
+			return rerr
+		}
+		s.data, err = s.partial.ensureDir(s.dataName())
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.owned(s.data); err != nil {
+		return err
+	}
+	return s.takeOver()
+}
+
+// dataName is this push's data folder inside the partial folder.
+func (s *stager) dataName() string {
+	h := sha256.Sum256([]byte(s.nonce))
+	return proto.PartialData + "-" + hex.EncodeToString(h[:8])
+}
+
+// takeOver fences off every other data folder of the partial copy and moves
+// its whole files (this uid's, not linked elsewhere) into this push's.
+func (s *stager) takeOver() error {
+	names, err := s.partial.names()
+	if err != nil {
+		return err
+	}
+	uid := uint32(os.Geteuid())
+	for _, n := range names {
+		if n == s.dataName() {
+			continue
+		}
+		st, err := s.partial.stat(n)
+		if err != nil {
+			continue
+		}
+		if !isDir(st) || st.Uid != uid {
+			// Links, files and folders of others: their names go.
+			if err := s.partial.removeEntry(n); err != nil && !isDir(st) {
+				return err
+			}
+			continue
+		}
+		gone := n
+		if !strings.HasPrefix(n, goneMark) {
+			gone = goneMark + randomSuffix()
+			if err := s.partial.rename(n, s.partial, gone); err != nil {
+				continue // renamed away by someone else meanwhile
+			}
+		}
+		if old, err := s.partial.openDir(gone); err == nil {
+			s.moveFiles(old)
+			old.close()
+		}
+		_ = s.partial.removeAll(gone)
+	}
+	return nil
+}
+
+// goneMark names a data folder taken over from another push, on its way out.
+const goneMark = ".gone-"
+
+// moveFiles moves the whole files of an earlier push's data folder into
+// this push's. A name this push already holds is left where it was.
+func (s *stager) moveFiles(old *dir) {
+	uid := uint32(os.Geteuid())
+	files, err := walk(old, nil)
+	if err != nil {
+		return
+	}
+	for rel, fi := range files {
+		if fi.uid != uid || fi.nlink != 1 || proto.CheckRel(rel) != nil {
+			continue
+		}
+		src, name, err := parentOf(old, rel)
+		if err != nil {
+			continue
+		}
+		folder, _ := split(rel)
+		dst := s.data
+		if folder != "" {
+			dst, err = s.folder(folder)
+		}
+		if err == nil {
+			_ = src.rename(name, dst, name)
+			closeUnless(dst, s.data)
+		}
+		closeUnless(src, old)
+	}
+}
+
+// owned refuses a folder that another uid owns: its owner could change it
+// under the push.
+func (s *stager) owned(d *dir) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(d.fd, &st); err != nil {
+		return err
+	}
+	if st.Uid != uint32(os.Geteuid()) {
+		return &unsafeError{path: d.name, what: fmt.Sprintf("owned by uid %d, not by the stage Pod's uid %d", st.Uid, os.Geteuid())}
+	}
+	return nil
+}
+
+// checkClaim refuses to swap when another push has taken the partial copy
+// over since this one claimed it: this push's data folder is no longer
+// there under its name. (The swap's rename by name is the fence; this check
+// gives the refusal its message before anything is tried.)
+func (s *stager) checkClaim() error {
+	st, err := s.partial.stat(s.dataName())
+	var own unix.Stat_t
+	if err != nil || unix.Fstat(s.data.fd, &own) != nil || st.Ino != own.Ino || st.Dev != own.Dev {
+		return s.claimed()
+	}
+	return nil
+}
+
+func (s *stager) claimed() error {
+	return failf(proto.KindClaimed, "another push of %s took over its partial copy: this push stops before the swap; the staged copy is whatever the other push left", s.table)
+}

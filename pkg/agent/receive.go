@@ -1,0 +1,376 @@
+//go:build linux
+
+package agent
+
+import (
+	"archive/tar"
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
+)
+
+// decodePlan reads the plan object one field and one entry at a time, so
+// that its files are counted as they come and refused past maxPlanEntries.
+func decodePlan(r io.Reader, plan *proto.Plan) error {
+	dec := json.NewDecoder(r)
+	if err := expectDelim(dec, '{'); err != nil {
+		return err
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case "expected":
+			plan.Expected = map[string]string{}
+			if err := decodeSums(dec, plan.Expected, maxPlanEntries); err != nil {
+				return err
+			}
+		case "reuse":
+			if err := expectDelim(dec, '['); err != nil {
+				return err
+			}
+			for dec.More() {
+				if len(plan.Reuse) >= maxPlanEntries {
+					return fmt.Errorf("the plan reuses more than %d files", maxPlanEntries)
+				}
+				var rel string
+				if err := dec.Decode(&rel); err != nil {
+					return err
+				}
+				plan.Reuse = append(plan.Reuse, rel)
+			}
+			if err := expectDelim(dec, ']'); err != nil {
+				return err
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return err
+			}
+		}
+	}
+	return expectDelim(dec, '}')
+}
+
+// decodeSums reads an object of path to hash into into, refusing more than
+// limit entries.
+func decodeSums(dec *json.Decoder, into map[string]string, limit int) error {
+	tok, err := dec.Token()
+	if err != nil || tok == nil { // null: no entries
+		return err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return fmt.Errorf("malformed JSON: %v where an object belongs", tok)
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		rel, _ := tok.(string)
+		var sum string
+		if err := dec.Decode(&sum); err != nil {
+			return err
+		}
+		if _, dup := into[rel]; !dup && len(into) >= limit {
+			return fmt.Errorf("more than %d files in one push: push the dataset in parts", limit)
+		}
+		into[rel] = sum
+	}
+	return expectDelim(dec, '}')
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != want {
+		return fmt.Errorf("malformed JSON: %v where %q belongs", tok, want)
+	}
+	return nil
+}
+
+// openStream reads the plugin's stream as it comes: plain tar, or chunks
+// compressed one by one (told apart by proto.ChunkMagic; a tar stream
+// starts with the plan's name).
+func (s *stager) openStream() error {
+	s.stream = s.in
+	magic, err := s.in.Peek(len(proto.ChunkMagic))
+	if err != nil || string(magic) != proto.ChunkMagic {
+		return nil
+	}
+	_, _ = s.in.Discard(len(magic))
+	cr, err := proto.NewChunkReader(s.in)
+	if err != nil {
+		return failf(proto.KindStream, "reading the compressed stream: %v", err)
+	}
+	s.closeStream = cr.Close
+	s.stream = bufio.NewReaderSize(cr, 64<<10)
+	return nil
+}
+
+// received is what the stream brought.
+type received struct {
+	plan proto.Plan
+	// later are the hashes the plan left open, sent after the files.
+	later map[string]string
+	// sums of the files written from the stream, hashed as they landed.
+	sums map[string]hashed
+	// reused are files linked from the staged copy, hashed through the link.
+	reused map[string]hashed
+}
+
+// receive reads the stream: the plan, then each file, written fresh into
+// the partial copy and hashed on the way. Files to reuse are linked from
+// the staged copy and hashed while the stream goes on.
+func (s *stager) receive() (*received, error) {
+	if err := s.openStream(); err != nil {
+		return nil, err
+	}
+	tr := tar.NewReader(s.stream)
+	hdr, err := tr.Next()
+	if err != nil {
+		return nil, failf(proto.KindStream, "the stream ended before the plan: nothing was changed (%v)", err)
+	}
+	if hdr.Name != proto.EntryPlan || hdr.Size > maxPlan {
+		return nil, failf(proto.KindStream, "the stream does not start with the plan (%q)", hdr.Name)
+	}
+	rec := &received{sums: map[string]hashed{}, later: map[string]string{}}
+	if err := decodePlan(io.LimitReader(tr, maxPlan), &rec.plan); err != nil {
+		return nil, failf(proto.KindStream, "reading the plan: %v", err)
+	}
+	for rel, sum := range rec.plan.Expected {
+		if err := proto.CheckRel(rel); err != nil {
+			return nil, failf(proto.KindStream, "the plan names %v", err)
+		}
+		if len(sum) != 64 && sum != "" {
+			return nil, failf(proto.KindStream, "the plan has a malformed hash for %q", rel)
+		}
+	}
+	var wg sync.WaitGroup
+	var reuseErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		rec.reused, reuseErr = s.reuse(rec.plan)
+	}()
+	err = s.receiveFiles(tr, rec)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	if reuseErr != nil {
+		return nil, reuseErr
+	}
+	// The reuse is done with the plan: the open hashes can go in.
+	for rel, sum := range rec.later {
+		rec.plan.Expected[rel] = sum
+	}
+	open, example := 0, ""
+	for rel, sum := range rec.plan.Expected {
+		if sum == "" {
+			open++
+			example = rel
+		}
+	}
+	if open > 0 {
+		return nil, failf(proto.KindStream, "the stream ended without the hashes of %d files (%s): the files received are kept for the next push", open, example)
+	}
+	return rec, nil
+}
+
+func (s *stager) receiveFiles(tr *tar.Reader, rec *received) error {
+	folders := map[string]*dir{"": s.data}
+	defer func() {
+		for f, d := range folders {
+			if f != "" {
+				d.close()
+			}
+		}
+	}()
+	buf := make([]byte, 256<<10)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return failf(proto.KindStream, "the stream broke off: %v; the files received so far are kept for the next push", err)
+		}
+		if hdr.Name == proto.EntryInterrupted {
+			return failf(proto.KindInterrupted, "interrupted: the files received so far are kept for the next push")
+		}
+		if hdr.Name == proto.EntrySums {
+			if err := readSums(tr, hdr, rec); err != nil {
+				return err
+			}
+			continue
+		}
+		rel, ok := strings.CutPrefix(hdr.Name, proto.EntryData)
+		if !ok || hdr.Typeflag != tar.TypeReg {
+			return failf(proto.KindStream, "the stream holds an unexpected entry %q", hdr.Name)
+		}
+		if _, want := rec.plan.Expected[rel]; !want {
+			return failf(proto.KindStream, "the stream holds %q, which the plan does not list", rel)
+		}
+		folder, name := split(rel)
+		d, ok := folders[folder]
+		if !ok {
+			if d, err = s.folder(folder); err != nil {
+				return err
+			}
+			folders[folder] = d
+		}
+		h, err := writeFile(d, name, tr, buf)
+		if err != nil {
+			return err
+		}
+		rec.sums[rel] = h
+	}
+}
+
+// readSums takes an EntrySums entry: hashes of files the plan left open,
+// each given once.
+func readSums(tr io.Reader, hdr *tar.Header, rec *received) error {
+	if hdr.Size > maxPlan {
+		return failf(proto.KindStream, "the stream's hashes entry is too large (%d bytes)", hdr.Size)
+	}
+	sums := map[string]string{}
+	if err := decodeSums(json.NewDecoder(io.LimitReader(tr, maxPlan)), sums, maxPlanEntries); err != nil {
+		return failf(proto.KindStream, "reading the hashes of the files sent: %v", err)
+	}
+	for rel, sum := range sums {
+		if want, ok := rec.plan.Expected[rel]; !ok || want != "" {
+			return failf(proto.KindStream, "the stream gives a hash for %q, which the plan does not leave open", rel)
+		}
+		if len(sum) != 64 {
+			return failf(proto.KindStream, "the stream gives a malformed hash for %q (damaged on the way?): push again", rel)
+		}
+		if _, dup := rec.later[rel]; dup {
+			return failf(proto.KindStream, "the stream gives the hash of %q twice", rel)
+		}
+		rec.later[rel] = sum
+	}
+	return nil
+}
+
+// folder opens the folder name of the partial copy, creating it. A file or
+// link of an earlier push by that name gives way: the partial copy is this
+// uid's alone. Only a non-folder is unlinked, so the stream and the reuse,
+// which may both get here, never remove each other's folder.
+func (s *stager) folder(name string) (*dir, error) {
+	d, err := s.data.ensureDir(name)
+	if errors.Is(err, errUnsafe) {
+		if uerr := unix.Unlinkat(s.data.fd, name, 0); uerr != nil && !errors.Is(uerr, unix.ENOENT) && !errors.Is(uerr, unix.EISDIR) {
+			return nil, err
+		}
+		d, err = s.data.ensureDir(name)
+	}
+	return d, err
+}
+
+// writeFile creates name in d from r and returns its SHA-256 with the stat
+// of the file as written.
+func writeFile(d *dir, name string, r io.Reader, buf []byte) (hashed, error) {
+	fd, err := d.createFD(name, 0o644)
+	if err != nil {
+		return hashed{}, err
+	}
+	h := sha256.New()
+	_, err = io.CopyBuffer(io.MultiWriter(fdWriter{fd: fd, path: d.path(name)}, h), r, buf)
+	var st unix.Stat_t
+	if err == nil {
+		err = unix.Fstat(fd, &st)
+	}
+	if cerr := unix.Close(fd); err == nil && cerr != nil {
+		err = &fs.PathError{Op: "close", Path: d.path(name), Err: cerr}
+	}
+	if err != nil {
+		if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
+			return hashed{}, err
+		}
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return hashed{}, err
+		}
+		return hashed{}, failf(proto.KindStream, "the stream broke off in %s: %v; the files received so far are kept for the next push", name, err)
+	}
+	return hashed{sum: hex.EncodeToString(h.Sum(nil)), info: infoOf(&st)}, nil
+}
+
+// fdWriter writes to a bare descriptor, with a *fs.PathError on failure.
+type fdWriter struct {
+	fd   int
+	path string
+}
+
+func (w fdWriter) Write(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k, err := unix.Write(w.fd, p[n:])
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case err != nil:
+			return n, &fs.PathError{Op: "write", Path: w.path, Err: err}
+		}
+		n += k
+	}
+	return n, nil
+}
+
+// reuse links the plan's reused files from the staged copy into the partial
+// copy and hashes them through the new link.
+func (s *stager) reuse(plan proto.Plan) (map[string]hashed, error) {
+	out := map[string]hashed{}
+	if len(plan.Reuse) == 0 {
+		return out, nil
+	}
+	staged, err := s.staging.openDir(s.table)
+	if err != nil {
+		return out, nil // nothing to reuse: verification reports the files missing
+	}
+	defer staged.close()
+	uid := uint32(os.Geteuid())
+	var linked []string
+	for _, rel := range plan.Reuse {
+		if _, ok := plan.Expected[rel]; !ok || proto.CheckRel(rel) != nil {
+			continue
+		}
+		src, name, err := parentOf(staged, rel)
+		if err != nil {
+			continue
+		}
+		st, err := src.stat(name)
+		if err == nil && isFile(st) && st.Uid == uid && st.Nlink == 1 {
+			folder, _ := split(rel)
+			dst := s.data
+			if folder != "" {
+				dst, err = s.folder(folder)
+			}
+			if err == nil {
+				if err = src.link(name, dst, name); err == nil {
+					linked = append(linked, rel)
+				}
+				closeUnless(dst, s.data)
+			}
+		}
+		closeUnless(src, staged)
+	}
+	return hashMany(s.data, linked, s.workers), nil
+}
