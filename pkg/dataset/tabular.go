@@ -351,16 +351,9 @@ func (a orderKey) before(b orderKey) bool {
 	return a.n < b.n
 }
 
-type sequenceState struct {
-	last orderKey
-	// lastRaw is the previous row's time as written, quoted only if a
-	// problem names it: quoting costs too much to do on every row.
-	lastRaw  []byte
-	lastLine int
-	label    string
-	line     int
-}
-
+// scanTabular reads the header and every row of the CSV: the cells of each
+// row against the columns' types (a batch at a time where it can), then
+// the task's row rules (tabularRules).
 func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *problemList) error {
 	f, err := openRead(full)
 	if err != nil {
@@ -377,45 +370,31 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 		probs.add("%s", csvStreamProblem(err))
 		return nil
 	}
-	if s.BOM {
-		probs.add("%s starts with a byte order mark (BOM), which the ingestor misreads as part of the first column's name: save it as \"CSV UTF-8\" without BOM", name)
-	}
+	// A BOM is no problem: the ingestor's reader (pandas) drops it, as
+	// the stream does.
 	for _, h := range header {
-		tb.Columns = append(tb.Columns, string(h))
+		c := string(h)
+		if !tb.Inferred {
+			// The ingestor strips the header's names before it matches
+			// them to the declared schema. (An inferred schema keeps the
+			// names as written, which the header check refuses.)
+			c = strings.TrimSpace(c)
+		}
+		tb.Columns = append(tb.Columns, c)
 	}
-	checks, ok := checkTabularHeader(name, tb.Columns, o, probs)
+	checks, ok := checkTabularHeader(name, tb.Columns, o, tb, probs)
 	if !ok {
 		return nil
 	}
-	idx := func(c string) int {
-		for i, n := range tb.Columns {
-			if n == c && c != "" {
-				return i
-			}
+	scan := &tabScan{name: name, o: o, tb: tb, checks: checks, probs: probs}
+	var rules []rowRule
+	for _, newRule := range tabularRules {
+		if r := newRule(scan); r != nil {
+			rules = append(rules, r)
 		}
-		return -1
 	}
-	labelIdx, orderIdx, groupIdx, durIdx := idx(o.LabelColumn), idx(o.OrderColumn), idx(o.GroupColumn), idx(o.DurationColumn)
-	eventIdx := idx(o.EventColumn)
-	var orderType spec.ColumnType
-	if orderIdx >= 0 {
-		orderType = checks[orderIdx].typ
-	}
-	countLabels := o.MinLabels > 0 || groupIdx >= 0
-	labelCounts := map[string]*labelCount{}
-	var recentLabels labelCache
-	if countLabels {
-		tb.Labels = map[string]int{}
-	}
-	sequences := map[string]*sequenceState{}
-	var prev orderKey
-	var prevRaw []byte
-	prevLine := 0
-	limit, notAfter := stamp{sec: o.Now.Add(futureSlack).Unix()}, "in the future: check the clock or the date format (YYYY-MM-DD HH:MM:SS)"
-	if o.Task == forecastTask {
-		limit, notAfter = forecastLimit(o.Now), "not before today: the ingestor takes a forecast's history only up to yesterday"
-	}
-	emptyLabels, firstEmptyLabel := 0, 0
+	padded := make([][]byte, len(checks))
+	short, firstShort := 0, 0
 	rows := readAhead(s, checks)
 	defer rows.Close()
 	for {
@@ -428,139 +407,83 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 		}
 		tb.Rows++
 		line := rows.Line()
-		if len(rec) != len(checks) {
+		if len(rec) > len(checks) {
 			probs.atLine("%s line %d has %d fields, the header has %d: every row needs one value per column (quote a value that holds a comma)", name, line, len(rec), len(checks))
 			continue
 		}
-		// The cell checks below may have run already, a batch of rows
-		// at a time (fitBatch, which must follow them): then no cell has
-		// a problem to report.
-		cells := rec
-		if rows.Fit() {
-			cells = nil
-		}
-		for i, v := range cells {
-			c := &checks[i]
-			if !c.declared {
-				continue
+		if len(rec) < len(checks) {
+			// pandas fills the missing fields of a short row with
+			// missing values, and the ingestor takes the row.
+			short++
+			if firstShort == 0 {
+				firstShort = line
 			}
-			// A cell that fits its type raises no problem, missing-value
-			// word or not, unless its column is required: for most cells
-			// the fit is the only test.
-			if c.id && !isMissing(v) && isBlank(v) {
-				probs.atLine("%s line %d holds only white space in the data_id column %q: the ingestor strips an id and skips a row left without one; give every row an id, or push with --data-id content_hash", name, line, c.name)
-				continue
-			}
-			if !c.required && validValue(v, &c.typ) {
-				continue
-			}
-			if isMissing(v) {
-				if c.required {
-					probs.atLine("%s line %d has no value in %q: every row needs one", name, line, c.name)
-				}
-				continue
-			}
-			if !validValue(v, &c.typ) {
-				probs.atLine("%s line %d: %q is %s, not %s (%s): fix the value, or declare the column with another type in --schema", name, line, c.name, quoteValue(v), c.typ.Kind, c.typ.SQL)
-			}
+			clear(padded[copy(padded, rec):])
+			rec = padded
 		}
-		var label string
-		if labelIdx >= 0 {
-			lv := rec[labelIdx]
-			if isMissing(lv) {
-				emptyLabels++
-				if firstEmptyLabel == 0 {
-					firstEmptyLabel = line
-				}
-			} else if countLabels {
-				// Indexing with string(lv) does not allocate; only a new
-				// label value is copied. A counter behind a pointer saves
-				// a map write on every row.
-				lc := recentLabels.find(lv)
-				switch {
-				case lc != nil:
-					lc.n++
-				case labelCounts[string(lv)] != nil:
-					lc = labelCounts[string(lv)]
-					lc.n++
-					recentLabels.add(lc)
-				case len(labelCounts) < maxLabelValues:
-					lc = &labelCount{v: string(lv), n: 1}
-					labelCounts[lc.v] = lc
-					recentLabels.add(lc)
-				}
-				if groupIdx >= 0 {
-					// The counter's copy of the value saves one per row.
-					if lc != nil {
-						label = lc.v
-					} else {
-						label = string(lv)
-					}
-				}
-			}
+		// The cell checks may have run already, a batch of rows at a
+		// time (fitBatch, which must follow them): then no cell has a
+		// problem to report.
+		if !rows.Fit() {
+			checkCells(name, line, rec, checks, probs)
 		}
-		if durIdx >= 0 {
-			if d, ok := numberValue(rec[durIdx]); ok && d < 0 {
-				probs.atLine("%s line %d: %q is %s, a negative time to event: times count from the start of observation, 0 or more", name, line, o.DurationColumn, quoteValue(rec[durIdx]))
-			}
+		for _, r := range rules {
+			r.row(line, rec)
 		}
-		if eventIdx >= 0 {
-			checkEvent(name, line, o.EventColumn, rec[eventIdx], probs)
-		}
-		if orderIdx < 0 {
-			continue
-		}
-		key := orderValue(rec[orderIdx], orderType)
-		if !key.valid {
-			continue // reported above as a bad value or a missing one
-		}
-		if key.time && limit.before(key.t) {
-			probs.atLine("%s line %d: %q is %s, %s", name, line, o.OrderColumn, quoteValue(rec[orderIdx]), notAfter)
-		}
-		if groupIdx < 0 {
-			if prevLine > 0 && key.before(prev) {
-				probs.atLine("%s line %d: %q %s comes before %s on line %d: sort the rows by %s, oldest first", name, line, o.OrderColumn, quoteValue(rec[orderIdx]), quoteValue(prevRaw), prevLine, o.OrderColumn)
-			}
-			prev, prevRaw, prevLine = key, append(prevRaw[:0], rec[orderIdx]...), line
-			continue
-		}
-		g := rec[groupIdx]
-		if isMissing(g) {
-			continue // reported above: the group column is required
-		}
-		st, seen := sequences[string(g)]
-		if !seen {
-			st = &sequenceState{label: label, line: line}
-			sequences[string(g)] = st
-		} else {
-			if key.before(st.last) {
-				probs.atLine("%s line %d: sequence %s has %q %s after %s on line %d: sort each sequence's rows by %s, oldest first", name, line, quoteValue(g), o.OrderColumn, quoteValue(rec[orderIdx]), quoteValue(st.lastRaw), st.lastLine, o.OrderColumn)
-			}
-			if labelIdx >= 0 && label != "" && st.label != "" && label != st.label {
-				probs.atLine("%s line %d: sequence %s has %s %q, but %q on line %d: a sequence has one label, on every one of its rows", name, line, quoteValue(g), o.LabelColumn, label, st.label, st.line)
-			}
-			if st.label == "" {
-				st.label, st.line = label, line
-			}
-		}
-		st.last, st.lastRaw, st.lastLine = key, append(st.lastRaw[:0], rec[orderIdx]...), line
 	}
-	for v, lc := range labelCounts {
-		tb.Labels[v] = lc.n
+	for _, r := range rules {
+		r.finish()
 	}
-	tb.Sequences = len(sequences)
+	if short > 0 {
+		tb.Notes = append(tb.Notes, fmt.Sprintf("%d rows of %s have fewer fields than the header (the first on line %d): the ingestor reads the missing ones as empty values; check the export", short, name, firstShort))
+	}
 	if tb.Rows == 0 && len(probs.list) == 0 {
 		probs.add("%s has a header but no rows: add at least one row", name)
 	}
-	if emptyLabels > 0 {
-		probs.add("%d rows of %s have no %q (the first on line %d): give every row a label", emptyLabels, name, o.LabelColumn, firstEmptyLabel)
-	}
-	if o.MinLabels > 0 && tb.Rows > 0 && emptyLabels < tb.Rows && len(tb.Labels) < o.MinLabels {
-		for v := range tb.Labels {
-			probs.add("every row of %s has the same %s %q: a classifier needs at least %d label values", name, o.LabelColumn, v, o.MinLabels)
+	return nil
+}
+
+// checkCells holds each cell of a row to its column's type and role, and
+// reports the ones that do not fit. cellFits is the same test without the
+// reports.
+func checkCells(name string, line int, rec [][]byte, checks []colCheck, probs *problemList) {
+	for i, v := range rec {
+		c := &checks[i]
+		if !c.declared {
+			continue
+		}
+		// A cell that fits its type raises no problem, missing-value
+		// word or not, unless its column is required: for most cells
+		// the fit is the only test.
+		if c.id && !isMissing(v) && isBlank(v) {
+			probs.atLine("%s line %d holds only white space in the data_id column %q: the ingestor strips an id and skips a row left without one; give every row an id, or push with --data-id content_hash", name, line, c.name)
+			continue
+		}
+		if !c.required && validValue(v, &c.typ) {
+			continue
+		}
+		if isMissing(v) {
+			if c.required {
+				probs.atLine("%s line %d has no value in %q: every row needs one", name, line, c.name)
+			}
+			continue
+		}
+		if !validValue(v, &c.typ) {
+			probs.atLine("%s line %d: %q is %s, not %s (%s)%s: fix the value, or declare the column with another type in --schema", name, line, c.name, quoteValue(v), c.typ.Kind, c.typ.SQL, outOfRange(v, c.typ.Kind))
 		}
 	}
-	return nil
+}
+
+// outOfRange says why a number that looks like one is none to the
+// ingestor, "" for any other value.
+func outOfRange(v []byte, k spec.ValueKind) string {
+	if k != spec.KindInt && k != spec.KindFloat {
+		return ""
+	}
+	if ok, _, _ := numericShape(trimBlanks(v)); ok && !isNumber(v) {
+		return ", beyond what pandas reads as a number (an integer past 64 bits, or a float past ±1.8e308)"
+	}
+	return ""
 }
 
 // labelCount counts the rows of one label value.
@@ -592,17 +515,20 @@ func (c *labelCache) add(lc *labelCount) {
 }
 
 // checkTabularHeader checks the header against the schema and the task's
-// columns and returns what to check in each column.
-func checkTabularHeader(name string, cols []string, o TabularOptions, probs *problemList) ([]colCheck, bool) {
+// columns and returns what to check in each column. What the ingestor
+// takes but leaves out of the table (a column without a name, one the
+// schema does not declare, one it reserves) is said in tb's notes.
+func checkTabularHeader(name string, cols []string, o TabularOptions, tb *Tabular, probs *problemList) ([]colCheck, bool) {
 	ok := true
 	seen := map[string]int{}
 	checks := make([]colCheck, len(cols))
-	var reserved []string
+	var unnamed, reserved []string
 	for i, c := range cols {
 		checks[i].name = c
 		if c == "" {
-			probs.add("%s column %d has no name: give every column a name in the header", name, i+1)
-			ok = false
+			// pandas names it "Unnamed: <i>", which no schema declares:
+			// the ingestor reads it and leaves it out of the table.
+			unnamed = append(unnamed, fmt.Sprint(i+1))
 			continue
 		}
 		if first, dup := seen[c]; dup {
@@ -622,13 +548,23 @@ func checkTabularHeader(name string, cols []string, o TabularOptions, probs *pro
 		if col, found := o.Schema.Lookup(c); found {
 			checks[i].declared, checks[i].typ = true, col.Type
 		}
-		checks[i].required = c == o.LabelColumn || c == o.OrderColumn || c == o.GroupColumn || c == o.DurationColumn || c == o.IDColumn
+		// A row without a label is the label rule's business: the
+		// ingestor takes it.
+		checks[i].required = c == o.OrderColumn || c == o.GroupColumn || c == o.DurationColumn || c == o.IDColumn
 		checks[i].id = c != "" && c == o.IDColumn
+	}
+	switch {
+	case len(unnamed) > 1:
+		// Stripped, their names are one name twice to the ingestor,
+		// which refuses a header that repeats a name.
+		probs.add("%s has %d columns without a name (columns %s): the ingestor refuses a header that repeats a name; name them, or remove the columns (a comma at the end of every line makes one)", name, len(unnamed), strings.Join(unnamed, ", "))
+		ok = false
+	case len(unnamed) == 1:
+		tb.Notes = append(tb.Notes, fmt.Sprintf("column %s of %s has no name: the ingestor leaves it out of the table (a comma at the end of every line makes such a column)", unnamed[0], name))
 	}
 	ok = checkColumnNames(name, cols, o, probs) && ok
 	if len(reserved) > 0 {
-		probs.add("%s has columns the ingestor reserves for itself: %s: rename them (reserved: %s), or, to make one of them each record's identifier, push with --data-id column:<name> (e.g. --data-id column:id)", name, strings.Join(reserved, ", "), strings.Join(spec.ReservedColumns, ", "))
-		ok = false
+		tb.Notes = append(tb.Notes, fmt.Sprintf("%s has columns the ingestor reserves for itself: %s: it leaves them out of the table (its own %s are there instead); to make one of them each record's identifier, push with --data-id column:<name> (e.g. --data-id column:id)", name, strings.Join(reserved, ", "), strings.Join(spec.ReservedColumns, ", ")))
 	}
 	var undeclared, missing []string
 	for _, c := range o.Schema {
@@ -647,8 +583,7 @@ func checkTabularHeader(name string, cols []string, o TabularOptions, probs *pro
 	}
 	if len(undeclared) > 0 {
 		sort.Strings(undeclared)
-		probs.add("%s has columns --schema does not declare: %s: declare every column (the ingestor creates the table from the schema)", name, listFirst(undeclared, 5))
-		ok = false
+		tb.Notes = append(tb.Notes, fmt.Sprintf("%s has columns --schema does not declare: %s: the ingestor leaves them out of the table; declare them to keep them", name, listFirst(undeclared, 5)))
 	}
 	role := func(col, what, fix string) {
 		if col == "" {
@@ -668,11 +603,20 @@ func checkTabularHeader(name string, cols []string, o TabularOptions, probs *pro
 		probs.add("the label column and the time-to-event column are both %q: the label is the event, --time-column the time until it", o.LabelColumn)
 		ok = false
 	}
+	if o.Task != "" && o.Task != forecastTask && !hasFeature(cols, o) {
+		probs.add("%s has no feature column, only %s: a model learns the label from the other columns, so training has nothing to learn from; add the features (a column the ingestor reserves, such as id or filename, is left out of the table)", name, quoteAll(cols))
+		ok = false
+	}
+	if msg, over := rowSizeProblem(o.Schema, o.LabelColumn); over {
+		probs.add("%s", msg)
+		ok = false
+	}
 	if o.untyped {
 		return checks, ok
 	}
+	ok = forecastColumns(name, o, probs) && ok
 	if c, found := o.Schema.Lookup(o.LabelColumn); found && o.NumericLabel && !c.Type.Kind.Numeric() {
-		probs.add("label %q is %s, but --label-policy bucket bins numbers: declare it as a number (e.g. %s:DOUBLE) or use --label-policy passthrough", o.LabelColumn, c.Type.SQL, o.LabelColumn)
+		probs.add("label %q is %s, but %s predicts a number: fix the values that are not numbers (or declare it as one, e.g. %s:DOUBLE), or use --label-policy passthrough", o.LabelColumn, c.Type.SQL, o.Task, o.LabelColumn)
 		ok = false
 	}
 	if c, found := o.Schema.Lookup(o.DurationColumn); found && o.DurationColumn != "" && !c.Type.Kind.Numeric() {
@@ -684,21 +628,6 @@ func checkTabularHeader(name string, cols []string, o TabularOptions, probs *pro
 		ok = false
 	}
 	return checks, ok
-}
-
-// checkEvent holds a value of the event column to 0 or 1 (1: the event
-// happened, 0: the row is censored), written as a number or a boolean. The
-// published facts only say the event column must be valid; the values are
-// our rule, the ones a time-to-event model reads as an event indicator. A
-// missing value is reported with the label.
-func checkEvent(name string, line int, col string, v []byte, probs *problemList) {
-	if isMissing(v) || isBool(v) {
-		return
-	}
-	if n, ok := numberValue(v); ok && (n == 0 || n == 1) {
-		return
-	}
-	probs.atLine("%s line %d: event %q is %s, not 0 or 1: write 1 where the event happened and 0 where the row is censored (true and false also do)", name, line, col, quoteValue(v))
 }
 
 func orderValue(v []byte, t spec.ColumnType) orderKey {
@@ -748,4 +677,20 @@ func TabularOptionsFor(t category.Task, labelColumn, policy, timeColumn string, 
 		o.DurationColumn, o.EventColumn = timeColumn, labelColumn
 	}
 	return o
+}
+
+// hasFeature tells whether the header has a column the table keeps beside
+// the task's own (label, time, sequence, id): a forecast may do without
+// one, every other task learns from them.
+func hasFeature(cols []string, o TabularOptions) bool {
+	for _, c := range cols {
+		switch c {
+		case "", o.LabelColumn, o.OrderColumn, o.GroupColumn, o.DurationColumn, o.IDColumn:
+			continue
+		}
+		if !spec.IsReserved(c) {
+			return true
+		}
+	}
+	return false
 }

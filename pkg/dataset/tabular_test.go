@@ -62,7 +62,7 @@ func TestCheckTabularAccepts(t *testing.T) {
 		},
 		{
 			name:     "forecasting: times ascend, equal times allowed",
-			csv:      "timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:00:00,2\n2024-01-02T10:00:00Z,3\n",
+			csv:      "timestamp,value\n2024-01-01 00:00:00,1\n2024-01-01 00:00:00,2\n2024-01-02 10:00:00,3\n",
 			opts:     TabularOptions{LabelColumn: "value", NumericLabel: true, OrderColumn: "timestamp"},
 			wantArg:  "timestamp:DATETIME,value:INT",
 			wantRows: 3,

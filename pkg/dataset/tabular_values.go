@@ -2,7 +2,10 @@ package dataset
 
 import (
 	"bytes"
+	"errors"
+	"math"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -155,8 +158,10 @@ func validValue(v []byte, t *spec.ColumnType) bool {
 
 // parseWhole reads an integer, allowing a fraction of zeros ("3.0"): a
 // column with a missing value is read as floats, and MySQL stores 3.0 in an
-// INT column as 3.
+// INT column as 3. Spaces around the digits are allowed: pandas reads " 12 "
+// as 12.
 func parseWhole(v []byte) (int64, bool) {
+	v = trimBlanks(v)
 	i := 0
 	if len(v) > 0 && (v[0] == '-' || v[0] == '+') {
 		i++
@@ -193,8 +198,34 @@ func parseWhole(v []byte) (int64, bool) {
 	return n, true
 }
 
-// isNumber accepts a decimal number: [sign] digits [. digits] [e [sign] digits].
+// trimBlanks drops the spaces and tabs around a value: pandas reads a
+// number with blanks around it as the number.
+func trimBlanks(v []byte) []byte {
+	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
+		v = v[1:]
+	}
+	for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
+		v = v[:len(v)-1]
+	}
+	return v
+}
+
+// isNumber accepts a decimal number pandas reads as a finite number:
+// numericShape, and within range (numberInRange).
 func isNumber(v []byte) bool {
+	v = trimBlanks(v)
+	ok, plain, exp := numericShape(v)
+	if !ok {
+		return false
+	}
+	return plain && len(v) <= 18 || numberInRange(v, exp)
+}
+
+// numericShape accepts [sign] digits [. digits] [e [sign] digits]: what a
+// column of numbers holds, in range or not (a schema is inferred from
+// it). plain says there is neither a point nor an exponent; exp that there
+// is an exponent.
+func numericShape(v []byte) (ok, plain, exp bool) {
 	i := 0
 	if i < len(v) && (v[i] == '+' || v[i] == '-') {
 		i++
@@ -204,7 +235,9 @@ func isNumber(v []byte) bool {
 		i++
 		digits++
 	}
+	plain = true
 	if i < len(v) && v[i] == '.' {
+		plain = false
 		i++
 		for i < len(v) && v[i] >= '0' && v[i] <= '9' {
 			i++
@@ -212,36 +245,76 @@ func isNumber(v []byte) bool {
 		}
 	}
 	if digits == 0 {
-		return false
+		return false, false, false
 	}
 	if i < len(v) && (v[i] == 'e' || v[i] == 'E') {
+		plain, exp = false, true
 		i++
 		if i < len(v) && (v[i] == '+' || v[i] == '-') {
 			i++
 		}
-		exp := 0
+		n := 0
 		for i < len(v) && v[i] >= '0' && v[i] <= '9' {
 			i++
-			exp++
+			n++
 		}
-		if exp == 0 {
-			return false
+		if n == 0 {
+			return false, false, false
 		}
 	}
-	return i == len(v)
+	return i == len(v), plain, exp
+}
+
+// numberInRange tells whether pandas reads the number v (numericShape) as
+// a finite number: an integer written without point or exponent must fit
+// in 64 bits (pandas stops with "Integer out of range" past them), any
+// other number in a float64 (1e400 becomes infinity, which the ingestor
+// refuses).
+func numberInRange(v []byte, exp bool) bool {
+	if ok, plain, _ := numericShape(v); ok && plain {
+		if _, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+			return true
+		}
+		_, err := strconv.ParseUint(strings.TrimPrefix(string(v), "+"), 10, 64)
+		return err == nil
+	}
+	if !exp && len(v) < 300 {
+		return true
+	}
+	f, err := strconv.ParseFloat(string(v), 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return false
+	}
+	return !math.IsInf(f, 0) // an underflow reads as 0, as in pandas
 }
 
 func numberValue(v []byte) (float64, bool) {
 	if !isNumber(v) {
 		return 0, false
 	}
-	f, err := strconv.ParseFloat(string(v), 64)
+	f, err := strconv.ParseFloat(string(trimBlanks(v)), 64)
 	return f, err == nil
 }
 
+// isBool tells whether v is a boolean the ingestor takes: its validator
+// and its cast read true/false, yes/no, t/f, y/n in any case, and 0 or 1,
+// blanks around them allowed.
 func isBool(v []byte) bool {
-	switch string(v) {
-	case "0", "1", "true", "false", "True", "False", "TRUE", "FALSE":
+	v = trimBlanks(v)
+	switch len(v) {
+	case 1, 2, 3, 4, 5:
+	default:
+		return false
+	}
+	var low [5]byte
+	for i, c := range v {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		low[i] = c
+	}
+	switch string(low[:len(v)]) {
+	case "true", "false", "yes", "no", "t", "f", "y", "n", "0", "1", "0.0", "1.0":
 		return true
 	}
 	return false
@@ -395,7 +468,10 @@ func (g *typeGuess) add(v []byte) {
 			g.notInt = true
 		}
 	}
-	g.notNum = g.notNum || !isNumber(v)
+	if !g.notNum {
+		ok, _, _ := numericShape(trimBlanks(v))
+		g.notNum = !ok
+	}
 	g.notBool = g.notBool || !isBoolWord(string(v))
 	if !g.notDate {
 		_, ok := parseDateTime(v, true)
@@ -445,4 +521,70 @@ func isBoolWord(v string) bool {
 // str.strip() leaves it.
 func isBlank(v []byte) bool {
 	return len(bytes.TrimSpace(v)) == 0
+}
+
+// dateShape is how a date or time is written, as far as a strptime format
+// tells: the date's separator, a time and its separator, seconds, a
+// fraction, a zone. Two values of one shape match one format.
+type dateShape uint8
+
+const (
+	shapeSlash dateShape = 1 << iota
+	shapeTime
+	shapeT
+	shapeSeconds
+	shapeFraction
+	shapeZone
+)
+
+// shapeOf is the shape of v, a value of a column of kind k; false when v
+// is not such a value.
+func shapeOf(v []byte, k spec.ValueKind) (dateShape, bool) {
+	if k == spec.KindTime {
+		if !isTimeOfDay(v) {
+			return 0, false
+		}
+		if len(v) > 5 {
+			return shapeSeconds, true
+		}
+		return 0, true
+	}
+	if _, ok := parseDateTime(v, k == spec.KindDate); !ok {
+		return 0, false
+	}
+	var sh dateShape
+	if v[4] == '/' {
+		sh |= shapeSlash
+	}
+	if len(v) == 10 {
+		return sh, true
+	}
+	sh |= shapeTime
+	if v[10] == 'T' {
+		sh |= shapeT
+	}
+	i := 16
+	if i < len(v) && v[i] == ':' {
+		sh |= shapeSeconds
+		i += 3
+		if i < len(v) && v[i] == '.' {
+			sh |= shapeFraction
+		}
+	}
+	if hasZone(v) {
+		sh |= shapeZone
+	}
+	return sh, true
+}
+
+// hasZone tells whether v, a date and time parseDateTime reads, ends in a
+// zone (Z or ±HH:MM).
+func hasZone(v []byte) bool {
+	if len(v) <= 16 {
+		return false
+	}
+	if v[len(v)-1] == 'Z' {
+		return true
+	}
+	return len(v) >= 22 && (v[len(v)-6] == '+' || v[len(v)-6] == '-') && v[len(v)-3] == ':'
 }

@@ -220,6 +220,10 @@ func oracleOptions(s *sample, dir string, pre verdict) map[string]any {
 	case s.schema != "":
 		if sc, err := spec.ParseSchema(s.schema); err == nil {
 			o["schema"] = sc.Map()
+		} else {
+			// A schema push refuses (a reserved name, say) still goes to
+			// the ingestor as the user wrote it: its verdict is on that.
+			o["schema"] = rawSchema(s.schema)
 		}
 	case family(s.task) == "tabular":
 		// What push would infer, read the same way, though the rest of
@@ -232,4 +236,16 @@ func oracleOptions(s *sample, dir string, pre verdict) map[string]any {
 		}
 	}
 	return o
+}
+
+// rawSchema splits a --schema argument into name → type without checking
+// either (the generator writes no type with a comma in it).
+func rawSchema(arg string) map[string]string {
+	m := map[string]string{}
+	for _, part := range strings.Split(arg, ",") {
+		if i := strings.LastIndex(part, ":"); i > 0 {
+			m[strings.TrimSpace(part[:i])] = strings.TrimSpace(part[i+1:])
+		}
+	}
+	return m
 }
