@@ -224,15 +224,21 @@ func (r *dateShapeRule) row(line int, rec [][]byte) {
 		if isMissing(v) {
 			continue
 		}
-		sh, ok := shapeOf(v, c.kind)
-		if !ok {
-			continue // not a date at all: the cell check reported it
-		}
 		if c.line == 0 {
+			sh, ok := shapeOf(v, c.kind)
+			if !ok {
+				continue // not a date at all: the cell check reported it
+			}
 			c.shape, c.line, c.firstSeen = sh, line, append([]byte(nil), v...)
 			continue
 		}
-		if sh != c.shape {
+		// The shape read off the separators is enough for the common
+		// case; a value of another shape is parsed, as one that is no
+		// date at all was reported by the cell check.
+		if quickShape(v, c.kind) == c.shape {
+			continue
+		}
+		if sh, ok := shapeOf(v, c.kind); ok && sh != c.shape {
 			r.s.probs.atLine("%s line %d: %q is %s, written another way than its first value %s (line %d): the ingestor reads a date column in the shape of its first value and refuses the others; write every value of the column the same way",
 				r.s.name, line, r.s.checks[c.i].name, quoteValue(v), quoteValue(c.firstSeen), c.line)
 		}
