@@ -319,6 +319,7 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ign *
 	var missing []string
 	var excluded sample
 	emptyNames, emptyLabels, firstEmptyLabel := 0, 0, 0
+	var padded [][]byte
 	// numericNames: every name so far is a number, which pandas reads the
 	// whole column as (0001 becomes 1, and names no file).
 	numericNames, firstNumeric := true, ""
@@ -335,10 +336,11 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ign *
 			continue
 		}
 		line := s.Line()
-		if len(rec) != len(cols) {
+		if len(rec) > len(cols) {
 			probs.atLine("labels.csv line %d has %d fields, the header has %d: every row needs one value per column (quote a value that holds a comma)", line, len(rec), len(cols))
 			continue
 		}
+		rec = padRecord(rec, len(cols), &padded)
 		name := string(rec[fileCol])
 		if numericNames && !looksNumeric(name) {
 			numericNames = false
@@ -361,13 +363,18 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ign *
 			continue
 		}
 		label := rec[labelCol]
-		// The ingestor reads NA, NULL and the like as no label.
-		if isMissing(label) {
+		// Only an empty cell is no label: the ingestor reads the labels.csv
+		// of a text task with na_values [""] and keep_default_na off, so
+		// None, NA and null are class names like any other.
+		if len(label) == 0 {
 			emptyLabels++
 			if firstEmptyLabel == 0 {
 				firstEmptyLabel = line
 			}
 			continue
+		}
+		if n := utf8.RuneCount(label); n > maxLabelCell {
+			probs.atLine("%s", longLabel(line, o.LabelColumn, n, o.BIO))
 		}
 		if o.BIO {
 			if bad := badBIO(label); bad != "" {
