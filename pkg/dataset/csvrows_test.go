@@ -7,9 +7,17 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/csvread"
 )
 
-// readAllRows is readAll through a csvRows.
+type streamRecord struct {
+	Line   int
+	Fields []string
+}
+
+// readAllRows reads every record, keeping going past problems that spoil
+// one record only, as the checks do.
 func readAllRows(r recordReader) ([]streamRecord, []string) {
 	var recs []streamRecord
 	var probs []string
@@ -20,7 +28,7 @@ func readAllRows(r recordReader) ([]streamRecord, []string) {
 		}
 		if err != nil {
 			probs = append(probs, err.Error())
-			var ce *CSVError
+			var ce *csvread.Error
 			if errors.As(err, &ce) && !ce.Fatal {
 				continue
 			}
@@ -34,14 +42,15 @@ func readAllRows(r recordReader) ([]streamRecord, []string) {
 	}
 }
 
-// checkRowsMatchStream holds csvRows, with batches of every small size and
-// a small stream buffer, to the stream read directly: same records, lines
-// and problems, in the same order.
+// checkRowsMatchStream holds csvRows, with batches of every small size,
+// to the stream read directly: same records, lines and problems, in the
+// same order. (csvread holds its batches to its stream through small
+// buffers; this is the goroutine and the hand-over.)
 func checkRowsMatchStream(t *testing.T, in string) {
 	t.Helper()
-	wantRecs, wantProbs := readAll(newCSVStreamSize(strings.NewReader(in), "t.csv", 4, 1<<20))
-	for _, size := range []struct{ bytes, records int }{{1, 1}, {3, 2}, {16, 3}, {batchBytes, batchRecords}} {
-		s := newCSVStreamSize(strings.NewReader(in), "t.csv", 4, 1<<20)
+	wantRecs, wantProbs := readAllRows(csvread.NewStream(strings.NewReader(in), "t.csv"))
+	for _, size := range []struct{ bytes, records int }{{1, 1}, {3, 2}, {16, 3}, {csvread.BatchBytes, csvread.BatchRecords}} {
+		s := csvread.NewStream(strings.NewReader(in), "t.csv")
 		rows := readAheadSize(s, size.bytes, size.records, nil)
 		gotRecs, gotProbs := readAllRows(rows)
 		rows.Close()
@@ -75,7 +84,7 @@ func TestCSVRowsMatchStream(t *testing.T) {
 // stops the reading goroutine (the race detector and a leak would show).
 func TestCSVRowsCloseEarly(t *testing.T) {
 	in := strings.Repeat("a,b,c\n", 100000)
-	rows := readAheadSize(NewCSVStream(strings.NewReader(in), "t.csv"), 64, 4, nil)
+	rows := readAheadSize(csvread.NewStream(strings.NewReader(in), "t.csv"), 64, 4, nil)
 	rec, err := rows.Read()
 	if err != nil || len(rec) != 3 || rows.Line() != 1 {
 		t.Fatalf("first record %q, line %d, %v", rec, rows.Line(), err)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/csvread"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 )
 
@@ -23,7 +24,7 @@ func CheckIDColumn(root, column string) error {
 	}
 	defer f.close()
 	// The same dialect the rest of the pre-flight reads labels.csv with.
-	s := NewCSVStream(f, LabelsFile)
+	s := csvread.NewStream(f, LabelsFile)
 	raw, err := s.Read()
 	if err != nil {
 		// The dataset's own check read this header already; what fails

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/csvread"
 )
 
 // naValues are cell values the ingestor stores as NULL: a link column that
@@ -54,7 +56,7 @@ func (r *run) checkManifest() {
 	ds, probs := r.ds, r.probs
 	// The CSV dialect of every family: the ingestor's quoting, backslash
 	// escapes, BOM and line ends (CSVStream).
-	s := NewCSVStream(f, LabelsFile)
+	s := csvread.NewStream(f, LabelsFile)
 	raw, err := s.Read()
 	if errors.Is(err, io.EOF) {
 		probs.addf("labels.csv is empty: it needs a header (%s) and one row per file", strings.Join(r.wantColumns(), ","))

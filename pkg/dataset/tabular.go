@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/csvread"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
 )
@@ -112,7 +113,7 @@ func nextRecord(s recordReader, probs *problemList) (rec [][]byte, good, more bo
 	}
 	if err != nil {
 		probs.atLine("%s", csvStreamProblem(err))
-		var ce *CSVError
+		var ce *csvread.Error
 		return nil, false, errors.As(err, &ce) && !ce.Fatal
 	}
 	return rec, true, true
@@ -263,7 +264,7 @@ func inferSchema(full, name, idColumn string) (schema spec.Schema, untyped bool,
 		return nil, false, fmt.Errorf("opening %s: %w", name, err)
 	}
 	defer f.close()
-	s := NewCSVStream(f, name)
+	s := csvread.NewStream(f, name)
 	header, err := s.Read()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -283,7 +284,7 @@ func inferSchema(full, name, idColumn string) (schema spec.Schema, untyped bool,
 			break
 		}
 		read++
-		var ce *CSVError
+		var ce *csvread.Error
 		if errors.As(err, &ce) && !ce.Fatal {
 			continue
 		}
@@ -366,7 +367,7 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 		return exitcode.Errorf(exitcode.Local, "opening %s: %w", full, err)
 	}
 	defer f.close()
-	s := NewCSVStream(f, name)
+	s := csvread.NewStream(f, name)
 	header, err := s.Read()
 	if errors.Is(err, io.EOF) {
 		probs.add("%s is empty: it needs a header and at least one row", name)
@@ -718,7 +719,7 @@ func quoteValue(v []byte) string {
 }
 
 func csvStreamProblem(err error) string {
-	var ce *CSVError
+	var ce *csvread.Error
 	if errors.As(err, &ce) {
 		return ce.Error()
 	}

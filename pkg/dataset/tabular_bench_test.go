@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/csvread"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
 )
@@ -119,7 +120,7 @@ func BenchmarkCSVStream(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		s, n := NewCSVStream(f, p), 0
+		s, n := csvread.NewStream(f, p), 0
 		for {
 			_, err := s.Read()
 			if err == io.EOF {
@@ -153,7 +154,7 @@ func BenchmarkCSVRows(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		s := NewCSVStream(f, p)
+		s := csvread.NewStream(f, p)
 		if _, err := s.Read(); err != nil {
 			b.Fatal(err)
 		}

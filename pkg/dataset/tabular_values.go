@@ -72,10 +72,10 @@ func cellsFit(rec [][]byte, checks []colCheck) bool {
 
 // fitBatch runs cellsFit on every record of b, a column at a time: the
 // type is tested once per column rather than once per cell.
-func fitBatch(b *csvBatch, checks []colCheck) {
+func fitBatch(b *checkedBatch, checks []colCheck) {
 	fit := b.fit[:0]
-	for _, br := range b.records {
-		fit = append(fit, int(br.n) == len(checks))
+	for r := range b.Len() {
+		fit = append(fit, b.NumFields(r) == len(checks))
 	}
 	for j := range checks {
 		c := &checks[j]
@@ -85,11 +85,11 @@ func fitBatch(b *csvBatch, checks []colCheck) {
 		switch {
 		case c.required:
 		case c.typ.Kind == spec.KindInt:
-			for r, br := range b.records {
+			for r := range fit {
 				if !fit[r] {
 					continue
 				}
-				v := b.slices[int(br.first)+j]
+				v := b.Field(r, j)
 				if n, ok := parseWhole(v); ok {
 					fit[r] = n >= c.typ.Min && n <= c.typ.Max
 				} else {
@@ -98,11 +98,11 @@ func fitBatch(b *csvBatch, checks []colCheck) {
 			}
 			continue
 		case c.typ.Kind == spec.KindFloat:
-			for r, br := range b.records {
+			for r := range fit {
 				if !fit[r] {
 					continue
 				}
-				if v := b.slices[int(br.first)+j]; !isNumber(v) {
+				if v := b.Field(r, j); !isNumber(v) {
 					fit[r] = cellFits(v, c)
 				}
 			}
@@ -110,19 +110,19 @@ func fitBatch(b *csvBatch, checks []colCheck) {
 		case c.typ.Kind == spec.KindText && c.typ.MaxChars == 0:
 			continue
 		case c.typ.Kind == spec.KindText:
-			for r, br := range b.records {
+			for r := range fit {
 				if !fit[r] {
 					continue
 				}
-				if v := b.slices[int(br.first)+j]; len(v) > c.typ.MaxChars {
+				if v := b.Field(r, j); len(v) > c.typ.MaxChars {
 					fit[r] = cellFits(v, c)
 				}
 			}
 			continue
 		}
-		for r, br := range b.records {
+		for r := range fit {
 			if fit[r] {
-				fit[r] = cellFits(b.slices[int(br.first)+j], c)
+				fit[r] = cellFits(b.Field(r, j), c)
 			}
 		}
 	}

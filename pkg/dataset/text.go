@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/csvread"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 )
 
@@ -292,7 +293,7 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ign *
 		return nil, nil
 	}
 	defer f.close()
-	s := NewCSVStream(f, LabelsFile)
+	s := csvread.NewStream(f, LabelsFile)
 	header, err := s.Read()
 	if errors.Is(err, io.EOF) {
 		probs.add("labels.csv is empty: it needs a header (%s) and one row per text file", textHeader(o))

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/csvread"
 )
 
 // pandasReader is one Python process that reads CSV bytes with the
@@ -68,7 +68,7 @@ func (p *pandasReader) read(data []byte) (pandasRead, error) {
 // streamRead is the plugin's reading of the same bytes: every record, or
 // the first problem.
 func streamRead(data []byte) ([][]string, error) {
-	s := dataset.NewCSVStream(strings.NewReader(string(data)), "labels.csv")
+	s := csvread.NewStream(strings.NewReader(string(data)), "labels.csv")
 	var rows [][]string
 	for {
 		rec, err := s.Read()

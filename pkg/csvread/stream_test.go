@@ -1,4 +1,4 @@
-package dataset
+package csvread
 
 import (
 	"errors"
@@ -17,7 +17,7 @@ type streamRecord struct {
 
 // readAll reads every record, keeping going past problems that spoil one
 // record only, as the checks do.
-func readAll(s *CSVStream) ([]streamRecord, []string) {
+func readAll(s *Stream) ([]streamRecord, []string) {
 	var recs []streamRecord
 	var probs []string
 	for {
@@ -27,7 +27,7 @@ func readAll(s *CSVStream) ([]streamRecord, []string) {
 		}
 		if err != nil {
 			probs = append(probs, err.Error())
-			var ce *CSVError
+			var ce *Error
 			if errors.As(err, &ce) && !ce.Fatal {
 				continue
 			}
@@ -95,11 +95,11 @@ func TestCSVStream(t *testing.T) {
 		// And through the slow path alone, which the fast one must match.
 		for _, mode := range []string{"", "/small buffer", "/slow path"} {
 			t.Run(tt.name+mode, func(t *testing.T) {
-				var s *CSVStream
+				var s *Stream
 				if mode == "/small buffer" {
-					s = newCSVStreamSize(iotest.OneByteReader(strings.NewReader(tt.in)), "t.csv", 4, 1<<20)
+					s = newStreamSize(iotest.OneByteReader(strings.NewReader(tt.in)), "t.csv", 4, 1<<20)
 				} else {
-					s = NewCSVStream(strings.NewReader(tt.in), "t.csv")
+					s = NewStream(strings.NewReader(tt.in), "t.csv")
 				}
 				s.forceSlow = mode == "/slow path"
 				got, probs := readAll(s)
@@ -115,14 +115,14 @@ func TestCSVStream(t *testing.T) {
 }
 
 func TestCSVStreamBOMAndLongRecord(t *testing.T) {
-	s := NewCSVStream(strings.NewReader("\xef\xbb\xbfa\n"), "t.csv")
+	s := NewStream(strings.NewReader("\xef\xbb\xbfa\n"), "t.csv")
 	if _, err := s.Read(); err != nil {
 		t.Fatal(err)
 	}
 	if !s.BOM {
 		t.Error("BOM not reported")
 	}
-	s = newCSVStreamSize(strings.NewReader("\""+strings.Repeat("x", 100)), "t.csv", 8, 32)
+	s = newStreamSize(strings.NewReader("\""+strings.Repeat("x", 100)), "t.csv", 8, 32)
 	_, probs := readAll(s)
 	if len(probs) != 1 || !strings.Contains(probs[0], "line 1 starts a record longer than 32 B") {
 		t.Errorf("problems = %q, want the long record named", probs)
@@ -139,8 +139,8 @@ func FuzzCSVStreamFastMatchesSlow(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in string, size uint8) {
 		bufSize := 4 + int(size)%64
-		fast := newCSVStreamSize(strings.NewReader(in), "t.csv", bufSize, 1<<20)
-		slow := newCSVStreamSize(strings.NewReader(in), "t.csv", bufSize, 1<<20)
+		fast := newStreamSize(strings.NewReader(in), "t.csv", bufSize, 1<<20)
+		slow := newStreamSize(strings.NewReader(in), "t.csv", bufSize, 1<<20)
 		slow.forceSlow = true
 		gotRecs, gotProbs := readAll(fast)
 		wantRecs, wantProbs := readAll(slow)

@@ -1,4 +1,9 @@
-package dataset
+// Package csvread reads CSV files in the ingestor's dialect (pandas' C
+// parser with the ingestor's options): RFC 4180 quoting, backslash escapes,
+// a BOM dropped, a lone CR as a line end, empty lines skipped. Every family
+// that reads a CSV reads it with this package, so that one dialect holds
+// for labels.csv and tabular data alike.
+package csvread
 
 import (
 	"bytes"
@@ -10,8 +15,8 @@ import (
 	"unicode/utf8"
 )
 
-// CSVError is a problem with the text of a CSV file at a line.
-type CSVError struct {
+// Error is a problem with the text of a CSV file at a line.
+type Error struct {
 	File string
 	Line int
 	// Fatal problems end the read: the file cannot be split into records
@@ -20,7 +25,7 @@ type CSVError struct {
 	Reason string
 }
 
-func (e *CSVError) Error() string {
+func (e *Error) Error() string {
 	return fmt.Sprintf("%s line %d %s", e.File, e.Line, e.Reason)
 }
 
@@ -34,13 +39,13 @@ const (
 	DefaultMaxRecord = 16 << 20
 )
 
-// CSVStream reads the records of a CSV file in constant memory, one at a
+// Stream reads the records of a CSV file in constant memory, one at a
 // time, with the line each record starts on. It checks the text as it goes:
 // UTF-8, no NUL byte, RFC 4180 quoting (comma separator, double quotes,
 // "" inside a quoted field) and the backslash escapes of the ingestor's CSV
 // reader (see parseSlow). Empty lines are skipped, as the ingestor's CSV
 // reader does.
-type CSVStream struct {
+type Stream struct {
 	r          io.Reader
 	name       string
 	buf        []byte
@@ -67,7 +72,7 @@ type CSVStream struct {
 	// batch, when set, is being filled by readBatch: fill hands it buf
 	// rather than move bytes its records point to; spare holds buffers
 	// handed back once their batch has been checked.
-	batch     *csvBatch
+	batch     *Batch
 	spare     [][]byte
 	baseBuf   int
 	bufShared bool
@@ -77,25 +82,25 @@ type CSVStream struct {
 	BOM bool
 }
 
-// NewCSVStream reads CSV records from r; name is the file named in problems.
-func NewCSVStream(r io.Reader, name string) *CSVStream {
-	return newCSVStreamSize(r, name, csvBufSize, DefaultMaxRecord)
+// NewStream reads CSV records from r; name is the file named in problems.
+func NewStream(r io.Reader, name string) *Stream {
+	return newStreamSize(r, name, csvBufSize, DefaultMaxRecord)
 }
 
-func newCSVStreamSize(r io.Reader, name string, bufSize, maxRecord int) *CSVStream {
-	return &CSVStream{r: r, name: name, buf: make([]byte, bufSize), line: 1, maxRecord: maxRecord}
+func newStreamSize(r io.Reader, name string, bufSize, maxRecord int) *Stream {
+	return &Stream{r: r, name: name, buf: make([]byte, bufSize), line: 1, maxRecord: maxRecord}
 }
 
 // Line is the line the record last returned by Read starts on.
-func (c *CSVStream) Line() int { return c.recLine }
+func (c *Stream) Line() int { return c.recLine }
 
 // BytesRead is how much of the file has been read so far.
-func (c *CSVStream) BytesRead() int64 { return c.bytesRead }
+func (c *Stream) BytesRead() int64 { return c.bytesRead }
 
 // Read returns the next record, or io.EOF after the last. The fields alias
-// the stream's buffers and are valid only until the next Read. A *CSVError
+// the stream's buffers and are valid only until the next Read. A *Error
 // that is not Fatal spoils one record only: call Read again for the next.
-func (c *CSVStream) Read() ([][]byte, error) {
+func (c *Stream) Read() ([][]byte, error) {
 	if c.fatal != nil {
 		return nil, c.fatal
 	}
@@ -133,7 +138,7 @@ func (c *CSVStream) Read() ([][]byte, error) {
 
 // skipEmptyLines drops blank lines (and the BOM) before a record, reading
 // more as needed; at the end of the file it returns io.EOF.
-func (c *CSVStream) skipEmptyLines() error {
+func (c *Stream) skipEmptyLines() error {
 	for {
 		if c.end-c.start < 3 && !c.eof {
 			if err := c.fill(); err != nil {
@@ -171,7 +176,7 @@ func (c *CSVStream) skipEmptyLines() error {
 
 // fill moves the unread data to the front and reads more, growing the
 // buffer when one record fills it.
-func (c *CSVStream) fill() error {
+func (c *Stream) fill() error {
 	if c.eof {
 		return nil
 	}
@@ -200,11 +205,11 @@ func (c *CSVStream) fill() error {
 		// this is a UTF-16 or binary file (a sparse file of NULs would
 		// otherwise read as a record too long).
 		if i := bytes.IndexByte(c.buf[c.start:c.end], 0); i >= 0 {
-			return &CSVError{File: c.name, Line: c.line + bytes.Count(c.buf[c.start:c.start+i], []byte{'\n'}), Fatal: true,
+			return &Error{File: c.name, Line: c.line + bytes.Count(c.buf[c.start:c.start+i], []byte{'\n'}), Fatal: true,
 				Reason: "holds a NUL byte: this looks like a UTF-16 or binary file; save it as CSV UTF-8"}
 		}
 		if len(c.buf) >= c.maxRecord {
-			return &CSVError{File: c.name, Line: c.line, Fatal: true, Reason: fmt.Sprintf("starts a record longer than %s: check the quoting (an unclosed \" runs to the end of the file)", HumanBytes(int64(c.maxRecord)))}
+			return &Error{File: c.name, Line: c.line, Fatal: true, Reason: fmt.Sprintf("starts a record longer than %s: check the quoting (an unclosed \" runs to the end of the file)", sizeText(c.maxRecord))}
 		}
 		bigger := make([]byte, min(2*len(c.buf), c.maxRecord))
 		copy(bigger, c.buf[:c.end])
@@ -228,7 +233,7 @@ func (c *CSVStream) fill() error {
 // Mac exports write them. A CR that ends the data is left until the next
 // read shows what follows it (or the end of the file). Inside a quoted
 // field the CR becomes a LF: a line break either way.
-func (c *CSVStream) loneCR(from int) {
+func (c *Stream) loneCR(from int) {
 	i := max(from-1, c.start)
 	for i < c.end {
 		j := bytes.IndexByte(c.buf[i:c.end], '\r')
@@ -248,8 +253,16 @@ func (c *CSVStream) loneCR(from int) {
 	}
 }
 
-func (c *CSVStream) fail(err error) error {
-	var ce *CSVError
+// sizeText writes a record bound as the plugin writes sizes (16.0 MiB).
+func sizeText(n int) string {
+	if n < 1<<20 {
+		return fmt.Sprintf("%d B", n)
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
+func (c *Stream) fail(err error) error {
+	var ce *Error
 	if !errors.As(err, &ce) {
 		err = fmt.Errorf("reading %s: %w", c.name, err)
 	}
@@ -259,9 +272,9 @@ func (c *CSVStream) fail(err error) error {
 
 // checkText refuses a record holding a NUL byte (fatal: a UTF-16 or binary
 // file) or bytes that are not UTF-8 (that record only).
-func (c *CSVStream) checkText(raw []byte) error {
+func (c *Stream) checkText(raw []byte) error {
 	if i := bytes.IndexByte(raw, 0); i >= 0 {
-		return c.fail(&CSVError{File: c.name, Line: c.recLine + bytes.Count(raw[:i], []byte{'\n'}), Fatal: true,
+		return c.fail(&Error{File: c.name, Line: c.recLine + bytes.Count(raw[:i], []byte{'\n'}), Fatal: true,
 			Reason: "holds a NUL byte: this looks like a UTF-16 or binary file; save it as CSV UTF-8"})
 	}
 	if utf8.Valid(raw) {
@@ -275,7 +288,7 @@ func (c *CSVStream) checkText(raw []byte) error {
 		}
 		off += size
 	}
-	return &CSVError{File: c.name, Line: c.recLine + bytes.Count(raw[:off], []byte{'\n'}), Reason: "is not valid UTF-8: save the file as CSV UTF-8"}
+	return &Error{File: c.name, Line: c.recLine + bytes.Count(raw[:off], []byte{'\n'}), Reason: "is not valid UTF-8: save the file as CSV UTF-8"}
 }
 
 // Word-at-a-time constants: a byte repeated in every byte of a word.
@@ -307,7 +320,7 @@ func loadWord(b []byte) uint64 {
 // record is one line of ASCII without NUL, so Read can skip checkText and
 // the line count. A record splitFast cannot take goes to parseSlow, which
 // copies and unescapes.
-func (c *CSVStream) parse(data []byte) (int, error) {
+func (c *Stream) parse(data []byte) (int, error) {
 	if c.forceSlow {
 		return c.parseSlow(data)
 	}
@@ -330,7 +343,7 @@ func (c *CSVStream) parse(data []byte) (int, error) {
 // and stops only at the bytes that matter; a quoted field is taken in place
 // when it needs no unescaping. slow: the record has an escape, a "" in a
 // quoted field or a misplaced quote, and needs parseSlow.
-func (c *CSVStream) splitFast(data []byte, fields [][]byte) (out [][]byte, n int, plain, slow bool) {
+func (c *Stream) splitFast(data []byte, fields [][]byte) (out [][]byte, n int, plain, slow bool) {
 	plain = true
 	st := 0
 	for pos := 0; pos < len(data); {
@@ -404,7 +417,7 @@ func (c *CSVStream) splitFast(data []byte, fields [][]byte) (out [][]byte, n int
 // It returns the index of the closing quote and whether the text is plain
 // (one line of ASCII without NUL), or false for parseSlow to handle (it
 // also reads more when the field runs past the buffer).
-func (c *CSVStream) quotedInPlace(data []byte, open int) (end int, plain, ok bool) {
+func (c *Stream) quotedInPlace(data []byte, open int) (end int, plain, ok bool) {
 	j := bytes.IndexByte(data[open+1:], '"')
 	if j < 0 {
 		return 0, false, false
@@ -447,7 +460,7 @@ func (c *CSVStream) quotedInPlace(data []byte, open int) (end int, plain, ok boo
 // is refused. Inside quotes "" is a quote, as RFC 4180 has it. The spec the
 // plugin writes never sets csv_options, so the ingestor always reads with
 // these defaults (comma, double quote, backslash).
-func (c *CSVStream) parseSlow(data []byte) (int, error) {
+func (c *Stream) parseSlow(data []byte) (int, error) {
 	c.plain = false
 	c.inPlace = false
 	c.scratch = c.scratch[:0]
@@ -455,7 +468,7 @@ func (c *CSVStream) parseSlow(data []byte) (int, error) {
 	pos := 0
 	quoteErr := func(at int, reason string) (int, error) {
 		line := c.line + bytes.Count(data[:at], []byte{'\n'})
-		err := &CSVError{File: c.name, Line: line, Fatal: true, Reason: reason}
+		err := &Error{File: c.name, Line: line, Fatal: true, Reason: reason}
 		c.fatal = err
 		return at, err
 	}
@@ -566,7 +579,7 @@ func indexQuoteOrEscape(b []byte) int {
 	return q
 }
 
-func (c *CSVStream) endRecord(n int) int {
+func (c *Stream) endRecord(n int) int {
 	c.fields = c.fields[:0]
 	prev := 0
 	for _, b := range c.bounds {
