@@ -545,6 +545,14 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 		}
 		st.last, st.lastRaw, st.lastLine = key, append(st.lastRaw[:0], rec[orderIdx]...), line
 	}
+	// The ingestor's Data Validator reads the file again without the \
+	// escape; rows.Close ends the reading of s first.
+	rows.Close()
+	if s.Escaped() {
+		if msg := plainRagged(full, name, len(checks)); msg != "" {
+			probs.add("%s", msg)
+		}
+	}
 	for v, lc := range labelCounts {
 		tb.Labels[v] = lc.n
 	}

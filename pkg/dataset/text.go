@@ -277,8 +277,12 @@ func noteOthers(abs string, staged []string, ign *Ignore, ds *Dataset) {
 func checkTagCounts(rel string, words int, rows []tagCount, probs *problemList) {
 	for _, r := range rows {
 		if r.tags != words {
-			probs.atLine("labels.csv line %d has %d BIO %s, %s has %d %s: give one tag per word of the text (words are separated by white space)",
-				r.line, r.tags, plural(r.tags, "tag", "tags"), rel, words, plural(words, "word", "words"))
+			how := ""
+			if r.plain {
+				how = " as the ingestor's BIO validator reads it (without the \\ escape)"
+			}
+			probs.atLine("labels.csv line %d has %d BIO %s%s, %s has %d %s: give one tag per word of the text (words are separated by white space)",
+				r.line, r.tags, plural(r.tags, "tag", "tags"), how, rel, words, plural(words, "word", "words"))
 		}
 	}
 }
@@ -321,6 +325,8 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ign *
 	var excluded sample
 	emptyNames, emptyLabels, firstEmptyLabel := 0, 0, 0
 	var padded [][]byte
+	// ingest holds each row's BIO label by line, for plainBIO.
+	ingest := map[int]string{}
 	// numericNames: every name so far is a number, which pandas reads the
 	// whole column as (0001 becomes 1, and names no file).
 	numericNames, firstNumeric := true, ""
@@ -378,6 +384,7 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ign *
 			probs.atLine("%s", longLabel(line, o.LabelColumn, n, o.BIO))
 		}
 		if o.BIO {
+			ingest[line] = string(label)
 			if bad := badBIO(label); bad != "" {
 				probs.atLine("labels.csv line %d: %s %q is not a BIO tag: write O, B-<type> or I-<type> for each token, separated by spaces", line, o.LabelColumn, bad)
 			}
@@ -392,6 +399,11 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ign *
 	}
 	if ds.Rows == 0 && len(probs.list) == 0 {
 		probs.add("labels.csv has a header but no rows: add one row per text file")
+	}
+	if o.BIO && ok && s.Escaped() {
+		for file, counts := range plainBIO(abs, o, ds.Extension, files, ingest, probs) {
+			tags[file] = append(tags[file], counts...)
+		}
 	}
 	if len(missing) > 0 {
 		sort.Strings(missing)
