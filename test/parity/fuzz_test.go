@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -115,6 +116,12 @@ func FuzzCSVReader(f *testing.F) {
 		"filename,label\na.jpg,\"open\n",
 		"filename,label\na.jpg,\"q\\\"x\"\n",
 		" filename , label \na.jpg,cat\n",
+		// found by fuzzing (issue 22): text after a closing quote, a blank
+		// line of spaces, the quirk of crCommaQuirk
+		"filename,label\n\"a.jpg\"x,cat\n",
+		"filename,label\n  \t\na.jpg,cat\n",
+		" \r,00\r00",
+		"0\r 0",
 	} {
 		f.Add([]byte(s))
 	}
@@ -127,6 +134,9 @@ func FuzzCSVReader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 4096 || slices.Contains(data, 0) || !isUTF8(data) {
 			return // the text checks come before the dialect; this target is about the dialect
+		}
+		if crCommaQuirk.Match(data) || crSpaceQuirk.Match(data) {
+			return // known differences, left: see crCommaQuirk, crSpaceQuirk
 		}
 		want, err := pandas.read(data)
 		if err != nil {
@@ -151,6 +161,23 @@ func FuzzCSVReader(f *testing.F) {
 		}
 	})
 }
+
+// crCommaQuirk finds a blank line ended by a lone CR right before a comma.
+// pandas' tokenizer, skipping such a line (EAT_CRNL_NOP), swallows that
+// comma: " \r,a\rb" has the header "a" there, ",a" for the reader. Found
+// by this target; left as it is, the reader being the one that keeps the
+// field (a file with lone-CR line ends, a blank line and a row starting
+// with an empty field).
+var crCommaQuirk = regexp.MustCompile("(^|[\r\n])[ \t]*\r,")
+
+// crSpaceQuirk finds a lone CR before a space or a tab. pandas' tokenizer
+// takes a line starting with white space for a blank one, and when it is
+// not, steps back to the last LF to read it again: past a lone CR, so it
+// reads the line before twice ("a\r b" is the header a and the rows a and
+// " b"). Found by this target; left as it is (the reader reads each line
+// once): the ingestor would ingest the repeated row (the header, in the
+// first lines), whose file or values then fail.
+var crSpaceQuirk = regexp.MustCompile("\r[ \t]")
 
 // pandasShape is what pandas makes of the records' widths: the data rows
 // padded to the header's width, or false when one is wider (on_bad_lines
