@@ -154,7 +154,9 @@ func (c *Stream) readRun(b *Batch, full func() bool) int {
 	taken := 0
 	for !full() {
 		data := c.buf[c.start:c.end]
-		if len(data) == 0 || data[0] == '\n' || data[0] == '\r' {
+		// A line that may be blank (empty, or white space only) goes
+		// through Read, which skips it.
+		if len(data) == 0 || data[0] == '\n' || data[0] == '\r' || data[0] == ' ' || data[0] == '\t' {
 			break
 		}
 		first := len(b.slices)

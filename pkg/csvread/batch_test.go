@@ -89,6 +89,8 @@ func TestBatchesMatchStream(t *testing.T) {
 		{"unclosed quote", "a\n\"b\nc\n"},
 		{"one long record", "h\n" + strings.Repeat("x", 5000) + ",\"" + strings.Repeat("y\n", 300) + "\"\nz\n"},
 		{"empty", ""},
+		{"white space lines", "a,b\n1,2\n   \n\t\n  3,4\n \t\r\n5,6\n  "},
+		{"text after a closing quote", "a,b\n\"x\"y,2\n\"x\"\\,2\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { checkBatchesMatchStream(t, tt.in) })

@@ -1,6 +1,7 @@
 // Package csvread reads CSV files in the ingestor's dialect (pandas' C
 // parser with the ingestor's options): RFC 4180 quoting, backslash escapes,
-// a BOM dropped, a lone CR as a line end, empty lines skipped. Every family
+// a BOM dropped, a lone CR as a line end, blank lines (empty, or spaces and
+// tabs only) skipped, text after a closing quote kept. Every family
 // that reads a CSV reads it with this package, so that one dialect holds
 // for labels.csv and tabular data alike.
 package csvread
@@ -43,8 +44,8 @@ const (
 // time, with the line each record starts on. It checks the text as it goes:
 // UTF-8, no NUL byte, RFC 4180 quoting (comma separator, double quotes,
 // "" inside a quoted field) and the backslash escapes of the ingestor's CSV
-// reader (see parseSlow). Empty lines are skipped, as the ingestor's CSV
-// reader does.
+// reader (see parseSlow). Blank lines (empty, or only spaces and tabs) are
+// skipped, as the ingestor's CSV reader does.
 type Stream struct {
 	r          io.Reader
 	name       string
@@ -77,10 +78,30 @@ type Stream struct {
 	baseBuf   int
 	bufShared bool
 
+	// noEscape: a backslash is a character like any other (NewPlainStream).
+	noEscape bool
+	// escaped: a record so far had a backslash escape.
+	escaped bool
+
 	// BOM is set once the first record is read if the file began with a
 	// UTF-8 byte order mark (which Read skips).
 	BOM bool
 }
+
+// NewPlainStream reads CSV records from r as pandas reads them with its
+// defaults, which is how the ingestor's validators (its Data, BIO and
+// keypoint validators) read a CSV: the dialect of NewStream without the
+// backslash escape. Where a file holds no escape (Escaped is false after
+// NewStream read it all) both read the same records.
+func NewPlainStream(r io.Reader, name string) *Stream {
+	s := NewStream(r, name)
+	s.noEscape = true
+	return s
+}
+
+// Escaped says a record read so far held a backslash escape: only then can
+// the validators' reading (NewPlainStream) differ from the ingest loop's.
+func (c *Stream) Escaped() bool { return c.escaped }
 
 // NewStream reads CSV records from r; name is the file named in problems.
 func NewStream(r io.Reader, name string) *Stream {
@@ -168,6 +189,33 @@ func (c *Stream) skipEmptyLines() error {
 			c.line++
 		case c.buf[c.start] == '\r' && c.end-c.start == 1 && c.eof:
 			c.start++
+		case c.buf[c.start] == ' ' || c.buf[c.start] == '\t':
+			// pandas skips a line of only spaces and tabs as a blank one;
+			// any other line keeps its leading white space.
+			i := c.start
+			for i < c.end && (c.buf[i] == ' ' || c.buf[i] == '\t') {
+				i++
+			}
+			switch {
+			case i == c.end && !c.eof:
+				if err := c.fill(); err != nil {
+					return c.fail(err)
+				}
+			case i == c.end:
+				c.start = i
+			case c.buf[i] == '\n':
+				c.start = i + 1
+				c.line++
+			case c.buf[i] == '\r' && i+1 == c.end && !c.eof:
+				if err := c.fill(); err != nil {
+					return c.fail(err)
+				}
+			case c.buf[i] == '\r' && (i+1 == c.end || c.buf[i+1] == '\n'):
+				c.start = min(i+2, c.end)
+				c.line++
+			default:
+				return nil
+			}
 		default:
 			return nil
 		}
@@ -457,7 +505,8 @@ func (c *Stream) quotedInPlace(data []byte, open int) (end int, plain, ok bool) 
 // a quote, \\ a backslash, and \ before a line end continues the record
 // on the next line (before CRLF it keeps the carriage return). A backslash
 // at the very end of the file escapes nothing: pandas fails on it, so it
-// is refused. Inside quotes "" is a quote, as RFC 4180 has it. The spec the
+// is refused. Inside quotes "" is a quote, as RFC 4180 has it; unlike RFC
+// 4180, text after the closing quote joins the field ("ab"cd is abcd). The spec the
 // plugin writes never sets csv_options, so the ingestor always reads with
 // these defaults (comma, double quote, backslash).
 func (c *Stream) parseSlow(data []byte) (int, error) {
@@ -477,7 +526,7 @@ func (c *Stream) parseSlow(data []byte) (int, error) {
 			open := pos
 			pos++
 			for {
-				j := indexQuoteOrEscape(data[pos:])
+				j := c.indexQuoteOrEscape(data[pos:])
 				if j < 0 {
 					if !c.eof {
 						return 0, errNeedMore
@@ -494,6 +543,7 @@ func (c *Stream) parseSlow(data []byte) (int, error) {
 						return quoteErr(open, "opens a quoted field that is never closed: check the \" characters from that line on")
 					}
 					c.scratch = append(c.scratch, data[pos+1])
+					c.escaped = true
 					pos += 2
 					continue
 				}
@@ -508,28 +558,37 @@ func (c *Stream) parseSlow(data []byte) (int, error) {
 				}
 				break
 			}
-			c.bounds = append(c.bounds, len(c.scratch))
 			switch {
 			case pos == len(data):
+				c.bounds = append(c.bounds, len(c.scratch))
 				return c.endRecord(pos), nil
 			case data[pos] == ',':
+				c.bounds = append(c.bounds, len(c.scratch))
 				pos++
 				continue
 			case data[pos] == '\n':
+				c.bounds = append(c.bounds, len(c.scratch))
 				return c.endRecord(pos + 1), nil
 			case data[pos] == '\r' && pos+1 < len(data) && data[pos+1] == '\n':
+				c.bounds = append(c.bounds, len(c.scratch))
 				return c.endRecord(pos + 2), nil
 			case data[pos] == '\r' && pos+1 == len(data) && !c.eof:
 				return 0, errNeedMore
 			}
-			return quoteErr(pos, "has text right after a closing \" in a quoted field: a field is either quoted whole (\"a, b\") or not at all; write a quote inside a quoted field as \"\"")
+			// Text right after the closing quote joins the field, which
+			// reads on as an unquoted one ("ab"cd is abcd): pandas takes
+			// that first character as it is, a \ too, and the rest with
+			// its escapes.
+			c.scratch = append(c.scratch, data[pos])
+			pos++
 		}
 		// An unquoted field runs to the next comma or line end that is
 		// not escaped; a " inside it is a character like any other, as
 		// the ingestor's CSV reader takes it (x"y reads as x"y).
 		k := pos
 		for k < len(data) && data[k] != ',' && data[k] != '\n' {
-			if data[k] == '\\' {
+			if data[k] == '\\' && !c.noEscape {
+				c.escaped = true
 				if k+1 == len(data) {
 					if !c.eof {
 						return 0, errNeedMore
@@ -564,9 +623,13 @@ func (c *Stream) parseSlow(data []byte) (int, error) {
 	}
 }
 
-// indexQuoteOrEscape is the index of the first quote or backslash in b, or -1.
-func indexQuoteOrEscape(b []byte) int {
+// indexQuoteOrEscape is the index of the first quote or backslash (the
+// escape, unless noEscape) in b, or -1.
+func (c *Stream) indexQuoteOrEscape(b []byte) int {
 	q := bytes.IndexByte(b, '"')
+	if c.noEscape {
+		return q
+	}
 	if q < 0 {
 		q = len(b)
 	}

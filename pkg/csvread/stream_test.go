@@ -59,8 +59,12 @@ func TestCSVStream(t *testing.T) {
 		{name: "bom skipped", in: "\xef\xbb\xbfa\n1\n", want: []streamRecord{{1, []string{"a"}}, {2, []string{"1"}}}},
 		// pandas keeps a quote inside an unquoted field (issue 22)
 		{name: "bare quote", in: "a\nx\"y\n", want: []streamRecord{{1, []string{"a"}}, {2, []string{`x"y`}}}},
-		{name: "text after closing quote", in: "a\n\"x\"y\n", want: []streamRecord{{1, []string{"a"}}},
-			wantProbs: []string{`t.csv line 2 has text right after a closing " in a quoted field: a field is either quoted whole ("a, b") or not at all; write a quote inside a quoted field as ""`}},
+		// pandas joins text after a closing quote to the field, its first
+		// character as it is (a \ too), the rest with the escapes.
+		{name: "text after closing quote", in: "a\n\"x\"y\n\"p,q\" r,s\n", want: []streamRecord{{1, []string{"a"}}, {2, []string{"xy"}}, {3, []string{"p,q r", "s"}}}},
+		{name: "backslash after closing quote", in: "a,b\n\"x\"\\,2\n\"x\"y\\,z,2\n", want: []streamRecord{{1, []string{"a", "b"}}, {2, []string{`x\`, "2"}}, {3, []string{"xy,z", "2"}}}},
+		// pandas skips a line of spaces and tabs as a blank one.
+		{name: "white space lines skipped", in: "a,b\n  \n\t \r\n  1,2\n \t", want: []streamRecord{{1, []string{"a", "b"}}, {4, []string{"  1", "2"}}}},
 		{name: "unclosed quote", in: "a\nb\n\"x,\ny\n", want: []streamRecord{{1, []string{"a"}}, {2, []string{"b"}}},
 			wantProbs: []string{`t.csv line 3 opens a quoted field that is never closed: check the " characters from that line on`}},
 		{name: "not utf-8 spoils one record", in: "a\n\xff\nok\n", want: []streamRecord{{1, []string{"a"}}, {3, []string{"ok"}}},
@@ -151,4 +155,46 @@ func FuzzCSVStreamFastMatchesSlow(f *testing.F) {
 			t.Fatalf("input %q: problems (-slow +fast):\n%s", in, diff)
 		}
 	})
+}
+
+// TestPlainStream: the validators' reading keeps every backslash, so
+// Rome\, IT is two fields there and one in the ingest loop's reading.
+func TestPlainStream(t *testing.T) {
+	in := "a,b\nimg,Rome\\, IT\n\"B-PER \\\nO\",x\n"
+	read := func(s *Stream) [][]string {
+		var out [][]string
+		for {
+			rec, err := s.Read()
+			if err == io.EOF {
+				return out
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			row := []string{}
+			for _, f := range rec {
+				row = append(row, string(f))
+			}
+			out = append(out, row)
+		}
+	}
+	esc := NewStream(strings.NewReader(in), "t.csv")
+	if diff := cmp.Diff([][]string{{"a", "b"}, {"img", "Rome, IT"}, {"B-PER \nO", "x"}}, read(esc)); diff != "" {
+		t.Errorf("NewStream (-want +got):\n%s", diff)
+	}
+	if !esc.Escaped() {
+		t.Error("Escaped() = false after reading escapes")
+	}
+	plain := NewPlainStream(strings.NewReader(in), "t.csv")
+	if diff := cmp.Diff([][]string{{"a", "b"}, {"img", `Rome\`, " IT"}, {"B-PER \\\nO", "x"}}, read(plain)); diff != "" {
+		t.Errorf("NewPlainStream (-want +got):\n%s", diff)
+	}
+	if plain.Escaped() {
+		t.Error("NewPlainStream: Escaped() = true")
+	}
+	clean := NewStream(strings.NewReader("a,b\n1,\"x\"\"y\"\n"), "t.csv")
+	read(clean)
+	if clean.Escaped() {
+		t.Error("Escaped() = true for a file without a backslash")
+	}
 }

@@ -1,9 +1,11 @@
 package dataset
 
 import (
+	"image"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -175,14 +177,39 @@ func TestCheckProblems(t *testing.T) {
 			writeFile(t, filepath.Join(dir, "labels.csv"), "filename,label\nimages/img_00000.jpg,cat\nimg_00001.jpg,dog\n")
 			return dir
 		}, wantErr: []string{"bare file names"}},
+		// The header decodes, the pixels are cut: training cannot decode it.
+		{name: "image cut short", setup: func(t *testing.T, dir string) string {
+			cutTail(t, filepath.Join(dir, "images", "img_00001.jpg"), 3)
+			return dir
+		}, wantErr: []string{"1 images do not decode: images/img_00001.jpg (cut short or corrupt"}},
+		{name: "image with bytes after its end", setup: func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, "images", "img_00001.jpg")
+			b, err := os.ReadFile(p)
+			must(t, err)
+			must(t, os.WriteFile(p, append(b, "trailer"...), 0o644))
+			return dir
+		}},
+		{name: "label over 255 characters", setup: func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "labels.csv"), "filename,label\nimg_00000.jpg,cat\nimg_00001.jpg,"+strings.Repeat("ü", 256)+"\n")
+			return dir
+		}, wantErr: []string{"1 labels are longer than the 255 characters of the ingestor's label column: labels.csv line 3 (256 characters)"}},
+		{name: "None and NA are class names", setup: func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "labels.csv"), "filename,label\nimg_00000.jpg,None\nimg_00001.jpg,NA\n")
+			return dir
+		}},
 		{name: "single label value", setup: func(t *testing.T, dir string) string {
 			writeFile(t, filepath.Join(dir, "labels.csv"), "filename,label\nimg_00000.jpg,cat\nimg_00001.jpg,cat\nimg_00002.jpg,cat\nimg_00003.jpg,cat\n")
 			return dir
 		}, wantErr: []string{`the same label "cat"`}},
 		{name: "ragged row", setup: func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "labels.csv"), "filename,label\nimg_00000.jpg,cat\nimg_00001.jpg,dog,x\n")
+			return dir
+		}, wantErr: []string{"labels.csv line 3 has 3 fields, the header has 2"}},
+		// pandas reads a short row with its missing cells empty: here the label.
+		{name: "short row", setup: func(t *testing.T, dir string) string {
 			writeFile(t, filepath.Join(dir, "labels.csv"), "filename,label\nimg_00000.jpg,cat\nimg_00001.jpg\n")
 			return dir
-		}, wantErr: []string{"labels.csv line 3 has 1 fields, the header has 2"}},
+		}, wantErr: []string{`1 rows of labels.csv have an empty "label"`}},
 		{name: "image does not decode", setup: func(t *testing.T, dir string) string {
 			writeFile(t, filepath.Join(dir, "images", "img_00002.jpg"), "not a jpeg")
 			return dir
@@ -251,6 +278,14 @@ func TestCheckProblems(t *testing.T) {
 	}
 }
 
+// cutTail drops the last n bytes of a file.
+func cutTail(t *testing.T, path string, n int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	must(t, err)
+	must(t, os.WriteFile(path, b[:len(b)-n], 0o644))
+}
+
 func appendRow(t *testing.T, dir, row string) {
 	t.Helper()
 	f, err := os.OpenFile(filepath.Join(dir, "labels.csv"), os.O_APPEND|os.O_WRONLY, 0)
@@ -291,6 +326,43 @@ func TestSafeName(t *testing.T) {
 	for _, tt := range tests {
 		if got := SafeName(tt.name); got != tt.ok {
 			t.Errorf("SafeName(%q) = %v, want %v", tt.name, got, tt.ok)
+		}
+	}
+}
+
+// TestImageComplete: a PNG or JPEG cut anywhere is refused, one followed by
+// other bytes is whole.
+func TestImageComplete(t *testing.T) {
+	for _, ext := range []string{".png", ".jpg"} {
+		whole, err := fixture.Image(40, 30, ext, false, rand.New(rand.NewPCG(3, 4)))
+		must(t, err)
+		for _, tt := range []struct {
+			name string
+			data []byte
+			ok   bool
+		}{
+			{"whole", whole, true},
+			{"bytes after the end", append(slices.Clone(whole), 0, 1, 2), true},
+			{"cut at a third", whole[:len(whole)/3], false},
+			{"cut into its last pixels", whole[:len(whole)-20], false},
+		} {
+			t.Run(ext+"/"+tt.name, func(t *testing.T) {
+				p := filepath.Join(t.TempDir(), "x"+ext)
+				must(t, os.WriteFile(p, tt.data, 0o644))
+				f, err := openRead(p)
+				must(t, err)
+				defer f.close()
+				_, format, err := image.DecodeConfig(f)
+				if err != nil {
+					if tt.ok {
+						t.Fatalf("the header does not decode: %v", err)
+					}
+					return // refused at the header already
+				}
+				if err := imageComplete(f, format); (err == nil) != tt.ok {
+					t.Errorf("imageComplete = %v, want ok %v", err, tt.ok)
+				}
+			})
 		}
 	}
 }

@@ -1,10 +1,12 @@
 package dataset
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	_ "image/jpeg" // decoders for DecodeConfig
 	_ "image/png"
+	"io"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -19,7 +21,7 @@ func (s size) String() string { return fmt.Sprintf("%d×%d", s.w, s.h) }
 var defaultMinSize = size{32, 32}
 
 // imagesCheck decodes the header of every image and checks that they all
-// decode, share one size (--target-size when given) and are not below
+// decode and are whole (imageComplete), share one size (--target-size when given) and are not below
 // --min-size. The ingestor never resizes.
 type imagesCheck struct {
 	nop
@@ -47,7 +49,44 @@ func (c *imagesCheck) file(u *unit) any {
 		u.err = err
 		return nil
 	}
+	if err := imageComplete(f, format); err != nil {
+		u.err = err
+		return nil
+	}
 	u.w, u.h, u.format = cfg.Width, cfg.Height, format
+	return nil
+}
+
+// pngEnd is the IEND chunk that closes every PNG; jpegEnd the EOI marker.
+var (
+	pngEnd  = []byte{0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82}
+	jpegEnd = []byte{0xFF, 0xD9}
+)
+
+// imageComplete refuses an image cut short, whose header still decodes:
+// the ingestor's validator cannot open a PNG cut before its pixel data,
+// and training cannot decode one cut anywhere. A file that ends as its
+// format ends (IEND, EOI) is taken as whole; any other, rare (a cut, or
+// bytes after the end), is decoded in full to tell.
+func imageComplete(f rawFile, format string) error {
+	n, err := f.size()
+	if err != nil {
+		return err
+	}
+	end := map[string][]byte{"png": pngEnd, "jpeg": jpegEnd}[format]
+	if end == nil || n < int64(len(end)) {
+		return nil
+	}
+	tail := make([]byte, len(end))
+	if _, err := f.ReadAt(tail, n-int64(len(end))); err != nil {
+		return err
+	}
+	if bytes.Equal(tail, end) {
+		return nil
+	}
+	if _, _, err := image.Decode(io.NewSectionReader(f, 0, n)); err != nil {
+		return fmt.Errorf("cut short or corrupt: %w", err)
+	}
 	return nil
 }
 

@@ -18,8 +18,10 @@ import (
 //
 // Where the published facts stop, the rule here is the strictest reasonable
 // one: a point lies inside the --target-size image (0 ≤ x < width,
-// 0 ≤ y < height: a pixel position); coordinates and visibility flags are
-// JSON numbers, never true/false; a flag is exactly 0 or 1 (not 1.0).
+// 0 ≤ y < height: a pixel position); coordinates are JSON numbers, never
+// true/false. A visibility flag is what the ingestor's `val in (0, 1)`
+// takes: a number equal to 0 or 1 (1.0 too) or true/false, which Python
+// counts as 1 and 0.
 type keypointsCheck struct {
 	nop
 	r          *run
@@ -92,13 +94,24 @@ func (c *keypointsCheck) row(line int, get func(string) string) {
 		c.issues.add(kindKPVis, fmt.Sprintf("%s %s names %s, the points are %s", where, c.visCol, strings.Join(vn, ","), strings.Join(names, ",")))
 	}
 	for _, name := range slices.Sorted(maps.Keys(vis)) {
-		if v := strings.TrimSpace(string(vis[name])); v != "0" && v != "1" {
+		if v := strings.TrimSpace(string(vis[name])); !visibilityFlag(v) {
 			c.issues.add(kindKPVisVal, fmt.Sprintf("%s %q is %s", where, name, clip(v)))
 		}
 	}
 }
 
 func (c *keypointsCheck) finish() { c.issues.report(c.r.probs) }
+
+// visibilityFlag says the ingestor's validator takes the JSON value v as a
+// flag: Python's `v in (0, 1)` holds for 0, 1, 0.0, 1.0 and, bool being an
+// int there, for false and true.
+func visibilityFlag(v string) bool {
+	if v == "true" || v == "false" {
+		return true
+	}
+	f, ok := number(json.RawMessage(v))
+	return ok && (f == 0 || f == 1)
+}
 
 // jsonObject parses a cell holding one JSON object, keeping each value raw.
 func jsonObject(cell string) (map[string]json.RawMessage, bool) {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/csvread"
 )
@@ -15,6 +16,32 @@ import (
 // naValues are cell values the ingestor stores as NULL: a link column that
 // holds one names no file.
 var naValues = []string{"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "none", "<NA>"}
+
+// maxLabelCell is the width of the ingestor's label column (String(255)):
+// the database refuses a longer value, counted in characters.
+const maxLabelCell = 255
+
+const kindLongLabel = "%d labels are longer than the 255 characters of the ingestor's label column: %s: the database refuses a longer value; shorten them"
+
+// longLabel is the problem of a text task's label of n characters.
+func longLabel(line int, col string, n int, bio bool) string {
+	fix := "shorten it"
+	if bio {
+		fix = "the tags of a text take a character or more each: split the text into shorter files"
+	}
+	return fmt.Sprintf("labels.csv line %d: the %s is %d characters long, over the 255 characters of the ingestor's label column (the database refuses a longer value): %s", line, col, n, fix)
+}
+
+// padRecord gives a row that ends early the missing cells, empty, as the
+// ingestor's CSV reader (pandas) does; only a row with too many fields is
+// an error there. buf is reused from row to row.
+func padRecord(rec [][]byte, n int, buf *[][]byte) [][]byte {
+	if len(rec) >= n {
+		return rec
+	}
+	*buf = append(append((*buf)[:0], rec...), make([][]byte, n-len(rec))...)
+	return *buf
+}
 
 // checkManifest reads labels.csv once, streaming, and checks its text,
 // header and rows against the files found.
@@ -69,6 +96,8 @@ func (r *run) checkManifest() {
 	}
 	ds.Labels = map[string]int{}
 	rec := make([]string, len(header))
+	var padded [][]byte
+	var longLabels findings
 	get := func(col string) string { return rec[cols[col]] }
 	for {
 		fields, err := s.Read()
@@ -80,10 +109,11 @@ func (r *run) checkManifest() {
 			return
 		}
 		line := s.Line()
-		if len(fields) != len(header) {
+		if len(fields) > len(header) {
 			probs.addf("labels.csv line %d has %d fields, the header has %d: every row needs one value per column (quote a value that holds a comma)", line, len(fields), len(header))
 			return
 		}
+		fields = padRecord(fields, len(header), &padded)
 		for i, v := range fields {
 			rec[i] = string(v)
 		}
@@ -106,9 +136,15 @@ func (r *run) checkManifest() {
 			referenced[file] = struct{}{}
 		}
 		if m.HasLabel() {
-			if label := get(r.opts.LabelColumn); label == "" {
+			// Only an empty cell is no label (na_values [""] for every
+			// task but the tabular ones): None and NA are class names.
+			switch label := get(r.opts.LabelColumn); {
+			case label == "":
 				emptyLabels++
-			} else {
+			default:
+				if n := utf8.RuneCountInString(label); n > maxLabelCell {
+					longLabels.add(kindLongLabel, fmt.Sprintf("labels.csv line %d (%d characters)", line, n))
+				}
 				ds.Labels[label]++
 			}
 		}
@@ -129,6 +165,7 @@ func (r *run) checkManifest() {
 		return
 	}
 	r.reportRows(missing, emptyNames, emptyLabels, dupRows)
+	longLabels.report(probs)
 	if excluded.n > 0 {
 		probs.addf("%s", r.ign.excludedProblem(r.task.Primary.Subdir, excluded.n, excluded.first))
 	}

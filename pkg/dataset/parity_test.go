@@ -32,7 +32,7 @@ const (
 	srcMaskID     = "ingestor MaskIdColumnValidator: mask_id present, exact name, populated (NULL tokens count as empty)"
 	srcMask       = "CATEGORIES.md semantic_segmentation: each mask decodes and has its image's size"
 	srcKPAnn      = "ingestor KeypointAnnotationValidator: JSON object of [x, y] / {x, y}, numeric, ≥ 0, count = number_of_keypoints, non-degenerate, same names"
-	srcKPVis      = "ingestor KeypointVisibilityValidator: JSON object, 0 or 1, same keys as Annotation"
+	srcKPVis      = "ingestor KeypointVisibilityValidator: JSON object, each value in (0, 1) as Python compares (1.0 and true are 1), same keys as Annotation"
 	srcStrict     = "no published fact: the strictest reasonable rule (see keypoints.go)"
 )
 
@@ -343,8 +343,11 @@ var parityTasks = map[string][]parityCase{
 			`visibility flags are not 0 or 1: labels.csv line 2 "p0" is "2"`},
 		{"visibility misses a point", srcKPVis, false, func(t *testing.T, dir string) { setCell(t, dir, "Visibility", 1, `{"p0": 1, "p1": 0}`) },
 			"Visibility names p0,p1, the points are p0,p1,p2"},
-		{"visibility true", srcStrict, false, func(t *testing.T, dir string) { setCell(t, dir, "Visibility", 1, `{"p0": true, "p1": 0, "p2": 1}`) },
-			`"p0" is "true"`},
+		{"visibility true and 1.0", srcKPVis, true, func(t *testing.T, dir string) {
+			setCell(t, dir, "Visibility", 1, `{"p0": true, "p1": 0.0, "p2": 1.0}`)
+		}, ""},
+		{"visibility 0.5", srcKPVis, false, func(t *testing.T, dir string) { setCell(t, dir, "Visibility", 1, `{"p0": 0.5, "p1": 0, "p2": 1}`) },
+			`"p0" is "0.5"`},
 		{"point beyond --target-size", srcStrict, false, func(t *testing.T, dir string) {
 			setCell(t, dir, "Annotation", 1, `{"p0": [40, 2], "p1": [10, 20], "p2": [30, 5]}`)
 		}, `point "p0" at (40, 2)`},

@@ -58,7 +58,10 @@ const (
 	srcNotEnforced = "layout.v1.json record_format.enforced = false: the ingestor reads any text"
 	srcBIO         = "CATEGORIES.md token_classification 'BIO tags'; ingestor BIOLabelValidator: O, B-<type> or I-<type>, one tag per word of the file"
 	srcSelfSup     = "layout.v1.json manifest.has_label_column = false; ingest.v1.json: self-supervised categories set no label, a label column is not read"
-	srcLabelNA     = "ingestor LabelDiversityValidator: the label read with the CSV's NA rules (NA, NULL … are no label)"
+	srcBIOPlain    = "ingestor BIOLabelValidator: reads labels.csv with pandas' defaults (no escapechar, on_bad_lines=warn), before the ingest loop reads it with escapechar \\"
+	srcLabelNA     = "ingestor CSVIngestor.read_data: a text task's labels.csv is read with na_values [\"\"] and keep_default_na off, so None and NA are class names (issue 22, confirmed by the oracle); its BIOLabelValidator reads with pandas' default NA words, NA becomes the tag nan"
+	srcCSVShort    = "pandas (the ingestor's read_data): a row with fewer fields than the header is read with the missing cells empty (NaN)"
+	srcLabelLong   = "ingestor database.py: label is String(255); MySQL refuses a longer value (the oracle's mysql: 1406)"
 	srcTokenizer   = "ingestor TokenizerValidator: tokenizer.json at the staged root; required with [MASK] and [PAD] for MLM, optional with [PAD] for text and token classification; tokens from model.vocab or added_tokens"
 )
 
@@ -206,14 +209,22 @@ func oneLabel(v string) func(t *testing.T, dir string) {
 }
 
 // supervisedCases hold for the three supervised text tasks.
-func supervisedCases() []corpusCase {
-	return []corpusCase{
+func supervisedCases(task string) []corpusCase {
+	na := corpusCase{"label NA", srcLabelNA, accepted, func(t *testing.T, dir string) { setCell(t, dir, "label", 4, "NA") }, ""}
+	long := corpusCase{"label of 256 characters", srcLabelLong, refused, func(t *testing.T, dir string) { setCell(t, dir, "label", 4, strings.Repeat("é", 256)) },
+		`labels.csv line 5: the label is 256 characters long, over the 255 characters of the ingestor's label column`}
+	if task == "token_classification" {
+		na.verdict, na.want = refused, `labels.csv line 5: label "NA" is not a BIO tag`
+		long.mutate = func(t *testing.T, dir string) { setCell(t, dir, "label", 4, strings.Repeat("O ", 128)) }
+	}
+	short := corpusCase{"row without its label", srcCSVShort, refused, func(t *testing.T, dir string) {
+		editCSV(t, dir, func(rows [][]string) [][]string { rows[3] = rows[3][:1]; return rows })
+	}, `1 rows of labels.csv have an empty "label" (the first on line 4)`}
+	return []corpusCase{na, long, short,
 		{"label column missing", srcLabel, refused, func(t *testing.T, dir string) { dropColumn(t, dir, "label") },
 			`labels.csv has no label column "label"; its columns are "filename": name the right one with --label-column`},
 		{"empty label", srcLabel, refused, func(t *testing.T, dir string) { setCell(t, dir, "label", 2, "") },
 			`1 rows of labels.csv have an empty "label" (the first on line 3)`},
-		{"label NA", srcLabelNA, refused, func(t *testing.T, dir string) { setCell(t, dir, "label", 4, "NA") },
-			`have an empty "label" (the first on line 5)`},
 	}
 }
 
@@ -262,6 +273,11 @@ var textParity = map[string][]corpusCase{
 		{"free text on many lines, tabs", srcNotEnforced, accepted, writeIn("texts", textName(0), "a\tb\n\nc\td\te\n"), ""},
 	},
 	"token_classification": {
+		// issue 22: the ingest loop reads \ + line end as a line break, the
+		// BIO validator (pandas' defaults) keeps the \ as a tag.
+		{"tags continued onto the next line with \\", srcBIOPlain, refused, func(t *testing.T, dir string) { setCell(t, dir, "label", 1, "B-LOC \\\nI-LOC O") },
+			`labels.csv line 2: the ingestor's BIO validator reads labels.csv without the \ escape and finds the tag "\"`},
+		{"tags across lines without a backslash", srcBIOPlain, accepted, func(t *testing.T, dir string) { setCell(t, dir, "label", 1, "B-LOC\nI-LOC O") }, ""},
 		{"tag that is not BIO", srcBIO, refused, func(t *testing.T, dir string) { setCell(t, dir, "label", 1, "B-LOC PER O") },
 			`labels.csv line 2: label "PER" is not a BIO tag: write O, B-<type> or I-<type> for each token, separated by spaces`},
 		{"tag B- without a type", srcBIO, refused, func(t *testing.T, dir string) { setCell(t, dir, "label", 2, "B- I-LOC O") },
@@ -339,7 +355,7 @@ func TestTextParity(t *testing.T) {
 		}
 		cases := textCommonCases(taskName)
 		if task.Manifest.HasLabel() {
-			cases = append(cases, supervisedCases()...)
+			cases = append(cases, supervisedCases(taskName)...)
 		} else {
 			cases = append(cases, selfSupervisedCases(taskName)...)
 		}

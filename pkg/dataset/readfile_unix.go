@@ -68,4 +68,29 @@ func (f rawFile) read(p []byte) (int, error) {
 // Read implements io.Reader, for the readers of CSV and image headers.
 func (f rawFile) Read(p []byte) (int, error) { return f.read(p) }
 
+// ReadAt implements io.ReaderAt (pread), for a look at an image's end.
+func (f rawFile) ReadAt(p []byte, off int64) (int, error) {
+	for {
+		n, err := syscall.Pread(f.fd, p, off)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			return 0, &os.PathError{Op: "read", Path: f.path, Err: err}
+		case n < len(p):
+			return n, io.EOF
+		}
+		return n, nil
+	}
+}
+
+// size is the open file's length.
+func (f rawFile) size() (int64, error) {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(f.fd, &st); err != nil {
+		return 0, &os.PathError{Op: "stat", Path: f.path, Err: err}
+	}
+	return st.Size, nil
+}
+
 func (f rawFile) close() { _ = syscall.Close(f.fd) }

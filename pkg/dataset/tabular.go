@@ -395,6 +395,7 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 	}
 	padded := make([][]byte, len(checks))
 	short, firstShort := 0, 0
+	tooWide := false
 	rows := readAhead(s, checks)
 	defer rows.Close()
 	for {
@@ -409,6 +410,7 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 		line := rows.Line()
 		if len(rec) > len(checks) {
 			probs.atLine("%s line %d has %d fields, the header has %d: every row needs one value per column (quote a value that holds a comma)", name, line, len(rec), len(checks))
+			tooWide = true
 			continue
 		}
 		if len(rec) < len(checks) {
@@ -429,6 +431,16 @@ func scanTabular(full, name string, o TabularOptions, tb *Tabular, probs *proble
 		}
 		for _, r := range rules {
 			r.row(line, rec)
+		}
+	}
+	// The ingestor's Data Validator reads the file again without the \
+	// escape; rows.Close ends the reading of s first.
+	// A row too wide in the first reading is refused already; one
+	// message for it is enough.
+	rows.Close()
+	if s.Escaped() && !tooWide {
+		if msg := plainRagged(full, name, len(checks)); msg != "" {
+			probs.add("%s", msg)
 		}
 	}
 	for _, r := range rules {

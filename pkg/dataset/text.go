@@ -277,8 +277,12 @@ func noteOthers(abs string, staged []string, ign *Ignore, ds *Dataset) {
 func checkTagCounts(rel string, words int, rows []tagCount, probs *problemList) {
 	for _, r := range rows {
 		if r.tags != words {
-			probs.atLine("labels.csv line %d has %d BIO %s, %s has %d %s: give one tag per word of the text (words are separated by white space)",
-				r.line, r.tags, plural(r.tags, "tag", "tags"), rel, words, plural(words, "word", "words"))
+			how := ""
+			if r.plain {
+				how = " as the ingestor's BIO validator reads it (without the \\ escape)"
+			}
+			probs.atLine("labels.csv line %d has %d BIO %s%s, %s has %d %s: give one tag per word of the text (words are separated by white space)",
+				r.line, r.tags, plural(r.tags, "tag", "tags"), how, rel, words, plural(words, "word", "words"))
 		}
 	}
 }
@@ -320,6 +324,9 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ign *
 	var missing []string
 	var excluded sample
 	emptyNames, emptyLabels, firstEmptyLabel := 0, 0, 0
+	var padded [][]byte
+	// ingest holds each row's BIO label by line, for plainBIO.
+	ingest := map[int]string{}
 	// numericNames: every name so far is a number, which pandas reads the
 	// whole column as (0001 becomes 1, and names no file).
 	numericNames, firstNumeric := true, ""
@@ -336,10 +343,11 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ign *
 			continue
 		}
 		line := s.Line()
-		if len(rec) != len(cols) {
+		if len(rec) > len(cols) {
 			probs.atLine("labels.csv line %d has %d fields, the header has %d: every row needs one value per column (quote a value that holds a comma)", line, len(rec), len(cols))
 			continue
 		}
+		rec = padRecord(rec, len(cols), &padded)
 		name := string(rec[fileCol])
 		if numericNames && !looksNumeric(name) {
 			numericNames = false
@@ -362,15 +370,21 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ign *
 			continue
 		}
 		label := rec[labelCol]
-		// The ingestor reads NA, NULL and the like as no label.
-		if isMissing(label) {
+		// Only an empty cell is no label: the ingestor reads the labels.csv
+		// of a text task with na_values [""] and keep_default_na off, so
+		// None, NA and null are class names like any other.
+		if len(label) == 0 {
 			emptyLabels++
 			if firstEmptyLabel == 0 {
 				firstEmptyLabel = line
 			}
 			continue
 		}
+		if n := utf8.RuneCount(label); n > maxLabelCell {
+			probs.atLine("%s", longLabel(line, o.LabelColumn, n, o.BIO))
+		}
 		if o.BIO {
+			ingest[line] = string(label)
 			if bad := badBIO(label); bad != "" {
 				probs.atLine("labels.csv line %d: %s %q is not a BIO tag: write O, B-<type> or I-<type> for each token, separated by spaces", line, o.LabelColumn, bad)
 			}
@@ -385,6 +399,11 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ign *
 	}
 	if ds.Rows == 0 && len(probs.list) == 0 {
 		probs.add("labels.csv has a header but no rows: add one row per text file")
+	}
+	if o.BIO && ok && s.Escaped() {
+		for file, counts := range plainBIO(abs, o, ds.Extension, files, ingest, probs) {
+			tags[file] = append(tags[file], counts...)
+		}
 	}
 	if len(missing) > 0 {
 		sort.Strings(missing)

@@ -145,4 +145,7 @@ func (c *recordCheck) problem(rel, task string) string {
 // tagCount is the number of BIO tags one row of labels.csv gives its file.
 type tagCount struct {
 	line, tags int
+	// plain: counted in the BIO validator's reading of labels.csv
+	// (plainBIO), not the ingest loop's.
+	plain bool
 }

@@ -46,10 +46,6 @@ type vocCheck struct {
 	empty sample
 }
 
-// maxLabelCell is the length, in characters, of the column each image's
-// label cell is stored in: a longer cell fails the ingestor's run.
-const maxLabelCell = 255
-
 func newVOCCheck(r *run) checker {
 	c := &vocCheck{r: r, classes: map[string]int{}}
 	for _, s := range r.task.Sidecars {

@@ -167,16 +167,6 @@ func family(task string) string {
 
 const imgW, imgH = 16, 12
 
-var words = strings.Fields("the river stone quick light model data train table cloud sample north green small open value")
-
-func sentence(rng *rand.Rand, n int) string {
-	w := make([]string, n)
-	for i := range w {
-		w[i] = words[rng.IntN(len(words))]
-	}
-	return strings.Join(w, " ")
-}
-
 // base is a valid dataset of task, varied by rng.
 func base(task string, rng *rand.Rand) *sample {
 	s := &sample{task: task, files: map[string][]byte{}, csvName: "labels.csv", labelColumn: "label", oracleOpts: map[string]any{}}
@@ -271,17 +261,17 @@ func baseText(s *sample, rng *rand.Rand) {
 		var body, label string
 		switch s.task {
 		case "sentence_pair_classification":
-			body, label = sentence(rng, 4)+"\t"+sentence(rng, 3), []string{"entailment", "contradiction"}[i%2]
+			body, label = fixture.Sentence(rng, 4)+"\t"+fixture.Sentence(rng, 3), []string{"entailment", "contradiction"}[i%2]
 		case "token_classification":
-			body, label = sentence(rng, 3), []string{"B-LOC I-LOC O", "O O B-PER"}[i%2]
+			body, label = fixture.Sentence(rng, 3), []string{"B-LOC I-LOC O", "O O B-PER"}[i%2]
 		case "text_classification":
-			body, label = sentence(rng, 8), []string{"pos", "neg"}[i%2]
+			body, label = fixture.Sentence(rng, 8), []string{"pos", "neg"}[i%2]
 		case "embeddings":
-			body = sentence(rng, 3) + "\t" + sentence(rng, 3)
+			body = fixture.Sentence(rng, 3) + "\t" + fixture.Sentence(rng, 3)
 		case "causal_language_modeling", "seq2seq":
-			body = sentence(rng, 4) + "\t" + sentence(rng, 4)
+			body = fixture.Sentence(rng, 4) + "\t" + fixture.Sentence(rng, 4)
 		default:
-			body = sentence(rng, 12)
+			body = fixture.Sentence(rng, 12)
 		}
 		s.files[dir+"/"+stem+".txt"] = []byte(body + "\n")
 		name := stem + ".txt"
@@ -296,27 +286,12 @@ func baseText(s *sample, rng *rand.Rand) {
 	}
 	switch s.task {
 	case "masked_language_modeling":
-		s.files["tokenizer.json"] = tokenizer("[PAD]", "[MASK]")
+		s.files["tokenizer.json"] = fixture.Tokenizer("[PAD]", "[MASK]")
 	case "text_classification", "token_classification":
 		if rng.IntN(2) == 0 {
-			s.files["tokenizer.json"] = tokenizer("[PAD]")
+			s.files["tokenizer.json"] = fixture.Tokenizer("[PAD]")
 		}
 	}
-}
-
-// tokenizer is a word-level tokenizer.json over the generator's words.
-func tokenizer(special ...string) []byte {
-	var added, vocab []string
-	for i, t := range special {
-		added = append(added, fmt.Sprintf(`{"id":%d,"content":%q,"special":true}`, i, t))
-		vocab = append(vocab, fmt.Sprintf("%q:%d", t, i))
-	}
-	vocab = append(vocab, fmt.Sprintf(`"[UNK]":%d`, len(special)))
-	for i, w := range words {
-		vocab = append(vocab, fmt.Sprintf("%q:%d", w, len(special)+1+i))
-	}
-	return fmt.Appendf(nil, `{"version":"1.0","added_tokens":[%s],"pre_tokenizer":{"type":"Whitespace"},"model":{"type":"WordLevel","vocab":{%s},"unk_token":"[UNK]"}}`+"\n",
-		strings.Join(added, ","), strings.Join(vocab, ","))
 }
 
 func baseTabular(s *sample, rng *rand.Rand) {

@@ -398,16 +398,16 @@ var mutations = []mutation{
 		return true
 	}},
 	{"tokenizer-model-twice", isTask("text_classification", "token_classification", "masked_language_modeling"), func(s *sample, _ *rand.Rand) bool {
-		t := string(tokenizer("[PAD]", "[MASK]"))
+		t := string(fixture.Tokenizer("[PAD]", "[MASK]"))
 		s.files["tokenizer.json"] = []byte(strings.TrimSuffix(strings.TrimSpace(t), "}") + `,"model":null}`)
 		return true
 	}},
 	{"tokenizer-no-pad", isTask("text_classification", "token_classification", "masked_language_modeling"), func(s *sample, _ *rand.Rand) bool {
-		s.files["tokenizer.json"] = tokenizer("[MASK]")
+		s.files["tokenizer.json"] = fixture.Tokenizer("[MASK]")
 		return true
 	}},
 	{"tokenizer-no-mask", isTask("masked_language_modeling", "text_classification"), func(s *sample, _ *rand.Rand) bool {
-		s.files["tokenizer.json"] = tokenizer("[PAD]")
+		s.files["tokenizer.json"] = fixture.Tokenizer("[PAD]")
 		return true
 	}},
 	{"tokenizer-broken-json", isTask("text_classification", "masked_language_modeling"), func(s *sample, _ *rand.Rand) bool {

@@ -80,6 +80,9 @@ var regressions = []regression{
 	{"text_classification", "na-class-everywhere", "NA as a class name", true, func(s *sample) {
 		s.tab.set("label", func(i int) bool { return i%2 == 0 }, func(int, string) string { return "NA" })
 	}},
+	{"image_classification", "na-class-everywhere", "None as a class name", true, func(s *sample) {
+		s.tab.set("label", func(i int) bool { return i%2 == 0 }, func(int, string) string { return "None" })
+	}},
 	{"text_classification", "name-with-dot", "a stem with a dot (report.v2)", true, nil},
 	{"text_classification", "ds-store", "a .DS_Store in texts/", true, nil},
 	{"masked_language_modeling", "ds-store", "a .DS_Store in sequences/", true, nil},
