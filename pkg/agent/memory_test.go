@@ -204,25 +204,40 @@ func TestCommitLineIsBounded(t *testing.T) {
 	}
 }
 
-// TestPlanIsDecodedWithAnEntryCap: the plan is read entry by entry, past
-// the cap it is refused (naming the fix), and below it reads as the plain
-// JSON decoder reads it.
+// TestPlanIsDecodedWithAnEntryCap: the plan is read entry by entry into
+// sorted compact records, past the cap it is refused (naming the fix), and
+// below it holds what the plain JSON decoder reads.
 func TestPlanIsDecodedWithAnEntryCap(t *testing.T) {
-	plan := proto.Plan{Expected: map[string]string{"labels.csv": sum([]byte("a")), "images/1.png": ""}, Reuse: []string{"images/2.png"}}
+	plan := proto.Plan{Expected: map[string]string{"labels.csv": sum([]byte("a")), "images/1.png": "", "images/2.png": sum([]byte("b"))},
+		Reuse: []string{"images/2.png"}}
 	b, err := json.Marshal(plan)
 	must(t, err)
-	var got proto.Plan
-	must(t, decodePlan(bytes.NewReader(b), &got))
-	if !cmp.Equal(plan, got) {
-		t.Errorf("decoded %+v, want %+v", got, plan)
+	got, err := decodePlan(bytes.NewReader(b))
+	must(t, err)
+	back := proto.Plan{Expected: map[string]string{}}
+	for _, f := range got.files {
+		back.Expected[f.rel] = ""
+		if !f.open {
+			back.Expected[f.rel] = f.want.hex()
+		}
+		if f.reuse {
+			back.Reuse = append(back.Reuse, f.rel)
+		}
 	}
-	into := map[string]string{}
-	err = decodeSums(json.NewDecoder(strings.NewReader(`{"a":"","b":"","c":"","d":""}`)), into, 3)
-	if err == nil || !strings.Contains(err.Error(), "more than 3 files") || len(into) > 3 {
-		t.Errorf("past the cap: %v, %d entries kept", err, len(into))
+	if !cmp.Equal(plan, back) {
+		t.Errorf("decoded %+v, want %+v", back, plan)
 	}
-	for _, bad := range []string{`[]`, `{"expected":[]}`, `{"expected":{"a":1}}`, `{"reuse":{}}`, `{"expected":{}`} {
-		if err := decodePlan(strings.NewReader(bad), &proto.Plan{}); err == nil {
+	if got.findRel("images/2.png") < 0 || got.findRel("images/3.png") >= 0 || got.findRel("labels.csv") < 0 {
+		t.Errorf("lookups in the decoded plan are wrong: %+v", got.files)
+	}
+	n := 0
+	err = decodeSums(json.NewDecoder(strings.NewReader(`{"a":"","b":"","c":"","d":""}`)), 3, func(string, string) error { n++; return nil })
+	if err == nil || !strings.Contains(err.Error(), "more than 3 files") || n > 3 {
+		t.Errorf("past the cap: %v, %d entries kept", err, n)
+	}
+	for _, bad := range []string{`[]`, `{"expected":[]}`, `{"expected":{"a":1}}`, `{"reuse":{}}`, `{"expected":{}`,
+		`{"expected":{"a":"","a":""}}`, `{"expected":{"../a":""}}`, `{"expected":{"a":"abc"}}`} {
+		if _, err := decodePlan(strings.NewReader(bad)); err == nil {
 			t.Errorf("plan %s was accepted", bad)
 		}
 	}

@@ -16,62 +16,84 @@ func (s *stager) verify(rec *received) (int, int64, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	if err := s.dropFolders(rec.plan); err != nil {
+	plan := rec.plan
+	if err := s.dropFolders(plan); err != nil {
 		return 0, 0, err
 	}
-	actual := map[string]string{}
-	var toHash []string
+	for i := range plan.files {
+		plan.files[i].seen = false
+	}
+	var toHash []int32
 	var total int64
-	for rel, fi := range files {
-		if _, want := rec.plan.Expected[rel]; !want {
-			if parent, name, err := parentOf(s.data, rel); err == nil {
+	for i := range files.files {
+		f := &files.files[i]
+		folder := files.folderOf(i)
+		j := plan.find(folder, f.name)
+		if j < 0 {
+			if parent, name, err := parentOf(s.data, files.rel(i)); err == nil {
 				_ = parent.removeEntry(name)
 				closeUnless(parent, s.data)
 			}
 			continue
 		}
-		total += fi.size
+		p := &plan.files[j]
+		p.seen = true
+		total += f.info.size
 		// A hash tells only while the file is the one that was hashed: the
 		// stream's file may have been replaced by a link since, or the
 		// other way round.
-		switch {
-		case rec.sums[rel].sum != "" && rec.sums[rel].info == fi:
-			actual[rel] = rec.sums[rel].sum
-		case rec.reused[rel].sum != "" && rec.reused[rel].info == fi:
-			actual[rel] = rec.reused[rel].sum
-		case s.resumed[rel].sum != "" && s.resumed[rel].info == fi:
-			actual[rel] = s.resumed[rel].sum
-		default:
-			toHash = append(toHash, rel)
+		if p.got.sum.known() && p.got.info == f.info {
+			f.sum, f.known = p.got.sum, true
+			continue
+		}
+		if k := s.resumed.find(folder, f.name); k >= 0 && s.resumed.files[k].known && s.resumed.files[k].info == f.info {
+			f.sum, f.known = s.resumed.files[k].sum, true
+			continue
+		}
+		toHash = append(toHash, int32(i))
+	}
+	hashListed(s.data, files, toHash, s.workers)
+	for i := range files.files {
+		if j := plan.find(files.folderOf(i), files.files[i].name); j >= 0 {
+			plan.files[j].got = hashed{}
+			if f := &files.files[i]; f.known {
+				plan.files[j].got = hashed{sum: f.sum, info: f.info}
+			}
 		}
 	}
-	for rel, h := range hashMany(s.data, toHash, s.workers) {
-		actual[rel] = h.sum
-	}
-	bad := false
-	for rel, want := range rec.plan.Expected {
-		got, ok := actual[rel]
-		if ok && got == want {
+	n, bad := 0, false
+	for j := range plan.files {
+		p := &plan.files[j]
+		if p.seen && p.got.sum.known() && p.got.sum == p.want {
+			n++
 			continue
 		}
 		bad = true
-		if ok {
-			if parent, name, err := parentOf(s.data, rel); err == nil {
+		if p.seen {
+			if parent, name, err := parentOf(s.data, p.rel); err == nil {
 				_ = parent.removeEntry(name)
 				closeUnless(parent, s.data)
 			}
-			delete(actual, rel)
+			p.seen = false
 		}
 	}
 	if bad {
-		s.send(proto.Message{T: proto.MsgMismatch, Actual: actual})
+		s.sendSums(proto.Message{T: proto.MsgMismatch}, sumField{"actual", func(put func(rel string, sum digest)) {
+			for j := range plan.files {
+				if p := &plan.files[j]; p.seen {
+					put(p.rel, p.got.sum)
+				}
+			}
+		}})
 		return 0, 0, failf(proto.KindMismatch, "files on the volume differ from the plan")
 	}
-	s.verified = actual
-	s.verifiedInfo = make(map[string]fileInfo, len(actual))
-	for rel := range actual {
-		s.verifiedInfo[rel] = files[rel]
+	s.verified = plan
+	s.relinked = false
+	for j := range plan.files {
+		if plan.files[j].reuse {
+			s.relinked = true
+			break
+		}
 	}
-	s.relinked = len(rec.reused) > 0
-	return len(actual), total, nil
+	return n, total, nil
 }
