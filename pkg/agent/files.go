@@ -68,11 +68,31 @@ func closeUnless(sub, d *dir) {
 // is passed to odd, which may remove it.
 func walk(d *dir, odd func(parent *dir, name, rel string, st *unix.Stat_t)) (*fileList, error) {
 	l := &fileList{folders: []string{""}}
-	top, err := d.names()
+	err := walkEach(d, odd, func(folder string, names int) {
+		l.folders = append(l.folders, folder)
+		l.files = slices.Grow(l.files, names)
+	}, func(folder, name string, info fileInfo) {
+		l.files = append(l.files, listed{name: name, folder: int32(len(l.folders) - 1), info: info})
+	})
 	if err != nil {
 		return nil, err
 	}
+	l.sort()
+	return l, nil
+}
+
+// walkEach passes each regular file of a copy (at most one folder deep) to
+// file, folder by folder in name order (top-level files first, folder ""),
+// without keeping a list: enter announces each folder with its count of
+// names. Anything else is passed to odd, as by walk.
+func walkEach(d *dir, odd func(parent *dir, name, rel string, st *unix.Stat_t), enter func(folder string, names int),
+	file func(folder, name string, info fileInfo)) error {
+	top, err := d.names()
+	if err != nil {
+		return err
+	}
 	sort.Strings(top)
+	var folders []string
 	for _, n := range top {
 		st, err := d.stat(n)
 		if err != nil {
@@ -80,40 +100,42 @@ func walk(d *dir, odd func(parent *dir, name, rel string, st *unix.Stat_t)) (*fi
 		}
 		switch {
 		case isFile(st):
-			l.files = append(l.files, listed{name: n, info: infoOf(st)})
+			file("", n, infoOf(st))
 		case isDir(st):
-			sub, err := d.openDir(n)
-			if err != nil {
-				continue
-			}
-			names, err := sub.names()
-			if err != nil {
-				sub.close()
-				return nil, err
-			}
-			id := int32(len(l.folders))
-			l.folders = append(l.folders, n)
-			l.files = slices.Grow(l.files, len(names))
-			for _, m := range names {
-				mst, err := sub.stat(m)
-				if err != nil {
-					continue
-				}
-				if isFile(mst) {
-					l.files = append(l.files, listed{name: m, folder: id, info: infoOf(mst)})
-				} else if odd != nil {
-					odd(sub, m, n+"/"+m, mst)
-				}
-			}
-			sub.close()
+			folders = append(folders, n)
 		default:
 			if odd != nil {
 				odd(d, n, n, st)
 			}
 		}
 	}
-	l.sort()
-	return l, nil
+	for _, n := range folders {
+		sub, err := d.openDir(n)
+		if err != nil {
+			continue
+		}
+		names, err := sub.names()
+		if err != nil {
+			sub.close()
+			return err
+		}
+		if enter != nil {
+			enter(n, len(names))
+		}
+		for _, m := range names {
+			mst, err := sub.stat(m)
+			if err != nil {
+				continue
+			}
+			if isFile(mst) {
+				file(n, m, infoOf(mst))
+			} else if odd != nil {
+				odd(sub, m, n+"/"+m, mst)
+			}
+		}
+		sub.close()
+	}
+	return nil
 }
 
 // hashRel hashes the regular file rel under d, returning its sum and stat.

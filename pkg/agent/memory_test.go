@@ -9,10 +9,16 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"math"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -240,5 +246,62 @@ func TestPlanIsDecodedWithAnEntryCap(t *testing.T) {
 		if _, err := decodePlan(strings.NewReader(bad)); err == nil {
 			t.Errorf("plan %s was accepted", bad)
 		}
+	}
+}
+
+// heapBytesPerFile bounds what a stage round keeps on the heap per file of
+// the push at its peak: a million files must fit in 512 MiB, half the stage
+// Pod's 1Gi. Maps of hex strings kept 727 bytes a file (1.66 GB of
+// resident memory for a million); the compact records keep about 420.
+const heapBytesPerFile = 512
+
+// TestStageHeapPerFile: a first push of 50 000 files (plan, stream,
+// verify, manifest) keeps at most heapBytesPerFile a file on the heap at
+// its peak, sampled with the collector running often so that the peak is
+// what is live.
+func TestStageHeapPerFile(t *testing.T) {
+	const n = 50000
+	files := make(map[string]string, n+1)
+	for i := range n {
+		files[fmt.Sprintf("texts/r%06d.txt", i)] = fmt.Sprint(i)
+	}
+	files["labels.csv"] = "filename,label\n"
+	in := stream(t, files, nil)
+	clear(files)
+	vol := t.TempDir()
+	defer debug.SetGCPercent(debug.SetGCPercent(10))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	heap := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() uint64 { metrics.Read(heap); return heap[0].Value.Uint64() }
+	runtime.GC()
+	before := read()
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			if v := read(); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	msgs, code := runAgent(t, vol, in, proto.CmdStage, "--table", "texts", "--nonce", "n")
+	close(done)
+	<-sampled
+	if code != 0 || last(msgs).T != proto.MsgSwapped {
+		t.Fatalf("push: exit %d, %+v", code, last(msgs))
+	}
+	per := (int64(peak.Load()) - int64(before)) / n
+	t.Logf("heap at its peak: %d bytes a file over %d files", per, n)
+	if per > heapBytesPerFile {
+		t.Errorf("a stage round kept %d bytes a file on the heap, bound %d: a million files would not fit the stage Pod", per, heapBytesPerFile)
 	}
 }
