@@ -154,11 +154,13 @@ func BenchmarkMillionTexts(b *testing.B) {
 		clearStaged(b, c.table)
 		settle(b)
 		first := pushMeasured(b, env, c.dir, c.table)
+		b.Logf("%s: push %.1f s, plugin %d MiB, agent %d MiB", c.label, first.took.Seconds(), first.pluginRSS>>20, first.agentPeak>>20)
 		if first.sent != c.files {
 			b.Fatalf("%s: first push sent %d files, want %d", c.label, first.sent, c.files)
 		}
 		settle(b)
 		again := pushMeasured(b, env, c.dir, c.table)
+		b.Logf("%s: re-push %.1f s, plugin %d MiB, agent %d MiB", c.label, again.took.Seconds(), again.pluginRSS>>20, again.agentPeak>>20)
 		if again.sent != 0 || again.reused != c.files {
 			b.Fatalf("%s: unchanged re-push sent %d, reused %d; want 0, %d", c.label, again.sent, again.reused, c.files)
 		}
