@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -36,12 +37,18 @@ func failf(kind proto.Kind, format string, args ...any) error {
 	return &failure{kind: kind, msg: fmt.Sprintf(format, args...)}
 }
 
+// stageMemoryTarget is the heap a stage run keeps under while it can (a
+// soft limit: the collector runs more often near it).
+const stageMemoryTarget = 384 << 20
+
 // env is one run of the agent.
 type env struct {
 	in     *bufio.Reader
 	stderr io.Writer
 	out    *json.Encoder
-	root   string // the shared volume's mount point
+	// raw is stdout itself, for messages written a file at a time.
+	raw  io.Writer
+	root string // the shared volume's mount point
 	// workers hash files in parallel.
 	workers int
 }
@@ -57,7 +64,7 @@ func (e *env) send(m proto.Message) {
 // which ends the stream when it reads that message, is never left writing
 // into a pipe nobody reads.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{in: bufio.NewReaderSize(stdin, 256<<10), stderr: stderr, out: json.NewEncoder(stdout), workers: runtime.GOMAXPROCS(0)}
+	e := &env{in: bufio.NewReaderSize(stdin, 256<<10), stderr: stderr, out: json.NewEncoder(stdout), raw: stdout, workers: runtime.GOMAXPROCS(0)}
 	err := dispatch(e, args, stderr)
 	if err == nil {
 		return 0
@@ -117,6 +124,10 @@ func dispatch(e *env, args []string, stderr io.Writer) error {
 		if *nonce == "" || strings.ContainsAny(*nonce, "\n\x00/") || len(*nonce) > 256 {
 			return failf(proto.KindUsage, "a push identity (--nonce) is required")
 		}
+		// The collector's usual headroom (twice what is live) would take
+		// a million files' records past half the stage Pod's 1Gi; near
+		// this soft bound it collects more often instead.
+		debug.SetMemoryLimit(stageMemoryTarget)
 		s := &stager{env: e, table: *table, nonce: *nonce}
 		return s.run(*resend)
 	case proto.CmdList:

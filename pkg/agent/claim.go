@@ -134,7 +134,8 @@ func (s *stager) moveFiles(old *dir) {
 	if err != nil {
 		return
 	}
-	for rel, fi := range files {
+	for i := range files.files {
+		fi, rel := files.files[i].info, files.rel(i)
 		if fi.uid != uid || fi.nlink != 1 || proto.CheckRel(rel) != nil {
 			continue
 		}

@@ -4,9 +4,9 @@ package agent
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -21,7 +21,7 @@ type fileInfo struct {
 	ctime int64
 	ino   uint64
 	uid   uint32
-	nlink uint64
+	nlink uint32
 }
 
 func infoOf(st *unix.Stat_t) fileInfo {
@@ -31,7 +31,7 @@ func infoOf(st *unix.Stat_t) fileInfo {
 		ctime: st.Ctim.Nano(),
 		ino:   st.Ino,
 		uid:   st.Uid,
-		nlink: uint64(st.Nlink),
+		nlink: uint32(min(st.Nlink, 1<<32-1)),
 	}
 }
 
@@ -66,12 +66,33 @@ func closeUnless(sub, d *dir) {
 // walk lists the regular files of a copy (at most one folder deep) with what
 // stat says of them. Anything else (links, FIFOs, devices, deeper folders)
 // is passed to odd, which may remove it.
-func walk(d *dir, odd func(parent *dir, name, rel string, st *unix.Stat_t)) (map[string]fileInfo, error) {
-	files := map[string]fileInfo{}
-	top, err := d.names()
+func walk(d *dir, odd func(parent *dir, name, rel string, st *unix.Stat_t)) (*fileList, error) {
+	l := &fileList{folders: []string{""}}
+	err := walkEach(d, odd, func(folder string, names int) {
+		l.folders = append(l.folders, folder)
+		l.files = slices.Grow(l.files, names)
+	}, func(folder, name string, info fileInfo) {
+		l.files = append(l.files, listed{name: name, folder: int32(len(l.folders) - 1), info: info})
+	})
 	if err != nil {
 		return nil, err
 	}
+	l.sort()
+	return l, nil
+}
+
+// walkEach passes each regular file of a copy (at most one folder deep) to
+// file, folder by folder in name order (top-level files first, folder ""),
+// without keeping a list: enter announces each folder with its count of
+// names. Anything else is passed to odd, as by walk.
+func walkEach(d *dir, odd func(parent *dir, name, rel string, st *unix.Stat_t), enter func(folder string, names int),
+	file func(folder, name string, info fileInfo)) error {
+	top, err := d.names()
+	if err != nil {
+		return err
+	}
+	sort.Strings(top)
+	var folders []string
 	for _, n := range top {
 		st, err := d.stat(n)
 		if err != nil {
@@ -79,48 +100,54 @@ func walk(d *dir, odd func(parent *dir, name, rel string, st *unix.Stat_t)) (map
 		}
 		switch {
 		case isFile(st):
-			files[n] = infoOf(st)
+			file("", n, infoOf(st))
 		case isDir(st):
-			sub, err := d.openDir(n)
-			if err != nil {
-				continue
-			}
-			names, err := sub.names()
-			if err != nil {
-				sub.close()
-				return nil, err
-			}
-			for _, m := range names {
-				mst, err := sub.stat(m)
-				if err != nil {
-					continue
-				}
-				if isFile(mst) {
-					files[n+"/"+m] = infoOf(mst)
-				} else if odd != nil {
-					odd(sub, m, n+"/"+m, mst)
-				}
-			}
-			sub.close()
+			folders = append(folders, n)
 		default:
 			if odd != nil {
 				odd(d, n, n, st)
 			}
 		}
 	}
-	return files, nil
+	for _, n := range folders {
+		sub, err := d.openDir(n)
+		if err != nil {
+			continue
+		}
+		names, err := sub.names()
+		if err != nil {
+			sub.close()
+			return err
+		}
+		if enter != nil {
+			enter(n, len(names))
+		}
+		for _, m := range names {
+			mst, err := sub.stat(m)
+			if err != nil {
+				continue
+			}
+			if isFile(mst) {
+				file(n, m, infoOf(mst))
+			} else if odd != nil {
+				odd(sub, m, n+"/"+m, mst)
+			}
+		}
+		sub.close()
+	}
+	return nil
 }
 
 // hashRel hashes the regular file rel under d, returning its sum and stat.
-func hashRel(d *dir, rel string) (string, fileInfo, error) {
+func hashRel(d *dir, rel string) (digest, fileInfo, error) {
 	parent, name, err := parentOf(d, rel)
 	if err != nil {
-		return "", fileInfo{}, err
+		return digest{}, fileInfo{}, err
 	}
 	defer closeUnless(parent, d)
 	f, st, err := parent.openFile(name)
 	if err != nil {
-		return "", fileInfo{}, err
+		return digest{}, fileInfo{}, err
 	}
 	defer f.Close()
 	sum, err := hashReader(f)
@@ -129,59 +156,69 @@ func hashRel(d *dir, rel string) (string, fileInfo, error) {
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
-func hashReader(r io.Reader) (string, error) {
+func hashReader(r io.Reader) (digest, error) {
 	h := sha256.New()
 	buf := bufPool.Get().(*[]byte)
 	defer bufPool.Put(buf)
+	var d digest
 	if _, err := io.CopyBuffer(h, r, *buf); err != nil {
-		return "", err
+		return d, err
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	h.Sum(d[:0])
+	return d, nil
 }
 
+// hashed is the SHA-256 of a file with what stat said of the file that was
+// read: a later stat that differs means the hash no longer tells.
+type hashed struct {
+	sum  digest
+	info fileInfo
+}
+
+// hashMany hashes n files under d on workers goroutines: rel(i) names the
+// i-th, put(i, h) takes its hash (called one at a time). Files that cannot
+// be read are left out (the caller treats them as missing).
+func hashMany(d *dir, n int, rel func(i int) string, put func(i int, h hashed), workers int) {
+	var mu sync.Mutex
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range max(1, workers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				sum, info, err := hashRel(d, rel(i))
+				if err != nil {
+					continue
+				}
+				mu.Lock()
+				put(i, hashed{sum: sum, info: info})
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range n {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+}
+
+// hashListed hashes the files idx of l, storing each sum and stat in l.
+func hashListed(d *dir, l *fileList, idx []int32, workers int) {
+	hashMany(d, len(idx), func(i int) string { return l.rel(int(idx[i])) }, func(i int, h hashed) {
+		f := &l.files[idx[i]]
+		f.sum, f.info, f.known = h.sum, h.info, true
+	}, workers)
+}
+
+// hashPath is the hex SHA-256 of the file at p.
 func hashPath(p string) (string, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
-	return hashReader(f)
-}
-
-// hashed is the SHA-256 of a file with what stat said of the file that was
-// read: a later stat that differs means the hash no longer tells.
-type hashed struct {
-	sum  string
-	info fileInfo
-}
-
-// hashMany hashes rels under d on workers goroutines. Files that cannot be
-// read are left out of the result (the caller treats them as missing).
-func hashMany(d *dir, rels []string, workers int) map[string]hashed {
-	sort.Strings(rels)
-	out := make(map[string]hashed, len(rels))
-	var mu sync.Mutex
-	jobs := make(chan string)
-	var wg sync.WaitGroup
-	for range max(1, workers) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for rel := range jobs {
-				sum, info, err := hashRel(d, rel)
-				if err != nil {
-					continue
-				}
-				mu.Lock()
-				out[rel] = hashed{sum: sum, info: info}
-				mu.Unlock()
-			}
-		}()
-	}
-	for _, rel := range rels {
-		jobs <- rel
-	}
-	close(jobs)
-	wg.Wait()
-	return out
+	d, err := hashReader(f)
+	return d.hex(), err
 }

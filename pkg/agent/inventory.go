@@ -12,19 +12,19 @@ import (
 
 // inventory hashes what the partial copy holds and looks up what the staged
 // copy holds (from the manifest where a file is unchanged since it was
-// written, by hashing otherwise).
-func (s *stager) inventory() (proto.Message, error) {
-	m := proto.Message{T: proto.MsgInventory, Staged: map[string]string{}, Partial: map[string]string{}}
+// written, by hashing otherwise), and sends both in one message.
+func (s *stager) inventory() error {
 	uid := uint32(os.Geteuid())
 	// The partial copy: only files this uid wrote and nobody else links to;
 	// anything else is dropped by name (a hard link would let a write land
 	// in another file, and another owner could change it later).
-	files, err := walk(s.data, func(parent *dir, name, _ string, _ *unix.Stat_t) { _ = parent.removeEntry(name) })
+	partial, err := walk(s.data, func(parent *dir, name, _ string, _ *unix.Stat_t) { _ = parent.removeEntry(name) })
 	if err != nil {
-		return m, err
+		return err
 	}
-	var toHash []string
-	for rel, fi := range files {
+	var toHash []int32
+	for i := range partial.files {
+		fi, rel := partial.files[i].info, partial.rel(i)
 		if fi.uid != uid || fi.nlink != 1 || proto.CheckRel(rel) != nil {
 			if parent, name, err := parentOf(s.data, rel); err == nil {
 				_ = parent.removeEntry(name)
@@ -32,41 +32,38 @@ func (s *stager) inventory() (proto.Message, error) {
 			}
 			continue
 		}
-		toHash = append(toHash, rel)
+		toHash = append(toHash, int32(i))
 	}
-	s.resumed = hashMany(s.data, toHash, s.workers)
-	for rel, h := range s.resumed {
-		m.Partial[rel] = h.sum
-	}
+	hashListed(s.data, partial, toHash, s.workers)
+	s.resumed = partial
 	// The staged copy.
-	staged, err := s.staging.openDir(s.table)
-	if err == nil {
-		files, werr := walk(staged, nil)
-		if werr != nil {
-			staged.close()
-			return m, werr
+	var staged *fileList
+	if d, err := s.staging.openDir(s.table); err == nil {
+		staged, err = walk(d, nil)
+		if err != nil {
+			d.close()
+			return err
 		}
-		man := readManifest(s.staging, s.manifestName(), files)
-		var unknown []string
-		for rel, fi := range files {
+		readManifest(s.staging, s.manifestName(), staged)
+		var unknown []int32
+		for i := range staged.files {
+			f := &staged.files[i]
 			// As in the partial copy: a file another name links to (a hard
 			// link planted from outside the table) is not offered for reuse.
-			if fi.uid != uid || fi.nlink != 1 || proto.CheckRel(rel) != nil {
+			if f.info.uid != uid || f.info.nlink != 1 || proto.CheckRel(staged.rel(i)) != nil {
+				f.known = false
 				continue
 			}
-			if e, ok := man[rel]; ok && e.Size == fi.size && e.Mtime == fi.mtime && e.Ino == fi.ino && e.Ctime == fi.ctime {
-				m.Staged[rel] = e.Sum
-				continue
+			if !f.known {
+				unknown = append(unknown, int32(i))
 			}
-			unknown = append(unknown, rel)
 		}
-		for rel, h := range hashMany(staged, unknown, s.workers) {
-			m.Staged[rel] = h.sum
-		}
-		staged.close()
+		hashListed(d, staged, unknown, s.workers)
+		d.close()
 	}
-	m.Ingested = ingested(s.shared, s.table)
-	return m, nil
+	m := proto.Message{T: proto.MsgInventory, Ingested: ingested(s.shared, s.table), Space: volumeSpace(s.shared)}
+	s.sendSums(m, sumField{"staged", staged.each}, sumField{"partial", partial.each})
+	return nil
 }
 
 // ingested reports whether /data/shared/<table> holds anything: the

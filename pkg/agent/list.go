@@ -41,12 +41,13 @@ func list(e *env) error {
 		case proto.ValidTable(n):
 			t := proto.Table{Name: n, Modified: st.Mtim.Sec}
 			if d, err := staging.openDir(n); err == nil {
-				files, _ := walk(d, nil)
-				d.close()
-				for _, fi := range files {
-					t.Files++
-					t.Bytes += fi.size
+				if files, err := walk(d, nil); err == nil {
+					for _, f := range files.files {
+						t.Files++
+						t.Bytes += f.info.size
+					}
 				}
+				d.close()
 			}
 			m.Tables = append(m.Tables, t)
 		case leftoverTable(n) != "":

@@ -4,20 +4,13 @@ package agent
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
-
-// manifestEntry records one file of the staged copy as the swap left it.
-type manifestEntry struct {
-	Sum   string
-	Size  int64
-	Mtime int64
-	Ctime int64
-	Ino   uint64
-}
 
 // manifestHeader opens the manifest: one line per file follows,
 // "<sha256> <size> <mtime> <ctime> <inode> <path>". Lines, not one JSON
@@ -39,59 +32,104 @@ const maxManifestLine = 2048
 // previous copy: removing it changed their link count and ctime, so the
 // new copy is walked again.
 func (s *stager) writeManifest(t *dir) {
-	files := s.verifiedInfo
-	if s.relinked || files == nil {
-		var err error
-		if files, err = walk(t, nil); err != nil {
+	plan := s.verified
+	if plan == nil {
+		return
+	}
+	if s.relinked {
+		files, err := walk(t, nil)
+		if err != nil {
 			return
 		}
-	}
-	var b strings.Builder
-	b.WriteString(manifestHeader + "\n")
-	for rel, fi := range files {
-		if sum, ok := s.verified[rel]; ok {
-			fmt.Fprintf(&b, "%s %d %d %d %d %s\n", sum, fi.size, fi.mtime, fi.ctime, fi.ino, rel)
+		for j := range plan.files {
+			plan.files[j].seen = false
+		}
+		for i := range files.files {
+			if j := plan.find(files.folderOf(i), files.files[i].name); j >= 0 {
+				plan.files[j].got.info = files.files[i].info
+				plan.files[j].seen = true
+			}
 		}
 	}
-	if writeSmall(s.staging, s.manifestName(), []byte(b.String())) != nil {
+	err := writeStream(s.staging, s.manifestName(), func(w *bufio.Writer) {
+		_, _ = w.WriteString(manifestHeader + "\n")
+		var line []byte
+		var hexSum [2 * sha256.Size]byte
+		for j := range plan.files {
+			p := &plan.files[j]
+			if !p.seen {
+				continue
+			}
+			hex.Encode(hexSum[:], p.got.sum[:])
+			line = append(line[:0], hexSum[:]...)
+			for _, n := range []int64{p.got.info.size, p.got.info.mtime, p.got.info.ctime} {
+				line = strconv.AppendInt(append(line, ' '), n, 10)
+			}
+			line = strconv.AppendUint(append(line, ' '), p.got.info.ino, 10)
+			line = append(append(line, ' '), p.rel...)
+			line = append(line, '\n')
+			_, _ = w.Write(line)
+		}
+	})
+	if err != nil {
 		_ = s.staging.removeEntry(s.manifestName())
 	}
 }
 
-// readManifest loads the manifest's entries for the files of the staged
-// copy (want). Anything unreadable, or more entries than the copy has
-// files, counts as no manifest: the files are hashed instead.
-func readManifest(staging *dir, name string, want map[string]fileInfo) map[string]manifestEntry {
-	man := map[string]manifestEntry{}
+// readManifest takes the hashes of the staged copy's files (in files) from
+// its manifest, where size, times and inode are as the manifest recorded
+// them. Anything unreadable, or more entries than the copy has files,
+// counts as no manifest: the files are hashed instead.
+func readManifest(staging *dir, name string, files *fileList) {
 	f, _, err := staging.openFile(name)
 	if err != nil {
-		return man
+		return
 	}
 	defer f.Close()
+	if !readManifestLines(f, files) {
+		for i := range files.files {
+			files.files[i].known = false
+		}
+	}
+}
+
+// readManifestLines reads the manifest's lines into files; false when the
+// manifest is not one to trust.
+func readManifestLines(f io.Reader, files *fileList) bool {
 	r := bufio.NewReaderSize(io.LimitReader(f, maxPlan), 4<<10)
 	if line, err := readLine(r, maxManifestLine); err != nil || line != manifestHeader {
-		return man
+		return false
 	}
 	for n := 0; ; n++ {
 		line, err := readLine(r, maxManifestLine)
 		if errors.Is(err, io.EOF) && line == "" {
-			return man
+			return true
 		}
-		if err != nil || n >= len(want) {
-			return map[string]manifestEntry{}
+		if err != nil || n >= len(files.files) {
+			return false
 		}
-		var e manifestEntry
-		var rel string
 		fields := strings.SplitN(line, " ", 6)
-		if len(fields) != 6 || len(fields[0]) != 64 {
-			return map[string]manifestEntry{}
+		if len(fields) != 6 {
+			return false
 		}
-		e.Sum, rel = fields[0], fields[5]
-		if _, err := fmt.Sscan(strings.Join(fields[1:5], " "), &e.Size, &e.Mtime, &e.Ctime, &e.Ino); err != nil {
-			return map[string]manifestEntry{}
+		sum, ok := parseDigest(fields[0])
+		var nums [4]int64
+		for k := range nums {
+			if nums[k], err = strconv.ParseInt(fields[k+1], 10, 64); err != nil {
+				return false
+			}
 		}
-		if _, ok := want[rel]; ok {
-			man[rel] = e
+		if !ok {
+			return false
+		}
+		folder, base := split(fields[5])
+		i := files.find(folder, base)
+		if i < 0 {
+			continue
+		}
+		fi := &files.files[i]
+		if fi.info.size == nums[0] && fi.info.mtime == nums[1] && fi.info.ctime == nums[2] && fi.info.ino == uint64(nums[3]) {
+			fi.sum, fi.known = sum, true
 		}
 	}
 }

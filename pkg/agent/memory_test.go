@@ -7,12 +7,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -204,26 +210,98 @@ func TestCommitLineIsBounded(t *testing.T) {
 	}
 }
 
-// TestPlanIsDecodedWithAnEntryCap: the plan is read entry by entry, past
-// the cap it is refused (naming the fix), and below it reads as the plain
-// JSON decoder reads it.
+// TestPlanIsDecodedWithAnEntryCap: the plan is read entry by entry into
+// sorted compact records, past the cap it is refused (naming the fix), and
+// below it holds what the plain JSON decoder reads.
 func TestPlanIsDecodedWithAnEntryCap(t *testing.T) {
-	plan := proto.Plan{Expected: map[string]string{"labels.csv": sum([]byte("a")), "images/1.png": ""}, Reuse: []string{"images/2.png"}}
+	plan := proto.Plan{Expected: map[string]string{"labels.csv": sum([]byte("a")), "images/1.png": "", "images/2.png": sum([]byte("b"))},
+		Reuse: []string{"images/2.png"}}
 	b, err := json.Marshal(plan)
 	must(t, err)
-	var got proto.Plan
-	must(t, decodePlan(bytes.NewReader(b), &got))
-	if !cmp.Equal(plan, got) {
-		t.Errorf("decoded %+v, want %+v", got, plan)
+	got, err := decodePlan(bytes.NewReader(b))
+	must(t, err)
+	back := proto.Plan{Expected: map[string]string{}}
+	for _, f := range got.files {
+		back.Expected[f.rel] = ""
+		if !f.open {
+			back.Expected[f.rel] = f.want.hex()
+		}
+		if f.reuse {
+			back.Reuse = append(back.Reuse, f.rel)
+		}
 	}
-	into := map[string]string{}
-	err = decodeSums(json.NewDecoder(strings.NewReader(`{"a":"","b":"","c":"","d":""}`)), into, 3)
-	if err == nil || !strings.Contains(err.Error(), "more than 3 files") || len(into) > 3 {
-		t.Errorf("past the cap: %v, %d entries kept", err, len(into))
+	if !cmp.Equal(plan, back) {
+		t.Errorf("decoded %+v, want %+v", back, plan)
 	}
-	for _, bad := range []string{`[]`, `{"expected":[]}`, `{"expected":{"a":1}}`, `{"reuse":{}}`, `{"expected":{}`} {
-		if err := decodePlan(strings.NewReader(bad), &proto.Plan{}); err == nil {
+	if got.findRel("images/2.png") < 0 || got.findRel("images/3.png") >= 0 || got.findRel("labels.csv") < 0 {
+		t.Errorf("lookups in the decoded plan are wrong: %+v", got.files)
+	}
+	n := 0
+	err = decodeSums(json.NewDecoder(strings.NewReader(`{"a":"","b":"","c":"","d":""}`)), 3, func(string, string) error { n++; return nil })
+	if err == nil || !strings.Contains(err.Error(), "more than 3 files") || n > 3 {
+		t.Errorf("past the cap: %v, %d entries kept", err, n)
+	}
+	for _, bad := range []string{`[]`, `{"expected":[]}`, `{"expected":{"a":1}}`, `{"reuse":{}}`, `{"expected":{}`,
+		`{"expected":{"a":"","a":""}}`, `{"expected":{"../a":""}}`, `{"expected":{"a":"abc"}}`} {
+		if _, err := decodePlan(strings.NewReader(bad)); err == nil {
 			t.Errorf("plan %s was accepted", bad)
 		}
+	}
+}
+
+// heapBytesPerFile bounds what a stage round keeps on the heap per file of
+// the push at its peak: a million files must fit in 512 MiB, half the stage
+// Pod's 1Gi. Maps of hex strings kept 727 bytes a file (1.66 GB of
+// resident memory for a million); the compact records keep about 420.
+const heapBytesPerFile = 512
+
+// TestStageHeapPerFile: a first push of 50 000 files (plan, stream,
+// verify, manifest) keeps at most heapBytesPerFile a file on the heap at
+// its peak, sampled with the collector running often so that the peak is
+// what is live.
+func TestStageHeapPerFile(t *testing.T) {
+	const n = 50000
+	files := make(map[string]string, n+1)
+	for i := range n {
+		files[fmt.Sprintf("texts/r%06d.txt", i)] = fmt.Sprint(i)
+	}
+	files["labels.csv"] = "filename,label\n"
+	in := stream(t, files, nil)
+	clear(files)
+	vol := t.TempDir()
+	defer debug.SetGCPercent(debug.SetGCPercent(10))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	heap := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() uint64 { metrics.Read(heap); return heap[0].Value.Uint64() }
+	runtime.GC()
+	before := read()
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			if v := read(); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	msgs, code := runAgent(t, vol, in, proto.CmdStage, "--table", "texts", "--nonce", "n")
+	close(done)
+	<-sampled
+	if code != 0 || last(msgs).T != proto.MsgSwapped {
+		t.Fatalf("push: exit %d, %+v", code, last(msgs))
+	}
+	per := (int64(peak.Load()) - int64(before)) / n
+	t.Logf("heap at its peak: %d bytes a file over %d files", per, n)
+	if per > heapBytesPerFile {
+		t.Errorf("a stage round kept %d bytes a file on the heap, bound %d: a million files would not fit the stage Pod", per, heapBytesPerFile)
 	}
 }

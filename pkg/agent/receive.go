@@ -6,7 +6,6 @@ import (
 	"archive/tar"
 	"bufio"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,54 +20,93 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 )
 
-// decodePlan reads the plan object one field and one entry at a time, so
-// that its files are counted as they come and refused past maxPlanEntries.
-func decodePlan(r io.Reader, plan *proto.Plan) error {
+// decodePlan reads the plan object one field and one entry at a time into
+// a planTable, so that its files are counted as they come and refused past
+// maxPlanEntries, and each is held as one compact record.
+func decodePlan(r io.Reader) (*planTable, error) {
+	plan := &planTable{}
 	dec := json.NewDecoder(r)
 	if err := expectDelim(dec, '{'); err != nil {
-		return err
+		return nil, err
 	}
+	var reuse []string
+	expected := false
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		switch tok {
 		case "expected":
-			plan.Expected = map[string]string{}
-			if err := decodeSums(dec, plan.Expected, maxPlanEntries); err != nil {
-				return err
+			if err := decodeSums(dec, maxPlanEntries, func(rel, sum string) error {
+				if err := proto.CheckRel(rel); err != nil {
+					return fmt.Errorf("the plan names %w", err)
+				}
+				f := planFile{rel: rel, open: sum == ""}
+				if !f.open {
+					var ok bool
+					if f.want, ok = wantDigest(sum); !ok {
+						return fmt.Errorf("the plan has a malformed hash for %q", rel)
+					}
+				}
+				plan.files = append(plan.files, f)
+				return nil
+			}); err != nil {
+				return nil, err
 			}
+			plan.sort()
+			for i := 1; i < len(plan.files); i++ {
+				if plan.files[i].rel == plan.files[i-1].rel {
+					return nil, fmt.Errorf("the plan names %q twice", plan.files[i].rel)
+				}
+			}
+			expected = true
+			for _, rel := range reuse {
+				plan.markReuse(rel)
+			}
+			reuse = nil
 		case "reuse":
 			if err := expectDelim(dec, '['); err != nil {
-				return err
+				return nil, err
 			}
-			for dec.More() {
-				if len(plan.Reuse) >= maxPlanEntries {
-					return fmt.Errorf("the plan reuses more than %d files", maxPlanEntries)
+			for n := 0; dec.More(); n++ {
+				if n >= maxPlanEntries {
+					return nil, fmt.Errorf("the plan reuses more than %d files", maxPlanEntries)
 				}
 				var rel string
 				if err := dec.Decode(&rel); err != nil {
-					return err
+					return nil, err
 				}
-				plan.Reuse = append(plan.Reuse, rel)
+				if expected {
+					plan.markReuse(rel)
+				} else {
+					reuse = append(reuse, rel)
+				}
 			}
 			if err := expectDelim(dec, ']'); err != nil {
-				return err
+				return nil, err
 			}
 		default:
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
-	return expectDelim(dec, '}')
+	return plan, expectDelim(dec, '}')
 }
 
-// decodeSums reads an object of path to hash into into, refusing more than
-// limit entries.
-func decodeSums(dec *json.Decoder, into map[string]string, limit int) error {
+// markReuse marks the plan's file rel to be linked from the staged copy; a
+// path the plan does not list is ignored.
+func (p *planTable) markReuse(rel string) {
+	if i := p.findRel(rel); i >= 0 {
+		p.files[i].reuse = true
+	}
+}
+
+// decodeSums reads an object of path to hash, one entry at a time, into
+// put, refusing more than limit entries.
+func decodeSums(dec *json.Decoder, limit int, put func(rel, sum string) error) error {
 	tok, err := dec.Token()
 	if err != nil || tok == nil { // null: no entries
 		return err
@@ -76,7 +114,7 @@ func decodeSums(dec *json.Decoder, into map[string]string, limit int) error {
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		return fmt.Errorf("malformed JSON: %v where an object belongs", tok)
 	}
-	for dec.More() {
+	for n := 0; dec.More(); n++ {
 		tok, err := dec.Token()
 		if err != nil {
 			return err
@@ -86,10 +124,12 @@ func decodeSums(dec *json.Decoder, into map[string]string, limit int) error {
 		if err := dec.Decode(&sum); err != nil {
 			return err
 		}
-		if _, dup := into[rel]; !dup && len(into) >= limit {
+		if n >= limit {
 			return fmt.Errorf("more than %d files in one push: push the dataset in parts", limit)
 		}
-		into[rel] = sum
+		if err := put(rel, sum); err != nil {
+			return err
+		}
 	}
 	return expectDelim(dec, '}')
 }
@@ -124,15 +164,21 @@ func (s *stager) openStream() error {
 	return nil
 }
 
-// received is what the stream brought.
+// received is what the stream brought: the plan, each file with the hash
+// it landed with (from the stream as written, or through the link of a
+// reused file) and the hashes that followed the files.
 type received struct {
-	plan proto.Plan
-	// later are the hashes the plan left open, sent after the files.
-	later map[string]string
-	// sums of the files written from the stream, hashed as they landed.
-	sums map[string]hashed
-	// reused are files linked from the staged copy, hashed through the link.
-	reused map[string]hashed
+	plan *planTable
+	// mu guards the plan's got fields: the stream and the reuse fill them
+	// at once.
+	mu sync.Mutex
+}
+
+// landed records the hash of the plan's file i as written.
+func (rec *received) landed(i int, h hashed) {
+	rec.mu.Lock()
+	rec.plan.files[i].got = h
+	rec.mu.Unlock()
 }
 
 // receive reads the stream: the plan, then each file, written fresh into
@@ -150,16 +196,15 @@ func (s *stager) receive() (*received, error) {
 	if hdr.Name != proto.EntryPlan || hdr.Size > maxPlan {
 		return nil, failf(proto.KindStream, "the stream does not start with the plan (%q)", hdr.Name)
 	}
-	rec := &received{sums: map[string]hashed{}, later: map[string]string{}}
-	if err := decodePlan(io.LimitReader(tr, maxPlan), &rec.plan); err != nil {
+	plan, err := decodePlan(io.LimitReader(tr, maxPlan))
+	if err != nil {
 		return nil, failf(proto.KindStream, "reading the plan: %v", err)
 	}
-	for rel, sum := range rec.plan.Expected {
-		if err := proto.CheckRel(rel); err != nil {
-			return nil, failf(proto.KindStream, "the plan names %v", err)
-		}
-		if len(sum) != 64 && sum != "" {
-			return nil, failf(proto.KindStream, "the plan has a malformed hash for %q", rel)
+	rec := &received{plan: plan}
+	var linked []int32
+	for i := range plan.files {
+		if plan.files[i].reuse {
+			linked = append(linked, int32(i))
 		}
 	}
 	var wg sync.WaitGroup
@@ -167,7 +212,7 @@ func (s *stager) receive() (*received, error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		rec.reused, reuseErr = s.reuse(rec.plan)
+		reuseErr = s.reuse(rec, linked)
 	}()
 	err = s.receiveFiles(tr, rec)
 	wg.Wait()
@@ -177,15 +222,11 @@ func (s *stager) receive() (*received, error) {
 	if reuseErr != nil {
 		return nil, reuseErr
 	}
-	// The reuse is done with the plan: the open hashes can go in.
-	for rel, sum := range rec.later {
-		rec.plan.Expected[rel] = sum
-	}
 	open, example := 0, ""
-	for rel, sum := range rec.plan.Expected {
-		if sum == "" {
+	for i := range rec.plan.files {
+		if f := &rec.plan.files[i]; f.open {
 			open++
-			example = rel
+			example = f.rel
 		}
 	}
 	if open > 0 {
@@ -225,10 +266,11 @@ func (s *stager) receiveFiles(tr *tar.Reader, rec *received) error {
 		if !ok || hdr.Typeflag != tar.TypeReg {
 			return failf(proto.KindStream, "the stream holds an unexpected entry %q", hdr.Name)
 		}
-		if _, want := rec.plan.Expected[rel]; !want {
+		folder, name := split(rel)
+		i := rec.plan.find(folder, name)
+		if i < 0 {
 			return failf(proto.KindStream, "the stream holds %q, which the plan does not list", rel)
 		}
-		folder, name := split(rel)
 		d, ok := folders[folder]
 		if !ok {
 			if d, err = s.folder(folder); err != nil {
@@ -240,7 +282,7 @@ func (s *stager) receiveFiles(tr *tar.Reader, rec *received) error {
 		if err != nil {
 			return err
 		}
-		rec.sums[rel] = h
+		rec.landed(i, h)
 	}
 }
 
@@ -250,23 +292,27 @@ func readSums(tr io.Reader, hdr *tar.Header, rec *received) error {
 	if hdr.Size > maxPlan {
 		return failf(proto.KindStream, "the stream's hashes entry is too large (%d bytes)", hdr.Size)
 	}
-	sums := map[string]string{}
-	if err := decodeSums(json.NewDecoder(io.LimitReader(tr, maxPlan)), sums, maxPlanEntries); err != nil {
-		return failf(proto.KindStream, "reading the hashes of the files sent: %v", err)
-	}
-	for rel, sum := range sums {
-		if want, ok := rec.plan.Expected[rel]; !ok || want != "" {
+	err := decodeSums(json.NewDecoder(io.LimitReader(tr, maxPlan)), maxPlanEntries, func(rel, sum string) error {
+		i := rec.plan.findRel(rel)
+		if i < 0 || !rec.plan.files[i].open && !rec.plan.files[i].given {
 			return failf(proto.KindStream, "the stream gives a hash for %q, which the plan does not leave open", rel)
 		}
-		if len(sum) != 64 {
-			return failf(proto.KindStream, "the stream gives a malformed hash for %q (damaged on the way?): push again", rel)
-		}
-		if _, dup := rec.later[rel]; dup {
+		f := &rec.plan.files[i]
+		if f.given {
 			return failf(proto.KindStream, "the stream gives the hash of %q twice", rel)
 		}
-		rec.later[rel] = sum
+		d, ok := wantDigest(sum)
+		if !ok {
+			return failf(proto.KindStream, "the stream gives a malformed hash for %q (damaged on the way?): push again", rel)
+		}
+		f.want, f.open, f.given = d, false, true
+		return nil
+	})
+	var fe *failure
+	if err != nil && !errors.As(err, &fe) {
+		return failf(proto.KindStream, "reading the hashes of the files sent: %v", err)
 	}
-	return nil
+	return err
 }
 
 // folder opens the folder name of the partial copy, creating it. A file or
@@ -310,7 +356,9 @@ func writeFile(d *dir, name string, r io.Reader, buf []byte) (hashed, error) {
 		}
 		return hashed{}, failf(proto.KindStream, "the stream broke off in %s: %v; the files received so far are kept for the next push", name, err)
 	}
-	return hashed{sum: hex.EncodeToString(h.Sum(nil)), info: infoOf(&st)}, nil
+	out := hashed{info: infoOf(&st)}
+	h.Sum(out.sum[:0])
+	return out, nil
 }
 
 // fdWriter writes to a bare descriptor, with a *fs.PathError on failure.
@@ -335,23 +383,21 @@ func (w fdWriter) Write(p []byte) (int, error) {
 }
 
 // reuse links the plan's reused files from the staged copy into the partial
-// copy and hashes them through the new link.
-func (s *stager) reuse(plan proto.Plan) (map[string]hashed, error) {
-	out := map[string]hashed{}
-	if len(plan.Reuse) == 0 {
-		return out, nil
+// copy (linked: their indices in the plan) and hashes them through the new
+// link.
+func (s *stager) reuse(rec *received, linked []int32) error {
+	if len(linked) == 0 {
+		return nil
 	}
 	staged, err := s.staging.openDir(s.table)
 	if err != nil {
-		return out, nil // nothing to reuse: verification reports the files missing
+		return nil // nothing to reuse: verification reports the files missing
 	}
 	defer staged.close()
 	uid := uint32(os.Geteuid())
-	var linked []string
-	for _, rel := range plan.Reuse {
-		if _, ok := plan.Expected[rel]; !ok || proto.CheckRel(rel) != nil {
-			continue
-		}
+	n := 0
+	for _, i := range linked {
+		rel := rec.plan.files[i].rel
 		src, name, err := parentOf(staged, rel)
 		if err != nil {
 			continue
@@ -365,12 +411,17 @@ func (s *stager) reuse(plan proto.Plan) (map[string]hashed, error) {
 			}
 			if err == nil {
 				if err = src.link(name, dst, name); err == nil {
-					linked = append(linked, rel)
+					linked[n] = i
+					n++
 				}
 				closeUnless(dst, s.data)
 			}
 		}
 		closeUnless(src, staged)
 	}
-	return hashMany(s.data, linked, s.workers), nil
+	linked = linked[:n]
+	hashMany(s.data, len(linked), func(k int) string { return rec.plan.files[linked[k]].rel }, func(k int, h hashed) {
+		rec.landed(int(linked[k]), h)
+	}, s.workers)
+	return nil
 }

@@ -37,15 +37,15 @@ type stager struct {
 	partial *dir // .partial-<table>
 	data    *dir // .partial-<table>/data
 
-	// resumed holds the files of the partial copy hashed by the inventory.
-	resumed map[string]hashed
+	// resumed holds the files of the partial copy hashed by the inventory
+	// (a zero sum: not hashed, not to be trusted).
+	resumed *fileList
 	// stream is what the plugin sends after the inventory, decompressed.
 	stream      *bufio.Reader
 	closeStream func()
-	// verified are the hashes of the new copy, for its manifest, and
-	// verifiedInfo what stat said of each file as it was verified.
-	verified     map[string]string
-	verifiedInfo map[string]fileInfo
+	// verified is the plan of the new copy with each file's hash and what
+	// stat said of it as it was verified, for its manifest.
+	verified *planTable
 	// relinked: files of the new copy are links to the staged one, whose
 	// removal after the swap changes their stat.
 	relinked bool
@@ -74,15 +74,11 @@ func (s *stager) run(resend bool) error {
 	if err := s.claim(); err != nil {
 		return err
 	}
-	inv := proto.Message{T: proto.MsgInventory}
-	if !resend {
-		var err error
-		if inv, err = s.inventory(); err != nil {
-			return err
-		}
-		inv.Space = volumeSpace(s.shared)
+	if resend {
+		s.send(proto.Message{T: proto.MsgInventory})
+	} else if err := s.inventory(); err != nil {
+		return err
 	}
-	s.send(inv)
 	rec, err := s.receive()
 	if err != nil {
 		if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
@@ -113,7 +109,7 @@ func (s *stager) run(resend bool) error {
 	if err := s.swap(); err != nil {
 		return err
 	}
-	s.send(proto.Message{T: proto.MsgSwapped, Files: files, Bytes: bytes})
+	s.send(proto.Message{T: proto.MsgSwapped, Files: files, Bytes: bytes, PeakRSS: peakRSS()})
 	return nil
 }
 

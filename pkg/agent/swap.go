@@ -3,6 +3,7 @@
 package agent
 
 import (
+	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -51,12 +52,20 @@ func restoreOld(staging *dir, table string) {
 // writeSmall replaces the file name in d with data: written under a fresh
 // random name, then renamed over it.
 func writeSmall(d *dir, name string, data []byte) error {
+	return writeStream(d, name, func(w *bufio.Writer) { _, _ = w.Write(data) })
+}
+
+// writeStream replaces the file name in d with what write writes: under a
+// fresh random name, then renamed over it.
+func writeStream(d *dir, name string, write func(w *bufio.Writer)) error {
 	tmp := "." + name + ".tmp-" + randomSuffix()
 	f, err := d.create(tmp, 0o644)
 	if err != nil {
 		return err
 	}
-	_, werr := f.Write(data)
+	w := bufio.NewWriterSize(f, 64<<10)
+	write(w)
+	werr := w.Flush()
 	cerr := f.Close()
 	if werr == nil {
 		werr = cerr
@@ -79,10 +88,10 @@ func randomSuffix() string {
 // dropFolders removes the folders of the partial copy that no file of the
 // plan sits in: an earlier push's folder would otherwise reach the staged
 // copy empty, as a class nobody pushed.
-func (s *stager) dropFolders(plan proto.Plan) error {
+func (s *stager) dropFolders(plan *planTable) error {
 	keep := map[string]bool{}
-	for rel := range plan.Expected {
-		if folder, _ := split(rel); folder != "" {
+	for i := range plan.files {
+		if folder, _ := split(plan.files[i].rel); folder != "" {
 			keep[folder] = true
 		}
 	}

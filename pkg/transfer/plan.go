@@ -3,11 +3,11 @@ package transfer
 import (
 	"bufio"
 	"encoding/hex"
-	"encoding/json"
 	"io"
 	"slices"
 	"sort"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/datafile"
 )
 
@@ -99,7 +99,7 @@ func (p Plan) writeWire(w io.Writer) (int64, error) {
 	}
 	var scratch []byte
 	putString := func(s string) {
-		scratch = appendJSONString(scratch[:0], s)
+		scratch = proto.AppendJSONString(scratch[:0], s)
 		put(scratch)
 	}
 	put([]byte(`{"expected":{`))
@@ -132,20 +132,6 @@ func (p Plan) writeWire(w io.Writer) (int64, error) {
 	}
 	put([]byte{'}'})
 	return n, bw.Flush()
-}
-
-// appendJSONString appends s as a JSON string: plain names as they are,
-// anything else through encoding/json.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 // replan builds the plan of a second round from the hashes the Pod reported

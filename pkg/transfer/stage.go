@@ -91,6 +91,9 @@ type Result struct {
 	// whose hash came from the hash cache instead, unread.
 	HashedFiles  int `json:"hashed_files"`
 	CachedHashes int `json:"cached_hashes"`
+	// AgentPeakBytes is the stage agent's peak resident memory in the
+	// round that swapped (0: not reported).
+	AgentPeakBytes int64 `json:"agent_peak_bytes,omitempty"`
 }
 
 // maxRounds bounds the re-sends after a verification mismatch.
@@ -157,6 +160,7 @@ func Stage(ctx context.Context, o Options) (*Result, error) {
 				return nil, exitcode.Errorf(exitcode.Staging, "the stage pod ended without confirming the swap: the staged copy may be old or new, push again")
 			}
 			res.Verified = out.verified
+			res.AgentPeakBytes = out.agentPeak
 			res.HashedFiles, res.CachedHashes = o.Local.Counts()
 			return res, nil
 		}
@@ -205,6 +209,7 @@ type outcome struct {
 	codecs     map[string]int64
 	verified   int
 	swapped    bool
+	agentPeak  int64
 	actual     Sums
 }
 
@@ -369,6 +374,7 @@ func session(ctx context.Context, o Options, resend bool, planOf func(proto.Mess
 		case proto.MsgSwapped:
 			mu.Lock()
 			out.swapped = true
+			out.agentPeak = m.PeakRSS
 			mu.Unlock()
 		case proto.MsgMismatch:
 			mu.Lock()

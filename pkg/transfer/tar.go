@@ -87,7 +87,7 @@ func (s *tarSource) writeSums(tw *tar.Writer, now time.Time) error {
 			if i > 0 {
 				body = append(body, ',')
 			}
-			body = appendJSONString(body, rel)
+			body = proto.AppendJSONString(body, rel)
 			sum := s.local.files[rel].sum
 			hex.Encode(hexSum[:], sum[:])
 			body = append(append(append(body, ':', '"'), hexSum[:]...), '"')

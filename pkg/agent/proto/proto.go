@@ -91,6 +91,9 @@ type Message struct {
 	// Verified / Swapped.
 	Files int   `json:"files,omitempty"`
 	Bytes int64 `json:"bytes,omitempty"`
+	// PeakRSS (Swapped): the agent's peak resident memory in bytes
+	// (VmHWM), 0 when it could not tell.
+	PeakRSS int64 `json:"peak_rss,omitempty"`
 	// Mismatch: the actual hash of every file that differs (wrong files are
 	// already removed), and the files that are missing.
 	Actual map[string]string `json:"actual,omitempty"`

@@ -1,0 +1,19 @@
+package proto
+
+import "encoding/json"
+
+// AppendJSONString appends s as a JSON string, as encoding/json writes it:
+// plain names as they are, anything else through encoding/json. The plugin
+// and the agent write messages of a million paths with it, a path at a
+// time.
+func AppendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
