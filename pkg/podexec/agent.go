@@ -148,7 +148,7 @@ func deliveryFailure(err error, stderr string) error {
 	case 126:
 		return &DeliveryError{Msg: fmt.Sprintf("the stage Pod cannot run the stage agent from /tmp (%s): its /tmp is mounted noexec or a policy forbids running programs there; allow exec on the stage Pod's /tmp emptyDir for the stage image", msg)}
 	case 127:
-		return &DeliveryError{Msg: fmt.Sprintf("the stage image lacks a tool the bootstrap needs (%s): use an image with a POSIX sh, uname, cat, chmod, mv and mkdir (--stage-image)", msg)}
+		return &DeliveryError{Msg: fmt.Sprintf("the stage image lacks a tool the bootstrap needs (%s): use an image with %s (--stage-image)", msg, ImageNeeds)}
 	case 71, 72:
 		return &DeliveryError{Msg: fmt.Sprintf("cannot write the stage agent to the stage Pod's /tmp (%s): the Pod needs a writable /tmp emptyDir", msg)}
 	}
@@ -157,7 +157,7 @@ func deliveryFailure(err error, stderr string) error {
 		return &DeliveryError{Msg: "the stage agent failed its first run: " + ae.Msg}
 	}
 	if strings.Contains(stderr, "not found") {
-		return &DeliveryError{Msg: fmt.Sprintf("the stage image lacks a tool the bootstrap needs (%s): use an image with a POSIX sh, uname, cat, chmod, mv and mkdir (--stage-image)", msg)}
+		return &DeliveryError{Msg: fmt.Sprintf("the stage image lacks a tool the bootstrap needs (%s): use an image with %s (--stage-image)", msg, ImageNeeds)}
 	}
 	return err
 }

@@ -45,8 +45,9 @@ func Refused(o Options, err error) *Report {
 }
 
 func newReport(o Options) *Report {
-	return &Report{Status: StatusFailed, LayoutVersion: category.LayoutVersion(), Table: o.Table, Category: o.Category, Intent: o.Intent, Path: o.Path,
-		Excluded: []dataset.Exclusion{}, BWLimit: o.BWLimit}
+	in := o.Local.Inputs
+	return &Report{Status: StatusFailed, LayoutVersion: category.LayoutVersion(), Table: in.Table, Category: in.Category, Intent: in.Intent, Path: o.Local.Path,
+		Excluded: []dataset.Exclusion{}, BWLimit: o.Stage.BWLimit}
 }
 
 func fail(r *Report, err error) {
@@ -56,36 +57,28 @@ func fail(r *Report, err error) {
 }
 
 func run(ctx context.Context, o Options, r *Report) error {
-	// 1. The table name, before any path is built from it.
-	if err := spec.ValidateTable(o.Table); err != nil {
+	// 1. The table name, before any path is built from it (the command
+	// checked it already; a caller filling Options itself may not have).
+	if err := spec.ValidateTable(o.table()); err != nil {
 		return err
 	}
 	// 2. Flags → spec → schema. An unknown task gets the schema's verdict
 	// and the list of tasks.
-	task, known := category.Lookup(o.Category)
-	dataID, err := dataIDInput(task, o)
-	if err != nil {
-		return err
-	}
-	in := spec.Inputs{Table: o.Table, Category: o.Category, Intent: o.Intent, LabelColumn: o.LabelColumn,
-		TargetSize: o.TargetSize, MinSize: o.MinSize, NumberOfKeypoints: o.NumberOfKeypoints, DataID: dataID}
-	declared, err := tabularInputs(task, o, &in)
-	if err != nil {
-		return err
-	}
+	task, in := o.Local.Task, o.Local.Inputs
+	known := task.Name != ""
 	s := spec.Build(task, in)
 	if err := spec.Validate(withSchemaToCome(task, s)); err != nil {
 		return err
 	}
 	if !known {
-		return exitcode.Errorf(exitcode.BadFlags, "--task %q is not a task; the tasks are:\n%s", o.Category, category.List())
+		return exitcode.Errorf(exitcode.BadFlags, "--task %q is not a task; the tasks are:\n%s", in.Category, category.List())
 	}
-	r.StagedPath = spec.StagedDir(o.Table) + "/"
+	r.StagedPath = spec.StagedDir(in.Table) + "/"
 	// 3. The local dataset, checked for its task.
-	o.Printer.Notef("checking %s", o.Path)
-	ds, schema, err := checkDataset(task, o, in, declared)
+	o.Printer.Notef("checking %s", o.Local.Path)
+	ds, schema, err := checkDataset(o.Local)
 	if err == nil {
-		err = checkIDColumn(task, ds, dataID)
+		err = checkIDColumn(task, ds, in.DataID)
 	}
 	if err != nil {
 		return err
@@ -237,7 +230,7 @@ func warnLeftovers(ctx context.Context, o Options, conn *Connection) {
 	// partial copy resumed.
 	var names []string
 	for _, it := range found {
-		if !strings.EqualFold(it.Table, o.Table) {
+		if !strings.EqualFold(it.Table, o.table()) {
 			names = append(names, strings.ToLower(it.Kind)+" "+it.Name)
 		}
 	}

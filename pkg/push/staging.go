@@ -57,7 +57,7 @@ func hashEarly(ds *dataset.Dataset, early bool, cache *transfer.HashCache) func(
 func stageDataset(ctx context.Context, o Options, conn *Connection, target *cluster.Target, ds *dataset.Dataset, r *Report) (err error) {
 	start := time.Now()
 	holder := lock.LocalHolder("")
-	held, err := lock.Acquire(ctx, conn.Client, conn.Namespace, o.Table, holder, LeaseTTL, lock.WithWarnings(o.Printer.Warnf))
+	held, err := lock.Acquire(ctx, conn.Client, conn.Namespace, o.table(), holder, LeaseTTL, lock.WithWarnings(o.Printer.Warnf))
 	if err != nil {
 		return interrupted(ctx, err)
 	}
@@ -124,7 +124,7 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 				r.StagePod = pod
 			}
 			if err == nil {
-				_, err = stagepod.WaitRunning(ctx, conn.Client, conn.Namespace, pod, o.PodRunningTimeout)
+				_, err = stagepod.WaitRunning(ctx, conn.Client, conn.Namespace, pod, o.Stage.PodRunningTimeout)
 			}
 		}
 		if err == nil && agents[pod] == nil {
@@ -169,11 +169,11 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 		if ctx.Err() == nil && cluster.IsTLS(err) {
 			return cluster.TLSError(err)
 		}
-		if ctx.Err() != nil || !retriable(err) || attempt >= o.Retries {
+		if ctx.Err() != nil || !retriable(err) || attempt >= o.Stage.Retries {
 			return interrupted(outer, err)
 		}
 		wait := RetryBackoff << attempt
-		o.Printer.Warnf("%v; retrying in %s (attempt %d of %d), keeping what was sent", err, wait, attempt+2, o.Retries+1)
+		o.Printer.Warnf("%v; retrying in %s (attempt %d of %d), keeping what was sent", err, wait, attempt+2, o.Stage.Retries+1)
 		select {
 		case <-ctx.Done():
 			return interrupted(outer, ctx.Err())
@@ -213,13 +213,13 @@ func createPod(ctx context.Context, o Options, conn *Connection, target *cluster
 		node = n
 	}
 	pod := stagepod.BuildPod(stagepod.PodOptions{
-		Namespace: conn.Namespace, Table: o.Table, Image: o.StageImage, PVC: target.Volume.Name,
-		Suffix: utilrand.String(5), Bytes: ds.Bytes, Node: node, CreatedBy: "kubectl-tracebloc " + o.Version, Now: time.Now(),
+		Namespace: conn.Namespace, Table: o.table(), Image: o.Stage.Image, PVC: target.Volume.Name,
+		Suffix: utilrand.String(5), Bytes: ds.Bytes, Node: node, CreatedBy: "kubectl-tracebloc " + o.Stage.Version, Now: time.Now(),
 		Holder: holder,
 	})
 	o.Printer.Notef("creating stage pod %s in namespace %s", pod.Name, conn.Namespace)
-	if o.OnPodCreated != nil {
-		o.OnPodCreated(conn.Namespace, pod.Name)
+	if o.Hooks.OnPodCreated != nil {
+		o.Hooks.OnPodCreated(conn.Namespace, pod.Name)
 	}
 	if _, err := stagepod.Create(ctx, conn.Client, pod); err != nil {
 		// Cut off mid-request (Ctrl-C, a timeout), the Pod may exist all
@@ -234,8 +234,8 @@ func createPod(ctx context.Context, o Options, conn *Connection, target *cluster
 }
 
 func newRunner(o Options, conn *Connection, pod string) podexec.Runner {
-	if o.NewRunner != nil {
-		return o.NewRunner(conn, pod)
+	if o.Hooks.NewRunner != nil {
+		return o.Hooks.NewRunner(conn, pod)
 	}
 	return &podexec.PodExec{Client: conn.Client, Config: conn.Config, Namespace: conn.Namespace, Pod: pod, Container: stagepod.ContainerName}
 }
@@ -259,8 +259,8 @@ func streamFiles(ctx context.Context, o Options, agent *podexec.Agent, ds *datas
 	beforeSwap func(context.Context) error) (*transfer.Result, error) {
 	var prog output.Progress = nil
 	res, err := transfer.Stage(ctx, transfer.Options{
-		Root: ds.Root, Files: ds.Files, Local: local, Table: o.Table, Agent: agent, Nonce: holder,
-		BeforeSwap: beforeSwap, Compress: o.Compress, BWLimit: o.BWLimit,
+		Root: ds.Root, Files: ds.Files, Local: local, Table: o.table(), Agent: agent, Nonce: holder,
+		BeforeSwap: beforeSwap, Compress: o.Stage.Compress, BWLimit: o.Stage.BWLimit,
 		OnPlan: func(p transfer.Plan) {
 			if hashed, cached := local.Counts(); cached > 0 {
 				o.Printer.Notef("read %d local files to hash them; %d hashes from the cache (files unchanged since an earlier push)", hashed, cached)
@@ -268,8 +268,8 @@ func streamFiles(ctx context.Context, o Options, agent *podexec.Agent, ds *datas
 			o.Printer.Notef("sending %d of %d files (%s); %d reused from the staged copy, %d from an interrupted push",
 				len(p.Send), len(ds.Files), dataset.HumanBytes(p.SendBytes), len(p.Reuse), p.Resumed)
 			label := "sending"
-			if o.BWLimit > 0 {
-				label = fmt.Sprintf("sending (capped at %s)", transfer.FormatBandwidth(o.BWLimit))
+			if o.Stage.BWLimit > 0 {
+				label = fmt.Sprintf("sending (capped at %s)", transfer.FormatBandwidth(o.Stage.BWLimit))
 			}
 			prog = o.Printer.NewProgress(label, p.SendBytes)
 		},
@@ -290,15 +290,15 @@ func streamFiles(ctx context.Context, o Options, agent *podexec.Agent, ds *datas
 // still running could keep writing into the partial copy this push resumes.
 func removeDeadPods(ctx context.Context, o Options, conn *Connection, holder string) {
 	pods, err := conn.Client.CoreV1().Pods(conn.Namespace).List(ctx, metav1.ListOptions{
-		LabelSelector: stagepod.Selector + "," + stagepod.LabelTable + "=" + stagepod.TableLabel(o.Table)})
+		LabelSelector: stagepod.Selector + "," + stagepod.LabelTable + "=" + stagepod.TableLabel(o.table())})
 	if err != nil {
 		return
 	}
 	for _, p := range pods.Items {
-		if p.Annotations[stagepod.AnnotationTable] != o.Table || p.Annotations[stagepod.AnnotationHolder] == holder {
+		if p.Annotations[stagepod.AnnotationTable] != o.table() || p.Annotations[stagepod.AnnotationHolder] == holder {
 			continue
 		}
-		o.Printer.Notef("deleting stage pod %s of an earlier push of %s that did not end cleanly", p.Name, o.Table)
+		o.Printer.Notef("deleting stage pod %s of an earlier push of %s that did not end cleanly", p.Name, o.table())
 		removePod(o, conn, p.Name, false)
 	}
 }
@@ -309,7 +309,7 @@ func removeDeadPods(ctx context.Context, o Options, conn *Connection, holder str
 // stopped in full before the push goes on, so no agent of it outlives the
 // Lease.
 func removePod(o Options, conn *Connection, pod string, idle bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), o.CleanupTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), o.Stage.CleanupTimeout)
 	defer cancel()
 	remove := stagepod.Delete
 	if idle {
@@ -330,7 +330,7 @@ const RetryBackoff = 2 * time.Second
 const LeaseTTL = lock.DefaultTTL
 
 func releaseLock(o Options, l *lock.Held, staged *lock.Staged) {
-	ctx, cancel := context.WithTimeout(context.Background(), o.CleanupTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), o.Stage.CleanupTimeout)
 	defer cancel()
 	if err := l.Release(ctx, staged); err != nil {
 		o.Printer.Warnf("could not release the push Lease: %v (it expires by itself within %s)", err, LeaseTTL)

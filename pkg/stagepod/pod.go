@@ -15,8 +15,8 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 )
 
-// DefaultImage is the pinned stage image. The stage agent needs only a POSIX
-// sh with uname, cat, chmod, mv and mkdir (and uses gzip when it is there).
+// DefaultImage is the pinned stage image. The stage agent needs only
+// podexec.ImageNeeds of it.
 const DefaultImage = "alpine:3.20@sha256:d9e853e87e55526f6b2917df91a2115c36dd7c696a35be12163d44e6e2a4b6bc"
 
 // ImageEnv overrides DefaultImage, for mirrors and air-gapped registries.
