@@ -17,6 +17,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/leftover"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 )
 
@@ -188,7 +189,7 @@ func removeTable(ctx context.Context, o Options, agent *podexec.Agent, table str
 		o.Note("%s", n)
 	}
 	for _, f := range folders {
-		o.Note("removed folder %s/%s", podexec.StagingRoot, f)
+		o.Note("removed folder %s/%s", spec.StagingRoot, f)
 	}
 	return nil
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/naming"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
 )
 
 // Item is one leftover.
@@ -108,7 +108,7 @@ func Folders(names []string, live Owners) []Item {
 		if _, owned := live[table]; owned {
 			continue
 		}
-		items = append(items, Item{Kind: "Folder", Name: podexec.StagingRoot + "/" + n, Table: table, Reason: reason})
+		items = append(items, Item{Kind: "Folder", Name: spec.StagingRoot + "/" + n, Table: table, Reason: reason})
 	}
 	return items
 }

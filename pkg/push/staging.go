@@ -303,7 +303,7 @@ func newRunner(o Options, conn *Connection, pod string) podexec.Runner {
 	if o.Hooks.NewRunner != nil {
 		return o.Hooks.NewRunner(conn, pod)
 	}
-	return &podexec.PodExec{Client: conn.Client, Config: conn.Config, Namespace: conn.Namespace, Pod: pod, Container: stagepod.ContainerName}
+	return stagepod.Exec(conn.Client, conn.Config, conn.Namespace, pod)
 }
 
 // stageFailure gives a failed delivery of the agent exit 7; a broken exec

@@ -9,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/naming"
@@ -46,6 +48,23 @@ const (
 	ContainerName = "stage"
 	uid           = 65532
 )
+
+// Resources are what the stage Pod's container asks for and may reach, as
+// BuildPod sets them and the quota and LimitRange refusals name them.
+var Resources = struct {
+	RequestCPU, RequestMemory, LimitCPU, LimitMemory string
+}{RequestCPU: "100m", RequestMemory: "64Mi", LimitCPU: "2", LimitMemory: "1Gi"}
+
+// resourcesAsked is Resources in a refusal's words.
+func resourcesAsked() string {
+	r := Resources
+	return fmt.Sprintf("it asks for %s CPU and %s memory, at most %s CPUs and %s", r.RequestCPU, r.RequestMemory, r.LimitCPU, r.LimitMemory)
+}
+
+// Exec is pods/exec into the stage container of pod.
+func Exec(client kubernetes.Interface, config *rest.Config, namespace, pod string) podexec.Runner {
+	return &podexec.PodExec{Client: client, Config: config, Namespace: namespace, Pod: pod, Container: ContainerName}
+}
 
 // PodOptions describe one stage Pod.
 type PodOptions struct {
@@ -140,12 +159,12 @@ func BuildPod(o PodOptions) *corev1.Pod {
 				// 12-15 s at 256Mi). The request stays small.
 				Resources: corev1.ResourceRequirements{
 					Requests: corev1.ResourceList{
-						corev1.ResourceCPU:    resource.MustParse("100m"),
-						corev1.ResourceMemory: resource.MustParse("64Mi"),
+						corev1.ResourceCPU:    resource.MustParse(Resources.RequestCPU),
+						corev1.ResourceMemory: resource.MustParse(Resources.RequestMemory),
 					},
 					Limits: corev1.ResourceList{
-						corev1.ResourceCPU:    resource.MustParse("2"),
-						corev1.ResourceMemory: resource.MustParse("1Gi"),
+						corev1.ResourceCPU:    resource.MustParse(Resources.LimitCPU),
+						corev1.ResourceMemory: resource.MustParse(Resources.LimitMemory),
 					},
 				},
 				VolumeMounts: []corev1.VolumeMount{

@@ -29,13 +29,14 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 )
 
 const (
 	ns         = "tracebloc"
 	readerPod  = "e2e-reader"
-	stagingDir = "/data/shared/.tracebloc-staging"
+	stagingDir = spec.StagingRoot
 )
 
 var (
