@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/tracebloc/kubectl-tracebloc/internal/published"
+	"github.com/tracebloc/kubectl-tracebloc/internal/contracttest"
 )
 
 // TestSupportedLayoutVersionsPinned fails on any change of the supported
@@ -139,7 +139,7 @@ func TestParseLayoutKeySets(t *testing.T) {
 // TestParseLayoutPublished reads the published v4 contract, its rejected
 // null spelling (identical once read) and the v2 contract (refused).
 func TestParseLayoutPublished(t *testing.T) {
-	v4, err := ParseLayout(published.Read(t, "layout.v1.json"))
+	v4, err := ParseLayout(contracttest.Read(t, "layout.v1.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,19 +156,19 @@ func TestParseLayoutPublished(t *testing.T) {
 	if o := v4.Tasks["time_to_event_prediction"].Ordering; o != nil {
 		t.Errorf("time_to_event_prediction ordering %+v, want none", o)
 	}
-	null, err := ParseLayout(published.Read(t, "layout.v1.v4-null-6f09263.json"))
+	null, err := ParseLayout(contracttest.Read(t, "layout.v1.v4-null-6f09263.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(v4, null); diff != "" {
 		t.Errorf("manifest null reads differently from {kind: none} (-v4 +null):\n%s", diff)
 	}
-	if _, err := ParseLayout(published.Read(t, "layout.v1.v2.json")); err == nil || !strings.Contains(err.Error(), `"2" is not supported`) {
+	if _, err := ParseLayout(contracttest.Read(t, "layout.v1.v2.json")); err == nil || !strings.Contains(err.Error(), `"2" is not supported`) {
 		t.Errorf("the v2 contract: %v, want its version refused", err)
 	}
 	// The same v4 file without object_detection's manifest key.
 	var raw map[string]any
-	if err := json.Unmarshal(published.Read(t, "layout.v1.json"), &raw); err != nil {
+	if err := json.Unmarshal(contracttest.Read(t, "layout.v1.json"), &raw); err != nil {
 		t.Fatal(err)
 	}
 	delete(raw["tasks"].(map[string]any)["object_detection"].(map[string]any), "manifest")

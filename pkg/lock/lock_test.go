@@ -531,7 +531,7 @@ func TestReleaseKeepsTheRecordOfAStagedTable(t *testing.T) {
 	}
 	must(t, again.Release(ctx, nil))
 	lease := getLease(t, client, "cats")
-	if rec, ok := Record(lease); !ok || rec.Files != 1601 || !Free(lease) || lease.Annotations[AnnotationHolderProcess] != "" {
+	if rec, ok := Record(lease); !ok || rec.Files != 1601 || !IsFree(lease) || lease.Annotations[AnnotationHolderProcess] != "" {
 		t.Fatalf("after a failed push the Lease is %+v, want the old record, free", lease)
 	}
 }

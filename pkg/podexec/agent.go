@@ -72,7 +72,7 @@ func Deliver(ctx context.Context, r Runner) (*Agent, error) {
 	pr, pw := io.Pipe()
 	out := newMessageWriter()
 	var stderr bytes.Buffer
-	var agent *agentbin.Agent
+	var agent *agentbin.Binary
 	var sendErr error
 	done := make(chan struct{})
 	// The bootstrap's lines can only come while the exec runs: once it has
@@ -122,7 +122,7 @@ func Deliver(ctx context.Context, r Runner) (*Agent, error) {
 }
 
 // pick chooses the embedded agent for the machine `uname -m` named.
-func pick(machine string) (*agentbin.Agent, error) {
+func pick(machine string) (*agentbin.Binary, error) {
 	arch := goArch(machine)
 	if arch == "" {
 		return nil, &DeliveryError{Msg: fmt.Sprintf("the stage Pod runs on a %s node, and the stage agent is built for Linux on amd64 and arm64 only: stage through a Pod on an amd64 or arm64 node", machine)}

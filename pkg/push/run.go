@@ -271,7 +271,7 @@ func warnLeftovers(ctx context.Context, o Options, conn *Connection) {
 	var names []string
 	for _, it := range found {
 		if !strings.EqualFold(it.Table, o.table()) {
-			names = append(names, strings.ToLower(it.Kind)+" "+it.Name)
+			names = append(names, strings.ToLower(string(it.Kind))+" "+it.Name)
 		}
 	}
 	if len(names) == 0 {
