@@ -80,8 +80,8 @@ type config struct {
 	machine  machine
 }
 
-// WithClock makes the Lease logic run on clk instead of the real clock.
-func WithClock(clk clock.WithTicker) Option { return func(c *config) { c.clock = clk } }
+// withClock makes the Lease logic run on clk instead of the real clock.
+func withClock(clk clock.WithTicker) Option { return func(c *config) { c.clock = clk } }
 
 // WithWarnings sends what the user should know to warn (e.g. a printer's
 // Warnf): a Lease taken over, a renewal that failed and is retried.

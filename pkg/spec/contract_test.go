@@ -120,11 +120,11 @@ var invalidVariants = []struct {
 // TestContractSameVerdict: our schema and the published one accept and
 // reject the same specs, for every task, flag combination and mistake.
 func TestContractSameVerdict(t *testing.T) {
-	published, err := Compile(contracttest.Read(t, "ingest.v1.json"))
+	published, err := compile(contracttest.Read(t, "ingest.v1.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ourSchema, err := Compile(schema.IngestV1)
+	ourSchema, err := compile(schema.IngestV1)
 	if err != nil {
 		t.Fatal(err)
 	}

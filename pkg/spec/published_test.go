@@ -46,7 +46,7 @@ func allowedInputs(task category.Task) []Inputs {
 // what the command accepts passes the ingestor's published ingest schema,
 // for every task, before and after the dataset's files fill it in.
 func TestBuiltSpecsPassThePublishedSchema(t *testing.T) {
-	theirs, err := Compile(contracttest.Read(t, "ingest.v1.json"))
+	theirs, err := compile(contracttest.Read(t, "ingest.v1.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,6 @@ const (
 	AnnotationCreatedAt = naming.AnnotationCreatedAt
 	AnnotationHolder    = naming.AnnotationHolder
 	Selector            = naming.StagePodSelector
-	AnySelector         = naming.AnyPodSelector
 )
 
 // Mount points inside the stage Pod.
