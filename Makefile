@@ -52,7 +52,7 @@ lint: $(GOLANGCI)
 	go vet ./...
 	go vet -tags e2e ./test/...
 	$(GOLANGCI) run ./...
-	go test -count=1 ./internal/layering/
+	go test -count=1 ./internal/layering/ ./internal/deadapi/
 	go run ./hack/agents -check
 
 cluster-up:
@@ -78,7 +78,7 @@ demo: build cluster-up
 	echo "  PATH=\$$PWD/bin:\$$PATH kubectl tracebloc status -n tracebloc"
 
 bench: build cluster-up
-	source $(LC_ENV) && TRACEBLOC_PLUGIN=$(CURDIR)/$(BIN) go test -tags e2e -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./test/e2e/ | tee .localcluster/bench.log
+	source $(LC_ENV) && TRACEBLOC_PLUGIN=$(CURDIR)/$(BIN) go test -tags e2e -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./test/bench/ | tee .localcluster/bench.log
 
 # Release archives for every platform, with checksums.
 dist:

@@ -22,8 +22,9 @@ import (
 //go:embed bin
 var files embed.FS
 
-// Agent is the stage agent for one architecture.
-type Agent struct {
+// Binary is the stage agent's program for one architecture (not the
+// running agent: that is podexec's).
+type Binary struct {
 	Arch string
 	// Gzip is the compressed program, as embedded.
 	Gzip []byte
@@ -35,12 +36,12 @@ type Agent struct {
 
 var (
 	loadOnce sync.Once
-	agents   map[string]*Agent
+	agents   map[string]*Binary
 	loadErr  error
 )
 
 func load() {
-	agents = map[string]*Agent{}
+	agents = map[string]*Binary{}
 	entries, err := fs.ReadDir(files, "bin")
 	if err != nil {
 		loadErr = err
@@ -67,12 +68,12 @@ func load() {
 			loadErr = fmt.Errorf("embedded agent %s: %w", e.Name(), err)
 			return
 		}
-		agents[arch] = &Agent{Arch: arch, Gzip: b, Sum: hex.EncodeToString(h.Sum(nil)), Size: n}
+		agents[arch] = &Binary{Arch: arch, Gzip: b, Sum: hex.EncodeToString(h.Sum(nil)), Size: n}
 	}
 }
 
 // For returns the agent for a Go architecture name (amd64, arm64).
-func For(arch string) (*Agent, error) {
+func For(arch string) (*Binary, error) {
 	loadOnce.Do(load)
 	if loadErr != nil {
 		return nil, loadErr
@@ -95,7 +96,7 @@ func Archs() []string {
 }
 
 // Program returns the uncompressed agent.
-func (a *Agent) Program() ([]byte, error) {
+func (a *Binary) Program() ([]byte, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(a.Gzip))
 	if err != nil {
 		return nil, err

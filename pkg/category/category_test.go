@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/tracebloc/kubectl-tracebloc/internal/published"
+	"github.com/tracebloc/kubectl-tracebloc/internal/contracttest"
 )
 
 // TestMatchesPublishedLayout: our description of every task says what the
@@ -15,7 +15,7 @@ import (
 // ordering, grouping, sidecars, ...), at the same version, and no task is
 // missing.
 func TestMatchesPublishedLayout(t *testing.T) {
-	layout, err := ParseLayout(published.Read(t, "layout.v1.json"))
+	layout, err := parseLayout(contracttest.Read(t, "layout.v1.json"))
 	if err != nil {
 		t.Fatalf("the published layout contract: %v", err)
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 // Layout is the ingestor's published layout contract (layout.v1.json), read
-// by ParseLayout. The contract tests compare it with tasks.json; it is
+// by parseLayout. The contract tests compare it with tasks.json; it is
 // never embedded.
 type Layout struct {
 	Version string
@@ -58,12 +58,12 @@ var (
 	orderingScopes     = []string{OrderDataset, OrderPerGroup}
 )
 
-// ParseLayout reads a published layout contract fail-closed: a version
+// parseLayout reads a published layout contract fail-closed: a version
 // outside SupportedLayoutVersions, and any task whose keys are not exactly
 // the contract's, are errors. A manifest of null and one of kind "none"
 // read alike; a task without a manifest key is an unknown shape, never a
 // task that has a manifest.
-func ParseLayout(doc []byte) (Layout, error) {
+func parseLayout(doc []byte) (Layout, error) {
 	top, err := exactKeys(doc, "the layout contract", "tasks", "version")
 	if err != nil {
 		return Layout{}, err

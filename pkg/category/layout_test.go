@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/tracebloc/kubectl-tracebloc/internal/published"
+	"github.com/tracebloc/kubectl-tracebloc/internal/contracttest"
 )
 
 // TestSupportedLayoutVersionsPinned fails on any change of the supported
@@ -16,7 +16,7 @@ func TestSupportedLayoutVersionsPinned(t *testing.T) {
 	if diff := cmp.Diff([]string{"4"}, SupportedLayoutVersions); diff != "" {
 		t.Fatalf("the supported layout contract versions changed (-checked +now):\n%s\n"+
 			"before accepting a new version, re-read the ingestor's change list for it (../shared/contracts/CHANGES.md, "+
-			"../shared/design/UPSTREAM-V4.md rules 1-13), update tasks.json, ParseLayout's key sets and every reader of "+
+			"../shared/design/UPSTREAM-V4.md rules 1-13), update tasks.json, parseLayout's key sets and every reader of "+
 			"manifest/ordering/grouping, then update this test", diff)
 	}
 	if err := CheckLayoutVersion(LayoutVersion()); err != nil {
@@ -76,7 +76,7 @@ func TestParseLayoutManifest(t *testing.T) {
 	none := `{"has_label_column": false, "kind": "none", "requires_filename_column": false}`
 	want := LayoutManifest{Kind: ManifestNone}
 	for _, m := range []string{none, "null", " null "} {
-		l, err := ParseLayout(miniLayout("4", m))
+		l, err := parseLayout(miniLayout("4", m))
 		if err != nil {
 			t.Fatalf("manifest %s: %v", m, err)
 		}
@@ -85,7 +85,7 @@ func TestParseLayoutManifest(t *testing.T) {
 		}
 	}
 	csv := `{"has_label_column": true, "kind": "labels_csv", "requires_filename_column": true}`
-	l, err := ParseLayout(miniLayout("4", csv))
+	l, err := parseLayout(miniLayout("4", csv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,16 +102,16 @@ func TestParseLayoutManifest(t *testing.T) {
 		"none with a label": `{"has_label_column": true, "kind": "none", "requires_filename_column": false}`,
 		"a string":          `"none"`,
 	} {
-		if _, err := ParseLayout(miniLayout("4", m)); err == nil || !strings.Contains(err.Error(), "unknown shape") {
-			t.Errorf("%s: ParseLayout = %v, want an unknown shape", name, err)
+		if _, err := parseLayout(miniLayout("4", m)); err == nil || !strings.Contains(err.Error(), "unknown shape") {
+			t.Errorf("%s: parseLayout = %v, want an unknown shape", name, err)
 		}
 	}
 }
 
 func TestParseLayoutRefusesOtherVersions(t *testing.T) {
 	for _, v := range []string{"5", "3", "2", "", "4.0", "v4"} {
-		if _, err := ParseLayout(miniLayout(v, "null")); err == nil || !strings.Contains(err.Error(), "not supported") {
-			t.Errorf("version %q: ParseLayout = %v, want refused", v, err)
+		if _, err := parseLayout(miniLayout(v, "null")); err == nil || !strings.Contains(err.Error(), "not supported") {
+			t.Errorf("version %q: parseLayout = %v, want refused", v, err)
 		}
 	}
 }
@@ -130,8 +130,8 @@ func TestParseLayoutKeySets(t *testing.T) {
 		if doc == base {
 			t.Fatalf("%s: the edit did not apply", name)
 		}
-		if _, err := ParseLayout([]byte(doc)); err == nil {
-			t.Errorf("%s: ParseLayout accepted it", name)
+		if _, err := parseLayout([]byte(doc)); err == nil {
+			t.Errorf("%s: parseLayout accepted it", name)
 		}
 	}
 }
@@ -139,7 +139,7 @@ func TestParseLayoutKeySets(t *testing.T) {
 // TestParseLayoutPublished reads the published v4 contract, its rejected
 // null spelling (identical once read) and the v2 contract (refused).
 func TestParseLayoutPublished(t *testing.T) {
-	v4, err := ParseLayout(published.Read(t, "layout.v1.json"))
+	v4, err := parseLayout(contracttest.Read(t, "layout.v1.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,24 +156,24 @@ func TestParseLayoutPublished(t *testing.T) {
 	if o := v4.Tasks["time_to_event_prediction"].Ordering; o != nil {
 		t.Errorf("time_to_event_prediction ordering %+v, want none", o)
 	}
-	null, err := ParseLayout(published.Read(t, "layout.v1.v4-null-6f09263.json"))
+	null, err := parseLayout(contracttest.Read(t, "layout.v1.v4-null-6f09263.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(v4, null); diff != "" {
 		t.Errorf("manifest null reads differently from {kind: none} (-v4 +null):\n%s", diff)
 	}
-	if _, err := ParseLayout(published.Read(t, "layout.v1.v2.json")); err == nil || !strings.Contains(err.Error(), `"2" is not supported`) {
+	if _, err := parseLayout(contracttest.Read(t, "layout.v1.v2.json")); err == nil || !strings.Contains(err.Error(), `"2" is not supported`) {
 		t.Errorf("the v2 contract: %v, want its version refused", err)
 	}
 	// The same v4 file without object_detection's manifest key.
 	var raw map[string]any
-	if err := json.Unmarshal(published.Read(t, "layout.v1.json"), &raw); err != nil {
+	if err := json.Unmarshal(contracttest.Read(t, "layout.v1.json"), &raw); err != nil {
 		t.Fatal(err)
 	}
 	delete(raw["tasks"].(map[string]any)["object_detection"].(map[string]any), "manifest")
 	doc, _ := json.Marshal(raw)
-	if _, err := ParseLayout(doc); err == nil || !strings.Contains(err.Error(), "object_detection") || !strings.Contains(err.Error(), "manifest") {
+	if _, err := parseLayout(doc); err == nil || !strings.Contains(err.Error(), "object_detection") || !strings.Contains(err.Error(), "manifest") {
 		t.Errorf("a task without a manifest key: %v, want an unknown shape naming it", err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/leftover"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 )
 
@@ -99,7 +100,7 @@ func run(ctx context.Context, o Options, r *Report) error {
 func dropSelf(items []leftover.Item, self string) []leftover.Item {
 	out := items[:0]
 	for _, i := range items {
-		if i.Kind != "Pod" || i.Name != self {
+		if i.Kind != leftover.KindPod || i.Name != self {
 			out = append(out, i)
 		}
 	}
@@ -164,16 +165,16 @@ func removeTable(ctx context.Context, o Options, agent *podexec.Agent, table str
 	var folders []string
 	for _, i := range items {
 		switch i.Kind {
-		case "Pod":
+		case leftover.KindPod:
 			if err := stagepod.Delete(ctx, o.Client, o.Namespace, i.Name); err != nil {
 				return fmt.Errorf("removing pod %s: %w", i.Name, err)
 			}
 			o.Note("removed pod %s", i.Name)
-		case "Lease":
+		case leftover.KindLease:
 			// Given back when the caller releases it: freed and kept if it
 			// records the staged copy, deleted otherwise.
 			o.Note("released lease %s of a push that stopped", i.Name)
-		case "Folder":
+		case leftover.KindFolder:
 			folders = append(folders, folderName(i.Name))
 		}
 	}
@@ -188,7 +189,7 @@ func removeTable(ctx context.Context, o Options, agent *podexec.Agent, table str
 		o.Note("%s", n)
 	}
 	for _, f := range folders {
-		o.Note("removed folder %s/%s", podexec.StagingRoot, f)
+		o.Note("removed folder %s/%s", spec.StagingRoot, f)
 	}
 	return nil
 }

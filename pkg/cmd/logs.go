@@ -9,7 +9,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/ingest"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
 )
@@ -86,14 +85,11 @@ func attach(ctx context.Context, p *output.Printer, client kubernetes.Interface,
 		if err := ingest.PrintLog(ctx, client, namespace, run.Job, p.LogLine); err != nil {
 			return err
 		}
-		p.Resultf("the run %s is still running; follow it to its end with: kubectl tracebloc logs %s -n %s -f\n", run.Job, run.Job, namespace)
+		p.Resultf("the run %s is still running; follow it to its end with: %s\n", run.Job, ingest.AttachCommand(run.Job, namespace))
 		return nil
 	}
-	res, err := ingest.Follow(ctx, client, ingest.FollowOptions{Namespace: namespace, Job: run.Job, OnLine: p.LogLine,
-		OnNote: func(note string) { p.Notef("%s", note) }})
-	if ctx.Err() != nil {
-		return exitcode.Errorf(exitcode.Interrupted, "detached from the ingestion run %s: it goes on in the cluster; attach again with: kubectl tracebloc logs %s -n %s -f", run.Job, run.Job, namespace)
-	}
+	res, err := ingest.Attach(ctx, client, ingest.AttachOptions{FollowOptions: ingest.FollowOptions{Namespace: namespace, Job: run.Job,
+		OnLine: p.LogLine, OnNote: func(note string) { p.Notef("%s", note) }}})
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/ingest"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/push"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
@@ -118,11 +118,13 @@ Exit codes:
 // progressIntervalEnv spaces the progress lines written to a log.
 const progressIntervalEnv = "TRACEBLOC_PROGRESS_INTERVAL"
 
-// PushOptions holds the flags of push.
+// PushOptions are the inputs of push: the flags as written, and the typed
+// push.Options that Complete and Validate make of them, once. Tests set
+// Push.Connect, Push.Hooks and Printer instead of a kubeconfig.
 type PushOptions struct {
-	configFlags *genericclioptions.ConfigFlags
-	streams     genericiooptions.IOStreams
-	hooks       Hooks
+	Getter  genericclioptions.RESTClientGetter
+	Streams genericiooptions.IOStreams
+	Hooks   Hooks
 
 	Path              string
 	Table             string
@@ -151,11 +153,29 @@ type PushOptions struct {
 	IdempotencyKey    string
 	KeepStaged        bool
 	RunStartTimeout   time.Duration
+
+	// changed reports whether a flag was given; Complete sets it.
+	changed func(name string) bool
+	// Push is what the engine runs, typed; Validate fills it.
+	Push push.Options
+}
+
+// NewPushOptions returns the options of push with the flags' defaults.
+func NewPushOptions(getter genericclioptions.RESTClientGetter, streams genericiooptions.IOStreams, hooks Hooks) *PushOptions {
+	return &PushOptions{Getter: getter, Streams: streams, Hooks: hooks, Category: spec.DefaultCategory, LabelPolicy: spec.PolicyBucket,
+		TimeColumn: spec.DefaultTimeColumn, Intent: spec.DefaultIntent, LabelColumn: spec.DefaultLabel, Output: "text",
+		StageImage: defaultStageImage(), Compress: push.CompressAuto, PodRunningTimeout: podRunningTimeout, Retries: 3,
+		RunStartTimeout: ingest.DefaultStartTimeout}
 }
 
 // NewCmdPush returns the push command.
-func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, hooks Hooks) *cobra.Command {
-	o := &PushOptions{configFlags: flags, streams: streams, hooks: hooks}
+func NewCmdPush(getter genericclioptions.RESTClientGetter, streams genericiooptions.IOStreams, hooks Hooks) *cobra.Command {
+	return newCmdPush(NewPushOptions(getter, streams, hooks))
+}
+
+// newCmdPush binds the flags of push to o; tests hand it options whose
+// connector and hooks are fakes.
+func newCmdPush(o *PushOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "push <local-path> --table <name>",
 		Short:   "Stage a local dataset on the tracebloc client's shared volume and ingest it",
@@ -163,59 +183,44 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 		Example: fmt.Sprintf(pushExample, "kubectl tracebloc"),
 		Args:    badArgs(cobra.ExactArgs(1)),
 		RunE: func(c *cobra.Command, args []string) error {
-			o.Path = args[0]
-			err := o.Validate()
-			if err == nil {
-				err = o.validateTaskFlags(c.Flags())
-			}
-			if err != nil {
-				if o.Output == "json" {
-					// -o json promises one object on stdout for every
-					// failure, a flag refused before the push began too.
-					rep := push.Refused(push.Options{Path: o.Path, Table: o.Table, Category: o.Category, Intent: o.Intent}, err)
-					_ = output.New(o.streams.Out, o.streams.ErrOut, o.Quiet).JSON(rep)
-				}
-				return err
-			}
-			if !c.Flags().Changed("time-column") {
-				// Only a given --time-column is judged for the time-series
-				// tasks; time_to_event_prediction falls back to its default.
-				o.TimeColumn = ""
+			o.Complete(c, args)
+			if err := o.Validate(); err != nil {
+				return o.refuse(err)
 			}
 			return o.Run(c.Context())
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Table, "table", "", "table to stage the dataset as: letters, digits and _ (required)")
+	f.StringVar(&o.Table, "table", o.Table, "table to stage the dataset as: letters, digits and _ (required)")
 	alias(f, "name", "table")
-	f.StringVar(&o.Category, "task", spec.DefaultCategory, "task of the dataset: "+strings.Join(category.Names(), ", "))
+	f.StringVar(&o.Category, "task", o.Category, "task of the dataset: "+strings.Join(category.Names(), ", "))
 	// --category is the name of the first releases; it keeps working.
 	alias(f, "category", "task")
-	f.StringVar(&o.TargetSize, "target-size", "", "WxH every image must have (image tasks; default: the images' own size; required for keypoint_detection)")
-	f.StringVar(&o.MinSize, "min-size", "", "WxH no image may be below (image tasks)")
-	f.IntVar(&o.NumberOfKeypoints, "number-of-keypoints", 0, "keypoints per image (keypoint_detection, required)")
-	f.StringVar(&o.Schema, "schema", "", "column:TYPE,… of the CSV (tabular tasks; default: inferred from the first 5 000 rows and shown in the summary)")
-	f.StringVar(&o.LabelPolicy, "label-policy", spec.PolicyBucket, "how label values leave the cluster: bucket (binned) or passthrough (regression-class tasks)")
-	f.StringVar(&o.TimeColumn, "time-column", spec.DefaultTimeColumn, "column holding the time until the event (time_to_event_prediction); the time-series tasks' time column is always timestamp")
-	f.StringVar(&o.DataID, "data-id", "", "how the ingestor identifies each record: uuid (default: a fresh id), content_hash (from the record's content: a retried run claims its rows again) or column:<name> (the values of a CSV column, e.g. column:id)")
-	f.StringVar(&o.Intent, "intent", spec.DefaultIntent, "what the dataset is for: train or test")
-	f.StringVar(&o.LabelColumn, "label-column", spec.DefaultLabel, "column of labels.csv that holds the label")
-	f.BoolVar(&o.DryRun, "dry-run", false, "run every check and print the summary, stage nothing")
-	f.StringVarP(&o.Output, "output", "o", "text", "output format: text or json")
-	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print only warnings, errors and the result")
-	f.StringVar(&o.StageImage, "stage-image", defaultStageImage(), "image of the stage pod (needs a POSIX sh with uname, cat, chmod, mv, mkdir); env "+stagepod.ImageEnv+" sets the default")
-	f.StringVar(&o.Compress, "compress", push.CompressAuto, "compress the stream: auto (when a sample of the data shrinks), always or never; each chunk goes as zstd when the measured link is the bottleneck, else as the codec cheapest in CPU that keeps up (s2)")
-	f.StringVar(&o.MaxSize, "max-size", "", "refuse a dataset larger than this, e.g. 10G or 500Mi (default: no cap; a push that does not fit in the volume's free space stops before it sends anything)")
-	f.StringArrayVar(&o.Exclude, "exclude", nil, "leave out what this pattern matches (gitignore syntax, relative to the dataset root; repeatable; a "+dataset.IgnoreFile+" file in the root adds its lines); "+strings.Join(dataset.Leftovers, ", ")+" are always left out")
-	f.StringVar(&o.BWLimit, "bwlimit", "", "cap the stream at this rate, bytes or bits a second as written: 20M (20 MB/s), 512Ki (512 KiB/s), 100Mbit (default: no cap)")
-	f.DurationVar(&o.PodRunningTimeout, "pod-running-timeout", podRunningTimeout, "how long to wait for the stage pod to run")
-	f.IntVar(&o.Retries, "retries", 3, "how many times to retry a broken stream; each retry resumes what was sent")
-	f.BoolVar(&o.StageOnly, "stage-only", false, "stage the dataset and stop: submit no ingestion run")
-	f.BoolVar(&o.Detach, "detach", false, "submit the ingestion run and return at once; follow it with kubectl tracebloc logs")
-	f.StringVar(&o.IdempotencyKey, "idempotency-key", "", "key of the ingestion run: the same key attaches to the run it already started (default: a fresh one)")
-	f.BoolVar(&o.KeepStaged, "keep-staged", false, "keep the staged copy after a successful run")
-	f.DurationVar(&o.RunStartTimeout, "run-start-timeout", ingest.DefaultStartTimeout, "how long to wait for the ingestion run's pod to start")
-	_ = cmd.RegisterFlagCompletionFunc("table", completeTables(flags))
+	f.StringVar(&o.TargetSize, "target-size", o.TargetSize, "WxH every image must have (image tasks; default: the images' own size; required for keypoint_detection)")
+	f.StringVar(&o.MinSize, "min-size", o.MinSize, "WxH no image may be below (image tasks)")
+	f.IntVar(&o.NumberOfKeypoints, "number-of-keypoints", o.NumberOfKeypoints, "keypoints per image (keypoint_detection, required)")
+	f.StringVar(&o.Schema, "schema", o.Schema, "column:TYPE,… of the CSV (tabular tasks; default: inferred from the first 5 000 rows and shown in the summary)")
+	f.StringVar(&o.LabelPolicy, "label-policy", o.LabelPolicy, "how label values leave the cluster: bucket (binned) or passthrough (regression-class tasks)")
+	f.StringVar(&o.TimeColumn, "time-column", o.TimeColumn, "column holding the time until the event (time_to_event_prediction); the time-series tasks' time column is always timestamp")
+	f.StringVar(&o.DataID, "data-id", o.DataID, "how the ingestor identifies each record: uuid (default: a fresh id), content_hash (from the record's content: a retried run claims its rows again) or column:<name> (the values of a CSV column, e.g. column:id)")
+	f.StringVar(&o.Intent, "intent", o.Intent, "what the dataset is for: train or test")
+	f.StringVar(&o.LabelColumn, "label-column", o.LabelColumn, "column of labels.csv that holds the label")
+	f.BoolVar(&o.DryRun, "dry-run", o.DryRun, "run every check and print the summary, stage nothing")
+	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: text or json")
+	f.BoolVarP(&o.Quiet, "quiet", "q", o.Quiet, "print only warnings, errors and the result")
+	f.StringVar(&o.StageImage, "stage-image", o.StageImage, "image of the stage pod (needs "+podexec.ImageNeeds+"); env "+stagepod.ImageEnv+" sets the default")
+	f.StringVar(&o.Compress, "compress", o.Compress, "compress the stream: auto (when a sample of the data shrinks), always or never; each chunk goes as zstd when the measured link is the bottleneck, else as the codec cheapest in CPU that keeps up (s2)")
+	f.StringVar(&o.MaxSize, "max-size", o.MaxSize, "refuse a dataset larger than this, e.g. 10G or 500Mi (default: no cap; a push that does not fit in the volume's free space stops before it sends anything)")
+	f.StringArrayVar(&o.Exclude, "exclude", o.Exclude, "leave out what this pattern matches (gitignore syntax, relative to the dataset root; repeatable; a "+dataset.IgnoreFile+" file in the root adds its lines); "+strings.Join(dataset.Leftovers, ", ")+" are always left out")
+	f.StringVar(&o.BWLimit, "bwlimit", o.BWLimit, "cap the stream at this rate, bytes or bits a second as written: 20M (20 MB/s), 512Ki (512 KiB/s), 100Mbit (default: no cap)")
+	f.DurationVar(&o.PodRunningTimeout, "pod-running-timeout", o.PodRunningTimeout, "how long to wait for the stage pod to run")
+	f.IntVar(&o.Retries, "retries", o.Retries, "how many times to retry a broken stream; each retry resumes what was sent")
+	f.BoolVar(&o.StageOnly, "stage-only", o.StageOnly, "stage the dataset and stop: submit no ingestion run")
+	f.BoolVar(&o.Detach, "detach", o.Detach, "submit the ingestion run and return at once; follow it with kubectl tracebloc logs")
+	f.StringVar(&o.IdempotencyKey, "idempotency-key", o.IdempotencyKey, "key of the ingestion run: the same key attaches to the run it already started (default: a fresh one)")
+	f.BoolVar(&o.KeepStaged, "keep-staged", o.KeepStaged, "keep the staged copy after a successful run")
+	f.DurationVar(&o.RunStartTimeout, "run-start-timeout", o.RunStartTimeout, "how long to wait for the ingestion run's pod to start")
+	_ = cmd.RegisterFlagCompletionFunc("table", completeTables(o.Getter))
 	_ = cmd.RegisterFlagCompletionFunc("task", completeTasks)
 	_ = cmd.RegisterFlagCompletionFunc("category", completeTasks)
 	cmd.ValidArgsFunction = func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
@@ -227,55 +232,144 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 	return cmd
 }
 
-// Validate checks the flags that need no file and no cluster.
-func (o *PushOptions) Validate() error {
-	if err := checkOutput(o.Output); err != nil {
-		return err
+// Complete takes the dataset path and what the command line says beyond
+// the flags' values, and builds what is not set yet: the printer and a
+// connector that reads the kubeconfig only when the push first needs the
+// cluster, once the local checks passed. It reads no file.
+func (o *PushOptions) Complete(c *cobra.Command, args []string) {
+	o.Path = args[0]
+	o.changed = c.Flags().Changed
+	if !o.changed("time-column") {
+		// Only a given --time-column is judged for the time-series
+		// tasks; time_to_event_prediction falls back to its default.
+		o.TimeColumn = ""
 	}
-	if o.PodRunningTimeout <= 0 {
-		return exitcode.Errorf(exitcode.BadFlags, "--pod-running-timeout must be positive, e.g. 2m")
-	}
-	if o.Retries < 0 {
-		return exitcode.Errorf(exitcode.BadFlags, "--retries must be 0 or more")
-	}
-	if !push.ValidCompress(o.Compress) {
-		return exitcode.Errorf(exitcode.BadFlags, "--compress %q is not allowed: use auto, always or never", o.Compress)
-	}
-	if o.BWLimit != "" {
-		if _, err := push.ParseBandwidth(o.BWLimit); err != nil {
-			return err
+	if o.Push.Printer == nil {
+		o.Push.Printer = output.New(o.Streams.Out, o.Streams.ErrOut, o.Quiet)
+		if o.Output == "json" {
+			// Stdout carries the JSON object alone; the summary goes to stderr.
+			o.Push.Printer = output.New(o.Streams.ErrOut, o.Streams.ErrOut, o.Quiet)
+		}
+		if d, err := time.ParseDuration(os.Getenv(progressIntervalEnv)); err == nil && d > 0 {
+			o.Push.Printer.LogInterval = d
 		}
 	}
-	if err := dataset.CheckExcludes(o.Exclude); err != nil {
+	if o.Push.Connect == nil {
+		contextFlag := ""
+		if f := c.Flags().Lookup("context"); f != nil {
+			contextFlag = f.Value.String()
+		}
+		o.Push.Connect = connector(o.Getter, contextFlag)
+	}
+	if o.Push.Hooks.OnPodCreated == nil {
+		o.Push.Hooks.OnPodCreated = o.Hooks.OnPodCreated
+	}
+}
+
+// refuse prints, with -o json, the one object a push promises on stdout for
+// every failure, a flag refused before the push began too.
+func (o *PushOptions) refuse(err error) error {
+	if o.Output == "json" {
+		r := o.Push
+		r.Local = push.LocalOptions{Path: o.Path, Inputs: spec.Inputs{Table: o.Table, Category: o.Category, Intent: o.Intent}}
+		_ = output.New(o.Streams.Out, o.Streams.ErrOut, o.Quiet).JSON(push.Refused(r, err))
+	}
+	return err
+}
+
+// Validate reads every flag once into the typed Push, in the order the
+// checks always ran: the flags that need no task, the task's own, then the
+// spec's, table first. It reads no file and no cluster.
+func (o *PushOptions) Validate() error {
+	read, err := o.readFlags()
+	if err != nil {
 		return err
+	}
+	if err := o.validateTaskFlags(); err != nil {
+		return err
+	}
+	// From here on a refused push's report carries its --bwlimit, as the
+	// engine's report did when these checks were the engine's.
+	o.Push.Stage = read.stage
+	o.Push.Ingest = push.IngestOptions{StageOnly: o.StageOnly, Detach: o.Detach, IdempotencyKey: o.IdempotencyKey,
+		KeepStaged: o.KeepStaged, StartTimeout: o.RunStartTimeout}
+	o.Push.DryRun, o.Push.ShowSummary = o.DryRun, !o.Quiet
+	parsed, err := spec.ParseFlags(spec.Flags{Table: o.Table, Category: o.Category, Intent: o.Intent, LabelColumn: o.LabelColumn,
+		TargetSize: read.target, MinSize: read.min, NumberOfKeypoints: o.NumberOfKeypoints,
+		Schema: o.Schema, LabelPolicy: o.LabelPolicy, TimeColumn: o.TimeColumn, DataID: o.DataID})
+	for _, w := range parsed.Warnings {
+		o.Push.Printer.Warnf("%s", w)
+	}
+	for _, n := range parsed.Notes {
+		o.Push.Printer.Notef("%s", n)
+	}
+	if err != nil {
+		return err
+	}
+	o.Push.Local = push.FromFlags(o.Path, parsed, read.limits, o.Exclude)
+	return nil
+}
+
+// readFlags are the flags that need no task, typed.
+type readFlags struct {
+	stage       push.StageOptions
+	target, min []int
+	limits      dataset.Limits
+}
+
+// readFlags checks the flags that need no task and reads them.
+func (o *PushOptions) readFlags() (readFlags, error) {
+	var r readFlags
+	if err := checkOutput(o.Output); err != nil {
+		return r, err
+	}
+	if o.PodRunningTimeout <= 0 {
+		return r, exitcode.Errorf(exitcode.BadFlags, "--pod-running-timeout must be positive, e.g. 2m")
+	}
+	if o.Retries < 0 {
+		return r, exitcode.Errorf(exitcode.BadFlags, "--retries must be 0 or more")
+	}
+	if !push.ValidCompress(o.Compress) {
+		return r, exitcode.Errorf(exitcode.BadFlags, "--compress %q is not allowed: use auto, always or never", o.Compress)
+	}
+	r.stage = push.StageOptions{Image: o.StageImage, PodRunningTimeout: o.PodRunningTimeout, CleanupTimeout: cleanupTimeout,
+		Retries: o.Retries, Compress: o.Compress, Version: Version}
+	if o.BWLimit != "" {
+		n, err := push.ParseBandwidth(o.BWLimit)
+		if err != nil {
+			return r, err
+		}
+		r.stage.BWLimit = n
+	}
+	if err := dataset.CheckExcludes(o.Exclude); err != nil {
+		return r, err
 	}
 	if o.IdempotencyKey != "" {
 		if err := ingest.ValidateKey(o.IdempotencyKey); err != nil {
-			return err
+			return r, err
 		}
 	}
 	if o.StageOnly && (o.Detach || o.IdempotencyKey != "" || o.KeepStaged) {
-		return exitcode.Errorf(exitcode.BadFlags, "--stage-only submits no run: drop --detach, --idempotency-key and --keep-staged, or drop --stage-only")
+		return r, exitcode.Errorf(exitcode.BadFlags, "--stage-only submits no run: drop --detach, --idempotency-key and --keep-staged, or drop --stage-only")
 	}
 	if o.RunStartTimeout <= 0 {
-		return exitcode.Errorf(exitcode.BadFlags, "--run-start-timeout must be positive, e.g. 5m")
+		return r, exitcode.Errorf(exitcode.BadFlags, "--run-start-timeout must be positive, e.g. 5m")
 	}
 	if o.StageImage == "" {
-		return exitcode.Errorf(exitcode.BadFlags, "--stage-image is empty: give an image with sh, tar and sha256sum")
+		return r, exitcode.Errorf(exitcode.BadFlags, "--stage-image is empty: give an image with %s", podexec.ImageNeeds)
 	}
-	if _, err := parseSize("target-size", o.TargetSize); err != nil {
-		return err
+	var err error
+	if r.target, err = parseSize("target-size", o.TargetSize); err != nil {
+		return r, err
 	}
-	if _, err := parseSize("min-size", o.MinSize); err != nil {
-		return err
+	if r.min, err = parseSize("min-size", o.MinSize); err != nil {
+		return r, err
 	}
 	if o.NumberOfKeypoints < 0 {
-		return exitcode.Errorf(exitcode.BadFlags, "--number-of-keypoints must be 1 or more, e.g. --number-of-keypoints 17")
+		return r, exitcode.Errorf(exitcode.BadFlags, "--number-of-keypoints must be 1 or more, e.g. --number-of-keypoints 17")
 	}
-	if _, err := o.limits(); err != nil {
-		return err
-	}
-	return nil
+	r.limits, err = o.limits()
+	return r, err
 }
 
 // limits is the cap --max-size sets; none without it.
@@ -293,15 +387,15 @@ func (o *PushOptions) limits() (dataset.Limits, error) {
 // validateTaskFlags refuses a task-specific flag given for a task it does
 // not apply to, and a flag the task requires that is missing. An unknown
 // task is left to the spec's schema, which names the tasks.
-func (o *PushOptions) validateTaskFlags(fs *pflag.FlagSet) error {
+func (o *PushOptions) validateTaskFlags() error {
 	task, ok := category.Lookup(o.Category)
 	if !ok {
 		return nil
 	}
-	if fs.Changed("label-column") && task.Manifest.Label == category.LabelNone {
+	if o.changed("label-column") && task.Manifest.Label == category.LabelNone {
 		return exitcode.Errorf(exitcode.BadFlags, "--label-column does not apply to %s: the task is self-supervised, its rows carry no label and the ingestor refuses a spec that names one; drop --label-column", task.Name)
 	}
-	if fs.Changed("label-column") && task.Manifest.Label == category.LabelAnnotations {
+	if o.changed("label-column") && task.Manifest.Label == category.LabelAnnotations {
 		return exitcode.Errorf(exitcode.BadFlags, "--label-column does not apply to %s: its labels are the <object><name> of each annotation file, there is no labels.csv and the ingestor refuses a spec that names a label; drop --label-column", task.Name)
 	}
 	for _, name := range category.Flags() {
@@ -310,15 +404,15 @@ func (o *PushOptions) validateTaskFlags(fs *pflag.FlagSet) error {
 			// the value given (the ingestor takes its own name).
 			continue
 		}
-		if fs.Changed(name) && !task.AppliesFlag(name) {
+		if o.changed(name) && !task.AppliesFlag(name) {
 			return exitcode.Errorf(exitcode.BadFlags, "--%s does not apply to %s: it applies to %s", name, task.Name, strings.Join(category.TasksWithFlag(name), ", "))
 		}
 	}
-	if fs.Changed("number-of-keypoints") && o.NumberOfKeypoints < 1 {
+	if o.changed("number-of-keypoints") && o.NumberOfKeypoints < 1 {
 		return exitcode.Errorf(exitcode.BadFlags, "--number-of-keypoints must be 1 or more, e.g. --number-of-keypoints 17")
 	}
 	for _, name := range task.RequiredFlags {
-		if !fs.Changed(name) {
+		if !o.changed(name) {
 			return exitcode.Errorf(exitcode.BadFlags, "%s requires --%s (e.g. %s)", task.Name, name, flagExample(name))
 		}
 	}
@@ -363,40 +457,10 @@ func completeTasks(_ *cobra.Command, _ []string, prefix string) ([]string, cobra
 // Run runs the push and prints its result.
 func (o *PushOptions) Run(ctx context.Context) error {
 	json := o.Output == "json"
-	p := output.New(o.streams.Out, o.streams.ErrOut, o.Quiet)
+	p := o.Push.Printer
+	report, err := push.Run(ctx, o.Push)
 	if json {
-		// Stdout carries the JSON object alone; the summary goes to stderr.
-		p = output.New(o.streams.ErrOut, o.streams.ErrOut, o.Quiet)
-	}
-	if d, err := time.ParseDuration(os.Getenv(progressIntervalEnv)); err == nil && d > 0 {
-		p.LogInterval = d
-	}
-	ctxFlag := ""
-	if o.configFlags.Context != nil {
-		ctxFlag = *o.configFlags.Context
-	}
-	// Validate parsed both sizes already.
-	target, _ := parseSize("target-size", o.TargetSize)
-	minSize, _ := parseSize("min-size", o.MinSize)
-	limits, _ := o.limits()
-	var bwlimit int64
-	if o.BWLimit != "" {
-		bwlimit, _ = push.ParseBandwidth(o.BWLimit)
-	}
-	report, err := push.Run(ctx, push.Options{
-		Path: o.Path, Table: o.Table, Category: o.Category, Intent: o.Intent, LabelColumn: o.LabelColumn,
-		TargetSize: target, MinSize: minSize, NumberOfKeypoints: o.NumberOfKeypoints,
-		Schema: o.Schema, LabelPolicy: o.LabelPolicy, TimeColumn: o.TimeColumn, DataID: o.DataID,
-		DryRun: o.DryRun, StageImage: o.StageImage, PodRunningTimeout: o.PodRunningTimeout,
-		CleanupTimeout: cleanupTimeout, Limits: limits, Version: Version, Retries: o.Retries, Compress: o.Compress,
-		Exclude: o.Exclude, BWLimit: bwlimit,
-		Connect: connector(o.configFlags, ctxFlag), Printer: p, ShowSummary: !o.Quiet,
-		OnPodCreated: o.hooks.OnPodCreated,
-		Ingest: push.IngestOptions{StageOnly: o.StageOnly, Detach: o.Detach, IdempotencyKey: o.IdempotencyKey,
-			KeepStaged: o.KeepStaged, StartTimeout: o.RunStartTimeout},
-	})
-	if json {
-		if jerr := output.New(o.streams.Out, o.streams.ErrOut, o.Quiet).JSON(report); jerr != nil && err == nil {
+		if jerr := output.New(o.Streams.Out, o.Streams.ErrOut, o.Quiet).JSON(report); jerr != nil && err == nil {
 			return jerr
 		}
 		return err

@@ -127,6 +127,6 @@ func printStatus(p *output.Printer, r *status.Report, now time.Time) {
 	}
 	p.Resultf("Leftovers:  %d (remove them with kubectl tracebloc cleanup -n %s)\n", len(r.Leftovers), r.Namespace)
 	for _, i := range r.Leftovers {
-		p.Resultf("  %s %s (%s)\n", strings.ToLower(i.Kind), i.Name, i.Reason)
+		p.Resultf("  %s %s (%s)\n", strings.ToLower(string(i.Kind)), i.Name, i.Reason)
 	}
 }

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 )
 
@@ -449,10 +451,13 @@ func isErrorLine(line string) bool {
 	return false
 }
 
+// apiErr is cluster.APIError for a follow: what it cannot place (the run's
+// state stays unknown) exits 9.
 func apiErr(err error, verb, resource, namespace string) error {
-	if apierrors.IsForbidden(err) {
-		return exitcode.Errorf(exitcode.Permission,
-			"missing permission: %s %s in namespace %s: ask a cluster admin to bind the Role in docs/rbac.yaml", verb, resource, namespace)
+	mapped := cluster.APIError(err, verb, resource, namespace)
+	var coded *exitcode.Error
+	if !errors.As(mapped, &coded) {
+		return exitcode.Wrap(exitcode.RunFailed, mapped)
 	}
-	return exitcode.Wrap(exitcode.RunFailed, fmt.Errorf("%s %s in namespace %s: %w", verb, resource, namespace, err))
+	return mapped
 }

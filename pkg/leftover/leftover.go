@@ -16,12 +16,22 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/naming"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
+)
+
+// Kind is what a leftover is; -o json prints it as it is spelled.
+type Kind string
+
+// The kinds of leftover.
+const (
+	KindPod    Kind = "Pod"
+	KindLease  Kind = "Lease"
+	KindFolder Kind = "Folder"
 )
 
 // Item is one leftover.
 type Item struct {
-	Kind       string  `json:"kind"`
+	Kind       Kind    `json:"kind"`
 	Name       string  `json:"name"`
 	Table      string  `json:"table,omitempty"`
 	AgeSeconds float64 `json:"age_seconds,omitempty"`
@@ -46,7 +56,7 @@ func FindObjects(ctx context.Context, client kubernetes.Interface, namespace str
 	for i := range leases.Items {
 		l := &leases.Items[i]
 		table := l.Annotations[naming.AnnotationTable]
-		if lock.Free(l) {
+		if lock.IsFree(l) {
 			// The record of a staged table, not a leftover.
 			continue
 		}
@@ -54,7 +64,7 @@ func FindObjects(ctx context.Context, client kubernetes.Interface, namespace str
 			live[table] = *l.Spec.HolderIdentity
 			continue
 		}
-		items = append(items, Item{Kind: "Lease", Name: l.Name, Table: table, AgeSeconds: age(l.CreationTimestamp, now), Reason: "expired: its push stopped renewing it"})
+		items = append(items, Item{Kind: KindLease, Name: l.Name, Table: table, AgeSeconds: age(l.CreationTimestamp, now), Reason: "expired: its push stopped renewing it"})
 	}
 	pods, err := client.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: naming.AnyPodSelector})
 	if err != nil {
@@ -67,16 +77,16 @@ func FindObjects(ctx context.Context, client kubernetes.Interface, namespace str
 			if p.DeletionTimestamp == nil && now.Sub(p.CreationTimestamp.Time) < helperMaxAge {
 				continue
 			}
-			items = append(items, Item{Kind: "Pod", Name: p.Name, AgeSeconds: age(p.CreationTimestamp, now), Reason: "helper pod of a status or cleanup that ended without deleting it"})
+			items = append(items, Item{Kind: KindPod, Name: p.Name, AgeSeconds: age(p.CreationTimestamp, now), Reason: "helper pod of a status or cleanup that ended without deleting it"})
 			continue
 		}
 		table := p.Annotations[naming.AnnotationTable]
 		if holder, ok := live[table]; ok && holder == p.Annotations[naming.AnnotationHolder] {
 			continue
 		}
-		items = append(items, Item{Kind: "Pod", Name: p.Name, Table: table, AgeSeconds: age(p.CreationTimestamp, now), Reason: "no live push owns it"})
+		items = append(items, Item{Kind: KindPod, Name: p.Name, Table: table, AgeSeconds: age(p.CreationTimestamp, now), Reason: "no live push owns it"})
 	}
-	sort.Slice(items, func(i, j int) bool { return items[i].Kind+items[i].Name < items[j].Kind+items[j].Name })
+	sort.Slice(items, func(i, j int) bool { return string(items[i].Kind)+items[i].Name < string(items[j].Kind)+items[j].Name })
 	return items, live, nil
 }
 
@@ -108,7 +118,7 @@ func Folders(names []string, live Owners) []Item {
 		if _, owned := live[table]; owned {
 			continue
 		}
-		items = append(items, Item{Kind: "Folder", Name: podexec.StagingRoot + "/" + n, Table: table, Reason: reason})
+		items = append(items, Item{Kind: KindFolder, Name: spec.StagingRoot + "/" + n, Table: table, Reason: reason})
 	}
 	return items
 }

@@ -47,7 +47,7 @@ func TestFindObjects(t *testing.T) {
 	}
 	var got []string
 	for _, i := range items {
-		got = append(got, i.Kind+" "+i.Name)
+		got = append(got, string(i.Kind)+" "+i.Name)
 	}
 	want := []string{"Lease " + lock.LeaseName("dead"), "Pod tracebloc-stage-dead-c3", "Pod tracebloc-stage-live-b2", "Pod tracebloc-stage-nolease-d4"}
 	if diff := cmp.Diff(want, got); diff != "" {

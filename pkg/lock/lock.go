@@ -60,7 +60,7 @@ func LeaseName(table string) string {
 // read against now, past its duration. It compares two machines' clocks, so
 // it is only a hint for display: decisions use an Observer.
 func Expired(l *coordv1.Lease, now time.Time) bool {
-	if Free(l) || l.Spec.RenewTime == nil || l.Spec.LeaseDurationSeconds == nil {
+	if IsFree(l) || l.Spec.RenewTime == nil || l.Spec.LeaseDurationSeconds == nil {
 		return true
 	}
 	return now.After(l.Spec.RenewTime.Add(time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second))
@@ -80,8 +80,8 @@ type config struct {
 	machine  machine
 }
 
-// WithClock makes the Lease logic run on clk instead of the real clock.
-func WithClock(clk clock.WithTicker) Option { return func(c *config) { c.clock = clk } }
+// withClock makes the Lease logic run on clk instead of the real clock.
+func withClock(clk clock.WithTicker) Option { return func(c *config) { c.clock = clk } }
 
 // WithWarnings sends what the user should know to warn (e.g. a printer's
 // Warnf): a Lease taken over, a renewal that failed and is retried.
@@ -163,7 +163,7 @@ func acquire(ctx context.Context, client kubernetes.Interface, namespace, table,
 		h := ptr.Deref(cur.Spec.HolderIdentity, "")
 		why := ""
 		switch gone, reason := c.machine.holderGone(leaseView{holder: h, process: cur.Annotations[AnnotationHolderProcess]}); {
-		case Free(cur) || h == holder:
+		case IsFree(cur) || h == holder:
 		case gone:
 			why = reason
 		case c.observer.Expired(cur, ttl):
@@ -447,15 +447,15 @@ func (h *Held) Release(ctx context.Context, staged *Staged) error {
 			delete(cur.Annotations, AnnotationStagedTask)
 		}
 	}
-	_, err = end(ctx, leases, cur)
+	_, err = giveUp(ctx, leases, cur)
 	return err
 }
 
-// end gives a Lease up: one that records a staged copy is freed and kept
+// giveUp gives a Lease up: one that records a staged copy is freed and kept
 // (kept is true), any other is deleted.
-func end(ctx context.Context, leases coordclient.LeaseInterface, cur *coordv1.Lease) (kept bool, err error) {
+func giveUp(ctx context.Context, leases coordclient.LeaseInterface, cur *coordv1.Lease) (kept bool, err error) {
 	if _, ok := Record(cur); ok {
-		free(cur)
+		clearHolder(cur)
 		_, err = leases.Update(ctx, cur, metav1.UpdateOptions{})
 		return true, err
 	}
@@ -466,8 +466,8 @@ func end(ctx context.Context, leases coordclient.LeaseInterface, cur *coordv1.Le
 	return false, err
 }
 
-// free clears the holder of a Lease: any push may take it.
-func free(l *coordv1.Lease) {
+// clearHolder clears the holder of a Lease: any push may take it.
+func clearHolder(l *coordv1.Lease) {
 	l.Spec.HolderIdentity, l.Spec.AcquireTime, l.Spec.RenewTime = nil, nil, nil
 	delete(l.Annotations, AnnotationHolderTable)
 	delete(l.Annotations, AnnotationHolderProcess)

@@ -142,9 +142,9 @@ func TestTableNamesThatDifferInCaseShareOneLease(t *testing.T) {
 	ctx := context.Background()
 	client := fake.NewClientset()
 	fc := clocktesting.NewFakeClock(epoch)
-	first, err := Acquire(ctx, client, "tb", "Cats", "ana@laptop pid 1 (a)", ttl, WithClock(fc), withMachine(nobody))
+	first, err := Acquire(ctx, client, "tb", "Cats", "ana@laptop pid 1 (a)", ttl, withClock(fc), withMachine(nobody))
 	must(t, err)
-	_, err = tryAcquire(ctx, client, "tb", "cats", "bo@ci pid 2 (b)", ttl, WithClock(fc), withMachine(nobody))
+	_, err = tryAcquire(ctx, client, "tb", "cats", "bo@ci pid 2 (b)", ttl, withClock(fc), withMachine(nobody))
 	if exitcode.Of(err) != exitcode.Staging || !strings.Contains(err.Error(), "table cats is being pushed as Cats by ana@laptop pid 1 (a)") {
 		t.Fatalf("pushing cats while Cats is pushed: %v; want exit 7 naming Cats and its holder", err)
 	}
@@ -160,15 +160,15 @@ func TestAcquireRefusesALiveHolder(t *testing.T) {
 	ctx := context.Background()
 	client := fake.NewClientset()
 	fc := clocktesting.NewFakeClock(epoch)
-	first, err := Acquire(ctx, client, "tb", "cats", "ana@laptop pid 1 (a)", ttl, WithClock(fc), withMachine(nobody))
+	first, err := Acquire(ctx, client, "tb", "cats", "ana@laptop pid 1 (a)", ttl, withClock(fc), withMachine(nobody))
 	must(t, err)
 	defer func() { must(t, first.Release(ctx, nil)) }()
-	_, err = tryAcquire(ctx, client, "tb", "cats", "bo@ci pid 2 (b)", ttl, WithClock(fc), withMachine(nobody))
+	_, err = tryAcquire(ctx, client, "tb", "cats", "bo@ci pid 2 (b)", ttl, withClock(fc), withMachine(nobody))
 	if exitcode.Of(err) != exitcode.Staging || !strings.Contains(err.Error(), "being pushed by ana@laptop pid 1 (a)") {
 		t.Fatalf("second push: %v, want exit 7 naming the holder", err)
 	}
 	// Another table is independent.
-	other, err := tryAcquire(ctx, client, "tb", "dogs", "bo@ci pid 2 (b)", ttl, WithClock(fc), withMachine(nobody))
+	other, err := tryAcquire(ctx, client, "tb", "dogs", "bo@ci pid 2 (b)", ttl, withClock(fc), withMachine(nobody))
 	must(t, err)
 	must(t, other.Release(ctx, nil))
 }
@@ -197,7 +197,7 @@ func TestExpiryIgnoresTheHoldersClock(t *testing.T) {
 			putHolder(t, client, "cats", other, "", fc.Now().Add(tt.skew))
 			var w warnings
 			r, waited := drive(t, fc, func() (*Held, error) {
-				return Acquire(ctx, client, "tb", "cats", "bo@ci pid 2 (b)", ttl, WithClock(fc), WithWarnings(w.warnf), withMachine(nobody))
+				return Acquire(ctx, client, "tb", "cats", "bo@ci pid 2 (b)", ttl, withClock(fc), WithWarnings(w.warnf), withMachine(nobody))
 			}, func(elapsed time.Duration) {
 				if tt.renewing && elapsed%(10*time.Second) == 0 {
 					putHolder(t, client, "cats", other, "", fc.Now().Add(tt.skew))
@@ -312,7 +312,7 @@ func TestRenewalFailureLosesTheLeaseAfterItsDuration(t *testing.T) {
 	failingUpdates(client, &failing)
 	fc := clocktesting.NewFakeClock(epoch)
 	var w warnings
-	held, err := Acquire(ctx, client, "tb", "cats", "ana@laptop pid 1 (a)", ttl, WithClock(fc), WithWarnings(w.warnf), withMachine(nobody))
+	held, err := Acquire(ctx, client, "tb", "cats", "ana@laptop pid 1 (a)", ttl, withClock(fc), WithWarnings(w.warnf), withMachine(nobody))
 	must(t, err)
 	defer func() { _ = held.Release(ctx, nil) }()
 	// Renewals that work keep it.
@@ -362,7 +362,7 @@ func TestCheck(t *testing.T) {
 			var failing atomic.Bool
 			failingUpdates(client, &failing)
 			fc := clocktesting.NewFakeClock(epoch)
-			held, err := Acquire(ctx, client, "tb", "cats", "ana@laptop pid 1 (a)", ttl, WithClock(fc), withMachine(nobody))
+			held, err := Acquire(ctx, client, "tb", "cats", "ana@laptop pid 1 (a)", ttl, withClock(fc), withMachine(nobody))
 			must(t, err)
 			defer func() { _ = held.Release(ctx, nil) }()
 			// Stop the background renewal to control when renewals happen.
@@ -396,7 +396,7 @@ func TestTakeoverByAnotherHolderIsNoticed(t *testing.T) {
 	ctx := context.Background()
 	client := fake.NewClientset()
 	fc := clocktesting.NewFakeClock(epoch)
-	held, err := Acquire(ctx, client, "tb", "cats", "ana@laptop pid 1 (a)", ttl, WithClock(fc), withMachine(nobody))
+	held, err := Acquire(ctx, client, "tb", "cats", "ana@laptop pid 1 (a)", ttl, withClock(fc), withMachine(nobody))
 	must(t, err)
 	work, cancel := held.Context(ctx)
 	defer cancel()
@@ -459,7 +459,7 @@ func TestLocalHolderWhoseProcessEnded(t *testing.T) {
 			fc := clocktesting.NewFakeClock(epoch)
 			putHolder(t, client, "cats", tt.holder, tt.process, fc.Now())
 			var w warnings
-			held, err := tryAcquire(ctx, client, "tb", "cats", me+" pid 200 (y)", ttl, WithClock(fc), WithWarnings(w.warnf), withMachine(host))
+			held, err := tryAcquire(ctx, client, "tb", "cats", me+" pid 200 (y)", ttl, withClock(fc), WithWarnings(w.warnf), withMachine(host))
 			if tt.takeOver == "" {
 				if exitcode.Of(err) != exitcode.Staging {
 					t.Fatalf("tryAcquire = %v, want exit 7: the holder may be alive", err)
@@ -513,7 +513,7 @@ func TestReleaseKeepsTheRecordOfAStagedTable(t *testing.T) {
 	ctx := context.Background()
 	client := fake.NewClientset()
 	fc := clocktesting.NewFakeClock(epoch)
-	opts := []Option{WithClock(fc), withMachine(nobody)}
+	opts := []Option{withClock(fc), withMachine(nobody)}
 	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	l, err := Acquire(ctx, client, "tb", "cats", "ana@laptop pid 1 (a)", ttl, opts...)
 	must(t, err)
@@ -531,7 +531,7 @@ func TestReleaseKeepsTheRecordOfAStagedTable(t *testing.T) {
 	}
 	must(t, again.Release(ctx, nil))
 	lease := getLease(t, client, "cats")
-	if rec, ok := Record(lease); !ok || rec.Files != 1601 || !Free(lease) || lease.Annotations[AnnotationHolderProcess] != "" {
+	if rec, ok := Record(lease); !ok || rec.Files != 1601 || !IsFree(lease) || lease.Annotations[AnnotationHolderProcess] != "" {
 		t.Fatalf("after a failed push the Lease is %+v, want the old record, free", lease)
 	}
 }
@@ -551,14 +551,14 @@ func TestFresh(t *testing.T) {
 	ctx := context.Background()
 	client := fake.NewClientset()
 	fc := clocktesting.NewFakeClock(epoch)
-	first, err := Acquire(ctx, client, "tb", "cats", "ana@laptop pid 1 (a)", ttl, WithClock(fc), withMachine(nobody))
+	first, err := Acquire(ctx, client, "tb", "cats", "ana@laptop pid 1 (a)", ttl, withClock(fc), withMachine(nobody))
 	must(t, err)
 	if !first.Fresh() {
 		t.Error("the first Lease of a table is not fresh")
 	}
 	// A push that staged keeps the Lease, with its record.
 	must(t, first.Release(ctx, &Staged{Files: 3, Bytes: 10, At: epoch, Task: "image_classification"}))
-	again, err := Acquire(ctx, client, "tb", "cats", "ana@laptop pid 2 (b)", ttl, WithClock(fc), withMachine(nobody))
+	again, err := Acquire(ctx, client, "tb", "cats", "ana@laptop pid 2 (b)", ttl, withClock(fc), withMachine(nobody))
 	must(t, err)
 	defer func() { must(t, again.Release(ctx, nil)) }()
 	if again.Fresh() {

@@ -41,7 +41,7 @@ func NewObserver(clk clock.PassiveClock) *Observer {
 // is not expired: it takes one duration of watching to know. def is the
 // duration of a Lease that states none.
 func (o *Observer) Expired(l *coordv1.Lease, def time.Duration) bool {
-	if Free(l) {
+	if IsFree(l) {
 		return true
 	}
 	return o.Unchanged(l) >= duration(l, def)

@@ -39,8 +39,8 @@ const (
 	AnnotationStagedTask  = "tracebloc.io/staged-task"
 )
 
-// Free reports whether no push holds the Lease.
-func Free(l *coordv1.Lease) bool { return ptr.Deref(l.Spec.HolderIdentity, "") == "" }
+// IsFree reports whether no push holds the Lease.
+func IsFree(l *coordv1.Lease) bool { return ptr.Deref(l.Spec.HolderIdentity, "") == "" }
 
 // Record returns the staged copy a Lease records, if any.
 func Record(l *coordv1.Lease) (Staged, bool) {

@@ -72,7 +72,7 @@ func Deliver(ctx context.Context, r Runner) (*Agent, error) {
 	pr, pw := io.Pipe()
 	out := newMessageWriter()
 	var stderr bytes.Buffer
-	var agent *agentbin.Agent
+	var agent *agentbin.Binary
 	var sendErr error
 	done := make(chan struct{})
 	// The bootstrap's lines can only come while the exec runs: once it has
@@ -122,7 +122,7 @@ func Deliver(ctx context.Context, r Runner) (*Agent, error) {
 }
 
 // pick chooses the embedded agent for the machine `uname -m` named.
-func pick(machine string) (*agentbin.Agent, error) {
+func pick(machine string) (*agentbin.Binary, error) {
 	arch := goArch(machine)
 	if arch == "" {
 		return nil, &DeliveryError{Msg: fmt.Sprintf("the stage Pod runs on a %s node, and the stage agent is built for Linux on amd64 and arm64 only: stage through a Pod on an amd64 or arm64 node", machine)}
@@ -148,7 +148,7 @@ func deliveryFailure(err error, stderr string) error {
 	case 126:
 		return &DeliveryError{Msg: fmt.Sprintf("the stage Pod cannot run the stage agent from /tmp (%s): its /tmp is mounted noexec or a policy forbids running programs there; allow exec on the stage Pod's /tmp emptyDir for the stage image", msg)}
 	case 127:
-		return &DeliveryError{Msg: fmt.Sprintf("the stage image lacks a tool the bootstrap needs (%s): use an image with a POSIX sh, uname, cat, chmod, mv and mkdir (--stage-image)", msg)}
+		return &DeliveryError{Msg: fmt.Sprintf("the stage image lacks a tool the bootstrap needs (%s): use an image with %s (--stage-image)", msg, ImageNeeds)}
 	case 71, 72:
 		return &DeliveryError{Msg: fmt.Sprintf("cannot write the stage agent to the stage Pod's /tmp (%s): the Pod needs a writable /tmp emptyDir", msg)}
 	}
@@ -157,7 +157,7 @@ func deliveryFailure(err error, stderr string) error {
 		return &DeliveryError{Msg: "the stage agent failed its first run: " + ae.Msg}
 	}
 	if strings.Contains(stderr, "not found") {
-		return &DeliveryError{Msg: fmt.Sprintf("the stage image lacks a tool the bootstrap needs (%s): use an image with a POSIX sh, uname, cat, chmod, mv and mkdir (--stage-image)", msg)}
+		return &DeliveryError{Msg: fmt.Sprintf("the stage image lacks a tool the bootstrap needs (%s): use an image with %s (--stage-image)", msg, ImageNeeds)}
 	}
 	return err
 }

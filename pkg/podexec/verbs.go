@@ -10,13 +10,10 @@ import (
 // The agent's verbs other than a stage round (which pkg/transfer drives):
 // callers name what they want and never spell the protocol.
 
-// Where the stage Pod mounts the shared volume, and the folder on it that
-// holds every staged table: the agent's facts, for the plugin's packages that
-// name them to the user.
-const (
-	SharedMount = proto.SharedMount
-	StagingRoot = proto.SharedMount + "/" + proto.StagingDir
-)
+// SharedMount is where the stage Pod mounts the shared volume: the agent's
+// fact, for the plugin's packages that name it (spec.StagingRoot is the
+// folder on it that holds every staged table).
+const SharedMount = proto.SharedMount
 
 // ValidTable reports whether the agent accepts t as a table name.
 func ValidTable(t string) bool { return proto.ValidTable(t) }

@@ -55,7 +55,7 @@ func runIngest(ctx context.Context, o Options, conn *Connection, target *cluster
 		return withNote(ctx, err, kept)
 	}
 	r.Run = &RunReport{Job: sub.JobName, Namespace: orDefault(sub.Namespace, conn.Namespace), Key: key, Replay: sub.Replay, State: ingest.StateRunning}
-	if rerr := lock.RecordRun(ctx, conn.Client, conn.Namespace, o.Table, sub.JobName, key); rerr != nil {
+	if rerr := lock.RecordRun(ctx, conn.Client, conn.Namespace, o.table(), sub.JobName, key); rerr != nil {
 		o.Printer.Notef("could not record the run on the table's Lease (%v); kubectl tracebloc logs %s still finds it", rerr, sub.JobName)
 	}
 	verb := "submitted"
@@ -71,19 +71,18 @@ func runIngest(ctx context.Context, o Options, conn *Connection, target *cluster
 func followRun(ctx context.Context, o Options, conn *Connection, target *cluster.Target, r *Report, run *RunReport) error {
 	r.Run = run
 	kept := fmt.Sprintf("the staged copy is kept at %s for a retry", r.StagedPath)
-	attach := fmt.Sprintf("kubectl tracebloc logs %s -n %s -f", r.Run.Job, r.Run.Namespace)
 	if o.Ingest.Detach {
 		r.Status = StatusSubmitted
-		o.Printer.Notef("detached: follow the run with: %s", attach)
+		o.Printer.Notef("detached: follow the run with: %s", ingest.AttachCommand(r.Run.Job, r.Run.Namespace))
 		return nil
 	}
-	res, err := ingest.Follow(ctx, conn.Client, ingest.FollowOptions{
+	res, err := ingest.Attach(ctx, conn.Client, ingest.AttachOptions{Kept: kept, FollowOptions: ingest.FollowOptions{
 		Namespace: r.Run.Namespace, Job: r.Run.Job, StartTimeout: o.Ingest.StartTimeout, OnLine: o.Printer.LogLine,
 		OnNote: func(note string) { o.Printer.Notef("%s", note) },
-	})
+	}})
 	if ctx.Err() != nil {
-		return exitcode.Errorf(exitcode.Interrupted,
-			"detached from the ingestion run %s: it goes on in the cluster; attach again with: %s (%s)", r.Run.Job, attach, kept)
+		// Detached: the error says how to attach again.
+		return err
 	}
 	if err != nil {
 		return withNote(ctx, err, kept)
@@ -99,7 +98,7 @@ func followRun(ctx context.Context, o Options, conn *Connection, target *cluster
 	rctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := removeStaged(rctx, o, conn, target); err != nil {
-		o.Printer.Warnf("the run succeeded but the staged copy at %s could not be removed: %v; the next push of %s replaces it", r.StagedPath, err, o.Table)
+		o.Printer.Warnf("the run succeeded but the staged copy at %s could not be removed: %v; the next push of %s replaces it", r.StagedPath, err, o.table())
 		return nil
 	}
 	r.StagedRemoved = true
@@ -110,19 +109,19 @@ func followRun(ctx context.Context, o Options, conn *Connection, target *cluster
 // through the stage agent in a helper Pod: the ingestor has copied it, and
 // the volume would otherwise hold the data twice.
 func removeStaged(ctx context.Context, o Options, conn *Connection, target *cluster.Target) error {
-	if o.Ingest.RemoveStaged != nil {
-		return o.Ingest.RemoveStaged(ctx, o.Table)
+	if o.Hooks.RemoveStaged != nil {
+		return o.Hooks.RemoveStaged(ctx, o.table())
 	}
 	var newRunner func(string) podexec.Runner
-	if o.NewRunner != nil {
-		newRunner = func(pod string) podexec.Runner { return o.NewRunner(conn, pod) }
+	if o.Hooks.NewRunner != nil {
+		newRunner = func(pod string) podexec.Runner { return o.Hooks.NewRunner(conn, pod) }
 	}
 	return stagepod.WithHelperPod(ctx, stagepod.HelperOptions{Client: conn.Client, Config: conn.Config, Namespace: conn.Namespace,
-		PVC: target.Volume.Name, ReadWriteOnce: target.Volume.ReadWriteOnce(), Image: o.StageImage, Timeout: o.PodRunningTimeout,
-		CleanupTimeout: o.CleanupTimeout, Version: o.Version, Purpose: "remove the staged copy", Note: o.Printer.Notef,
+		PVC: target.Volume.Name, ReadWriteOnce: target.Volume.ReadWriteOnce(), Image: o.Stage.Image, Timeout: o.Stage.PodRunningTimeout,
+		CleanupTimeout: o.Stage.CleanupTimeout, Version: o.Stage.Version, Purpose: "remove the staged copy", Note: o.Printer.Notef,
 		Warn: o.Printer.Warnf, NewRunner: newRunner},
 		func(_ string, agent *podexec.Agent) error {
-			_, err := agent.Remove(ctx, true, o.Table)
+			_, err := agent.Remove(ctx, true, o.table())
 			return err
 		})
 }

@@ -33,7 +33,7 @@ type ingestLockFile struct {
 // the push (exit 6); a stale one is a note.
 func checkIngestLock(ctx context.Context, o Options, agent *podexec.Agent, r *Report) error {
 	var found *proto.IngestLock
-	err := agent.Run(ctx, []string{proto.CmdIngestLock, "--table", o.Table}, nil, func(m proto.Message) {
+	err := agent.Run(ctx, []string{proto.CmdIngestLock, "--table", o.table()}, nil, func(m proto.Message) {
 		if m.T == proto.MsgIngestLock {
 			found = m.IngestLock
 		}
@@ -42,9 +42,9 @@ func checkIngestLock(ctx context.Context, o Options, agent *podexec.Agent, r *Re
 		err = errors.New("the stage agent did not report the ingestor's lock")
 	}
 	if err != nil {
-		return stageFailure(fmt.Errorf("reading the ingestor's lock of %s: %w", o.Table, err))
+		return stageFailure(fmt.Errorf("reading the ingestor's lock of %s: %w", o.table(), err))
 	}
-	note, err := judgeIngestLock(o.Table, found)
+	note, err := judgeIngestLock(o.table(), found)
 	if note != "" {
 		o.Printer.Notef("%s", note)
 		r.Notes = append(r.Notes, note)

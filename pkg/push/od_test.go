@@ -19,12 +19,12 @@ func TestDryRunObjectDetectionV4(t *testing.T) {
 	client := fake.NewClientset(chart("tb")...)
 	allowAllBut(client, "")
 	o, out := options(t, client, nil)
-	o.Path = filepath.Join(t.TempDir(), "od")
-	if err := fixture.Write(o.Path, fixture.Options{Images: 5, Width: 16, Height: 8, Task: fixture.ObjectDetection}); err != nil {
+	o.Local.Path = filepath.Join(t.TempDir(), "od")
+	if err := fixture.Write(o.Local.Path, fixture.Options{Images: 5, Width: 16, Height: 8, Task: fixture.ObjectDetection}); err != nil {
 		t.Fatal(err)
 	}
-	o.Category = "object_detection"
-	r, err := Run(context.Background(), o)
+	o.Flags.Category = "object_detection"
+	r, err := o.run(context.Background())
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}

@@ -79,11 +79,11 @@ func TestStagePodDeletedAtOnceOnlyWhenIdle(t *testing.T) {
 				return false, nil, nil
 			})
 			o, out := options(t, client, nil)
-			o.DryRun, o.Ingest.StageOnly, o.Retries = false, true, tt.retries
-			o.StageImage, o.PodRunningTimeout, o.CleanupTimeout = "alpine", 5*time.Second, 5*time.Second
+			o.DryRun, o.Ingest.StageOnly, o.Stage.Retries = false, true, tt.retries
+			o.Stage.Image, o.Stage.PodRunningTimeout, o.Stage.CleanupTimeout = "alpine", 5*time.Second, 5*time.Second
 			runner := &breakFirstStage{Runner: &agenttest.Runner{Volume: t.TempDir()}, times: tt.breaks}
-			o.NewRunner = func(*Connection, string) podexec.Runner { return runner }
-			_, err := Run(context.Background(), o)
+			o.Hooks.NewRunner = func(*Connection, string) podexec.Runner { return runner }
+			_, err := o.run(context.Background())
 			if code := exitcode.Of(err); code != tt.wantCode {
 				t.Fatalf("exit %d (%v), want %d:\n%s", code, err, tt.wantCode, out)
 			}

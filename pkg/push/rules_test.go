@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
 )
@@ -37,38 +36,38 @@ func TestRulesTabular(t *testing.T) {
 	}
 	tests := []struct {
 		name, task, csv string
-		mutate          func(*Options)
+		mutate          func(*testPush)
 		wantCode        int
 		want            string // in the error, or in the output when wantCode is 0
 		wantDataID      *spec.DataID
 	}{
 		{name: "timestamp in another case is redundant", task: "time_series_forecasting", csv: forecastCSV(),
-			mutate: func(o *Options) { o.TimeColumn = " Timestamp " }, want: "redundant"},
+			mutate: func(o *testPush) { o.Flags.TimeColumn = " Timestamp " }, want: "redundant"},
 		{name: "another time column is refused", task: "time_series_forecasting", csv: forecastCSV(),
-			mutate: func(o *Options) { o.TimeColumn = "ts" }, wantCode: exitcode.BadFlags, want: `fixes its time column as "timestamp"`},
+			mutate: func(o *testPush) { o.Flags.TimeColumn = "ts" }, wantCode: exitcode.BadFlags, want: `fixes its time column as "timestamp"`},
 		{name: "time column on classification is refused", task: "tabular_classification", csv: cls("a,b,label"),
-			mutate: func(o *Options) { o.TimeColumn = "a" }, wantCode: exitcode.BadFlags, want: "applies to time_to_event_prediction"},
+			mutate: func(o *testPush) { o.Flags.TimeColumn = "a" }, wantCode: exitcode.BadFlags, want: "applies to time_to_event_prediction"},
 		{name: "a 65-character column", task: "tabular_classification", csv: cls("a," + long + ",label"),
 			wantCode: exitcode.Local, want: long + `" is 65 characters long`},
 		{name: "a 65-character label column is the ingestor's label", task: "tabular_classification", csv: cls("a,b," + long),
-			mutate: func(o *Options) { o.LabelColumn = long }, want: "dry run"},
+			mutate: func(o *testPush) { o.Flags.LabelColumn = long }, want: "dry run"},
 		// The ingestor leaves the column out of the table (issue 22): a
 		// warning names the way to keep it.
 		{name: "a reserved id column names the way out", task: "tabular_classification", csv: cls("id,b,label"),
 			want: "--data-id column:"},
 		{name: "the id column as data_id", task: "tabular_classification", csv: cls("id,b,label"),
-			mutate: func(o *Options) { o.DataID = "column:id" }, want: "leave the cluster", wantDataID: &spec.DataID{Strategy: "column", Column: "id"}},
+			mutate: func(o *testPush) { o.Flags.DataID = "column:id" }, want: "leave the cluster", wantDataID: &spec.DataID{Strategy: "column", Column: "id"}},
 		{name: "the id column as data_id with --schema", task: "tabular_classification", csv: cls("id,b,label"),
-			mutate: func(o *Options) { o.DataID = "column:id"; o.Schema = "id:INT,b:INT,label:VARCHAR(8)" }, want: "dry run",
+			mutate: func(o *testPush) { o.Flags.DataID = "column:id"; o.Flags.Schema = "id:INT,b:INT,label:VARCHAR(8)" }, want: "dry run",
 			wantDataID: &spec.DataID{Strategy: "column", Column: "id"}},
 		{name: "a data_id column the CSV lacks", task: "tabular_classification", csv: cls("a,b,label"),
-			mutate: func(o *Options) { o.DataID = "column:id" }, wantCode: exitcode.Local, want: `no data_id column "id"`},
+			mutate: func(o *testPush) { o.Flags.DataID = "column:id" }, wantCode: exitcode.Local, want: `no data_id column "id"`},
 		{name: "a data_id column with an empty cell", task: "tabular_classification", csv: classCSV("id,b,label", "1,2,x", ",3,y", "3,4,x", "4,5,y"),
-			mutate: func(o *Options) { o.DataID = "column:id" }, wantCode: exitcode.Local, want: `no value in "id"`},
+			mutate: func(o *testPush) { o.Flags.DataID = "column:id" }, wantCode: exitcode.Local, want: `no value in "id"`},
 		{name: "content_hash", task: "tabular_classification", csv: cls("a,b,label"),
-			mutate: func(o *Options) { o.DataID = "content_hash" }, want: "dry run", wantDataID: &spec.DataID{Strategy: "content_hash"}},
+			mutate: func(o *testPush) { o.Flags.DataID = "content_hash" }, want: "dry run", wantDataID: &spec.DataID{Strategy: "content_hash"}},
 		{name: "a bad strategy", task: "tabular_classification", csv: cls("a,b,label"),
-			mutate: func(o *Options) { o.DataID = "sha" }, wantCode: exitcode.BadFlags, want: "--data-id column:id"},
+			mutate: func(o *testPush) { o.Flags.DataID = "sha" }, wantCode: exitcode.BadFlags, want: "--data-id column:id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,11 +78,11 @@ func TestRulesTabular(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "data.csv"), []byte(tt.csv), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			o.Path, o.Category, o.Ingest.StageOnly = dir, tt.task, true
+			o.Local.Path, o.Flags.Category, o.Ingest.StageOnly = dir, tt.task, true
 			if tt.mutate != nil {
-				tt.mutate(&o)
+				tt.mutate(o)
 			}
-			r, err := Run(t.Context(), o)
+			r, err := o.run(t.Context())
 			if got := exitcode.Of(err); got != tt.wantCode {
 				t.Fatalf("exit %d, want %d: %v\n%s", got, tt.wantCode, err, out)
 			}
@@ -120,8 +119,8 @@ func TestDataIDImageLabels(t *testing.T) {
 		client := fake.NewClientset(chart("tb")...)
 		allowAllBut(client, "")
 		o, out := options(t, client, nil)
-		o.DataID = "column:" + tc.col
-		r, err := Run(t.Context(), o)
+		o.Flags.DataID = "column:" + tc.col
+		r, err := o.run(t.Context())
 		if exitcode.Of(err) != tc.code {
 			t.Fatalf("column %s: exit %d, want %d: %v\n%s", tc.col, exitcode.Of(err), tc.code, err, out)
 		}
@@ -131,18 +130,6 @@ func TestDataIDImageLabels(t *testing.T) {
 		if tc.code == 0 && (r.Spec.DataID == nil || r.Spec.DataID.Column != tc.col) {
 			t.Errorf("spec data_id %+v", r.Spec.DataID)
 		}
-	}
-}
-
-// TestDataIDColumnNeedsACSV: a task whose records come from no CSV (object
-// detection under layout v4) takes no id column.
-func TestDataIDColumnNeedsACSV(t *testing.T) {
-	task := category.Task{Name: "object_detection", Family: category.FamilyImage, Manifest: category.Manifest{Kind: "none"}}
-	if _, err := dataIDInput(task, Options{DataID: "column:id"}); exitcode.Of(err) != exitcode.BadFlags || !strings.Contains(err.Error(), "content_hash") {
-		t.Errorf("column:id on a task without CSV: %v", err)
-	}
-	if d, err := dataIDInput(task, Options{DataID: "content_hash"}); err != nil || d.Strategy != "content_hash" {
-		t.Errorf("content_hash: %+v, %v", d, err)
 	}
 }
 
@@ -170,9 +157,9 @@ func TestPerIngestionTablesWarns(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "data.csv"), []byte(classCSV("a,b,label", "1,2,x", "2,3,y")), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			o.Path, o.Category = dir, tc.task
+			o.Local.Path, o.Flags.Category = dir, tc.task
 		}
-		r, err := Run(t.Context(), o)
+		r, err := o.run(t.Context())
 		if err != nil {
 			t.Fatalf("%s %s: %v\n%s", tc.value, tc.task, err, out)
 		}

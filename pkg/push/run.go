@@ -45,8 +45,9 @@ func Refused(o Options, err error) *Report {
 }
 
 func newReport(o Options) *Report {
-	return &Report{Status: StatusFailed, LayoutVersion: category.LayoutVersion(), Table: o.Table, Category: o.Category, Intent: o.Intent, Path: o.Path,
-		Excluded: []dataset.Exclusion{}, BWLimit: o.BWLimit}
+	in := o.Local.Inputs
+	return &Report{Status: StatusFailed, LayoutVersion: category.LayoutVersion(), Table: in.Table, Category: in.Category, Intent: in.Intent, Path: o.Local.Path,
+		Excluded: []dataset.Exclusion{}, BWLimit: o.Stage.BWLimit}
 }
 
 func fail(r *Report, err error) {
@@ -55,67 +56,99 @@ func fail(r *Report, err error) {
 	r.ExitCode = exitcode.Of(err)
 }
 
+// run is a push in four steps, each failing before the next begins:
+// preflight (no cluster), connect (kubeconfig, release, volume, what the run
+// and the permissions need), stage, ingest.
 func run(ctx context.Context, o Options, r *Report) error {
-	// 1. The table name, before any path is built from it.
-	if err := spec.ValidateTable(o.Table); err != nil {
+	ds, err := preflight(o, r)
+	if err != nil {
 		return err
 	}
-	// 2. Flags → spec → schema. An unknown task gets the schema's verdict
+	conn, target, err := connect(ctx, o, r)
+	if err != nil {
+		return err
+	}
+	if err := review(ctx, o, conn, target, ds, r); err != nil {
+		return err
+	}
+	if o.DryRun {
+		r.Status = StatusDryRun
+		return nil
+	}
+	return stageAndIngest(ctx, o, conn, target, ds, r)
+}
+
+// preflight is every check that needs no cluster: the table, the spec
+// against its schema, then the dataset for its task. It fills the report's
+// dataset and spec.
+func preflight(o Options, r *Report) (*dataset.Dataset, error) {
+	// The table name, before any path is built from it (the command
+	// checked it already; a caller filling Options itself may not have).
+	if err := spec.ValidateTable(o.table()); err != nil {
+		return nil, err
+	}
+	// Flags → spec → schema. An unknown task gets the schema's verdict
 	// and the list of tasks.
-	task, known := category.Lookup(o.Category)
-	dataID, err := dataIDInput(task, o)
-	if err != nil {
-		return err
-	}
-	in := spec.Inputs{Table: o.Table, Category: o.Category, Intent: o.Intent, LabelColumn: o.LabelColumn,
-		TargetSize: o.TargetSize, MinSize: o.MinSize, NumberOfKeypoints: o.NumberOfKeypoints, DataID: dataID}
-	declared, err := tabularInputs(task, o, &in)
-	if err != nil {
-		return err
-	}
+	task, in := o.Local.Task, o.Local.Inputs
 	s := spec.Build(task, in)
 	if err := spec.Validate(withSchemaToCome(task, s)); err != nil {
-		return err
+		return nil, err
 	}
-	if !known {
-		return exitcode.Errorf(exitcode.BadFlags, "--task %q is not a task; the tasks are:\n%s", o.Category, category.List())
+	if task.Name == "" {
+		return nil, exitcode.Errorf(exitcode.BadFlags, "--task %q is not a task; the tasks are:\n%s", in.Category, category.List())
 	}
-	r.StagedPath = spec.StagedDir(o.Table) + "/"
-	// 3. The local dataset, checked for its task.
-	o.Printer.Notef("checking %s", o.Path)
-	ds, schema, err := checkDataset(task, o, in, declared)
+	r.StagedPath = spec.StagedDir(in.Table) + "/"
+	o.Printer.Notef("checking %s", o.Local.Path)
+	ds, schema, err := checkDataset(o.Local)
 	if err == nil {
-		err = checkIDColumn(task, ds, dataID)
+		err = checkIDColumn(task, ds, in.DataID)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
+	fillDataset(r, ds)
+	s = specOf(task, s, ds, schema)
+	if err := spec.Validate(s); err != nil {
+		return nil, exitcode.Wrap(exitcode.Local, fmt.Errorf("the dataset gives a spec the schema refuses: %w", err))
+	}
+	r.Spec = &s
+	return ds, nil
+}
+
+// specOf completes the spec with what the dataset showed: the CSV's
+// schema, the images' extension and size.
+func specOf(task category.Task, s spec.Spec, ds *dataset.Dataset, schema map[string]string) spec.Spec {
 	if schema != nil {
 		s.Schema = schema
 	}
-	fillDataset(r, ds)
 	if task.Family == category.FamilyImage {
-		s = s.WithImages(task, ds.Extension, ds.Width, ds.Height)
-	} else if ds.Extension != "" {
-		s = s.WithExtension(ds.Extension)
+		return s.WithImages(task, ds.Extension, ds.Width, ds.Height)
 	}
-	if err := spec.Validate(s); err != nil {
-		return exitcode.Wrap(exitcode.Local, fmt.Errorf("the dataset gives a spec the schema refuses: %w", err))
+	if ds.Extension != "" {
+		return s.WithExtension(ds.Extension)
 	}
-	r.Spec = &s
-	// 4. Kubeconfig and client.
+	return s
+}
+
+// connect reads the kubeconfig and finds the client release and its volume.
+func connect(ctx context.Context, o Options, r *Report) (*Connection, *cluster.Target, error) {
 	conn, err := o.Connect()
 	if err != nil {
-		return exitcode.Wrap(exitcode.Local, err)
+		return nil, nil, exitcode.Wrap(exitcode.Local, err)
 	}
 	r.Context, r.Namespace = conn.Context, conn.Namespace
-	// 5. Release and shared volume.
 	target, err := cluster.Discover(ctx, conn.Client, conn.Namespace)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	r.Release, r.PVC = &target.Release, &target.Volume
-	// What the ingestion run needs, before anything is created.
+	return conn, target, nil
+}
+
+// review checks, before anything is created, what the run needs and the
+// permissions (a dry run reports them too), then prints the summary and
+// the warnings, and refuses what would fail later.
+func review(ctx context.Context, o Options, conn *Connection, target *cluster.Target, ds *dataset.Dataset, r *Report) error {
 	rules := access.PushRules
 	var ingestErr error
 	if !o.Ingest.StageOnly {
@@ -124,7 +157,6 @@ func run(ctx context.Context, o Options, r *Report) error {
 			rules = append(append([]access.Rule{}, rules...), access.IngestRules(r.Ingestor.ServiceAccount)...)
 		}
 	}
-	// Permissions, before anything is created (a dry run reports them too).
 	permErr := access.Check(ctx, conn.Client, conn.Namespace, rules)
 	switch {
 	case permErr == nil:
@@ -135,14 +167,13 @@ func run(ctx context.Context, o Options, r *Report) error {
 		// The review itself failed: nothing is known of the permissions.
 		return permErr
 	}
-	// 6. The summary.
 	if o.ShowSummary || o.DryRun {
 		printSummary(o.Printer, r, ds)
 	}
 	for _, n := range ds.Notes {
 		o.Printer.Warnf("%s", n)
 	}
-	warnPerIngestion(o, task, r)
+	warnPerIngestion(o, o.Local.Task, r)
 	if permErr != nil {
 		return permErr
 	}
@@ -150,10 +181,12 @@ func run(ctx context.Context, o Options, r *Report) error {
 		return ingestErr
 	}
 	warnLeftovers(ctx, o, conn)
-	if o.DryRun {
-		r.Status = StatusDryRun
-		return nil
-	}
+	return nil
+}
+
+// stageAndIngest stages the dataset and runs its ingestion, or attaches to
+// the run its --idempotency-key already started.
+func stageAndIngest(ctx context.Context, o Options, conn *Connection, target *cluster.Target, ds *dataset.Dataset, r *Report) error {
 	job, err := existingRun(ctx, o, conn)
 	if err != nil {
 		return err
@@ -237,8 +270,8 @@ func warnLeftovers(ctx context.Context, o Options, conn *Connection) {
 	// partial copy resumed.
 	var names []string
 	for _, it := range found {
-		if !strings.EqualFold(it.Table, o.Table) {
-			names = append(names, strings.ToLower(it.Kind)+" "+it.Name)
+		if !strings.EqualFold(it.Table, o.table()) {
+			names = append(names, strings.ToLower(string(it.Kind))+" "+it.Name)
 		}
 	}
 	if len(names) == 0 {

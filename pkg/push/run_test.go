@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -22,11 +21,10 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
-	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/ingest"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 )
 
@@ -49,29 +47,10 @@ func chartWithoutManager(ns string) []runtime.Object {
 	}
 }
 
-func options(t *testing.T, client *fake.Clientset, connectErr error) (Options, *bytes.Buffer) {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "ds")
-	if err := fixture.Write(dir, fixture.Options{Images: 6, Width: 16, Height: 8}); err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	return Options{
-		Path: dir, Table: "cats", Category: "image_classification", Intent: "train", LabelColumn: "label",
-		DryRun: true, Limits: dataset.DefaultLimits, Printer: output.New(&out, &out, false),
-		Connect: func() (*Connection, error) {
-			if connectErr != nil {
-				return nil, exitcode.Errorf(exitcode.Local, "%v", connectErr)
-			}
-			return &Connection{Client: client, Namespace: "tb", Context: "dev"}, nil
-		},
-	}, &out
-}
-
 func TestRunExitCodes(t *testing.T) {
 	tests := []struct {
 		name     string
-		mutate   func(*Options)
+		mutate   func(*testPush)
 		objects  []runtime.Object
 		connErr  error
 		deny     string
@@ -79,24 +58,24 @@ func TestRunExitCodes(t *testing.T) {
 		wantErr  string
 	}{
 		{name: "dry run passes", objects: chart("tb"), wantCode: 0},
-		{name: "unsafe table", mutate: func(o *Options) { o.Table = "a/b" }, wantCode: 2, wantErr: "not allowed"},
-		{name: "schema", mutate: func(o *Options) { o.Intent = "later" }, wantCode: 2, wantErr: "intent"},
-		{name: "unknown task lists the tasks", mutate: func(o *Options) { o.Category = "audio" }, wantCode: 2, wantErr: "semantic_segmentation "},
-		{name: "keypoints need their flags", mutate: func(o *Options) { o.Category = "keypoint_detection" }, wantCode: 2, wantErr: "number_of_keypoints is required"},
-		{name: "a text task on an image dataset", mutate: func(o *Options) { o.Category = "text_classification" }, wantCode: 3, wantErr: "texts/ is missing"},
-		{name: "a tabular task with a bad schema", mutate: func(o *Options) { o.Category = "tabular_classification"; o.Schema = "id:INT" }, wantCode: 2, wantErr: `column "id" is reserved`},
-		{name: "a bad label policy", mutate: func(o *Options) { o.Category = "tabular_regression"; o.LabelPolicy = "raw" }, wantCode: 2, wantErr: `--label-policy "raw" is not allowed`},
-		{name: "a time series schema without its columns", mutate: func(o *Options) { o.Category = "time_series_classification"; o.Schema = "a:INT" }, wantCode: 2, wantErr: "sequence_id is required"},
-		{name: "a tabular task on a folder without a CSV", mutate: func(o *Options) { o.Category = "tabular_classification" }, wantCode: 3, wantErr: "labels.csv"},
-		{name: "object detection without annotations", mutate: func(o *Options) { o.Category = "object_detection" }, wantCode: 3, wantErr: "annotations/ is missing"},
-		{name: "dataset", mutate: func(o *Options) { o.LabelColumn = "species" }, wantCode: 3, wantErr: `no label column "species"`},
+		{name: "unsafe table", mutate: func(o *testPush) { o.Flags.Table = "a/b" }, wantCode: 2, wantErr: "not allowed"},
+		{name: "schema", mutate: func(o *testPush) { o.Flags.Intent = "later" }, wantCode: 2, wantErr: "intent"},
+		{name: "unknown task lists the tasks", mutate: func(o *testPush) { o.Flags.Category = "audio" }, wantCode: 2, wantErr: "semantic_segmentation "},
+		{name: "keypoints need their flags", mutate: func(o *testPush) { o.Flags.Category = "keypoint_detection" }, wantCode: 2, wantErr: "number_of_keypoints is required"},
+		{name: "a text task on an image dataset", mutate: func(o *testPush) { o.Flags.Category = "text_classification" }, wantCode: 3, wantErr: "texts/ is missing"},
+		{name: "a tabular task with a bad schema", mutate: func(o *testPush) { o.Flags.Category = "tabular_classification"; o.Flags.Schema = "id:INT" }, wantCode: 2, wantErr: `column "id" is reserved`},
+		{name: "a bad label policy", mutate: func(o *testPush) { o.Flags.Category = "tabular_regression"; o.Flags.LabelPolicy = "raw" }, wantCode: 2, wantErr: `--label-policy "raw" is not allowed`},
+		{name: "a time series schema without its columns", mutate: func(o *testPush) { o.Flags.Category = "time_series_classification"; o.Flags.Schema = "a:INT" }, wantCode: 2, wantErr: "sequence_id is required"},
+		{name: "a tabular task on a folder without a CSV", mutate: func(o *testPush) { o.Flags.Category = "tabular_classification" }, wantCode: 3, wantErr: "labels.csv"},
+		{name: "object detection without annotations", mutate: func(o *testPush) { o.Flags.Category = "object_detection" }, wantCode: 3, wantErr: "annotations/ is missing"},
+		{name: "dataset", mutate: func(o *testPush) { o.Flags.LabelColumn = "species" }, wantCode: 3, wantErr: `no label column "species"`},
 		{name: "kubeconfig", connErr: errors.New("no kubeconfig"), wantCode: 3, wantErr: "no kubeconfig"},
 		{name: "no release", wantCode: 4, wantErr: "no tracebloc client release"},
 		{name: "no exec permission", objects: chart("tb"), deny: "exec", wantCode: 5, wantErr: "missing permission: create pods/exec in namespace tb"},
 		{name: "no port-forward permission", objects: chart("tb"), deny: "portforward", wantCode: 5, wantErr: "missing permission: create pods/portforward in namespace tb"},
 		{name: "no token permission names the account", objects: chart("tb"), deny: "token", wantCode: 5, wantErr: "missing permission: create serviceaccounts/token ingestor in namespace tb"},
 		{name: "jobs-manager scaled to zero", objects: chartWithoutManager("tb"), wantCode: 8, wantErr: "no jobs-manager Service"},
-		{name: "stage only needs no jobs-manager", objects: chartWithoutManager("tb"), mutate: func(o *Options) { o.Ingest.StageOnly = true }, wantCode: 0},
+		{name: "stage only needs no jobs-manager", objects: chartWithoutManager("tb"), mutate: func(o *testPush) { o.Ingest.StageOnly = true }, wantCode: 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,9 +83,9 @@ func TestRunExitCodes(t *testing.T) {
 			allowAllBut(client, tt.deny)
 			o, _ := options(t, client, tt.connErr)
 			if tt.mutate != nil {
-				tt.mutate(&o)
+				tt.mutate(o)
 			}
-			r, err := Run(context.Background(), o)
+			r, err := o.run(context.Background())
 			if code := exitcode.Of(err); code != tt.wantCode {
 				t.Fatalf("exit code = %d (%v), want %d", code, err, tt.wantCode)
 			}
@@ -124,7 +103,7 @@ func TestDryRunReportAndSummary(t *testing.T) {
 	client := fake.NewClientset(chart("tb")...)
 	allowAllBut(client, "")
 	o, out := options(t, client, nil)
-	r, err := Run(context.Background(), o)
+	r, err := o.run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +157,7 @@ func TestDeadStagePodsOfTheTableAreDeleted(t *testing.T) {
 	other := stagepod.BuildPod(stagepod.PodOptions{Namespace: "tb", Table: "dogs", Image: "img", PVC: "client-pvc", Suffix: "other", Holder: "alive", Now: time.Now()})
 	client := fake.NewSimpleClientset(dead, other)
 	var errOut bytes.Buffer
-	o := Options{Table: "cats", CleanupTimeout: time.Second, Printer: output.New(&bytes.Buffer{}, &errOut, false)}
+	o := Options{Local: LocalOptions{Inputs: spec.Inputs{Table: "cats"}}, Stage: StageOptions{CleanupTimeout: time.Second}, Printer: output.New(&bytes.Buffer{}, &errOut, false)}
 	removeDeadPods(context.Background(), o, &Connection{Client: client, Namespace: "tb"}, "me")
 	pods, err := client.CoreV1().Pods("tb").List(context.Background(), metav1.ListOptions{})
 	if err != nil {
@@ -207,7 +186,7 @@ func TestCtrlCDuringDiscoveryExits130(t *testing.T) {
 				return true, nil, &url.Error{Op: "Get", URL: "https://198.18.0.1:6443/apis", Err: context.Canceled}
 			})
 			o, _ := options(t, client, nil)
-			r, err := Run(ctx, o)
+			r, err := o.run(ctx)
 			if exitcode.Of(err) != exitcode.Interrupted || r.ExitCode != exitcode.Interrupted {
 				t.Fatalf("exit %d (report %d): %v, want 130", exitcode.Of(err), r.ExitCode, err)
 			}

@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
@@ -23,7 +24,9 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/transfer"
 )
 
-type hashed struct {
+// earlyHashes are the hashes of the local files taken while the stage Pod
+// starts, and the error that stopped them.
+type earlyHashes struct {
 	local *transfer.Local
 	err   error
 }
@@ -42,22 +45,23 @@ func hashEarly(ds *dataset.Dataset, early bool, cache *transfer.HashCache) func(
 	if !early {
 		return func() (*transfer.Local, error) { return local, nil }
 	}
-	hc := make(chan hashed, 1)
+	hc := make(chan earlyHashes, 1)
 	go func() {
 		err := local.HashAll(ds.Root, ds.Files)
-		hc <- hashed{local, err}
+		hc <- earlyHashes{local, err}
 	}()
 	return sync.OnceValues(func() (*transfer.Local, error) { h := <-hc; return h.local, h.err })
 }
 
-// stageDataset starts the stage Pod (while the files are hashed locally, if
-// the table may be on the volume already), then streams, verifies and swaps. A broken stream is retried, resuming what was
-// sent, on the same Pod while it runs or on a new one. Every Pod is deleted on
-// every path.
+// stageDataset holds the table's Lease while it stages: it starts the stage
+// Pod (while the files are hashed locally, if the table may be on the
+// volume already), then streams, verifies and swaps. A broken stream is
+// retried, resuming what was sent, on the same Pod while it runs or on a
+// new one. Every Pod is deleted on every path, then the Lease released.
 func stageDataset(ctx context.Context, o Options, conn *Connection, target *cluster.Target, ds *dataset.Dataset, r *Report) (err error) {
 	start := time.Now()
 	holder := lock.LocalHolder("")
-	held, err := lock.Acquire(ctx, conn.Client, conn.Namespace, o.Table, holder, LeaseTTL, lock.WithWarnings(o.Printer.Warnf))
+	held, err := lock.Acquire(ctx, conn.Client, conn.Namespace, o.table(), holder, LeaseTTL, lock.WithWarnings(o.Printer.Warnf))
 	if err != nil {
 		return interrupted(ctx, err)
 	}
@@ -67,16 +71,9 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 	if note != "" {
 		o.Printer.Notef("%s", note)
 	}
-	localSums := hashEarly(ds, !held.Fresh(), cache)
-	var used *transfer.Local
-	defer func() {
-		if used == nil {
-			return
-		}
-		if err := cache.Save(used, start); err != nil {
-			o.Printer.Notef("could not write the hash cache: %v (the next push hashes the files again)", err)
-		}
-	}()
+	a := &attempts{o: o, conn: conn, target: target, ds: ds, r: r, holder: holder, held: held,
+		localSums: hashEarly(ds, !held.Fresh(), cache)}
+	defer a.saveHashes(cache, start)
 	// Losing the Lease stops the push: another push may be staging the
 	// table, and this one must neither swap nor report success.
 	outer := ctx
@@ -88,97 +85,166 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 		}
 	}()
 	removeDeadPods(ctx, o, conn, holder)
-	defer func() {
-		var staged *lock.Staged
-		if err == nil {
-			staged = &lock.Staged{Files: len(ds.Files), Bytes: ds.Bytes, At: time.Now(), Task: ds.Task}
-		}
-		releaseLock(o, held, staged)
-	}()
-	var pods []string
-	agents := map[string]*podexec.Agent{}
-	// runs counts the staging sessions each Pod ran; idle is the Pod whose
-	// one session ended cleanly, with nothing left running in it.
-	runs := map[string]int{}
-	idle := ""
-	lockChecked := false
-	defer func() {
-		for _, p := range pods {
-			removePod(o, conn, p, p == idle)
-		}
-		if err == nil {
-			r.DurationSeconds = time.Since(start).Seconds()
-			r.ThroughputMiBps = float64(ds.Bytes) / (1 << 20) / r.DurationSeconds
-		}
-	}()
-	for attempt := 0; ; attempt++ {
-		var res *transfer.Result
-		pod := ""
-		err = nil
-		if len(pods) > 0 && podRunning(ctx, conn, pods[len(pods)-1]) {
-			pod = pods[len(pods)-1]
-		} else {
-			pod, err = createPod(ctx, o, conn, target, ds, holder)
-			if pod != "" {
-				pods = append(pods, pod)
-				r.StagePod = pod
-			}
-			if err == nil {
-				_, err = stagepod.WaitRunning(ctx, conn.Client, conn.Namespace, pod, o.PodRunningTimeout)
-			}
-		}
-		if err == nil && agents[pod] == nil {
-			var a *podexec.Agent
-			if a, err = podexec.Deliver(ctx, newRunner(o, conn, pod)); err == nil {
-				agents[pod] = a
-			} else {
-				err = stageFailure(err)
-			}
-		}
-		if err == nil && !lockChecked {
-			// Before anything is sent: a run may be ingesting the table.
-			if err = checkIngestLock(ctx, o, agents[pod], r); exitcode.Of(err) == exitcode.TableExists {
-				return err
-			}
-			lockChecked = err == nil
-		}
-		if err == nil {
-			local, herr := localSums()
-			if herr != nil {
-				return exitcode.Wrap(exitcode.Local, herr)
-			}
-			used = local
-			runs[pod]++
-			res, err = streamFiles(ctx, o, agents[pod], ds, local, holder, held.Check)
-		}
-		if err == nil {
-			// The Lease was checked before the swap; lost in the moment
-			// since, another push may have swapped too: say so rather than
-			// report success.
-			err = held.Check(ctx)
-		}
-		if err == nil {
-			r.Transfer = res
-			r.Verified = res.Verified == len(ds.Files)
-			r.Status = StatusStaged
-			if runs[pod] == 1 {
-				idle = pod
-			}
-			return nil
+	defer func() { releaseLock(o, held, stagedRecord(err, ds)) }()
+	err = a.loop(ctx, outer)
+	a.closeAll()
+	if err == nil {
+		r.DurationSeconds = time.Since(start).Seconds()
+		r.ThroughputMiBps = float64(ds.Bytes) / (1 << 20) / r.DurationSeconds
+	}
+	return err
+}
+
+// stagedRecord is what the Lease keeps of a staging that succeeded; nil
+// when it failed.
+func stagedRecord(err error, ds *dataset.Dataset) *lock.Staged {
+	if err != nil {
+		return nil
+	}
+	return &lock.Staged{Files: len(ds.Files), Bytes: ds.Bytes, At: time.Now(), Task: ds.Task}
+}
+
+// attempts are the tries of one staging and the stage Pods they ran in: an
+// attempt streams through the last Pod while it runs, else through a new
+// one; closeAll deletes them all.
+type attempts struct {
+	o         Options
+	conn      *Connection
+	target    *cluster.Target
+	ds        *dataset.Dataset
+	r         *Report
+	holder    string
+	held      *lock.Held
+	localSums func() (*transfer.Local, error)
+
+	pods []*attemptPod
+	// idle is the Pod whose one session ended cleanly, with nothing left
+	// running in it: it may go at once.
+	idle *attemptPod
+	// used are the hashes a stream began with, for the cache.
+	used        *transfer.Local
+	lockChecked bool
+}
+
+// attemptPod is a stage Pod of the staging, its agent once delivered, and
+// the sessions it ran.
+type attemptPod struct {
+	name     string
+	agent    *podexec.Agent
+	sessions int
+}
+
+// loop runs attempts until one stages the dataset, the error is not worth
+// another, or the retries are spent; the waits between them double.
+func (a *attempts) loop(ctx, outer context.Context) error {
+	backoff := wait.Backoff{Duration: RetryBackoff, Factor: 2, Steps: a.o.Stage.Retries}
+	for attempt := 1; ; attempt++ {
+		final, err := a.once(ctx)
+		if err == nil || final {
+			return err
 		}
 		if ctx.Err() == nil && cluster.IsTLS(err) {
 			return cluster.TLSError(err)
 		}
-		if ctx.Err() != nil || !retriable(err) || attempt >= o.Retries {
+		if ctx.Err() != nil || !retriable(err) || backoff.Steps < 1 {
 			return interrupted(outer, err)
 		}
-		wait := RetryBackoff << attempt
-		o.Printer.Warnf("%v; retrying in %s (attempt %d of %d), keeping what was sent", err, wait, attempt+2, o.Retries+1)
+		pause := backoff.Step()
+		a.o.Printer.Warnf("%v; retrying in %s (attempt %d of %d), keeping what was sent", err, pause, attempt+1, a.o.Stage.Retries+1)
 		select {
 		case <-ctx.Done():
 			return interrupted(outer, ctx.Err())
-		case <-time.After(wait):
+		case <-time.After(pause):
 		}
+	}
+}
+
+// once is one attempt: a running Pod with the agent in it, the ingestor's
+// lock checked (once, before anything is sent), then the stream, verified
+// and swapped while the Lease holds. A final error ends the staging as it
+// is: a table being ingested, local files that cannot be read.
+func (a *attempts) once(ctx context.Context) (final bool, err error) {
+	pod, err := a.next(ctx)
+	if err != nil {
+		return false, err
+	}
+	if !a.lockChecked {
+		err := checkIngestLock(ctx, a.o, pod.agent, a.r)
+		if err != nil {
+			return exitcode.Of(err) == exitcode.TableExists, err
+		}
+		a.lockChecked = true
+	}
+	local, err := a.localSums()
+	if err != nil {
+		return true, exitcode.Wrap(exitcode.Local, err)
+	}
+	a.used = local
+	pod.sessions++
+	res, err := streamFiles(ctx, a.o, pod.agent, a.ds, local, a.holder, a.held.Check)
+	if err == nil {
+		// The Lease was checked before the swap; lost in the moment
+		// since, another push may have swapped too: say so rather than
+		// report success.
+		err = a.held.Check(ctx)
+	}
+	if err != nil {
+		return false, err
+	}
+	a.r.Transfer = res
+	a.r.Verified = res.Verified == len(a.ds.Files)
+	a.r.Status = StatusStaged
+	if pod.sessions == 1 {
+		a.idle = pod
+	}
+	return false, nil
+}
+
+// next is the Pod of the next attempt with the agent delivered: the last
+// one while it runs, else a new one.
+func (a *attempts) next(ctx context.Context) (*attemptPod, error) {
+	var pod *attemptPod
+	if n := len(a.pods); n > 0 && podRunning(ctx, a.conn, a.pods[n-1].name) {
+		pod = a.pods[n-1]
+	} else {
+		name, err := createPod(ctx, a.o, a.conn, a.target, a.ds, a.holder)
+		if name != "" {
+			pod = &attemptPod{name: name}
+			a.pods = append(a.pods, pod)
+			a.r.StagePod = name
+		}
+		if err == nil {
+			_, err = stagepod.WaitRunning(ctx, a.conn.Client, a.conn.Namespace, name, a.o.Stage.PodRunningTimeout)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if pod.agent == nil {
+		agent, err := podexec.Deliver(ctx, newRunner(a.o, a.conn, pod.name))
+		if err != nil {
+			return nil, stageFailure(err)
+		}
+		pod.agent = agent
+	}
+	return pod, nil
+}
+
+// closeAll deletes every Pod of the staging.
+func (a *attempts) closeAll() {
+	for _, p := range a.pods {
+		removePod(a.o, a.conn, p.name, p == a.idle)
+	}
+}
+
+// saveHashes writes what the push learned of the local files back into
+// the cache, once a stream began.
+func (a *attempts) saveHashes(cache *transfer.HashCache, start time.Time) {
+	if a.used == nil {
+		return
+	}
+	if err := cache.Save(a.used, start); err != nil {
+		a.o.Printer.Notef("could not write the hash cache: %v (the next push hashes the files again)", err)
 	}
 }
 
@@ -213,13 +279,13 @@ func createPod(ctx context.Context, o Options, conn *Connection, target *cluster
 		node = n
 	}
 	pod := stagepod.BuildPod(stagepod.PodOptions{
-		Namespace: conn.Namespace, Table: o.Table, Image: o.StageImage, PVC: target.Volume.Name,
-		Suffix: utilrand.String(5), Bytes: ds.Bytes, Node: node, CreatedBy: "kubectl-tracebloc " + o.Version, Now: time.Now(),
+		Namespace: conn.Namespace, Table: o.table(), Image: o.Stage.Image, PVC: target.Volume.Name,
+		Suffix: utilrand.String(5), Bytes: ds.Bytes, Node: node, CreatedBy: "kubectl-tracebloc " + o.Stage.Version, Now: time.Now(),
 		Holder: holder,
 	})
 	o.Printer.Notef("creating stage pod %s in namespace %s", pod.Name, conn.Namespace)
-	if o.OnPodCreated != nil {
-		o.OnPodCreated(conn.Namespace, pod.Name)
+	if o.Hooks.OnPodCreated != nil {
+		o.Hooks.OnPodCreated(conn.Namespace, pod.Name)
 	}
 	if _, err := stagepod.Create(ctx, conn.Client, pod); err != nil {
 		// Cut off mid-request (Ctrl-C, a timeout), the Pod may exist all
@@ -234,10 +300,10 @@ func createPod(ctx context.Context, o Options, conn *Connection, target *cluster
 }
 
 func newRunner(o Options, conn *Connection, pod string) podexec.Runner {
-	if o.NewRunner != nil {
-		return o.NewRunner(conn, pod)
+	if o.Hooks.NewRunner != nil {
+		return o.Hooks.NewRunner(conn, pod)
 	}
-	return &podexec.PodExec{Client: conn.Client, Config: conn.Config, Namespace: conn.Namespace, Pod: pod, Container: stagepod.ContainerName}
+	return stagepod.Exec(conn.Client, conn.Config, conn.Namespace, pod)
 }
 
 // stageFailure gives a failed delivery of the agent exit 7; a broken exec
@@ -259,8 +325,8 @@ func streamFiles(ctx context.Context, o Options, agent *podexec.Agent, ds *datas
 	beforeSwap func(context.Context) error) (*transfer.Result, error) {
 	var prog output.Progress = nil
 	res, err := transfer.Stage(ctx, transfer.Options{
-		Root: ds.Root, Files: ds.Files, Local: local, Table: o.Table, Agent: agent, Nonce: holder,
-		BeforeSwap: beforeSwap, Compress: o.Compress, BWLimit: o.BWLimit,
+		Root: ds.Root, Files: ds.Files, Local: local, Table: o.table(), Agent: agent, Nonce: holder,
+		BeforeSwap: beforeSwap, Compress: o.Stage.Compress, BWLimit: o.Stage.BWLimit,
 		OnPlan: func(p transfer.Plan) {
 			if hashed, cached := local.Counts(); cached > 0 {
 				o.Printer.Notef("read %d local files to hash them; %d hashes from the cache (files unchanged since an earlier push)", hashed, cached)
@@ -268,8 +334,8 @@ func streamFiles(ctx context.Context, o Options, agent *podexec.Agent, ds *datas
 			o.Printer.Notef("sending %d of %d files (%s); %d reused from the staged copy, %d from an interrupted push",
 				len(p.Send), len(ds.Files), dataset.HumanBytes(p.SendBytes), len(p.Reuse), p.Resumed)
 			label := "sending"
-			if o.BWLimit > 0 {
-				label = fmt.Sprintf("sending (capped at %s)", transfer.FormatBandwidth(o.BWLimit))
+			if o.Stage.BWLimit > 0 {
+				label = fmt.Sprintf("sending (capped at %s)", transfer.FormatBandwidth(o.Stage.BWLimit))
 			}
 			prog = o.Printer.NewProgress(label, p.SendBytes)
 		},
@@ -290,15 +356,15 @@ func streamFiles(ctx context.Context, o Options, agent *podexec.Agent, ds *datas
 // still running could keep writing into the partial copy this push resumes.
 func removeDeadPods(ctx context.Context, o Options, conn *Connection, holder string) {
 	pods, err := conn.Client.CoreV1().Pods(conn.Namespace).List(ctx, metav1.ListOptions{
-		LabelSelector: stagepod.Selector + "," + stagepod.LabelTable + "=" + stagepod.TableLabel(o.Table)})
+		LabelSelector: stagepod.Selector + "," + stagepod.LabelTable + "=" + stagepod.TableLabel(o.table())})
 	if err != nil {
 		return
 	}
 	for _, p := range pods.Items {
-		if p.Annotations[stagepod.AnnotationTable] != o.Table || p.Annotations[stagepod.AnnotationHolder] == holder {
+		if p.Annotations[stagepod.AnnotationTable] != o.table() || p.Annotations[stagepod.AnnotationHolder] == holder {
 			continue
 		}
-		o.Printer.Notef("deleting stage pod %s of an earlier push of %s that did not end cleanly", p.Name, o.Table)
+		o.Printer.Notef("deleting stage pod %s of an earlier push of %s that did not end cleanly", p.Name, o.table())
 		removePod(o, conn, p.Name, false)
 	}
 }
@@ -309,7 +375,7 @@ func removeDeadPods(ctx context.Context, o Options, conn *Connection, holder str
 // stopped in full before the push goes on, so no agent of it outlives the
 // Lease.
 func removePod(o Options, conn *Connection, pod string, idle bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), o.CleanupTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), o.Stage.CleanupTimeout)
 	defer cancel()
 	remove := stagepod.Delete
 	if idle {
@@ -330,7 +396,7 @@ const RetryBackoff = 2 * time.Second
 const LeaseTTL = lock.DefaultTTL
 
 func releaseLock(o Options, l *lock.Held, staged *lock.Staged) {
-	ctx, cancel := context.WithTimeout(context.Background(), o.CleanupTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), o.Stage.CleanupTimeout)
 	defer cancel()
 	if err := l.Release(ctx, staged); err != nil {
 		o.Printer.Warnf("could not release the push Lease: %v (it expires by itself within %s)", err, LeaseTTL)

@@ -46,9 +46,9 @@ func TestAnExecWithNoOutputFailsWithoutPanicking(t *testing.T) {
 	allowAllBut(client, "")
 	runningPods(client)
 	o, _ := options(t, client, nil)
-	o.DryRun, o.Retries = false, 1
-	o.StageImage, o.PodRunningTimeout, o.CleanupTimeout = "alpine", 5*time.Second, 5*time.Second
-	o.NewRunner = func(*Connection, string) podexec.Runner { return silentRunner{} }
+	o.DryRun, o.Stage.Retries = false, 1
+	o.Stage.Image, o.Stage.PodRunningTimeout, o.Stage.CleanupTimeout = "alpine", 5*time.Second, 5*time.Second
+	o.Hooks.NewRunner = func(*Connection, string) podexec.Runner { return silentRunner{} }
 	var r *Report
 	var err error
 	func() {
@@ -57,7 +57,7 @@ func TestAnExecWithNoOutputFailsWithoutPanicking(t *testing.T) {
 				t.Fatalf("push panicked on an exec with no output: %v", p)
 			}
 		}()
-		r, err = Run(context.Background(), o)
+		r, err = o.run(context.Background())
 		_ = fmt.Sprint(err) // printing the error is what main does next
 	}()
 	if exitcode.Of(err) != exitcode.Staging || r.ExitCode != exitcode.Staging {

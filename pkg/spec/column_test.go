@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tracebloc/kubectl-tracebloc/internal/published"
+	"github.com/tracebloc/kubectl-tracebloc/internal/contracttest"
 )
 
 // TestColumnNameVectors: the ingestor's published column-identifier cases
@@ -20,7 +20,7 @@ func TestColumnNameVectors(t *testing.T) {
 			Why   string `json:"why"`
 		} `json:"cases"`
 	}
-	if err := json.Unmarshal(published.Read(t, "column_identifier.v1.json"), &doc); err != nil {
+	if err := json.Unmarshal(contracttest.Read(t, "column_identifier.v1.json"), &doc); err != nil {
 		t.Fatal(err)
 	}
 	if doc.Version != "1" {

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/tracebloc/kubectl-tracebloc/internal/published"
+	"github.com/tracebloc/kubectl-tracebloc/internal/contracttest"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
 	"github.com/tracebloc/kubectl-tracebloc/schema"
 )
@@ -120,11 +120,11 @@ var invalidVariants = []struct {
 // TestContractSameVerdict: our schema and the published one accept and
 // reject the same specs, for every task, flag combination and mistake.
 func TestContractSameVerdict(t *testing.T) {
-	published, err := Compile(published.Read(t, "ingest.v1.json"))
+	published, err := compile(contracttest.Read(t, "ingest.v1.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ourSchema, err := Compile(schema.IngestV1)
+	ourSchema, err := compile(schema.IngestV1)
 	if err != nil {
 		t.Fatal(err)
 	}

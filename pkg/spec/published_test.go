@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/tracebloc/kubectl-tracebloc/internal/published"
+	"github.com/tracebloc/kubectl-tracebloc/internal/contracttest"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
 )
 
@@ -46,7 +46,7 @@ func allowedInputs(task category.Task) []Inputs {
 // what the command accepts passes the ingestor's published ingest schema,
 // for every task, before and after the dataset's files fill it in.
 func TestBuiltSpecsPassThePublishedSchema(t *testing.T) {
-	theirs, err := Compile(published.Read(t, "ingest.v1.json"))
+	theirs, err := compile(contracttest.Read(t, "ingest.v1.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,8 +23,8 @@ func mustLoad(doc []byte) *gojsonschema.Schema {
 	return s
 }
 
-// Compile compiles a draft-07 schema document.
-func Compile(schemaDoc []byte) (*gojsonschema.Schema, error) {
+// compile compiles a draft-07 schema document.
+func compile(schemaDoc []byte) (*gojsonschema.Schema, error) {
 	return gojsonschema.NewSchema(gojsonschema.NewBytesLoader(schemaDoc))
 }
 

@@ -71,7 +71,7 @@ func WithHelperPod(ctx context.Context, o HelperOptions, fn func(pod string, age
 	if _, err := WaitRunning(ctx, o.Client, o.Namespace, pod.Name, o.Timeout); err != nil {
 		return err
 	}
-	var runner podexec.Runner = &podexec.PodExec{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Pod: pod.Name, Container: ContainerName}
+	runner := Exec(o.Client, o.Config, o.Namespace, pod.Name)
 	if o.NewRunner != nil {
 		runner = o.NewRunner(pod.Name)
 	}

@@ -38,11 +38,11 @@ func Create(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod) (
 	case apierrors.IsForbidden(err) && strings.Contains(msg, "PodSecurity"):
 		return nil, exitcode.Errorf(exitcode.Staging, "the namespace's Pod Security admission refused the stage pod: %v", err)
 	case apierrors.IsForbidden(err) && strings.Contains(msg, "exceeded quota"):
-		return nil, exitcode.Errorf(exitcode.Staging, "a ResourceQuota refused the stage pod (it asks for 100m CPU and 64Mi memory, at most 2 CPUs and 1Gi): %v", err)
+		return nil, exitcode.Errorf(exitcode.Staging, "a ResourceQuota refused the stage pod (%s): %v", resourcesAsked(), err)
 	case apierrors.IsForbidden(err) && (strings.Contains(msg, " usage per ") || strings.Contains(msg, "limit to request ratio")):
 		// The LimitRange admission plugin: the namespace's limits, not a
 		// missing permission.
-		return nil, exitcode.Errorf(exitcode.Staging, "a LimitRange of namespace %s refused the stage pod (it asks for 100m CPU and 64Mi memory, at most 2 CPUs and 1Gi): %v: ask a cluster admin to let a Pod's container reach those limits", pod.Namespace, err)
+		return nil, exitcode.Errorf(exitcode.Staging, "a LimitRange of namespace %s refused the stage pod (%s): %v: ask a cluster admin to let a Pod's container reach those limits", pod.Namespace, resourcesAsked(), err)
 	case apierrors.IsForbidden(err) && strings.Contains(msg, "admission webhook"):
 		return nil, exitcode.Errorf(exitcode.Staging, "an admission webhook refused the stage pod: %v", err)
 	case apierrors.IsInvalid(err):

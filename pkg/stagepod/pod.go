@@ -9,14 +9,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/naming"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 )
 
-// DefaultImage is the pinned stage image. The stage agent needs only a POSIX
-// sh with uname, cat, chmod, mv and mkdir (and uses gzip when it is there).
+// DefaultImage is the pinned stage image. The stage agent needs only
+// podexec.ImageNeeds of it.
 const DefaultImage = "alpine:3.20@sha256:d9e853e87e55526f6b2917df91a2115c36dd7c696a35be12163d44e6e2a4b6bc"
 
 // ImageEnv overrides DefaultImage, for mirrors and air-gapped registries.
@@ -37,7 +39,6 @@ const (
 	AnnotationCreatedAt = naming.AnnotationCreatedAt
 	AnnotationHolder    = naming.AnnotationHolder
 	Selector            = naming.StagePodSelector
-	AnySelector         = naming.AnyPodSelector
 )
 
 // Mount points inside the stage Pod.
@@ -46,6 +47,23 @@ const (
 	ContainerName = "stage"
 	uid           = 65532
 )
+
+// Resources are what the stage Pod's container asks for and may reach, as
+// BuildPod sets them and the quota and LimitRange refusals name them.
+var Resources = struct {
+	RequestCPU, RequestMemory, LimitCPU, LimitMemory string
+}{RequestCPU: "100m", RequestMemory: "64Mi", LimitCPU: "2", LimitMemory: "1Gi"}
+
+// resourcesAsked is Resources in a refusal's words.
+func resourcesAsked() string {
+	r := Resources
+	return fmt.Sprintf("it asks for %s CPU and %s memory, at most %s CPUs and %s", r.RequestCPU, r.RequestMemory, r.LimitCPU, r.LimitMemory)
+}
+
+// Exec is pods/exec into the stage container of pod.
+func Exec(client kubernetes.Interface, config *rest.Config, namespace, pod string) podexec.Runner {
+	return &podexec.PodExec{Client: client, Config: config, Namespace: namespace, Pod: pod, Container: ContainerName}
+}
 
 // PodOptions describe one stage Pod.
 type PodOptions struct {
@@ -140,12 +158,12 @@ func BuildPod(o PodOptions) *corev1.Pod {
 				// 12-15 s at 256Mi). The request stays small.
 				Resources: corev1.ResourceRequirements{
 					Requests: corev1.ResourceList{
-						corev1.ResourceCPU:    resource.MustParse("100m"),
-						corev1.ResourceMemory: resource.MustParse("64Mi"),
+						corev1.ResourceCPU:    resource.MustParse(Resources.RequestCPU),
+						corev1.ResourceMemory: resource.MustParse(Resources.RequestMemory),
 					},
 					Limits: corev1.ResourceList{
-						corev1.ResourceCPU:    resource.MustParse("2"),
-						corev1.ResourceMemory: resource.MustParse("1Gi"),
+						corev1.ResourceCPU:    resource.MustParse(Resources.LimitCPU),
+						corev1.ResourceMemory: resource.MustParse(Resources.LimitMemory),
 					},
 				},
 				VolumeMounts: []corev1.VolumeMount{

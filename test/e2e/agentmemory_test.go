@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"github.com/tracebloc/kubectl-tracebloc/test/harness"
+
 	"path/filepath"
 	"testing"
 
@@ -32,19 +34,19 @@ func TestAgentMemoryPerFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := []string{"TRACEBLOC_CACHE_DIR=" + t.TempDir()}
-	base := pushMeasured(t, env, one, table)
+	base := harness.PushMeasured(t, plugin, env, one, table)
 	removeStaged(t, table)
-	got := pushMeasured(t, env, many, table)
-	t.Logf("agent peak: %.1f MiB for 2 files, %.1f MiB for %d files (%.0f bytes a file)", float64(base.agentPeak)/(1<<20),
-		float64(got.agentPeak)/(1<<20), n, float64(got.agentPeak-base.agentPeak)/n)
-	if base.agentPeak <= 0 || got.agentPeak <= 0 {
-		t.Fatalf("the agent reported no peak memory (%d, %d)", base.agentPeak, got.agentPeak)
+	got := harness.PushMeasured(t, plugin, env, many, table)
+	t.Logf("agent peak: %.1f MiB for 2 files, %.1f MiB for %d files (%.0f bytes a file)", float64(base.AgentPeak)/(1<<20),
+		float64(got.AgentPeak)/(1<<20), n, float64(got.AgentPeak-base.AgentPeak)/n)
+	if base.AgentPeak <= 0 || got.AgentPeak <= 0 {
+		t.Fatalf("the agent reported no peak memory (%d, %d)", base.AgentPeak, got.AgentPeak)
 	}
-	if per := (got.agentPeak - base.agentPeak) / n; per > agentBytesPerFile {
+	if per := (got.AgentPeak - base.AgentPeak) / n; per > agentBytesPerFile {
 		t.Errorf("the agent took %d bytes a file, bound %d: a million files would not fit its budget", per, agentBytesPerFile)
 	}
-	want, wn := localDigest(t, many, textRels(t, many))
-	if sum, gn := stagedDigest(t, table); sum != want || gn != wn {
+	want, wn := harness.LocalDigest(t, many, harness.TextRels(t, many))
+	if sum, gn := harness.StagedDigest(t, kubectlBin, kubeconfig, table); sum != want || gn != wn {
 		t.Errorf("the staged copy differs: %d files %s staged, %d files %s local", gn, sum, wn, want)
 	}
 }

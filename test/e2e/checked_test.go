@@ -154,7 +154,7 @@ find "$S" -maxdepth 1 -type f -exec grep -lF "$1" {} + 2>/dev/null; true`
 			if err != nil && !apierrors.IsNotFound(err) {
 				t.Fatal(err)
 			}
-			if err == nil && !lock.Free(l) {
+			if err == nil && !lock.IsFree(l) {
 				t.Errorf("the Lease is still held by %s", *l.Spec.HolderIdentity)
 			}
 		})

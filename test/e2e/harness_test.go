@@ -19,98 +19,49 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/utils/ptr"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
+	"github.com/tracebloc/kubectl-tracebloc/test/harness"
 )
 
 const (
-	ns         = "tracebloc"
-	readerPod  = "e2e-reader"
-	stagingDir = "/data/shared/.tracebloc-staging"
+	ns         = harness.Namespace
+	readerPod  = harness.ReaderPod
+	stagingDir = spec.StagingRoot
 )
 
+// The cluster of the run; TestMain sets them.
 var (
-	plugin     = os.Getenv("TRACEBLOC_PLUGIN")
-	kubeconfig = os.Getenv("KUBECONFIG")
-	stageImage = os.Getenv("TRACEBLOC_STAGE_IMAGE")
-	kubectlBin = "kubectl"
+	plugin     string
+	kubeconfig string
+	stageImage string
+	kubectlBin string
 	client     kubernetes.Interface
 )
 
 func TestMain(m *testing.M) {
-	if plugin == "" || kubeconfig == "" || stageImage == "" {
-		fmt.Fprintln(os.Stderr, "e2e: TRACEBLOC_PLUGIN, KUBECONFIG and TRACEBLOC_STAGE_IMAGE must be set: run `make e2e`")
-		os.Exit(1)
-	}
-	if state := os.Getenv("LOCALCLUSTER_STATE"); state != "" {
-		kubectlBin = filepath.Join(state, "bin", "kubectl")
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	env, err := harness.Setup()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(1)
 	}
-	client = kubernetes.NewForConfigOrDie(cfg)
-	// Start from a clean namespace: stage pods of an earlier, killed run of
-	// the suite would fail the checks that nothing is left behind.
-	_ = client.CoreV1().Pods(ns).DeleteCollection(context.Background(), metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))},
-		metav1.ListOptions{LabelSelector: stagepod.Selector})
-	if err := startReader(); err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: starting the reader pod:", err)
-		os.Exit(1)
-	}
+	plugin, kubeconfig, stageImage, kubectlBin, client = env.Plugin, env.Kubeconfig, env.StageImage, env.Kubectl, env.Client
 	code := m.Run()
-	writeBenchmarks()
-	_ = client.CoreV1().Pods(ns).Delete(context.Background(), readerPod, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))})
+	env.Teardown()
 	os.Exit(code)
 }
 
 // restrictedPod is a Pod that passes Pod Security "restricted" and mounts client-pvc.
-func restrictedPod(name string) *corev1.Pod {
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"e2e": "reader"}},
-		Spec: corev1.PodSpec{
-			AutomountServiceAccountToken:  ptr.To(false),
-			TerminationGracePeriodSeconds: ptr.To(int64(1)),
-			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To(int64(65532)),
-				RunAsGroup: ptr.To(int64(65532)), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
-			Containers: []corev1.Container{{
-				Name: "reader", Image: stageImage, ImagePullPolicy: corev1.PullIfNotPresent,
-				Command: []string{"sh", "-c", "trap 'exit 0' TERM; sleep 36000 & wait"},
-				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false), ReadOnlyRootFilesystem: ptr.To(true),
-					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
-				VolumeMounts: []corev1.VolumeMount{{Name: "shared", MountPath: "/data/shared"}},
-			}},
-			Volumes: []corev1.Volume{{Name: "shared", VolumeSource: corev1.VolumeSource{
-				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "client-pvc"}}}},
-		},
-	}
-}
+func restrictedPod(name string) *corev1.Pod { return harness.RestrictedPod(name, stageImage) }
 
-func startReader() error {
-	ctx := context.Background()
-	_ = client.CoreV1().Pods(ns).Delete(ctx, readerPod, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))})
-	for i := 0; i < 100; i++ {
-		if _, err := client.CoreV1().Pods(ns).Get(ctx, readerPod, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if _, err := client.CoreV1().Pods(ns).Create(ctx, restrictedPod(readerPod), metav1.CreateOptions{}); err != nil {
-		return err
-	}
-	_, err := stagepod.WaitRunning(ctx, client, ns, readerPod, 2*time.Minute)
-	return err
-}
+// slowLink shapes the link to the cluster to 100 Mbit/s until undone.
+var slowLink = harness.SlowLink
 
 // inReader runs a shell command in the reader Pod with the real kubectl.
 func inReader(t *testing.T, script string, args ...string) string {
@@ -328,16 +279,5 @@ func assertNoStagePodsOf(t *testing.T, table string) {
 	}
 }
 
-// slowLink shapes the veth to the cluster to 100 Mbit/s (tc tbf). The
-// returned func takes the shaping off; it also runs when the test or
-// benchmark ends.
-func slowLink(tb testing.TB) (undo func()) {
-	tb.Helper()
-	if out, err := exec.Command("tc", "qdisc", "replace", "dev", "tblc0", "root", "tbf", "rate", "100mbit", "burst", "256kb", "latency", "50ms").CombinedOutput(); err != nil {
-		tb.Fatalf("tc: %v %s", err, out)
-	}
-	var once sync.Once
-	undo = func() { once.Do(func() { _ = exec.Command("tc", "qdisc", "del", "dev", "tblc0", "root").Run() }) }
-	tb.Cleanup(undo)
-	return undo
-}
+// listenRelay hands each loopback connection, with one to target, to forward.
+var listenRelay = harness.ListenRelay

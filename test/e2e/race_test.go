@@ -162,7 +162,7 @@ func TestInterruptThroughTimeoutLeavesNothing(t *testing.T) {
 		if err != nil && !apierrors.IsNotFound(err) {
 			t.Fatal(err)
 		}
-		if err == nil && !lock.Free(l) {
+		if err == nil && !lock.IsFree(l) {
 			t.Fatalf("run %d (exit %d): the Lease is still held by %s:\n%s", i, code, *l.Spec.HolderIdentity, errb.String())
 		}
 	}

@@ -77,7 +77,7 @@ func assertNothingHeld(t *testing.T, table string) {
 	if err != nil && !apierrors.IsNotFound(err) {
 		t.Fatal(err)
 	}
-	if err == nil && !lock.Free(l) {
+	if err == nil && !lock.IsFree(l) {
 		t.Errorf("the Lease of %s is still held by %s", table, *l.Spec.HolderIdentity)
 	}
 }

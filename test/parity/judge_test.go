@@ -40,14 +40,19 @@ func preflight(s *sample, dir string) verdict {
 	if family(s.task) == "tabular" {
 		path = filepath.Join(dir, s.csvName)
 	}
-	o := push.Options{Path: path, Table: "parity_t", Category: s.task, Intent: "train", LabelColumn: s.labelColumn,
-		TargetSize: s.targetSize, NumberOfKeypoints: s.keypoints, Schema: s.schema, LabelPolicy: s.policy,
-		TimeColumn: s.timeColumn, DryRun: true, Limits: dataset.DefaultLimits,
+	f := spec.Flags{Table: "parity_t", Category: s.task, Intent: "train", LabelColumn: s.labelColumn,
+		TargetSize: s.targetSize, NumberOfKeypoints: s.keypoints, Schema: s.schema, LabelPolicy: s.policy, TimeColumn: s.timeColumn}
+	if s.labelColumn == "label" && !s.labelSet && !supervised(s.task) {
+		f.LabelColumn = spec.DefaultLabel
+	}
+	// The flags are read as the command reads them, then the local checks run.
+	parsed, err := spec.ParseFlags(f)
+	if err != nil {
+		return verdict{reason: err.Error()}
+	}
+	o := push.Options{Local: push.FromFlags(path, parsed, dataset.DefaultLimits, nil), DryRun: true,
 		Printer: output.New(io.Discard, io.Discard, true),
 		Connect: func() (*push.Connection, error) { return nil, errLocalChecksPassed }}
-	if s.labelColumn == "label" && !s.labelSet && !supervised(s.task) {
-		o.LabelColumn = spec.DefaultLabel
-	}
 	r, err := push.Run(context.Background(), o)
 	if errors.Is(err, errLocalChecksPassed) {
 		return verdict{accepted: true, spec: r.Spec}

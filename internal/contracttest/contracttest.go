@@ -1,7 +1,7 @@
-// Package published finds the ingestor's published contract files for the
+// Package contracttest finds the ingestor's published contract files for the
 // contract tests. They live beside the repository, in
 // ../shared/contracts/, and are never copied into it.
-package published
+package contracttest
 
 import (
 	"errors"

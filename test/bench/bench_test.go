@@ -1,6 +1,6 @@
 //go:build e2e
 
-package e2e
+package bench
 
 import (
 	"bufio"
@@ -68,7 +68,7 @@ func writeBenchmarks() {
 	}
 	sort.Strings(titles)
 	var b strings.Builder
-	b.WriteString("# Benchmarks\n\nWritten by `make bench` (`go test -tags e2e -run '^$' -bench . -benchtime 1x ./test/e2e/`) on the local real cluster\n")
+	b.WriteString("# Benchmarks\n\nWritten by `make bench` (`go test -tags e2e -run '^$' -bench . -benchtime 1x ./test/bench/`) on the local real cluster\n")
 	b.WriteString("of `hack/localcluster` (one node, 2 cores, loopback veth), with the same kubectl v1.37.2 built by the cluster tooling.\n")
 	b.WriteString("Within a section, everything was measured side by side in one run; `-bench <Name>` refreshes only its sections.\n")
 	for _, t := range titles {
@@ -394,32 +394,6 @@ func newCountingRelay(b *testing.B) *countingRelay {
 		go func() { _, _ = io.Copy(c, up); c.Close() }()
 	})
 	return r
-}
-
-// listenRelay listens on loopback and hands each connection, with one of
-// its own to target, to forward.
-func listenRelay(tb testing.TB, target string, forward func(client, upstream net.Conn)) net.Listener {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			forward(c, up)
-		}
-	}()
-	tb.Cleanup(func() { ln.Close() })
-	return ln
 }
 
 func (r *countingRelay) measure(b *testing.B, args ...string) int64 {
