@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -137,7 +138,7 @@ type PushOptions struct {
 	TimeColumn        string
 	DataID            string
 	DryRun            bool
-	Output            string
+	Output            output.OutputFormat
 	Quiet             bool
 	StageImage        string
 	PodRunningTimeout time.Duration
@@ -169,13 +170,11 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 				err = o.validateTaskFlags(c.Flags())
 			}
 			if err != nil {
-				if o.Output == "json" {
-					// -o json promises one object on stdout for every
-					// failure, a flag refused before the push began too.
-					rep := push.Refused(push.Options{Path: o.Path, Table: o.Table, Category: o.Category, Intent: o.Intent}, err)
-					_ = output.New(o.streams.Out, o.streams.ErrOut, o.Quiet).JSON(rep)
-				}
-				return err
+				// -o json promises one object on stdout for every
+				// failure, a flag refused before the push began too.
+				rep := push.Refused(push.Options{Path: o.Path, Table: o.Table, Category: o.Category, Intent: o.Intent}, err)
+				rep.SchemaVersion = push.SchemaVersion
+				return output.Finish(o.hooks.Printer, o.Output, rep, err, nil)
 			}
 			if !c.Flags().Changed("time-column") {
 				// Only a given --time-column is judged for the time-series
@@ -201,8 +200,7 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 	f.StringVar(&o.Intent, "intent", spec.DefaultIntent, "what the dataset is for: train or test")
 	f.StringVar(&o.LabelColumn, "label-column", spec.DefaultLabel, "column of labels.csv that holds the label")
 	f.BoolVar(&o.DryRun, "dry-run", false, "run every check and print the summary, stage nothing")
-	f.StringVarP(&o.Output, "output", "o", "text", "output format: text or json")
-	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print only warnings, errors and the result")
+	output.AddOutputFlags(f, &o.Output, &o.Quiet)
 	f.StringVar(&o.StageImage, "stage-image", defaultStageImage(), "image of the stage pod (needs a POSIX sh with uname, cat, chmod, mv, mkdir); env "+stagepod.ImageEnv+" sets the default")
 	f.StringVar(&o.Compress, "compress", push.CompressAuto, "compress the stream: auto (when a sample of the data shrinks), always or never; each chunk goes as zstd when the measured link is the bottleneck, else as the codec cheapest in CPU that keeps up (s2)")
 	f.StringVar(&o.MaxSize, "max-size", "", "refuse a dataset larger than this, e.g. 10G or 500Mi (default: no cap; a push that does not fit in the volume's free space stops before it sends anything)")
@@ -229,7 +227,7 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 
 // Validate checks the flags that need no file and no cluster.
 func (o *PushOptions) Validate() error {
-	if err := checkOutput(o.Output); err != nil {
+	if err := o.Output.Validate(); err != nil {
 		return err
 	}
 	if o.PodRunningTimeout <= 0 {
@@ -362,9 +360,10 @@ func completeTasks(_ *cobra.Command, _ []string, prefix string) ([]string, cobra
 
 // Run runs the push and prints its result.
 func (o *PushOptions) Run(ctx context.Context) error {
-	json := o.Output == "json"
-	p := output.New(o.streams.Out, o.streams.ErrOut, o.Quiet)
-	if json {
+	result := o.hooks.Printer
+	result.Quiet = o.Quiet
+	p := result
+	if o.Output == output.JSON {
 		// Stdout carries the JSON object alone; the summary goes to stderr.
 		p = output.New(o.streams.ErrOut, o.streams.ErrOut, o.Quiet)
 	}
@@ -395,15 +394,17 @@ func (o *PushOptions) Run(ctx context.Context) error {
 		Ingest: push.IngestOptions{StageOnly: o.StageOnly, Detach: o.Detach, IdempotencyKey: o.IdempotencyKey,
 			KeepStaged: o.KeepStaged, StartTimeout: o.RunStartTimeout},
 	})
-	if json {
-		if jerr := output.New(o.streams.Out, o.streams.ErrOut, o.Quiet).JSON(report); jerr != nil && err == nil {
-			return jerr
-		}
-		return err
-	}
-	if err != nil {
-		return err
-	}
-	push.PrintDone(p, report)
-	return nil
+	report.SchemaVersion = push.SchemaVersion
+	return output.Finish(result, o.Output, report, err, func(p *output.Printer) { push.PrintDone(p, report) })
+}
+
+// pushFailure is the object of a push that failed before it began, from
+// the flags cobra parsed.
+func pushFailure(c *cobra.Command, msg string, code int) *push.Report {
+	table, _ := c.Flags().GetString("table")
+	task, _ := c.Flags().GetString("task")
+	intent, _ := c.Flags().GetString("intent")
+	r := push.Refused(push.Options{Path: firstArg(c), Table: table, Category: task, Intent: intent}, errors.New(msg))
+	r.ExitCode, r.SchemaVersion = code, push.SchemaVersion
+	return r
 }
