@@ -34,7 +34,6 @@ func checkJSON(t *testing.T, command string, r result, v any) {
 	}
 }
 
-
 // volumeState is what the volume holds for table, down to each entry's
 // size, times and inode, read from the reader Pod: any write shows.
 func volumeState(t *testing.T, table string) string {
