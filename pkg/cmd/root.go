@@ -51,6 +51,14 @@ It takes every task of the ingestor, in three families:
 Tasks (push --task NAME; image_classification by default):
 `
 
+const rootLongEnd = `
+
+A push stages the dataset, submits the ingestion run and follows it; status,
+runs and logs show what happened, verify compares a staged copy with your
+dataset file by file, and cleanup removes what interrupted pushes left.
+Every command takes -o json: exactly one object on stdout, on success and
+on failure, with schema_version and exit_code.`
+
 // NewRootCmd returns `kubectl tracebloc` with its subcommands.
 func NewRootCmd(streams genericiooptions.IOStreams, hooks Hooks) *cobra.Command {
 	flags := genericclioptions.NewConfigFlags(true)
@@ -60,7 +68,7 @@ func NewRootCmd(streams genericiooptions.IOStreams, hooks Hooks) *cobra.Command 
 	root := &cobra.Command{
 		Use:           "kubectl-tracebloc",
 		Short:         "Stage local datasets on a tracebloc client cluster and ingest them",
-		Long:          rootLong + category.List(),
+		Long:          rootLong + category.List() + rootLongEnd,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl tracebloc"},
 		SilenceUsage:  true,
 		SilenceErrors: true,
