@@ -173,7 +173,6 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 				// -o json promises one object on stdout for every
 				// failure, a flag refused before the push began too.
 				rep := push.Refused(push.Options{Path: o.Path, Table: o.Table, Category: o.Category, Intent: o.Intent}, err)
-				rep.SchemaVersion = push.SchemaVersion
 				return output.Finish(o.hooks.Printer, o.Output, rep, err, nil)
 			}
 			if !c.Flags().Changed("time-column") {
@@ -394,7 +393,6 @@ func (o *PushOptions) Run(ctx context.Context) error {
 		Ingest: push.IngestOptions{StageOnly: o.StageOnly, Detach: o.Detach, IdempotencyKey: o.IdempotencyKey,
 			KeepStaged: o.KeepStaged, StartTimeout: o.RunStartTimeout},
 	})
-	report.SchemaVersion = push.SchemaVersion
 	return output.Finish(result, o.Output, report, err, func(p *output.Printer) { push.PrintDone(p, report) })
 }
 
@@ -405,6 +403,6 @@ func pushFailure(c *cobra.Command, msg string, code int) *push.Report {
 	task, _ := c.Flags().GetString("task")
 	intent, _ := c.Flags().GetString("intent")
 	r := push.Refused(push.Options{Path: firstArg(c), Table: table, Category: task, Intent: intent}, errors.New(msg))
-	r.ExitCode, r.SchemaVersion = code, push.SchemaVersion
+	r.ExitCode = code
 	return r
 }

@@ -89,8 +89,7 @@ type Report struct {
 	// SkippedRecords are records the ingestor will skip (object detection:
 	// annotations without an object).
 	SkippedRecords int `json:"skipped_records,omitempty"`
-	// SchemaVersion is SchemaVersion in every object printed (the printing
-	// path sets it).
+	// SchemaVersion is SchemaVersion in every report.
 	SchemaVersion int `json:"schema_version"`
 }
 

@@ -46,7 +46,7 @@ func Refused(o Options, err error) *Report {
 
 func newReport(o Options) *Report {
 	return &Report{Status: StatusFailed, LayoutVersion: category.LayoutVersion(), Table: o.Table, Category: o.Category, Intent: o.Intent, Path: o.Path,
-		Excluded: []dataset.Exclusion{}, BWLimit: o.BWLimit}
+		Excluded: []dataset.Exclusion{}, BWLimit: o.BWLimit, SchemaVersion: SchemaVersion}
 }
 
 func fail(r *Report, err error) {
