@@ -3,12 +3,15 @@
 package e2e
 
 import (
+	"bufio"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -146,5 +149,57 @@ func TestVerifyOfATableNeverStaged(t *testing.T) {
 	}
 	if pods := podNames(t, ns, stagepod.AnySelector); len(pods) > 0 {
 		t.Errorf("pods left behind: %v", pods)
+	}
+}
+
+// TestVerifyInterruptedLeavesNoPod: Ctrl-C as the helper Pod is created, or
+// two seconds later (the Pod starting or the agent reading), exits 130 and
+// leaves no Pod; nothing on the volume changes.
+func TestVerifyInterruptedLeavesNoPod(t *testing.T) {
+	const table = "e2e_verify_int"
+	removeStaged(t, table)
+	dir := bulkDataset(t)
+	if r := runPlugin(t, nil, "push", dir, "--table", table, "-n", ns, "-o", "json"); r.code != 0 {
+		t.Fatalf("push:\n%s", r)
+	}
+	before := volumeState(t, table)
+	// The figures of a whole verify of the same copy, for the report.
+	for _, deep := range []string{"--deep=false", "--deep"} {
+		start := time.Now()
+		if r := runPlugin(t, nil, "verify", dir, "--table", table, "-n", ns, deep); r.code != 0 {
+			t.Fatalf("verify %s:\n%s", deep, r)
+		}
+		t.Logf("verify %s of 1601 files (~150 MB): %.1fs", deep, time.Since(start).Seconds())
+	}
+	for _, after := range []time.Duration{0, 2 * time.Second} {
+		t.Run(after.String()+" after the pod is created", func(t *testing.T) {
+			cmd := pluginCmd(nil, "verify", dir, "--table", table, "-n", ns, "--deep")
+			stderr, err := cmd.StderrPipe()
+			must(t, err)
+			must(t, cmd.Start())
+			var errOut strings.Builder
+			sent := false
+			sc := bufio.NewScanner(stderr)
+			for sc.Scan() {
+				errOut.WriteString(sc.Text() + "\n")
+				if !sent && strings.Contains(sc.Text(), "creating helper pod") {
+					time.Sleep(after)
+					must(t, cmd.Process.Signal(syscall.SIGINT))
+					sent = true
+				}
+			}
+			_ = cmd.Wait()
+			code := cmd.ProcessState.ExitCode()
+			if !sent || (code != 130 && code != 0) {
+				t.Fatalf("exit %d (signal sent: %v):\n%s", code, sent, errOut.String())
+			}
+			if pods := podNames(t, ns, stagepod.AnySelector); len(pods) > 0 {
+				t.Errorf("pods left behind: %v\n%s", pods, errOut.String())
+			}
+			t.Logf("exit %d", code)
+		})
+	}
+	if after := volumeState(t, table); after != before {
+		t.Errorf("an interrupted verify changed the volume:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
