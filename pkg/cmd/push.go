@@ -173,7 +173,7 @@ func NewCmdPush(flags *genericclioptions.ConfigFlags, streams genericiooptions.I
 				// -o json promises one object on stdout for every
 				// failure, a flag refused before the push began too.
 				rep := push.Refused(push.Options{Path: o.Path, Table: o.Table, Category: o.Category, Intent: o.Intent}, err)
-				return output.Finish(o.hooks.Printer, o.Output, rep, err, nil)
+				return output.Finish(o.printer(), o.Output, rep, err, nil)
 			}
 			if !c.Flags().Changed("time-column") {
 				// Only a given --time-column is judged for the time-series
@@ -359,7 +359,7 @@ func completeTasks(_ *cobra.Command, _ []string, prefix string) ([]string, cobra
 
 // Run runs the push and prints its result.
 func (o *PushOptions) Run(ctx context.Context) error {
-	result := o.hooks.Printer
+	result := o.printer()
 	result.Quiet = o.Quiet
 	p := result
 	if o.Output == output.JSON {
@@ -394,6 +394,14 @@ func (o *PushOptions) Run(ctx context.Context) error {
 			KeepStaged: o.KeepStaged, StartTimeout: o.RunStartTimeout},
 	})
 	return output.Finish(result, o.Output, report, err, func(p *output.Printer) { push.PrintDone(p, report) })
+}
+
+// printer is the printer of the results: main's, or one over the streams.
+func (o *PushOptions) printer() *output.Printer {
+	if o.hooks.Printer == nil {
+		o.hooks.Printer = output.New(o.streams.Out, o.streams.ErrOut, o.Quiet)
+	}
+	return o.hooks.Printer
 }
 
 // pushFailure is the object of a push that failed before it began, from
