@@ -24,7 +24,7 @@ var cleanupExample = `  # List what pushes that died left behind, remove nothing
 // the printer from the flags; tests set them instead.
 type CleanupOptions struct {
 	Streams           genericiooptions.IOStreams
-	Output            output.OutputFormat
+	Output            output.Format
 	Quiet             bool
 	DryRun            bool
 	Image             string

@@ -42,14 +42,14 @@ func wantsJSON(root *cobra.Command, args []string) bool {
 		}
 	}
 	for i, a := range args {
-		switch {
-		case a == "--":
+		switch a {
+		case "--":
 			return false
-		case a == "-o" || a == "--output":
+		case "-o", "--output":
 			if i+1 < len(args) && args[i+1] == string(output.JSON) {
 				return true
 			}
-		case a == "-ojson", a == "-o=json", a == "--output=json":
+		case "-ojson", "-o=json", "--output=json":
 			return true
 		}
 	}

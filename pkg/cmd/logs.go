@@ -29,7 +29,7 @@ type LogsOptions struct {
 	Follow   bool
 	NoFollow bool
 	Quiet    bool
-	Output   output.OutputFormat
+	Output   output.Format
 	Printer  *output.Printer
 }
 

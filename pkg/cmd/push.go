@@ -138,7 +138,7 @@ type PushOptions struct {
 	TimeColumn        string
 	DataID            string
 	DryRun            bool
-	Output            output.OutputFormat
+	Output            output.Format
 	Quiet             bool
 	StageImage        string
 	PodRunningTimeout time.Duration

@@ -25,7 +25,7 @@ var runsExample = `  # The ingestion runs of the tracebloc namespace, newest fir
 type RunsOptions struct {
 	Clients
 	Streams genericiooptions.IOStreams
-	Output  output.OutputFormat
+	Output  output.Format
 	Printer *output.Printer
 	Now     func() time.Time
 }

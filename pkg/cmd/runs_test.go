@@ -34,7 +34,7 @@ func TestRunsAndLogsThroughOptions(t *testing.T) {
 		{"text", "cats   key-1  ingest-job-1  running  2m"},
 	} {
 		streams, _, out, _ := genericiooptions.NewTestIOStreams()
-		o := &RunsOptions{Clients: Clients{Client: client, Namespace: "tb"}, Streams: streams, Output: output.OutputFormat(tt.output),
+		o := &RunsOptions{Clients: Clients{Client: client, Namespace: "tb"}, Streams: streams, Output: output.Format(tt.output),
 			Now: func() time.Time { return created.Add(2 * time.Minute) }}
 		must(t, o.Validate())
 		must(t, o.Complete())

@@ -26,7 +26,7 @@ var statusExample = `  # What the tracebloc namespace holds: release, volume, st
 // printer from the flags; tests set them instead.
 type StatusOptions struct {
 	Streams genericiooptions.IOStreams
-	Output  output.OutputFormat
+	Output  output.Format
 	Quiet   bool
 	Image   string
 

@@ -108,7 +108,7 @@ func deadPush(table string) []runtime.Object {
 }
 
 func (w *world) status(format string) *StatusOptions {
-	return &StatusOptions{Streams: w.io, Output: output.OutputFormat(format), Image: "alpine", Clients: Clients{Client: w.client, Namespace: "tb"}, NewRunner: w.runner,
+	return &StatusOptions{Streams: w.io, Output: output.Format(format), Image: "alpine", Clients: Clients{Client: w.client, Namespace: "tb"}, NewRunner: w.runner,
 		Now: func() time.Time { return stagedAt.Add(90 * time.Second) }}
 }
 
@@ -186,7 +186,7 @@ func TestStatusAndCleanupRefuseAnUnknownOutput(t *testing.T) {
 }
 
 func (w *world) cleanup(format string, dryRun bool) *CleanupOptions {
-	return &CleanupOptions{Streams: w.io, Output: output.OutputFormat(format), DryRun: dryRun, Image: "alpine", PodRunningTimeout: 5 * time.Second,
+	return &CleanupOptions{Streams: w.io, Output: output.Format(format), DryRun: dryRun, Image: "alpine", PodRunningTimeout: 5 * time.Second,
 		Clients: Clients{Client: w.client, Namespace: "tb"}, NewRunner: w.runner}
 }
 

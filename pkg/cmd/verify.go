@@ -58,7 +58,7 @@ Exit codes:
 // VerifyOptions are the inputs of verify.
 type VerifyOptions struct {
 	Streams           genericiooptions.IOStreams
-	Output            output.OutputFormat
+	Output            output.Format
 	Quiet             bool
 	Image             string
 	PodRunningTimeout time.Duration

@@ -33,7 +33,7 @@ func put(t *testing.T, dir string, files map[string]string) {
 }
 
 func (w *world) verify(path, table, format string) *VerifyOptions {
-	return &VerifyOptions{Streams: w.io, Output: output.OutputFormat(format), Image: "alpine", PodRunningTimeout: 5e9, Path: path, Table: table,
+	return &VerifyOptions{Streams: w.io, Output: output.Format(format), Image: "alpine", PodRunningTimeout: 5e9, Path: path, Table: table,
 		Clients: Clients{Client: w.client, Namespace: "tb"}, NewRunner: w.runner}
 }
 

@@ -20,7 +20,7 @@ type versionReport struct {
 
 // NewCmdVersion prints the version stamped at build time.
 func NewCmdVersion(p *output.Printer) *cobra.Command {
-	var format output.OutputFormat
+	var format output.Format
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the plugin version",

@@ -9,21 +9,21 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 )
 
-// OutputFormat is the value of -o: how a command prints its result.
-type OutputFormat string
+// Format is the value of -o: how a command prints its result.
+type Format string
 
 // The formats every command takes.
 const (
 	// Text is for people: tables and sentences on stdout.
-	Text OutputFormat = "text"
+	Text Format = "text"
 	// JSON is for scripts: exactly one JSON object on stdout, on success
 	// and on failure (docs/json-output.md).
-	JSON OutputFormat = "json"
+	JSON Format = "json"
 )
 
 // AddOutputFlags registers -o/--output into f and, when quiet is not nil,
 // -q/--quiet.
-func AddOutputFlags(fs *pflag.FlagSet, f *OutputFormat, quiet *bool) {
+func AddOutputFlags(fs *pflag.FlagSet, f *Format, quiet *bool) {
 	*f = Text
 	fs.VarP((*formatValue)(f), "output", "o", "output format: text or json")
 	if quiet != nil {
@@ -32,16 +32,16 @@ func AddOutputFlags(fs *pflag.FlagSet, f *OutputFormat, quiet *bool) {
 }
 
 // Validate refuses a format no command prints, before anything runs.
-func (f OutputFormat) Validate() error {
+func (f Format) Validate() error {
 	if f != Text && f != JSON {
 		return exitcode.Errorf(exitcode.BadFlags, "--output %q is not supported: use text or json", string(f))
 	}
 	return nil
 }
 
-// formatValue is OutputFormat as a flag. It takes any word: Validate
+// formatValue is Format as a flag. It takes any word: Validate
 // judges it, so that the message is the same for every command.
-type formatValue OutputFormat
+type formatValue Format
 
 func (v *formatValue) String() string     { return string(*v) }
 func (v *formatValue) Set(s string) error { *v = formatValue(s); return nil }
@@ -50,7 +50,7 @@ func (v *formatValue) Type() string       { return "string" }
 // Render prints v as the command's result: with JSON the one object on
 // stdout, else text draws it for people. It is the one output path of
 // every command.
-func Render(p *Printer, format OutputFormat, v any, text func(*Printer)) error {
+func Render(p *Printer, format Format, v any, text func(*Printer)) error {
 	if format == JSON {
 		return p.JSON(v)
 	}
@@ -62,7 +62,7 @@ func Render(p *Printer, format OutputFormat, v any, text func(*Printer)) error {
 // object v is printed either way (it carries the error and exit code);
 // text is drawn only on success, since main prints the error. It returns
 // err, or the failure to print on success.
-func Finish(p *Printer, format OutputFormat, v any, err error, text func(*Printer)) error {
+func Finish(p *Printer, format Format, v any, err error, text func(*Printer)) error {
 	if err != nil && format != JSON {
 		return err
 	}
