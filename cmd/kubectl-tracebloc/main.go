@@ -35,7 +35,7 @@ func run() int {
 
 	var mu sync.Mutex
 	var pending string
-	hooks := cmd.Hooks{OnPodCreated: func(namespace, pod string) {
+	hooks := cmd.Hooks{Printer: printer, OnPodCreated: func(namespace, pod string) {
 		mu.Lock()
 		defer mu.Unlock()
 		pending = push.DeleteCommand(namespace, pod)
@@ -58,14 +58,5 @@ func run() int {
 		os.Exit(exitcode.Interrupted)
 	})
 
-	root := cmd.NewRootCmd(streams, hooks)
-	if err := root.ExecuteContext(ctx); err != nil {
-		printer.Error(err)
-		if ctx.Err() != nil {
-			// Interrupted: whatever failed next failed because of it.
-			return exitcode.Interrupted
-		}
-		return exitcode.Of(err)
-	}
-	return exitcode.OK
+	return cmd.Execute(ctx, cmd.NewRootCmd(streams, hooks), printer, os.Args[1:])
 }

@@ -29,7 +29,6 @@ var kept = map[string]string{
 	"pkg/dataset.CanCheck":   "pkg/dataset is being reworked (parity branch)",
 	"pkg/dataset.ImagesDir":  "pkg/dataset is being reworked (parity branch)",
 	"pkg/dataset.SafeName":   "pkg/dataset is being reworked (parity branch)",
-	"pkg/transfer.HashFiles": "pkg/transfer is being reworked (big-data branch)",
 }
 
 // file is one parsed Go file and the package directory it belongs to.

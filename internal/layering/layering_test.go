@@ -30,6 +30,7 @@ var rules = []rule{
 	{"pkg/push", []string{"pkg/status", "pkg/cleanup"}, true, "the engines share machinery through pkg/leftover, podexec and the others, never through each other"},
 	{"pkg/status", []string{"pkg/push", "pkg/cleanup"}, true, "the engines share machinery through pkg/leftover, podexec and the others, never through each other"},
 	{"pkg/cleanup", []string{"pkg/push", "pkg/status"}, true, "the engines share machinery through pkg/leftover, podexec and the others, never through each other"},
+	{"pkg/verify", []string{"pkg/push", "pkg/status", "pkg/cleanup"}, true, "the engines share machinery through pkg/leftover, podexec and the others, never through each other"},
 	{"pkg/lock", []string{"pkg/stagepod", "pkg/ingest"}, true, "the Lease knows its names from pkg/naming and keeps its own record; Pods and runs are above it"},
 	{"pkg/transfer", []string{"pkg/dataset"}, true, "the stream sends files; what a dataset is, is decided above it"},
 	{"pkg/cmd", []string{"pkg/transfer", "pkg/lock", "pkg/agent/proto"}, false, "the command layer wires flags to engines; the stream, the Lease and the wire protocol are theirs"},

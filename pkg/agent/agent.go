@@ -93,7 +93,7 @@ func classify(err error) *failure {
 
 func dispatch(e *env, args []string, stderr io.Writer) error {
 	if len(args) == 0 {
-		return failf(proto.KindUsage, "usage: agent probe|stage|list|remove|ingest-lock")
+		return failf(proto.KindUsage, "usage: agent probe|stage|list|remove|ingest-lock|verify")
 	}
 	fset := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fset.SetOutput(stderr)
@@ -103,6 +103,7 @@ func dispatch(e *env, args []string, stderr io.Writer) error {
 	resend := fset.Bool("resend", false, "skip the inventory: the plugin has the plan")
 	selfSum := fset.String("sha256", "", "expected SHA-256 of this program")
 	staged := fset.Bool("staged", false, "remove: also staged copies")
+	deep := fset.Bool("deep", false, "verify: hash every staged file, trust no manifest")
 	lockPath := fset.String("lock", DefaultLockPath, "lock file that keeps one agent at work per Pod")
 	if err := fset.Parse(args[1:]); err != nil {
 		return failf(proto.KindUsage, "%v", err)
@@ -136,6 +137,8 @@ func dispatch(e *env, args []string, stderr io.Writer) error {
 		return remove(e, fset.Args(), *staged)
 	case proto.CmdIngestLock:
 		return ingestLock(e, *table)
+	case proto.CmdVerify:
+		return verifyCopy(e, *table, *deep)
 	}
 	return failf(proto.KindUsage, "unknown command %q", args[0])
 }

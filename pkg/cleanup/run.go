@@ -38,6 +38,10 @@ type Options struct {
 	NewRunner func(pod string) podexec.Runner
 }
 
+// SchemaVersion is the version of the -o json object of cleanup
+// (schema/cleanup.json): it changes only by additions.
+const SchemaVersion = 1
+
 // Report is what cleanup found and did; -o json prints it.
 type Report struct {
 	// Status is "clean", "found" (a dry run), "removed" or "failed".
@@ -47,11 +51,19 @@ type Report struct {
 	Removed   bool            `json:"removed"`
 	Error     string          `json:"error,omitempty"`
 	ExitCode  int             `json:"exit_code"`
+	// SchemaVersion is always SchemaVersion.
+	SchemaVersion int `json:"schema_version"`
+}
+
+// NewReport is the report of a cleanup of namespace that has found
+// nothing yet (status "failed" until it ends).
+func NewReport(namespace string) *Report {
+	return &Report{Status: "failed", Namespace: namespace, Found: []leftover.Item{}, SchemaVersion: SchemaVersion}
 }
 
 // Run finds the leftovers and, unless DryRun, removes them.
 func Run(ctx context.Context, o Options) (*Report, error) {
-	r := &Report{Status: "failed", Namespace: o.Namespace, Found: []leftover.Item{}}
+	r := NewReport(o.Namespace)
 	err := run(ctx, o, r)
 	if err != nil {
 		r.Error, r.ExitCode = err.Error(), exitcode.Of(err)

@@ -3,7 +3,6 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,7 +24,7 @@ var cleanupExample = `  # List what pushes that died left behind, remove nothing
 // the printer from the flags; tests set them instead.
 type CleanupOptions struct {
 	Streams           genericiooptions.IOStreams
-	Output            string
+	Output            output.Format
 	Quiet             bool
 	DryRun            bool
 	Image             string
@@ -38,8 +37,8 @@ type CleanupOptions struct {
 }
 
 // NewCmdCleanup returns the cleanup command.
-func NewCmdCleanup(getter genericclioptions.RESTClientGetter, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &CleanupOptions{Clients: Clients{Getter: getter}, Streams: streams}
+func NewCmdCleanup(getter genericclioptions.RESTClientGetter, streams genericiooptions.IOStreams, p *output.Printer) *cobra.Command {
+	o := &CleanupOptions{Clients: Clients{Getter: getter}, Streams: streams, Printer: p}
 	cmd := &cobra.Command{
 		Use:   "cleanup",
 		Short: "Remove what interrupted or killed pushes left behind",
@@ -61,21 +60,21 @@ remove them. A push of a table that holds a live Lease is never touched.`,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&o.DryRun, "dry-run", false, "only list what would be removed")
-	f.StringVarP(&o.Output, "output", "o", "text", "output format: text or json")
-	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print only warnings, errors and the result")
+	output.AddOutputFlags(f, &o.Output, &o.Quiet)
 	f.StringVar(&o.Image, "stage-image", defaultStageImage(), "image of the helper pod that looks at the staging folder")
 	f.DurationVar(&o.PodRunningTimeout, "pod-running-timeout", podRunningTimeout, "how long to wait for the helper pod to run")
 	return cmd
 }
 
 // Validate checks the flags.
-func (o *CleanupOptions) Validate() error { return checkOutput(o.Output) }
+func (o *CleanupOptions) Validate() error { return o.Output.Validate() }
 
 // Complete builds what is not set yet: the printer and the client.
 func (o *CleanupOptions) Complete() error {
 	if o.Printer == nil {
 		o.Printer = output.New(o.Streams.Out, o.Streams.ErrOut, o.Quiet)
 	}
+	o.Printer.Quiet = o.Quiet
 	return o.complete()
 }
 
@@ -85,20 +84,15 @@ func (o *CleanupOptions) Run(ctx context.Context) error {
 	r, err := cleanup.Run(ctx, cleanup.Options{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Image: o.Image,
 		DryRun: o.DryRun, PodRunningTimeout: o.PodRunningTimeout, CleanupTimeout: cleanupTimeout, Version: Version,
 		Note: p.Notef, Warn: p.Warnf, NewRunner: o.NewRunner})
-	if o.Output == "json" {
-		if jerr := p.JSON(r); jerr != nil && err == nil {
-			return jerr
-		}
-		return err
-	}
-	if err != nil {
-		return err
-	}
+	return output.Finish(p, o.Output, r, err, func(p *output.Printer) { printCleanup(p, r) })
+}
+
+func printCleanup(p *output.Printer, r *cleanup.Report) {
 	if len(r.Found) == 0 {
 		p.Resultf("nothing left behind in namespace %s\n", r.Namespace)
-		return nil
+		return
 	}
-	tw := tabwriter.NewWriter(p.Out, 0, 4, 2, ' ', 0)
+	tw := output.Table(p.Out)
 	fmt.Fprintln(tw, "KIND\tNAME\tTABLE\tAGE\tWHY")
 	for _, i := range r.Found {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", i.Kind, i.Name, i.Table, time.Duration(i.AgeSeconds*float64(time.Second)), i.Reason)
@@ -109,5 +103,11 @@ func (o *CleanupOptions) Run(ctx context.Context) error {
 	} else {
 		p.Resultf("dry run: nothing was removed\n")
 	}
-	return nil
+}
+
+// cleanupFailure is the object of a cleanup that failed before it began.
+func cleanupFailure(msg string, code int) *cleanup.Report {
+	r := cleanup.NewReport("")
+	r.Error, r.ExitCode = msg, code
+	return r
 }

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -139,7 +140,7 @@ type PushOptions struct {
 	TimeColumn        string
 	DataID            string
 	DryRun            bool
-	Output            string
+	Output            output.Format
 	Quiet             bool
 	StageImage        string
 	PodRunningTimeout time.Duration
@@ -163,7 +164,7 @@ type PushOptions struct {
 // NewPushOptions returns the options of push with the flags' defaults.
 func NewPushOptions(getter genericclioptions.RESTClientGetter, streams genericiooptions.IOStreams, hooks Hooks) *PushOptions {
 	return &PushOptions{Getter: getter, Streams: streams, Hooks: hooks, Category: spec.DefaultCategory, LabelPolicy: spec.PolicyBucket,
-		TimeColumn: spec.DefaultTimeColumn, Intent: spec.DefaultIntent, LabelColumn: spec.DefaultLabel, Output: "text",
+		TimeColumn: spec.DefaultTimeColumn, Intent: spec.DefaultIntent, LabelColumn: spec.DefaultLabel, Output: output.Text,
 		StageImage: defaultStageImage(), Compress: push.CompressAuto, PodRunningTimeout: podRunningTimeout, Retries: 3,
 		RunStartTimeout: ingest.DefaultStartTimeout}
 }
@@ -206,8 +207,7 @@ func newCmdPush(o *PushOptions) *cobra.Command {
 	f.StringVar(&o.Intent, "intent", o.Intent, "what the dataset is for: train or test")
 	f.StringVar(&o.LabelColumn, "label-column", o.LabelColumn, "column of labels.csv that holds the label")
 	f.BoolVar(&o.DryRun, "dry-run", o.DryRun, "run every check and print the summary, stage nothing")
-	f.StringVarP(&o.Output, "output", "o", o.Output, "output format: text or json")
-	f.BoolVarP(&o.Quiet, "quiet", "q", o.Quiet, "print only warnings, errors and the result")
+	output.AddOutputFlags(f, &o.Output, &o.Quiet)
 	f.StringVar(&o.StageImage, "stage-image", o.StageImage, "image of the stage pod (needs "+podexec.ImageNeeds+"); env "+stagepod.ImageEnv+" sets the default")
 	f.StringVar(&o.Compress, "compress", o.Compress, "compress the stream: auto (when a sample of the data shrinks), always or never; each chunk goes as zstd when the measured link is the bottleneck, else as the codec cheapest in CPU that keeps up (s2)")
 	f.StringVar(&o.MaxSize, "max-size", o.MaxSize, "refuse a dataset larger than this, e.g. 10G or 500Mi (default: no cap; a push that does not fit in the volume's free space stops before it sends anything)")
@@ -245,8 +245,9 @@ func (o *PushOptions) Complete(c *cobra.Command, args []string) {
 		o.TimeColumn = ""
 	}
 	if o.Push.Printer == nil {
-		o.Push.Printer = output.New(o.Streams.Out, o.Streams.ErrOut, o.Quiet)
-		if o.Output == "json" {
+		o.Push.Printer = o.printer()
+		o.Push.Printer.Quiet = o.Quiet
+		if o.Output == output.JSON {
 			// Stdout carries the JSON object alone; the summary goes to stderr.
 			o.Push.Printer = output.New(o.Streams.ErrOut, o.Streams.ErrOut, o.Quiet)
 		}
@@ -269,12 +270,9 @@ func (o *PushOptions) Complete(c *cobra.Command, args []string) {
 // refuse prints, with -o json, the one object a push promises on stdout for
 // every failure, a flag refused before the push began too.
 func (o *PushOptions) refuse(err error) error {
-	if o.Output == "json" {
-		r := o.Push
-		r.Local = push.LocalOptions{Path: o.Path, Inputs: spec.Inputs{Table: o.Table, Category: o.Category, Intent: o.Intent}}
-		_ = output.New(o.Streams.Out, o.Streams.ErrOut, o.Quiet).JSON(push.Refused(r, err))
-	}
-	return err
+	r := o.Push
+	r.Local = push.LocalOptions{Path: o.Path, Inputs: spec.Inputs{Table: o.Table, Category: o.Category, Intent: o.Intent}}
+	return output.Finish(o.printer(), o.Output, push.Refused(r, err), err, nil)
 }
 
 // Validate reads every flag once into the typed Push, in the order the
@@ -320,7 +318,7 @@ type readFlags struct {
 // readFlags checks the flags that need no task and reads them.
 func (o *PushOptions) readFlags() (readFlags, error) {
 	var r readFlags
-	if err := checkOutput(o.Output); err != nil {
+	if err := o.Output.Validate(); err != nil {
 		return r, err
 	}
 	if o.PodRunningTimeout <= 0 {
@@ -456,18 +454,25 @@ func completeTasks(_ *cobra.Command, _ []string, prefix string) ([]string, cobra
 
 // Run runs the push and prints its result.
 func (o *PushOptions) Run(ctx context.Context) error {
-	json := o.Output == "json"
-	p := o.Push.Printer
 	report, err := push.Run(ctx, o.Push)
-	if json {
-		if jerr := output.New(o.Streams.Out, o.Streams.ErrOut, o.Quiet).JSON(report); jerr != nil && err == nil {
-			return jerr
-		}
-		return err
+	return output.Finish(o.printer(), o.Output, report, err, func(p *output.Printer) { push.PrintDone(p, report) })
+}
+
+// printer is the printer of the results: main's, or one over the streams.
+func (o *PushOptions) printer() *output.Printer {
+	if o.Hooks.Printer == nil {
+		o.Hooks.Printer = output.New(o.Streams.Out, o.Streams.ErrOut, o.Quiet)
 	}
-	if err != nil {
-		return err
-	}
-	push.PrintDone(p, report)
-	return nil
+	return o.Hooks.Printer
+}
+
+// pushFailure is the object of a push that failed before it began, from
+// the flags cobra parsed.
+func pushFailure(c *cobra.Command, msg string, code int) *push.Report {
+	table, _ := c.Flags().GetString("table")
+	task, _ := c.Flags().GetString("task")
+	intent, _ := c.Flags().GetString("intent")
+	r := push.Refused(push.Options{Local: push.LocalOptions{Path: firstArg(c), Inputs: spec.Inputs{Table: table, Category: task, Intent: intent}}}, errors.New(msg))
+	r.ExitCode = code
+	return r
 }

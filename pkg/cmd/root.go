@@ -18,7 +18,6 @@ import (
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
@@ -28,6 +27,10 @@ import (
 // Hooks let main react to what a command creates, e.g. to print the exact
 // cleanup command when a second Ctrl-C exits at once.
 type Hooks struct {
+	// Printer is the one printer of the process: the commands print
+	// through it and main prints the error through it (nil: one over the
+	// streams).
+	Printer      *output.Printer
 	OnPodCreated func(namespace, pod string)
 }
 
@@ -48,13 +51,24 @@ It takes every task of the ingestor, in three families:
 Tasks (push --task NAME; image_classification by default):
 `
 
+const rootLongEnd = `
+
+A push stages the dataset, submits the ingestion run and follows it; status,
+runs and logs show what happened, verify compares a staged copy with your
+dataset file by file, and cleanup removes what interrupted pushes left.
+Every command takes -o json: exactly one object on stdout, on success and
+on failure, with schema_version and exit_code.`
+
 // NewRootCmd returns `kubectl tracebloc` with its subcommands.
 func NewRootCmd(streams genericiooptions.IOStreams, hooks Hooks) *cobra.Command {
 	flags := genericclioptions.NewConfigFlags(true)
+	if hooks.Printer == nil {
+		hooks.Printer = output.New(streams.Out, streams.ErrOut, false)
+	}
 	root := &cobra.Command{
 		Use:           "kubectl-tracebloc",
 		Short:         "Stage local datasets on a tracebloc client cluster and ingest them",
-		Long:          rootLong + category.List(),
+		Long:          rootLong + category.List() + rootLongEnd,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl tracebloc"},
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -65,11 +79,12 @@ func NewRootCmd(streams genericiooptions.IOStreams, hooks Hooks) *cobra.Command 
 		return exitcode.Errorf(exitcode.BadFlags, "%v\nSee '%s --help' for usage.", err, c.CommandPath())
 	})
 	root.AddCommand(NewCmdPush(flags, streams, hooks))
-	root.AddCommand(NewCmdCleanup(flags, streams))
-	root.AddCommand(NewCmdStatus(flags, streams))
-	root.AddCommand(NewCmdRuns(flags, streams))
-	root.AddCommand(NewCmdLogs(flags, streams))
-	root.AddCommand(NewCmdVersion(streams))
+	root.AddCommand(NewCmdCleanup(flags, streams, hooks.Printer))
+	root.AddCommand(NewCmdStatus(flags, streams, hooks.Printer))
+	root.AddCommand(NewCmdRuns(flags, streams, hooks.Printer))
+	root.AddCommand(NewCmdLogs(flags, streams, hooks.Printer))
+	root.AddCommand(NewCmdVerify(flags, streams, hooks.Printer))
+	root.AddCommand(NewCmdVersion(hooks.Printer))
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
 	return root
@@ -152,7 +167,7 @@ func completeTables(flags genericclioptions.RESTClientGetter) func(*cobra.Comman
 		}
 		var out []string
 		for name, rec := range tables {
-			out = append(out, fmt.Sprintf("%s\t%d files, %s, staged %s", name, rec.Files, dataset.HumanBytes(rec.Bytes), rec.At.Local().Format("2006-01-02 15:04")))
+			out = append(out, fmt.Sprintf("%s\t%d files, %s, staged %s", name, rec.Files, output.HumanBytes(rec.Bytes), rec.At.Local().Format("2006-01-02 15:04")))
 		}
 		return out, nil
 	})
@@ -169,12 +184,4 @@ func defaultStageImage() string {
 		return env
 	}
 	return stagepod.DefaultImage
-}
-
-// checkOutput refuses an -o value every command shares the rule for.
-func checkOutput(out string) error {
-	if out != "text" && out != "json" {
-		return exitcode.Errorf(exitcode.BadFlags, "--output %q is not supported: use text or json", out)
-	}
-	return nil
 }

@@ -3,7 +3,6 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,6 +10,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/ingest"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
 )
@@ -25,14 +25,14 @@ var runsExample = `  # The ingestion runs of the tracebloc namespace, newest fir
 type RunsOptions struct {
 	Clients
 	Streams genericiooptions.IOStreams
-	Output  string
+	Output  output.Format
 	Printer *output.Printer
 	Now     func() time.Time
 }
 
 // NewCmdRuns returns the runs command.
-func NewCmdRuns(getter genericclioptions.RESTClientGetter, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &RunsOptions{Clients: Clients{Getter: getter}, Streams: streams}
+func NewCmdRuns(getter genericclioptions.RESTClientGetter, streams genericiooptions.IOStreams, p *output.Printer) *cobra.Command {
+	o := &RunsOptions{Clients: Clients{Getter: getter}, Streams: streams, Printer: p}
 	cmd := &cobra.Command{
 		Use:   "runs",
 		Short: "List the ingestion runs of the namespace",
@@ -51,12 +51,12 @@ run the ingestor's summary. Attach to one with kubectl tracebloc logs.`,
 			return o.Run(c.Context())
 		},
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "text", "output format: text or json")
+	output.AddOutputFlags(cmd.Flags(), &o.Output, nil)
 	return cmd
 }
 
 // Validate checks the flags.
-func (o *RunsOptions) Validate() error { return checkOutput(o.Output) }
+func (o *RunsOptions) Validate() error { return o.Output.Validate() }
 
 // Complete builds what is not set yet: the printer, the clock and the client.
 func (o *RunsOptions) Complete() error {
@@ -72,25 +72,37 @@ func (o *RunsOptions) Complete() error {
 // Run lists the runs and prints them.
 func (o *RunsOptions) Run(ctx context.Context) error {
 	runs, err := ingest.ListRuns(ctx, o.Client, o.Namespace, true)
+	r := runsReport{Namespace: o.Namespace, Runs: runs, SchemaVersion: runsSchemaVersion}
+	if r.Runs == nil {
+		r.Runs = runsNone()
+	}
 	if err != nil {
-		return err
+		r.Error, r.ExitCode = err.Error(), exitcode.Of(err)
 	}
-	if o.Output == "json" {
-		return o.Printer.JSON(struct {
-			Namespace string       `json:"namespace"`
-			Runs      []ingest.Run `json:"runs"`
-		}{o.Namespace, runs})
-	}
-	printRuns(o.Printer, o.Namespace, runs, o.Now())
-	return nil
+	return output.Finish(o.Printer, o.Output, r, err, func(p *output.Printer) { printRuns(p, o.Namespace, runs, o.Now()) })
 }
+
+// runsSchemaVersion is the version of the -o json object of runs
+// (schema/runs.json): it changes only by additions.
+const runsSchemaVersion = 1
+
+// runsReport is the -o json object of runs.
+type runsReport struct {
+	Namespace     string       `json:"namespace"`
+	Runs          []ingest.Run `json:"runs"`
+	Error         string       `json:"error,omitempty"`
+	ExitCode      int          `json:"exit_code"`
+	SchemaVersion int          `json:"schema_version"`
+}
+
+func runsNone() []ingest.Run { return []ingest.Run{} }
 
 func printRuns(p *output.Printer, namespace string, runs []ingest.Run, now time.Time) {
 	if len(runs) == 0 {
 		p.Resultf("no ingestion runs in namespace %s\n", namespace)
 		return
 	}
-	tw := tabwriter.NewWriter(p.Out, 0, 4, 2, ' ', 0)
+	tw := output.Table(p.Out)
 	fmt.Fprintln(tw, "TABLE\tKEY\tJOB\tSTATE\tAGE\tSUMMARY")
 	for _, r := range runs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", orDash(r.Table), r.Key, r.Job, r.State, ingest.Age(now, r.Created), summaryCell(r.Summary))

@@ -16,6 +16,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/ingest"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
 )
 
 // A run recorded on its table's Lease is listed with its table, as JSON and
@@ -29,11 +30,11 @@ func TestRunsAndLogsThroughOptions(t *testing.T) {
 	must(t, lock.RecordRun(ctx, client, "tb", "cats", "ingest-job-1", "key-1"))
 
 	for _, tt := range []struct{ output, want string }{
-		{"json", `{"namespace":"tb","runs":[{"table":"cats","key":"key-1","job":"ingest-job-1","namespace":"tb","state":"running","created":"2026-11-30T09:00:00Z"}]}`},
+		{"json", `{"namespace":"tb","runs":[{"table":"cats","key":"key-1","job":"ingest-job-1","namespace":"tb","state":"running","created":"2026-11-30T09:00:00Z"}],"exit_code":0,"schema_version":1}`},
 		{"text", "cats   key-1  ingest-job-1  running  2m"},
 	} {
 		streams, _, out, _ := genericiooptions.NewTestIOStreams()
-		o := &RunsOptions{Clients: Clients{Client: client, Namespace: "tb"}, Streams: streams, Output: tt.output,
+		o := &RunsOptions{Clients: Clients{Client: client, Namespace: "tb"}, Streams: streams, Output: output.Format(tt.output),
 			Now: func() time.Time { return created.Add(2 * time.Minute) }}
 		must(t, o.Validate())
 		must(t, o.Complete())

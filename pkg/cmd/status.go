@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
@@ -28,7 +26,7 @@ var statusExample = `  # What the tracebloc namespace holds: release, volume, st
 // printer from the flags; tests set them instead.
 type StatusOptions struct {
 	Streams genericiooptions.IOStreams
-	Output  string
+	Output  output.Format
 	Quiet   bool
 	Image   string
 
@@ -40,8 +38,8 @@ type StatusOptions struct {
 }
 
 // NewCmdStatus returns the status command.
-func NewCmdStatus(getter genericclioptions.RESTClientGetter, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &StatusOptions{Clients: Clients{Getter: getter}, Streams: streams}
+func NewCmdStatus(getter genericclioptions.RESTClientGetter, streams genericiooptions.IOStreams, p *output.Printer) *cobra.Command {
+	o := &StatusOptions{Clients: Clients{Getter: getter}, Streams: streams, Printer: p}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the client release, its volume and the staged tables",
@@ -62,20 +60,20 @@ The staging folder is read through a short-lived helper pod.`,
 			return o.Run(c.Context())
 		},
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "text", "output format: text or json")
-	cmd.Flags().BoolVarP(&o.Quiet, "quiet", "q", false, "print only warnings, errors and the result")
+	output.AddOutputFlags(cmd.Flags(), &o.Output, &o.Quiet)
 	cmd.Flags().StringVar(&o.Image, "stage-image", defaultStageImage(), "image of the helper pod that reads the staging folder")
 	return cmd
 }
 
 // Validate checks the flags.
-func (o *StatusOptions) Validate() error { return checkOutput(o.Output) }
+func (o *StatusOptions) Validate() error { return o.Output.Validate() }
 
 // Complete builds what is not set yet: the printer, the clock and the client.
 func (o *StatusOptions) Complete() error {
 	if o.Printer == nil {
 		o.Printer = output.New(o.Streams.Out, o.Streams.ErrOut, o.Quiet)
 	}
+	o.Printer.Quiet = o.Quiet
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -88,17 +86,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	r, err := status.Run(ctx, stagepod.HelperOptions{Client: o.Client, Config: o.Config, Namespace: o.Namespace,
 		Image: o.Image, Timeout: podRunningTimeout, CleanupTimeout: cleanupTimeout, Version: Version, Note: p.Notef, Warn: p.Warnf,
 		NewRunner: o.NewRunner})
-	if o.Output == "json" {
-		if jerr := p.JSON(r); jerr != nil && err == nil {
-			return jerr
-		}
-		return err
-	}
-	if err != nil {
-		return err
-	}
-	printStatus(p, r, o.Now())
-	return nil
+	return output.Finish(p, o.Output, r, err, func(p *output.Printer) { printStatus(p, r, o.Now()) })
 }
 
 func printStatus(p *output.Printer, r *status.Report, now time.Time) {
@@ -109,14 +97,14 @@ func printStatus(p *output.Printer, r *status.Report, now time.Time) {
 		p.Resultf("Staged:     no tables yet (kubectl tracebloc push <folder> --table <name>)\n")
 	} else {
 		p.Resultf("Staged:\n")
-		tw := tabwriter.NewWriter(p.Out, 0, 4, 2, ' ', 0)
+		tw := output.Table(p.Out)
 		fmt.Fprintln(tw, "  TABLE\tTASK\tFILES\tSIZE\tSTAGED")
 		for _, t := range r.Tables {
 			task := t.Task
 			if task == "" {
 				task = "-"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s (%s ago)\n", t.Name, task, t.Files, dataset.HumanBytes(t.Bytes),
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s (%s ago)\n", t.Name, task, t.Files, output.HumanBytes(t.Bytes),
 				t.StagedAt.Format("2006-01-02 15:04:05 MST"), now.Sub(t.StagedAt).Round(time.Second))
 		}
 		_ = tw.Flush()
@@ -129,4 +117,11 @@ func printStatus(p *output.Printer, r *status.Report, now time.Time) {
 	for _, i := range r.Leftovers {
 		p.Resultf("  %s %s (%s)\n", strings.ToLower(string(i.Kind)), i.Name, i.Reason)
 	}
+}
+
+// statusFailure is the object of a status that failed before it began.
+func statusFailure(msg string, code int) *status.Report {
+	r := status.NewReport("")
+	r.Error, r.ExitCode = msg, code
+	return r
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/naming"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 )
@@ -106,8 +107,8 @@ func deadPush(table string) []runtime.Object {
 	}
 }
 
-func (w *world) status(output string) *StatusOptions {
-	return &StatusOptions{Streams: w.io, Output: output, Image: "alpine", Clients: Clients{Client: w.client, Namespace: "tb"}, NewRunner: w.runner,
+func (w *world) status(format string) *StatusOptions {
+	return &StatusOptions{Streams: w.io, Output: output.Format(format), Image: "alpine", Clients: Clients{Client: w.client, Namespace: "tb"}, NewRunner: w.runner,
 		Now: func() time.Time { return stagedAt.Add(90 * time.Second) }}
 }
 
@@ -161,7 +162,7 @@ func TestStatusText(t *testing.T) {
 	for _, line := range []string{
 		"Namespace:  tb\n",
 		"Release:    tb (chart 2.0.1",
-		"  cats   -     1      2.0 KiB  2026-11-30 09:00:00 UTC (1m30s ago)\n",
+		"  cats    -      1       2.0 KiB   2026-11-30 09:00:00 UTC (1m30s ago)\n",
 		"Leftovers:  2 (remove them with kubectl tracebloc cleanup -n tb)\n",
 		"  lease " + lock.LeaseName("birds") + " (expired: its push stopped renewing it)\n",
 		"  pod tracebloc-stage-birds-dead1 (no live push owns it)\n",
@@ -184,8 +185,8 @@ func TestStatusAndCleanupRefuseAnUnknownOutput(t *testing.T) {
 	}
 }
 
-func (w *world) cleanup(output string, dryRun bool) *CleanupOptions {
-	return &CleanupOptions{Streams: w.io, Output: output, DryRun: dryRun, Image: "alpine", PodRunningTimeout: 5 * time.Second,
+func (w *world) cleanup(format string, dryRun bool) *CleanupOptions {
+	return &CleanupOptions{Streams: w.io, Output: output.Format(format), DryRun: dryRun, Image: "alpine", PodRunningTimeout: 5 * time.Second,
 		Clients: Clients{Client: w.client, Namespace: "tb"}, NewRunner: w.runner}
 }
 
@@ -196,7 +197,7 @@ func TestCleanupDryRunRemovesNothing(t *testing.T) {
 	o := w.cleanup("text", true)
 	must(t, o.Complete())
 	must(t, o.Run(context.Background()))
-	for _, s := range []string{"Folder  /data/shared/.tracebloc-staging/.partial-birds  birds", "Lease   " + lock.LeaseName("birds"), "Pod     tracebloc-stage-birds-dead1", "dry run: nothing was removed\n"} {
+	for _, s := range []string{"Folder   /data/shared/.tracebloc-staging/.partial-birds   birds", "Lease    " + lock.LeaseName("birds"), "Pod      tracebloc-stage-birds-dead1", "dry run: nothing was removed\n"} {
 		if !strings.Contains(w.out.String(), s) {
 			t.Errorf("output lacks %q:\n%s", s, w.out)
 		}

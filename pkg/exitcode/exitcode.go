@@ -25,7 +25,10 @@ const (
 	Submit = 8
 	// RunFailed: the ingestion run failed, finished with failures, or its
 	// result is unknown.
-	RunFailed   = 9
+	RunFailed = 9
+	// Differs: verify found the staged copy is not the local dataset
+	// (files missing, extra or changed), or no staged copy at all.
+	Differs     = 10
 	Interrupted = 130
 )
 

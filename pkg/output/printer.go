@@ -21,6 +21,8 @@ type Printer struct {
 	// LogInterval spaces progress lines in logs.
 	LogInterval time.Duration
 	color       bool
+	// wroteJSON: the command's JSON object is out.
+	wroteJSON bool
 }
 
 // New returns a Printer over out and errOut. Colour is on only when errOut is a
@@ -63,11 +65,15 @@ func (p *Printer) Resultf(format string, args ...any) {
 
 // JSON prints v as the single JSON object of a command's stdout.
 func (p *Printer) JSON(v any) error {
+	p.wroteJSON = true
 	enc := json.NewEncoder(p.Out)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
+
+// WroteJSON reports whether the printer printed a JSON object.
+func (p *Printer) WroteJSON() bool { return p.wroteJSON }
 
 // Color reports whether the printer paints its prefixes.
 func (p *Printer) Color() bool { return p.color }

@@ -19,6 +19,10 @@ const (
 	StatusFailed    = "failed"
 )
 
+// SchemaVersion is the version of the -o json object of push
+// (schema/push.json): it changes only by additions.
+const SchemaVersion = 1
+
 // Report is everything a push learned and did; -o json prints it as the one
 // object on stdout, on success and on failure. docs/json-output.md documents it.
 type Report struct {
@@ -85,6 +89,8 @@ type Report struct {
 	// SkippedRecords are records the ingestor will skip (object detection:
 	// annotations without an object).
 	SkippedRecords int `json:"skipped_records,omitempty"`
+	// SchemaVersion is SchemaVersion in every report.
+	SchemaVersion int `json:"schema_version"`
 }
 
 // RunReport is the ingestion run of a push.

@@ -47,7 +47,7 @@ func Refused(o Options, err error) *Report {
 func newReport(o Options) *Report {
 	in := o.Local.Inputs
 	return &Report{Status: StatusFailed, LayoutVersion: category.LayoutVersion(), Table: in.Table, Category: in.Category, Intent: in.Intent, Path: o.Local.Path,
-		Excluded: []dataset.Exclusion{}, BWLimit: o.Stage.BWLimit}
+		Excluded: []dataset.Exclusion{}, BWLimit: o.Stage.BWLimit, SchemaVersion: SchemaVersion}
 }
 
 func fail(r *Report, err error) {

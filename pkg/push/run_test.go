@@ -121,7 +121,7 @@ func TestDryRunReportAndSummary(t *testing.T) {
 	}
 	sort.Strings(keys)
 	want := []string{"bytes", "category", "context", "excluded", "exit_code", "extension", "files", "folders", "image_size", "ingestor", "intent", "jobs_manager", "labels",
-		"layout_version", "namespace", "notes", "path", "permissions", "pvc", "records", "release", "spec", "staged_path", "staged_removed", "status", "table", "verified"}
+		"layout_version", "namespace", "notes", "path", "permissions", "pvc", "records", "release", "schema_version", "spec", "staged_path", "staged_removed", "status", "table", "verified"}
 	if diff := cmp.Diff(want, keys); diff != "" {
 		t.Errorf("JSON fields of a dry run (-want +got):\n%s", diff)
 	}

@@ -28,6 +28,10 @@ type Table struct {
 	StagedAt time.Time `json:"staged_at"`
 }
 
+// SchemaVersion is the version of the -o json object of status
+// (schema/status.json): it changes only by additions.
+const SchemaVersion = 1
+
 // Report is the status of a namespace; -o json prints it.
 type Report struct {
 	Namespace string           `json:"namespace"`
@@ -37,11 +41,19 @@ type Report struct {
 	Leftovers []leftover.Item  `json:"leftovers"`
 	Error     string           `json:"error,omitempty"`
 	ExitCode  int              `json:"exit_code"`
+	// SchemaVersion is always SchemaVersion.
+	SchemaVersion int `json:"schema_version"`
+}
+
+// NewReport is the report of namespace before anything was read: every
+// array empty.
+func NewReport(namespace string) *Report {
+	return &Report{Namespace: namespace, Tables: []Table{}, Leftovers: []leftover.Item{}, SchemaVersion: SchemaVersion}
 }
 
 // Run gathers the status. It reads the volume through a helper Pod.
 func Run(ctx context.Context, o stagepod.HelperOptions) (*Report, error) {
-	r := &Report{Namespace: o.Namespace, Tables: []Table{}, Leftovers: []leftover.Item{}}
+	r := NewReport(o.Namespace)
 	err := run(ctx, o, r)
 	if err != nil {
 		r.Error, r.ExitCode = err.Error(), exitcode.Of(err)

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,8 +49,8 @@ func quickstartCommands(t *testing.T) []string {
 // dataset they name.
 func TestReadmeQuickstartWordForWord(t *testing.T) {
 	cmds := quickstartCommands(t)
-	if len(cmds) < 2 {
-		t.Fatalf("the Quickstart has %d commands, want the dry run and the push: %q", len(cmds), cmds)
+	if len(cmds) < 4 {
+		t.Fatalf("the Quickstart has %d commands, want a dry run and a push of each family: %q", len(cmds), cmds)
 	}
 	work := t.TempDir()
 	// The plugin is found on PATH under its krew name, as after an install.
@@ -61,27 +63,45 @@ func TestReadmeQuickstartWordForWord(t *testing.T) {
 		must(t, err)
 		kubectlDir = filepath.Dir(p)
 	}
-	var table string
+	// Each push gets a dataset of its task's family at the path it names.
+	var tables []string
 	for _, c := range cmds {
 		f := strings.Fields(c)
 		if len(f) < 3 || f[0] != "kubectl" || f[1] != "tracebloc" {
 			t.Fatalf("Quickstart line %q is not a kubectl tracebloc command", c)
 		}
-		for i, a := range f {
-			if a == "--table" && i+1 < len(f) {
+		if f[2] != "push" || len(f) < 4 {
+			continue
+		}
+		task, label, table := "image_classification", "", ""
+		for i := 4; i+1 < len(f); i++ {
+			switch f[i] {
+			case "--task":
+				task = f[i+1]
+			case "--label-column":
+				label = f[i+1]
+			case "--table":
 				table = f[i+1]
 			}
-			if i == 3 && strings.HasPrefix(a, "./") {
-				if _, err := os.Stat(filepath.Join(work, a)); os.IsNotExist(err) {
-					must(t, fixture.Write(filepath.Join(work, a), fixture.Options{Images: 20, Width: 32, Height: 32}))
-				}
-			}
+		}
+		if table == "" {
+			t.Fatalf("Quickstart line %q names no --table", c)
+		}
+		if !slices.Contains(tables, table) {
+			tables = append(tables, table)
+			forgetTable(t, table)
+		}
+		writeQuickstartDataset(t, filepath.Join(work, f[3]), task, label)
+	}
+	families := map[string]bool{}
+	for _, c := range cmds {
+		if strings.Contains(c, " push ") {
+			families[familyOf(c)] = true
 		}
 	}
-	if table == "" {
-		t.Fatalf("the Quickstart names no --table: %q", cmds)
+	if len(families) != 3 {
+		t.Errorf("the Quickstart pushes %v, want one image, one text and one tabular dataset", families)
 	}
-	forgetTable(t, table)
 	var outs []string
 	for _, c := range cmds {
 		cmd := exec.Command("sh", "-c", c)
@@ -95,16 +115,55 @@ func TestReadmeQuickstartWordForWord(t *testing.T) {
 		outs = append(outs, out.String())
 	}
 	all := strings.Join(outs, "\n")
-	for _, want := range []string{"staged 21 files", "verified 21 files (SHA-256)", "ingested 20 of 20 records into " + table} {
-		if !strings.Contains(all, want) {
-			t.Errorf("the Quickstart's output lacks %q:\n%s", want, all)
+	for _, table := range tables {
+		m := regexp.MustCompile(`ingested (\d+) of (\d+) records into ` + table + `\b`).FindStringSubmatch(all)
+		if m == nil || m[1] != m[2] || m[1] == "0" {
+			t.Errorf("the Quickstart's output does not show %s ingested in full:\n%s", table, all)
+		}
+		if last := outs[len(outs)-1]; !strings.Contains(last, table) {
+			t.Errorf("the Quickstart's last command does not list the run of %s:\n%s", table, last)
 		}
 	}
-	if last := outs[len(outs)-1]; !strings.Contains(last, table) || !strings.Contains(last, "succeeded") {
-		t.Errorf("the Quickstart's last command does not list the run:\n%s", last)
+	if !strings.Contains(all, "staged 21 files") || !strings.Contains(all, "verified 21 files (SHA-256)") {
+		t.Errorf("the image push does not stage and verify its 21 files:\n%s", all)
 	}
-	if files := ingestedSums(t, table); len(files) != 21 {
-		t.Errorf("ingested copy of %s: %v", table, files)
+	if files := ingestedSums(t, tables[0]); len(files) != 21 {
+		t.Errorf("ingested copy of %s: %v", tables[0], files)
 	}
 	assertNoStagePods(t, ns)
+}
+
+// familyOf is the task family a Quickstart push line stages.
+func familyOf(line string) string {
+	switch {
+	case strings.Contains(line, "--task tabular_"), strings.Contains(line, "--task time_"):
+		return "tabular"
+	case strings.Contains(line, "--task text_"), strings.Contains(line, "--task token_"):
+		return "text"
+	}
+	return "image"
+}
+
+// writeQuickstartDataset writes, once, a dataset of task at path: what a
+// reader of the README would have there. A tabular CSV's label column
+// takes the name the line gives.
+func writeQuickstartDataset(t *testing.T, path, task, label string) {
+	t.Helper()
+	if _, err := os.Stat(path); err == nil {
+		return
+	}
+	switch familyOf("--task " + task) {
+	case "tabular":
+		_, err := fixture.WriteTabular(path, fixture.TabularOptions{Task: task, Rows: 100})
+		must(t, err)
+		if label != "" {
+			b := mustRead(t, path)
+			header, rest, _ := strings.Cut(string(b), "\n")
+			must(t, os.WriteFile(path, []byte(strings.TrimSuffix(header, ",label")+","+label+"\n"+rest), 0o644))
+		}
+	case "text":
+		must(t, fixture.WriteText(path, fixture.TextOptions{Task: task, Files: 12}))
+	default:
+		must(t, fixture.Write(path, fixture.Options{Images: 20, Width: 32, Height: 32}))
+	}
 }

@@ -104,6 +104,8 @@ type Message struct {
 	Leftovers []string `json:"leftovers,omitempty"`
 	// IngestLock is what CmdIngestLock found.
 	IngestLock *IngestLock `json:"ingest_lock,omitempty"`
+	// Verify is what CmdVerify reports (see verify.go).
+	Verify *Verify `json:"verify,omitempty"`
 	// Error.
 	Kind Kind   `json:"kind,omitempty"`
 	Msg  string `json:"msg,omitempty"`

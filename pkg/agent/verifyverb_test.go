@@ -1,0 +1,126 @@
+//go:build linux
+
+package agent
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
+)
+
+// verifyRun runs the verify verb and gathers its batches.
+func verifyRun(t *testing.T, vol string, args ...string) ([]proto.VerifyFile, *proto.Verify, int) {
+	t.Helper()
+	msgs, code := runAgent(t, vol, nil, append([]string{proto.CmdVerify}, args...)...)
+	var files []proto.VerifyFile
+	var done *proto.Verify
+	for _, m := range msgs {
+		switch m.T {
+		case proto.MsgVerifyFiles:
+			if len(m.Verify.Files) > proto.MaxVerifyBatch {
+				t.Errorf("a batch of %d files, more than %d", len(m.Verify.Files), proto.MaxVerifyBatch)
+			}
+			files = append(files, m.Verify.Files...)
+		case proto.MsgVerifyDone:
+			done = m.Verify
+		}
+	}
+	return files, done, code
+}
+
+// TestVerifyReportsTheStagedCopy: every staged file with its size and
+// hash; the manifest is trusted only while the file is unchanged, --deep
+// trusts it never; links and FIFOs are named, not opened; nothing on the
+// volume changes.
+func TestVerifyReportsTheStagedCopy(t *testing.T) {
+	vol := t.TempDir()
+	files := map[string]string{"labels.csv": "filename,label\nx.png,cat\n", "images/x.png": "png", "images/y.png": "png2"}
+	if msgs, code := runAgent(t, vol, stream(t, files, nil), proto.CmdStage, "--table", "cats", "--nonce", "n1"); code != 0 {
+		t.Fatalf("stage: exit %d %+v", code, msgs)
+	}
+	copyDir := filepath.Join(vol, proto.StagingDir, "cats")
+	outside := filepath.Join(t.TempDir(), "secret")
+	write(t, outside, "not yours")
+	must(t, os.Symlink(outside, filepath.Join(copyDir, "images", "link.png")))
+	must(t, syscall.Mkfifo(filepath.Join(copyDir, "images", "pipe.png"), 0o644))
+	before := tree(t, vol)
+
+	want := []proto.VerifyFile{
+		{Path: "images/x.png", Size: 3, SHA256: sum([]byte("png"))},
+		{Path: "images/y.png", Size: 4, SHA256: sum([]byte("png2"))},
+		{Path: "labels.csv", Size: int64(len(files["labels.csv"])), SHA256: sum([]byte(files["labels.csv"]))},
+	}
+	got, done, code := verifyRun(t, vol, "--table", "cats")
+	if code != 0 || done == nil {
+		t.Fatalf("verify: exit %d, done %+v", code, done)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+	wantOdd := []proto.VerifyOdd{{Path: "images/link.png", What: "a symbolic link"}, {Path: "images/pipe.png", What: "a FIFO"}}
+	if diff := cmp.Diff(wantOdd, sortedOdd(done.Odd)); diff != "" || done.OddCount != 2 || !done.Staged || done.Count != 3 || done.Bytes != 7+int64(len(files["labels.csv"])) {
+		t.Errorf("done %+v, odd (-want +got):\n%s", done, diff)
+	}
+	if done.Hashed != 0 {
+		t.Errorf("hashed %d files, want 0: the manifest holds every unchanged file", done.Hashed)
+	}
+
+	// Rewritten in place behind the manifest's back: the stat no longer
+	// matches, so the file is read again, not taken from the manifest.
+	write(t, filepath.Join(copyDir, "images", "x.png"), "PNG")
+	got, done, _ = verifyRun(t, vol, "--table", "cats")
+	if got[0].SHA256 != sum([]byte("PNG")) || done.Hashed != 1 {
+		t.Errorf("after a rewrite: %+v, hashed %d; want the new hash, one file hashed", got[0], done.Hashed)
+	}
+	_, done, _ = verifyRun(t, vol, "--table", "cats", "--deep")
+	if done.Hashed != 3 {
+		t.Errorf("--deep hashed %d files, want all 3", done.Hashed)
+	}
+	before[".tracebloc-staging/cats/images/x.png"] = "PNG"
+	if diff := cmp.Diff(before, tree(t, vol)); diff != "" {
+		t.Errorf("verify changed the volume (-before +after):\n%s", diff)
+	}
+}
+
+func sortedOdd(odd []proto.VerifyOdd) []proto.VerifyOdd {
+	out := append([]proto.VerifyOdd(nil), odd...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j].Path < out[i].Path {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+// TestVerifyOfATableNeverStaged: no staging folder, or none for the table,
+// is a plain answer (not staged), not a failure; a link in place of the
+// staged copy is refused, never followed.
+func TestVerifyOfATableNeverStaged(t *testing.T) {
+	vol := t.TempDir()
+	_, done, code := verifyRun(t, vol, "--table", "cats")
+	if code != 0 || done == nil || done.Staged {
+		t.Fatalf("no staging folder: exit %d, %+v", code, done)
+	}
+	must(t, os.MkdirAll(filepath.Join(vol, proto.StagingDir), 0o755))
+	_, done, code = verifyRun(t, vol, "--table", "cats")
+	if code != 0 || done == nil || done.Staged {
+		t.Fatalf("no staged copy: exit %d, %+v", code, done)
+	}
+	elsewhere := t.TempDir()
+	write(t, filepath.Join(elsewhere, "labels.csv"), "x")
+	must(t, os.Symlink(elsewhere, filepath.Join(vol, proto.StagingDir, "cats")))
+	msgs, code := runAgent(t, vol, nil, proto.CmdVerify, "--table", "cats")
+	if code != proto.KindUnsafe.Code() || last(msgs).Kind != proto.KindUnsafe {
+		t.Errorf("a link as the staged copy: exit %d, %+v; want the unsafe kind", code, last(msgs))
+	}
+	if msgs, code := runAgent(t, vol, nil, proto.CmdVerify, "--table", "../etc"); code != proto.KindUsage.Code() {
+		t.Errorf("unsafe table: exit %d %+v", code, msgs)
+	}
+}
