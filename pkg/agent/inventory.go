@@ -23,8 +23,17 @@ func (s *stager) inventory() (proto.Message, error) {
 	if err != nil {
 		return m, err
 	}
+	// A file the stream broke off in is not hashed: its checkpoint says
+	// how much of it is good.
+	s.loadCut()
+	if s.cut != nil {
+		m.Cut = &proto.Cut{Rel: s.cut.Rel, Offset: s.cut.Offset, Sum: s.cut.prefixSum()}
+	}
 	var toHash []string
 	for rel, fi := range files {
+		if s.cut != nil && rel == s.cut.Rel {
+			continue
+		}
 		if fi.uid != uid || fi.nlink != 1 || proto.CheckRel(rel) != nil {
 			if parent, name, err := parentOf(s.data, rel); err == nil {
 				_ = parent.removeEntry(name)

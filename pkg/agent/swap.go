@@ -49,7 +49,8 @@ func restoreOld(staging *dir, table string) {
 }
 
 // writeSmall replaces the file name in d with data: written under a fresh
-// random name, then renamed over it.
+// random name (created exclusively, never through a link) and synced, then
+// renamed over it.
 func writeSmall(d *dir, name string, data []byte) error {
 	tmp := "." + name + ".tmp-" + randomSuffix()
 	f, err := d.create(tmp, 0o644)
@@ -57,6 +58,9 @@ func writeSmall(d *dir, name string, data []byte) error {
 		return err
 	}
 	_, werr := f.Write(data)
+	if werr == nil {
+		werr = f.Sync()
+	}
 	cerr := f.Close()
 	if werr == nil {
 		werr = cerr
