@@ -314,6 +314,13 @@ func (s *stager) writeFile(d *dir, name, rel string, off int64, r io.Reader, buf
 	fd := cp.fd
 	if err = unix.Fstat(fd, &cp.st); err == nil {
 		_, err = io.CopyBuffer(io.MultiWriter(fdWriter{fd: fd, path: d.path(name)}, cp.h, cp), r, buf)
+		var pe *fs.PathError
+		if err != nil && !errors.As(err, &pe) {
+			// The stream broke, not the volume: every byte that arrived
+			// is in the file and the hash, and the next round starts
+			// after the last of them.
+			cp.save()
+		}
 	}
 	var st unix.Stat_t
 	if err == nil {

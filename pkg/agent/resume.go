@@ -31,11 +31,13 @@ import (
 // every byte and is checked against the plan's as any other file's.
 
 // Checkpoints are saved once both this many bytes and this much time have
-// passed since the last: at most one sync a second on a fast link, at most
-// this many bytes (or one second of the stream) to send again on a slow one.
+// passed since the last: at most four syncs a second on a fast link, at
+// most this many bytes (or a quarter second of the stream) to send again
+// on a slow one when the agent is killed. A stream that breaks while the
+// agent lives gets a checkpoint of every byte that arrived.
 var (
 	checkpointBytes int64 = 8 << 20
-	checkpointEvery       = time.Second
+	checkpointEvery       = 250 * time.Millisecond
 )
 
 // cutPrefix names the sidecar of a data folder: cut-<the data folder's
@@ -216,7 +218,15 @@ type checkpointer struct {
 // the stream goes on.
 func (c *checkpointer) advance(n int) {
 	c.off += int64(n)
-	if c.s == nil || c.failed || c.off-c.saved < checkpointBytes || time.Since(c.at) < checkpointEvery {
+	if c.off-c.saved < checkpointBytes || time.Since(c.at) < checkpointEvery {
+		return
+	}
+	c.save()
+}
+
+// save syncs the file and records what it holds so far.
+func (c *checkpointer) save() {
+	if c.s == nil || c.failed || c.off == c.saved {
 		return
 	}
 	state, err := c.h.(encoding.BinaryMarshaler).MarshalBinary()

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 )
@@ -222,5 +223,23 @@ func TestPlantedCheckpointIsNotFollowed(t *testing.T) {
 				t.Errorf("the planted sidecar is still there: %v", err)
 			}
 		})
+	}
+}
+
+// TestBrokenStreamIsCheckpointedToItsLastByte: when the stream breaks
+// while the agent lives (the connection dropped, the plugin killed), the
+// checkpoint covers every byte that arrived, however long ago the last
+// periodic one was.
+func TestBrokenStreamIsCheckpointedToItsLastByte(t *testing.T) {
+	vol := t.TempDir()
+	content := bigContent(t, 200<<10)
+	// Periodic checkpoints never come for a file this small.
+	defer SetCheckpoints(1<<30, time.Hour)()
+	if _, code := runAgent(t, vol, cutStream(t, "data.bin", content, 150<<10+7), proto.CmdStage, "--table", "cats", "--nonce", "n1"); code != proto.KindStream.Code() {
+		t.Fatalf("cut stream: exit %d, want %d", code, proto.KindStream.Code())
+	}
+	c := inventoryOf(t, vol, "n2").Cut
+	if c == nil || c.Offset != 150<<10+7 || c.Sum != sum(content[:c.Offset]) {
+		t.Fatalf("checkpoint %+v, want data.bin up to byte %d", c, 150<<10+7)
 	}
 }
