@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"crypto/sha256"
 	"encoding/hex"
-	"hash"
 	"io"
 	"time"
 
@@ -123,7 +122,7 @@ func (s *tarSource) writeFile(tw *tar.Writer, f datafile.File) error {
 	// A file the volume holds the start of is continued from there: the
 	// same file whose start was compared, hashed on from that start.
 	off, pax := s.plan.resumeOf(f)
-	var h hash.Hash = sha256.New()
+	h := sha256.New()
 	if off > 0 {
 		if want == nil {
 			want = &s.plan.resume.id
