@@ -26,9 +26,9 @@ var kept = map[string]string{
 	// The packages below are being reworked on other branches of this
 	// step (pkg/dataset and the new pkg/csvread; pkg/transfer); their
 	// dead names go with that work, after which these lines go too.
-	"pkg/dataset.CanCheck":   "pkg/dataset is being reworked (parity branch)",
-	"pkg/dataset.ImagesDir":  "pkg/dataset is being reworked (parity branch)",
-	"pkg/dataset.SafeName":   "pkg/dataset is being reworked (parity branch)",
+	"pkg/dataset.CanCheck":  "pkg/dataset is being reworked (parity branch)",
+	"pkg/dataset.ImagesDir": "pkg/dataset is being reworked (parity branch)",
+	"pkg/dataset.SafeName":  "pkg/dataset is being reworked (parity branch)",
 }
 
 // file is one parsed Go file and the package directory it belongs to.

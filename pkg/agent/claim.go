@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -93,8 +94,8 @@ func (s *stager) takeOver() error {
 	}
 	uid := uint32(os.Geteuid())
 	for _, n := range names {
-		if n == s.dataName() {
-			continue
+		if n == s.dataName() || strings.HasPrefix(n, cutPrefix) {
+			continue // checkpoints go with their data folder, below
 		}
 		st, err := s.partial.stat(n)
 		if err != nil {
@@ -106,6 +107,12 @@ func (s *stager) takeOver() error {
 				return err
 			}
 			continue
+		}
+		// The other push's checkpoint is read before its folder is fenced
+		// off: its file keeps its identity as it moves into this push's.
+		var cut *checkpoint
+		if suffix, ok := strings.CutPrefix(n, proto.PartialData+"-"); ok {
+			cut, _ = readCheckpoint(s.partial, cutPrefix+suffix)
 		}
 		gone := n
 		if !strings.HasPrefix(n, goneMark) {
@@ -119,8 +126,28 @@ func (s *stager) takeOver() error {
 			old.close()
 		}
 		_ = s.partial.removeAll(gone)
+		s.adoptCut(cut)
+	}
+	// Checkpoints whose folder is gone, or that lost to this push's own.
+	for _, n := range names {
+		if strings.HasPrefix(n, cutPrefix) && n != s.cutName() {
+			_ = s.partial.removeEntry(n)
+		}
 	}
 	return nil
+}
+
+// adoptCut makes an earlier push's checkpoint this push's, once its file
+// has moved into this push's data folder, unless this push has one of its
+// own (the inventory checks the file is still the one it describes).
+func (s *stager) adoptCut(c *checkpoint) {
+	if c == nil {
+		return
+	}
+	if _, err := s.partial.stat(s.cutName()); !errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	_ = writeCheckpoint(s.partial, s.cutName(), c)
 }
 
 // goneMark names a data folder taken over from another push, on its way out.

@@ -22,9 +22,15 @@ func (s *stager) inventory() error {
 	if err != nil {
 		return err
 	}
+	// A file the stream broke off in is not hashed: its checkpoint says
+	// how much of it is good.
+	s.loadCut()
 	var toHash []int32
 	for i := range partial.files {
 		fi, rel := partial.files[i].info, partial.rel(i)
+		if s.cut != nil && rel == s.cut.Rel {
+			continue
+		}
 		if fi.uid != uid || fi.nlink != 1 || proto.CheckRel(rel) != nil {
 			if parent, name, err := parentOf(s.data, rel); err == nil {
 				_ = parent.removeEntry(name)
@@ -62,6 +68,9 @@ func (s *stager) inventory() error {
 		d.close()
 	}
 	m := proto.Message{T: proto.MsgInventory, Ingested: ingested(s.shared, s.table), Space: volumeSpace(s.shared)}
+	if s.cut != nil {
+		m.Cut = &proto.Cut{Rel: s.cut.Rel, Offset: s.cut.Offset, Sum: s.cut.prefixSum()}
+	}
 	s.sendSums(m, sumField{"staged", staged.each}, sumField{"partial", partial.each})
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -278,7 +279,11 @@ func (s *stager) receiveFiles(tr *tar.Reader, rec *received) error {
 			}
 			folders[folder] = d
 		}
-		h, err := writeFile(d, name, tr, buf)
+		off, err := s.resumeOffset(rel, hdr.PAXRecords)
+		if err != nil {
+			return err
+		}
+		h, err := s.writeFile(d, name, rel, off, tr, buf)
 		if err != nil {
 			return err
 		}
@@ -330,15 +335,39 @@ func (s *stager) folder(name string) (*dir, error) {
 	return d, err
 }
 
-// writeFile creates name in d from r and returns its SHA-256 with the stat
-// of the file as written.
-func writeFile(d *dir, name string, r io.Reader, buf []byte) (hashed, error) {
-	fd, err := d.createFD(name, 0o644)
+// writeFile creates name in d from r, or with off > 0 appends r to the
+// first off bytes of the cut file the checkpoint describes, and returns
+// the file's SHA-256 (all of it) with its stat as written.
+func (s *stager) writeFile(d *dir, name, rel string, off int64, r io.Reader, buf []byte) (hashed, error) {
+	cp := &checkpointer{s: s, rel: rel, fd: -1, at: time.Now()}
+	var err error
+	if off > 0 {
+		cp.fd, err = s.reopenCut(d, name)
+		if err == nil {
+			cp.h, err = s.cut.hasher()
+		}
+		cp.off, cp.saved = off, off
+	} else {
+		cp.fd, err = d.createFD(name, 0o644)
+		cp.h = sha256.New()
+	}
 	if err != nil {
+		if cp.fd >= 0 {
+			_ = unix.Close(cp.fd)
+		}
 		return hashed{}, err
 	}
-	h := sha256.New()
-	_, err = io.CopyBuffer(io.MultiWriter(fdWriter{fd: fd, path: d.path(name)}, h), r, buf)
+	fd := cp.fd
+	if err = unix.Fstat(fd, &cp.st); err == nil {
+		_, err = io.CopyBuffer(io.MultiWriter(fdWriter{fd: fd, path: d.path(name)}, cp.h, cp), r, buf)
+		var pe *fs.PathError
+		if err != nil && !errors.As(err, &pe) {
+			// The stream broke, not the volume: every byte that arrived
+			// is in the file and the hash, and the next round starts
+			// after the last of them.
+			cp.save()
+		}
+	}
 	var st unix.Stat_t
 	if err == nil {
 		err = unix.Fstat(fd, &st)
@@ -356,9 +385,47 @@ func writeFile(d *dir, name string, r io.Reader, buf []byte) (hashed, error) {
 		}
 		return hashed{}, failf(proto.KindStream, "the stream broke off in %s: %v; the files received so far are kept for the next push", name, err)
 	}
+	s.doneWith(rel, cp.wrote)
 	out := hashed{info: infoOf(&st)}
-	h.Sum(out.sum[:0])
+	cp.h.Sum(out.sum[:0])
 	return out, nil
+}
+
+// reopenCut opens the cut file name in d for writing at its checkpoint:
+// the same file the checkpoint was taken of (never through a link), cut
+// back to the bytes the checkpoint vouches for.
+func (s *stager) reopenCut(d *dir, name string) (int, error) {
+	fd, err := unix.Openat(d.fd, name, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, failf(proto.KindStream, "cannot reopen %s to continue it (%v): push again", d.path(name), err)
+	}
+	var st unix.Stat_t
+	switch {
+	case unix.Fstat(fd, &st) != nil, !isFile(&st), st.Uid != uint32(os.Geteuid()), st.Nlink != 1,
+		uint64(st.Dev) != s.cut.Dev, st.Ino != s.cut.Ino:
+		_ = unix.Close(fd)
+		return -1, failf(proto.KindStream, "%s is no longer the file the partial copy's checkpoint was taken of: push again (it is then sent whole)", d.path(name))
+	}
+	if err := unix.SetNonblock(fd, false); err != nil {
+		_ = unix.Close(fd)
+		return -1, err
+	}
+	if err := unix.Ftruncate(fd, s.cut.Offset); err != nil {
+		_ = unix.Close(fd)
+		return -1, &fs.PathError{Op: "truncate", Path: d.path(name), Err: err}
+	}
+	if _, err := unix.Seek(fd, s.cut.Offset, io.SeekStart); err != nil {
+		_ = unix.Close(fd)
+		return -1, &fs.PathError{Op: "seek", Path: d.path(name), Err: err}
+	}
+	return fd, nil
+}
+
+// Write counts what reached the file and its hash (io.MultiWriter calls
+// it after both).
+func (c *checkpointer) Write(p []byte) (int, error) {
+	c.advance(len(p))
+	return len(p), nil
 }
 
 // fdWriter writes to a bare descriptor, with a *fs.PathError on failure.

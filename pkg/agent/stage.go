@@ -40,6 +40,9 @@ type stager struct {
 	// resumed holds the files of the partial copy hashed by the inventory
 	// (a zero sum: not hashed, not to be trusted).
 	resumed *fileList
+	// cut is the checkpoint of the file a stream broke off in, which this
+	// round may continue (nil: none).
+	cut *checkpoint
 	// stream is what the plugin sends after the inventory, decompressed.
 	stream      *bufio.Reader
 	closeStream func()
@@ -90,6 +93,8 @@ func (s *stager) run(resend bool) error {
 		}
 		return err
 	}
+	// Every file arrived whole: no checkpoint is left to continue.
+	s.dropCut()
 	files, bytes, err := s.verify(rec)
 	if err != nil {
 		return err
@@ -119,6 +124,7 @@ var beforeProof = func() {}
 
 // dropPartial removes the partial copy this push was building.
 func (s *stager) dropPartial() {
+	s.dropCut()
 	s.data.close()
 	s.data = nil
 	_ = s.partial.removeAll(s.dataName())
@@ -134,6 +140,7 @@ func (s *stager) dropIfEmpty() {
 	if names, err := s.data.names(); err != nil || len(names) > 0 {
 		return
 	}
+	s.dropCut()
 	s.data.close()
 	s.data = nil
 	_ = unix.Unlinkat(s.partial.fd, s.dataName(), unix.AT_REMOVEDIR)

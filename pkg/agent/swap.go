@@ -50,7 +50,8 @@ func restoreOld(staging *dir, table string) {
 }
 
 // writeSmall replaces the file name in d with data: written under a fresh
-// random name, then renamed over it.
+// random name (created exclusively, never through a link) and synced, then
+// renamed over it.
 func writeSmall(d *dir, name string, data []byte) error {
 	return writeStream(d, name, func(w *bufio.Writer) { _, _ = w.Write(data) })
 }
@@ -66,6 +67,9 @@ func writeStream(d *dir, name string, write func(w *bufio.Writer)) error {
 	w := bufio.NewWriterSize(f, 64<<10)
 	write(w)
 	werr := w.Flush()
+	if werr == nil {
+		werr = f.Sync()
+	}
 	cerr := f.Close()
 	if werr == nil {
 		werr = cerr

@@ -118,6 +118,11 @@ func Deliver(ctx context.Context, r Runner) (*Agent, error) {
 	if !ok || agent == nil {
 		return nil, &DeliveryError{Msg: fmt.Sprintf("the stage agent did not start in the stage Pod: %s", orNothing(stderr.String()))}
 	}
+	if probe.Version != proto.Version {
+		// The stream's shape differs between versions (a resumed file
+		// would be taken for a whole one): refuse rather than guess.
+		return nil, &DeliveryError{Msg: fmt.Sprintf("the stage agent in the stage Pod speaks version %d of the stream and this plugin version %d: the Pod runs an agent this build did not deliver; delete the stage Pod and push again with one plugin build", probe.Version, proto.Version)}
+	}
 	return &Agent{Runner: r, Path: AgentDir + "/agent-" + agent.Sum, Arch: agent.Arch, UID: probe.UID, GID: probe.GID}, nil
 }
 

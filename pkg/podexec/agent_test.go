@@ -1,6 +1,7 @@
 package podexec
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -86,5 +87,29 @@ func TestMessageWriterSplitsLinesAcrossWrites(t *testing.T) {
 				t.Errorf("first plain line = %q", l)
 			}
 		})
+	}
+}
+
+// TestDeliverRefusesAnAgentOfAnotherVersion: an agent that speaks another
+// version of the stream (a resumed file's entry would be taken for the
+// whole file) is refused before anything is sent, with the way out.
+func TestDeliverRefusesAnAgentOfAnotherVersion(t *testing.T) {
+	for _, tt := range []struct {
+		version int
+		ok      bool
+	}{{proto.Version - 1, false}, {proto.Version, true}} {
+		r := funcRunner(func(_ context.Context, _ []string, stdin io.Reader, stdout, _ io.Writer) error {
+			_, _ = io.WriteString(stdout, "x86_64\ngzip\n")
+			// As the bootstrap does: the agent's line comes in first.
+			if _, err := bufio.NewReader(stdin).ReadString('\n'); err != nil {
+				return err
+			}
+			_, _ = fmt.Fprintf(stdout, "{\"t\":\"probe\",\"arch\":\"amd64\",\"uid\":65532,\"version\":%d}\n", tt.version)
+			return nil
+		})
+		_, err := Deliver(context.Background(), r)
+		if tt.ok != (err == nil) || (err != nil && !strings.Contains(err.Error(), fmt.Sprintf("speaks version %d", tt.version))) {
+			t.Errorf("agent of version %d: Deliver = %v, want ok=%v", tt.version, err, tt.ok)
+		}
 	}
 }

@@ -333,6 +333,9 @@ func streamFiles(ctx context.Context, o Options, agent *podexec.Agent, ds *datas
 			}
 			o.Printer.Notef("sending %d of %d files (%s); %d reused from the staged copy, %d from an interrupted push",
 				len(p.Send), len(ds.Files), dataset.HumanBytes(p.SendBytes), len(p.Reuse), p.Resumed)
+			if p.ResumeBytes > 0 {
+				o.Printer.Notef("continuing a file the last stream broke off in: its first %s are on the volume already", dataset.HumanBytes(p.ResumeBytes))
+			}
 			label := "sending"
 			if o.Stage.BWLimit > 0 {
 				label = fmt.Sprintf("sending (capped at %s)", transfer.FormatBandwidth(o.Stage.BWLimit))

@@ -3,6 +3,7 @@
 package transfer
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -59,6 +60,15 @@ func (l *localRoot) open(f datafile.File, want *fileID) (*localFile, error) {
 		return nil, exitcode.Wrap(exitcode.Local, err)
 	}
 	return &localFile{File: fh, id: fileID{info}, mtime: info.ModTime()}, nil
+}
+
+// seek moves the read offset to off bytes from the start.
+func (f *localFile) seek(off int64) error {
+	if off == 0 {
+		return nil
+	}
+	_, err := f.Seek(off, io.SeekStart)
+	return err
 }
 
 // unchanged says the file still has the size and modification time it had

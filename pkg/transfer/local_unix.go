@@ -120,6 +120,15 @@ func (f *localFile) Read(p []byte) (int, error) {
 
 func (f *localFile) Close() error { return unix.Close(f.fd) }
 
+// seek moves the read offset to off bytes from the start.
+func (f *localFile) seek(off int64) error {
+	if off == 0 {
+		return nil
+	}
+	_, err := unix.Seek(f.fd, off, io.SeekStart)
+	return err
+}
+
 // unchanged says the file still has the size and modification time it had
 // when opened: nothing wrote to it while it was read. (Not the ctime: a
 // change of owner, mode or extended attributes, which an indexer may make,

@@ -27,6 +27,12 @@ type Plan struct {
 	Reuse []string
 	// Resumed are files already in the partial copy with the right content.
 	Resumed int
+	// ResumeBytes are the bytes of a file cut mid-stream before that the
+	// volume holds already: the stream sends the rest (SendBytes counts
+	// only that).
+	ResumeBytes int64
+	// resume is that file's offset and hash state (nil: none).
+	resume *resumeAt
 	// Remove are partial-copy files that are not part of the new copy (the
 	// agent drops them itself; counted for the report).
 	Remove []string

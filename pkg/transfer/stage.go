@@ -75,8 +75,11 @@ type Result struct {
 	SentBytes int64 `json:"sent_bytes"`
 	Reused    int   `json:"reused_files"`
 	Resumed   int   `json:"resumed_files"`
-	Verified  int   `json:"verified_files"`
-	Rounds    int   `json:"rounds"`
+	// ResumedBytes are bytes of files cut mid-stream by an earlier attempt
+	// that the volume held already and were not sent again.
+	ResumedBytes int64 `json:"resumed_bytes"`
+	Verified     int   `json:"verified_files"`
+	Rounds       int   `json:"rounds"`
 	// Compressed says the stream was compressed; WireBytes is what went
 	// onto the connection (plan, tar headers and data, after compression).
 	Compressed bool  `json:"compressed"`
@@ -127,6 +130,9 @@ func Stage(ctx context.Context, o Options) (*Result, error) {
 			return Plan{}, exitcode.Wrap(exitcode.Local, err)
 		}
 		plan := MakePlan(o.Files, o.Local, Inventory{Staged: inv.Staged, Partial: inv.Partial})
+		if err := plan.resumeCut(o.Root, inv.Cut); err != nil {
+			return Plan{}, err
+		}
 		if err := checkRoom(plan, inv, o.Table); err != nil {
 			return Plan{}, err
 		}
@@ -147,6 +153,7 @@ func Stage(ctx context.Context, o Options) (*Result, error) {
 		}
 		res.SentFiles += len(out.plan.Send)
 		res.SentBytes += out.plan.SendBytes
+		res.ResumedBytes += out.plan.ResumeBytes
 		res.WireBytes += out.wire
 		res.Compressed = res.Compressed || out.compressed
 		for c, n := range out.codecs {

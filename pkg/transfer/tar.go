@@ -119,28 +119,43 @@ func (s *tarSource) writeFile(tw *tar.Writer, f datafile.File) error {
 	if hashed {
 		want = &e.id
 	}
+	// A file the volume holds the start of is continued from there: the
+	// same file whose start was compared, hashed on from that start.
+	off, pax := s.plan.resumeOf(f)
+	h := sha256.New()
+	if off > 0 {
+		if want == nil {
+			want = &s.plan.resume.id
+		}
+		if h, err = s.plan.resume.resumedHash(); err != nil {
+			return err
+		}
+	}
 	fh, err := s.root.open(f, want)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = fh.Close() }()
+	if err := fh.seek(off); err != nil {
+		return exitcode.Errorf(exitcode.Local, "reading %s: %w", f.Source(), err)
+	}
 	// Names and sizes only: no owner, fixed mode, the local mtime to the
-	// second. The writer picks the smallest format that holds the name.
-	hdr := &tar.Header{Name: name, Mode: 0o644, Size: f.Size, ModTime: fh.mtime.Truncate(time.Second), Typeflag: tar.TypeReg}
+	// second. The writer picks the smallest format that holds the name
+	// (PAX for a continued file).
+	hdr := &tar.Header{Name: name, Mode: 0o644, Size: f.Size - off, ModTime: fh.mtime.Truncate(time.Second), Typeflag: tar.TypeReg, PAXRecords: pax}
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err
 	}
-	h := sha256.New()
 	if s.buf == nil {
 		s.buf = make([]byte, 256<<10)
 	}
-	n, err := io.CopyBuffer(io.MultiWriter(tw, h, progressWriter(s.progress)), io.LimitReader(fh, f.Size), s.buf)
+	n, err := io.CopyBuffer(io.MultiWriter(tw, h, progressWriter(s.progress)), io.LimitReader(fh, f.Size-off), s.buf)
 	if err != nil {
 		return err
 	}
 	// The bytes sent are the bytes hashed; a file written to while it was
 	// read would still reach the volume half old, half new.
-	if n != f.Size || !fh.unchanged() {
+	if n != f.Size-off || !fh.unchanged() {
 		return changed(f)
 	}
 	var got digest

@@ -14,7 +14,7 @@ import (
 )
 
 // Version changes whenever the messages or the stream change shape.
-const Version = 3
+const Version = 4
 
 // Commands of the agent binary.
 const (
@@ -83,6 +83,9 @@ type Message struct {
 	// Inventory: files of the staged copy and of the partial copy by hash.
 	Staged  map[string]string `json:"staged,omitempty"`
 	Partial map[string]string `json:"partial,omitempty"`
+	// Cut is the file of the partial copy a stream broke off in, with
+	// how much of it the agent has verified (absent from Partial).
+	Cut *Cut `json:"cut,omitempty"`
 	// Ingested is set when /data/shared/<table>/ already holds data.
 	Ingested bool `json:"ingested,omitempty"`
 	// Space is the volume's free space as the inventory found it; nil
