@@ -42,7 +42,7 @@ unit:
 	cd hack/localcluster && go test -count=1 ./cmd/ingest-standin/
 
 e2e: build cluster-up
-	source $(LC_ENV) && TRACEBLOC_PLUGIN=$(CURDIR)/$(BIN) go test -tags e2e -count=1 -timeout 30m -v ./test/e2e/ 2>&1 | tee .localcluster/e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+\S+_test.go|        \S)' ; exit $${PIPESTATUS[0]}
+	source $(LC_ENV) && TRACEBLOC_PLUGIN=$(CURDIR)/$(BIN) go test -tags e2e -count=1 -timeout 45m -v ./test/e2e/ 2>&1 | tee .localcluster/e2e.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+\S+_test.go|        \S)' ; exit $${PIPESTATUS[0]}
 
 $(GOLANGCI):
 	GOBIN=$(CURDIR)/bin/tools go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
