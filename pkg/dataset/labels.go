@@ -138,10 +138,9 @@ func (r *run) checkManifest() {
 		if m.HasLabel() {
 			// Only an empty cell is no label (na_values [""] for every
 			// task but the tabular ones): None and NA are class names.
-			switch label := get(r.opts.LabelColumn); {
-			case label == "":
+			if label := get(r.opts.LabelColumn); label == "" {
 				emptyLabels++
-			default:
+			} else {
 				if n := utf8.RuneCountInString(label); n > maxLabelCell {
 					longLabels.add(kindLongLabel, fmt.Sprintf("labels.csv line %d (%d characters)", line, n))
 				}

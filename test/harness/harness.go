@@ -140,12 +140,12 @@ func ListenRelay(tb testing.TB, target string, forward func(client, upstream net
 			}
 			up, err := net.Dial("tcp", target)
 			if err != nil {
-				c.Close()
+				_ = c.Close()
 				continue
 			}
 			forward(c, up)
 		}
 	}()
-	tb.Cleanup(func() { ln.Close() })
+	tb.Cleanup(func() { _ = ln.Close() })
 	return ln
 }

@@ -10,9 +10,6 @@ const (
 	// reasonLater: the ingestor accepts the dataset, but it fails later;
 	// the entry says where.
 	reasonLater = "accepted by the ingestor, fails later"
-	// reasonUnfixed: a difference this test found that is not fixed yet
-	// (issue 22 open): the list to work down, not a reason.
-	reasonUnfixed = "not fixed yet"
 )
 
 // allowance lets the pre-flight differ from the ingestor on the datasets

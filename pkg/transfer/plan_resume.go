@@ -1,3 +1,8 @@
+// The second half of planning (MakePlan in plan.go decides which files the
+// volume already holds whole): a file the last stream broke off in is
+// continued from the agent's checkpoint when the local file still starts
+// with what the volume holds.
+
 package transfer
 
 import (
