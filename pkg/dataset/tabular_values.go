@@ -143,10 +143,10 @@ func validValue(v []byte, t *spec.ColumnType) bool {
 		return isNumber(v)
 	case spec.KindBool:
 		return isBool(v)
-	case spec.KindDate:
-		_, ok := parseDateTime(v, true)
-		return ok
-	case spec.KindDateTime:
+	case spec.KindDate, spec.KindDateTime:
+		// A DATE takes a time too: the ingestor's validator and cast read
+		// it with pd.to_datetime as they read a DATETIME, and MySQL keeps
+		// the date part (a note, not an error).
 		_, ok := parseDateTime(v, false)
 		return ok
 	case spec.KindTime:
@@ -546,7 +546,7 @@ func shapeOf(v []byte, k spec.ValueKind) (dateShape, bool) {
 		}
 		return quickShape(v, k), true
 	}
-	if _, ok := parseDateTime(v, k == spec.KindDate); !ok {
+	if _, ok := parseDateTime(v, false); !ok {
 		return 0, false
 	}
 	return quickShape(v, k), true

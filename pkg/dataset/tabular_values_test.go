@@ -114,3 +114,23 @@ func TestRowSize(t *testing.T) {
 		t.Errorf("a narrow table refused: %s", msg)
 	}
 }
+
+// TestDateTakesATime: a DATE column may hold a date and time (review3:
+// the ingestor reads DATE with pd.to_datetime as it reads DATETIME, and
+// MySQL keeps the date part); what is no date stays refused.
+func TestDateTakesATime(t *testing.T) {
+	date := &spec.ColumnType{Kind: spec.KindDate}
+	for _, v := range []string{"2024-01-05", "2024-01-05 10:00:00", "2024-01-05T10:00:00+02:00", "2024-01-05T10:00:00Z", "2024-01-05 10:00:00.5"} {
+		if !validValue([]byte(v), date) {
+			t.Errorf("validValue(%q, DATE) = false, want true", v)
+		}
+		if _, ok := shapeOf([]byte(v), spec.KindDate); !ok {
+			t.Errorf("shapeOf(%q, DATE): not a date, want one", v)
+		}
+	}
+	for _, v := range []string{"2024-13-05", "2024-01-05 25:00", "x", "2024-01-05T"} {
+		if validValue([]byte(v), date) {
+			t.Errorf("validValue(%q, DATE) = true, want false", v)
+		}
+	}
+}

@@ -97,6 +97,17 @@ var regressions = []regression{
 		s.schema = declaredSchema(s, map[string]string{"flag": "BOOLEAN"})
 	}},
 	{"text_classification", "trailing-comma", "a trailing comma on every line", true, nil},
+	// review3: the ingestor reads a DATE with pd.to_datetime like a
+	// DATETIME, and MySQL keeps the date part; the pre-flight refused the time.
+	{"tabular_classification", "date-declared-time", "a DATE column holding times with a zone", true, func(s *sample) {
+		addColumn(s, "day", func(i int) string { return fmt.Sprintf("2024-01-%02dT10:00:00+02:00", i%28+1) })
+		s.schema = declaredSchema(s, map[string]string{"day": "DATE"})
+	}},
+	{"tabular_classification", "date-declared-time", "a DATE column holding times", true, func(s *sample) {
+		addColumn(s, "day", func(i int) string { return fmt.Sprintf("2024-01-%02d 10:00:00", i%28+1) })
+		s.schema = declaredSchema(s, map[string]string{"day": "DATE"})
+	}},
+
 	{"tabular_classification", "trailing-comma", "a trailing comma on every line", true, nil},
 	{"text_classification", "unused-subfolder", "an unused subfolder in texts/", true, nil},
 	// the ingestor's own samples
