@@ -134,3 +134,18 @@ func TestDateTakesATime(t *testing.T) {
 		}
 	}
 }
+
+// TestWholeNumbersInOtherShapes: the ingestor's INT validator asks only
+// that pd.to_numeric(v) be whole (review3: 1e5 was refused).
+func TestWholeNumbersInOtherShapes(t *testing.T) {
+	col := &spec.ColumnType{Kind: spec.KindInt, Min: -1 << 31, Max: 1<<31 - 1}
+	for v, want := range map[string]bool{"1e5": true, "1.5e1": true, "100e-2": true, " -2E3 ": true, "1.5e0": false,
+		"1e10": false, "1e400": false, "0x10": false, "1_000": false, "inf": false, "e5": false} {
+		if got := validValue([]byte(v), col); got != want {
+			t.Errorf("validValue(%q, INT) = %v, want %v", v, got, want)
+		}
+	}
+	if n, ok := parseWhole([]byte("1.5e1")); !ok || n != 15 {
+		t.Errorf("parseWhole(1.5e1) = %d, %v, want 15, true", n, ok)
+	}
+}

@@ -103,6 +103,11 @@ var regressions = []regression{
 		addColumn(s, "day", func(i int) string { return fmt.Sprintf("2024-01-%02dT10:00:00+02:00", i%28+1) })
 		s.schema = declaredSchema(s, map[string]string{"day": "DATE"})
 	}},
+	// review3: the ingestor's INT validator asks only that the number be whole.
+	{"tabular_classification", "int-exponent", "an INT written 1e5", true, func(s *sample) {
+		addColumn(s, "n", func(i int) string { return []string{"1e5", "15", "1.5e1"}[i%3] })
+		s.schema = declaredSchema(s, map[string]string{"n": "INT"})
+	}},
 	{"tabular_classification", "date-declared-time", "a DATE column holding times", true, func(s *sample) {
 		addColumn(s, "day", func(i int) string { return fmt.Sprintf("2024-01-%02d 10:00:00", i%28+1) })
 		s.schema = declaredSchema(s, map[string]string{"day": "DATE"})
