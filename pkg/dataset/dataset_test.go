@@ -205,6 +205,11 @@ func TestCheckProblems(t *testing.T) {
 			writeFile(t, filepath.Join(dir, "labels.csv"), "filename,label\nimg_00000.jpg,cat\nimg_00001.jpg,dog,x\n")
 			return dir
 		}, wantErr: []string{"labels.csv line 3 has 3 fields, the header has 2"}},
+		// review3: the message named the comma, not the \ that joined the lines.
+		{name: "backslash joins lines", setup: func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "labels.csv"), "filename,label\nimg_00000.jpg,cat\\\nimg_00001.jpg,dog\n")
+			return dir
+		}, wantErr: []string{`labels.csv line 2 has 3 fields, the header has 2`, `a \ at the end of a line joins the next line to it`}},
 		// pandas reads a short row with its missing cells empty: here the label.
 		{name: "short row", setup: func(t *testing.T, dir string) string {
 			writeFile(t, filepath.Join(dir, "labels.csv"), "filename,label\nimg_00000.jpg,cat\nimg_00001.jpg\n")

@@ -110,7 +110,7 @@ func (r *run) checkManifest() {
 		}
 		line := s.Line()
 		if len(fields) > len(header) {
-			probs.addf("labels.csv line %d has %d fields, the header has %d: every row needs one value per column (quote a value that holds a comma)", line, len(fields), len(header))
+			probs.addf("labels.csv line %d has %d fields, the header has %d: every row needs one value per column (quote a value that holds a comma)%s", line, len(fields), len(header), escapeHint(s.Escaped()))
 			return
 		}
 		fields = padRecord(fields, len(header), &padded)
@@ -348,3 +348,13 @@ func (s *sample) addLine(line int) {
 
 // String renders the examples and how many more there are.
 func (s *sample) String() string { return listWithMore(s.first, s.n) }
+
+// escapeHint completes the message of a row with too many fields when the
+// file holds a backslash: the ingestor's CSV reader takes \ as its escape,
+// so a \ at the end of a line joins the next line to the row.
+func escapeHint(escaped bool) string {
+	if !escaped {
+		return ""
+	}
+	return `; a \ at the end of a line joins the next line to it (the ingestor reads \ as an escape): write \\ for a backslash, or remove it`
+}

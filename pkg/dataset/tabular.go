@@ -647,7 +647,7 @@ func orderValue(v []byte, t spec.ColumnType) orderKey {
 		n, ok := numberValue(v)
 		return orderKey{n: n, valid: ok}
 	}
-	tm, ok := parseDateTime(v, t.Kind == spec.KindDate)
+	tm, ok := parseDateTime(v, false)
 	return orderKey{t: tm, time: true, valid: ok}
 }
 

@@ -146,7 +146,7 @@ func randomTabularCSV(r *rand.Rand, rows int) string {
 // scanTabular: a rule added to those and not to cellFits fails here.
 func TestCheckTabularSameVerdictAhead(t *testing.T) {
 	r := rand.New(rand.NewPCG(14, 15))
-	schemas := []string{"", "n:INT,f:DOUBLE,city:VARCHAR(4),label:VARCHAR(255)", "n:TINYINT,f:FLOAT,city:TEXT,label:VARCHAR(2)",
+	schemas := []string{"", "n:INT,f:DOUBLE,city:VARCHAR(4),label:VARCHAR(255)", "n:INT,f:FLOAT,city:TEXT,label:VARCHAR(2)",
 		"n:BOOLEAN,f:DATE,city:DATETIME,label:TIME", "n:BIGINT,f:INT,city:VARCHAR(1),label:INT"}
 	for i := range 60 {
 		csv := randomTabularCSV(r, 1+r.IntN(60))
@@ -174,7 +174,7 @@ func TestCheckTabularSameVerdictAhead(t *testing.T) {
 // ones on random batches of every column type.
 func TestFitBatchMatchesCellsFit(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	types := []string{"INT", "TINYINT", "BIGINT", "DOUBLE", "VARCHAR(3)", "TEXT", "BOOLEAN", "DATE", "DATETIME", "TIME"}
+	types := []string{"INT", "INTEGER", "BIGINT", "DOUBLE", "VARCHAR(3)", "TEXT", "BOOLEAN", "DATE", "DATETIME", "TIME"}
 	values := []string{"", "NA", "null", "1", "-7", "300", "3.0", "2.5", "-0.028", "1e3", "abcd", "ab", "true", "False",
 		"2024-01-02", "2024-01-02 10:00:00", "10:00", "99999999999", "+5", ".", "caf\xc3\xa9s"}
 	for range 300 {

@@ -57,7 +57,7 @@ func TestCheckTabularAccepts(t *testing.T) {
 			name:     "regression, declared, missing values are NULL",
 			csv:      "x,price\n1,2.5\nNA,3e2\n",
 			opts:     TabularOptions{LabelColumn: "price", NumericLabel: true, Schema: spec.Schema{}},
-			wantArg:  "x:TINYINT,price:DECIMAL(10,2)",
+			wantArg:  "x:INT,price:DECIMAL(10,2)",
 			wantRows: 2,
 		},
 		{
@@ -125,8 +125,8 @@ func TestCheckTabularRefuses(t *testing.T) {
 	}{
 		{name: "inferred from 5000 rows, broken after", csv: "a,label\n" + strings.Repeat("1,x\n2,y\n", 2500) + "1.5,x\n", opts: TabularOptions{LabelColumn: "label"},
 			want: []string{`data.csv line 5002: "a" is "1.5", not a whole number (INT): fix the value, or declare the column with another type in --schema`}},
-		{name: "out of range", csv: "a,label\n300,x\n1,y\n", schema: "a:TINYINT,label:VARCHAR(8)", opts: TabularOptions{LabelColumn: "label"},
-			want: []string{`data.csv line 2: "a" is "300", not a whole number (TINYINT): fix the value, or declare the column with another type in --schema`}},
+		{name: "out of range", csv: "a,label\n3000000000,x\n1,y\n", schema: "a:INT,label:VARCHAR(8)", opts: TabularOptions{LabelColumn: "label"},
+			want: []string{`data.csv line 2: "a" is "3000000000", not a whole number (INT): fix the value, or declare the column with another type in --schema`}},
 		{name: "first N problems then a count", csv: "a,label\n" + strings.Repeat("x,y\n", 5), schema: "a:INT,label:VARCHAR(8)", opts: TabularOptions{LabelColumn: "label", MaxProblems: 2},
 			want: []string{`data.csv line 2: "a" is "x", not a whole number (INT): fix the value, or declare the column with another type in --schema`,
 				`data.csv line 3: "a" is "x", not a whole number (INT): fix the value, or declare the column with another type in --schema`,

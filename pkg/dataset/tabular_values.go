@@ -143,10 +143,10 @@ func validValue(v []byte, t *spec.ColumnType) bool {
 		return isNumber(v)
 	case spec.KindBool:
 		return isBool(v)
-	case spec.KindDate:
-		_, ok := parseDateTime(v, true)
-		return ok
-	case spec.KindDateTime:
+	case spec.KindDate, spec.KindDateTime:
+		// A DATE takes a time too: the ingestor's validator and cast read
+		// it with pd.to_datetime as they read a DATETIME, and MySQL keeps
+		// the date part (a note, not an error).
 		_, ok := parseDateTime(v, false)
 		return ok
 	case spec.KindTime:
@@ -159,9 +159,26 @@ func validValue(v []byte, t *spec.ColumnType) bool {
 // parseWhole reads an integer, allowing a fraction of zeros ("3.0"): a
 // column with a missing value is read as floats, and MySQL stores 3.0 in an
 // INT column as 3. Spaces around the digits are allowed: pandas reads " 12 "
-// as 12.
+// as 12. A number written otherwise whose value is whole (1e5, 1.5e1) is
+// one too: the ingestor's validator asks only pd.to_numeric(v) % 1 == 0.
 func parseWhole(v []byte) (int64, bool) {
 	v = trimBlanks(v)
+	if n, ok := parseDigits(v); ok {
+		return n, true
+	}
+	if ok, plain, _ := numericShape(v); !ok || plain {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(v), 64)
+	// 2^63 is the first float64 past int64; -2^63 is in range.
+	if err != nil || f != math.Trunc(f) || f < -(1<<63) || f >= 1<<63 {
+		return 0, false
+	}
+	return int64(f), true
+}
+
+// parseDigits reads [sign] digits [. zeros], parseWhole's common case.
+func parseDigits(v []byte) (int64, bool) {
 	i := 0
 	if len(v) > 0 && (v[0] == '-' || v[0] == '+') {
 		i++
@@ -546,7 +563,7 @@ func shapeOf(v []byte, k spec.ValueKind) (dateShape, bool) {
 		}
 		return quickShape(v, k), true
 	}
-	if _, ok := parseDateTime(v, k == spec.KindDate); !ok {
+	if _, ok := parseDateTime(v, false); !ok {
 		return 0, false
 	}
 	return quickShape(v, k), true

@@ -114,3 +114,38 @@ func TestRowSize(t *testing.T) {
 		t.Errorf("a narrow table refused: %s", msg)
 	}
 }
+
+// TestDateTakesATime: a DATE column may hold a date and time (review3:
+// the ingestor reads DATE with pd.to_datetime as it reads DATETIME, and
+// MySQL keeps the date part); what is no date stays refused.
+func TestDateTakesATime(t *testing.T) {
+	date := &spec.ColumnType{Kind: spec.KindDate}
+	for _, v := range []string{"2024-01-05", "2024-01-05 10:00:00", "2024-01-05T10:00:00+02:00", "2024-01-05T10:00:00Z", "2024-01-05 10:00:00.5"} {
+		if !validValue([]byte(v), date) {
+			t.Errorf("validValue(%q, DATE) = false, want true", v)
+		}
+		if _, ok := shapeOf([]byte(v), spec.KindDate); !ok {
+			t.Errorf("shapeOf(%q, DATE): not a date, want one", v)
+		}
+	}
+	for _, v := range []string{"2024-13-05", "2024-01-05 25:00", "x", "2024-01-05T"} {
+		if validValue([]byte(v), date) {
+			t.Errorf("validValue(%q, DATE) = true, want false", v)
+		}
+	}
+}
+
+// TestWholeNumbersInOtherShapes: the ingestor's INT validator asks only
+// that pd.to_numeric(v) be whole (review3: 1e5 was refused).
+func TestWholeNumbersInOtherShapes(t *testing.T) {
+	col := &spec.ColumnType{Kind: spec.KindInt, Min: -1 << 31, Max: 1<<31 - 1}
+	for v, want := range map[string]bool{"1e5": true, "1.5e1": true, "100e-2": true, " -2E3 ": true, "1.5e0": false,
+		"1e10": false, "1e400": false, "0x10": false, "1_000": false, "inf": false, "e5": false} {
+		if got := validValue([]byte(v), col); got != want {
+			t.Errorf("validValue(%q, INT) = %v, want %v", v, got, want)
+		}
+	}
+	if n, ok := parseWhole([]byte("1.5e1")); !ok || n != 15 {
+		t.Errorf("parseWhole(1.5e1) = %d, %v, want 15, true", n, ok)
+	}
+}

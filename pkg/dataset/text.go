@@ -344,7 +344,7 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ign *
 		}
 		line := s.Line()
 		if len(rec) > len(cols) {
-			probs.atLine("labels.csv line %d has %d fields, the header has %d: every row needs one value per column (quote a value that holds a comma)", line, len(rec), len(cols))
+			probs.atLine("labels.csv line %d has %d fields, the header has %d: every row needs one value per column (quote a value that holds a comma)%s", line, len(rec), len(cols), escapeHint(s.Escaped()))
 			continue
 		}
 		rec = padRecord(rec, len(cols), &padded)

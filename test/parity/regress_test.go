@@ -73,6 +73,13 @@ var regressions = []regression{
 	{"tabular_classification", "name-trailing-twin", "area and 'area ' as two columns", false, nil},
 	{"time_series_forecasting", "tsf-text-feature", "a text feature in a forecasting CSV", false, nil},
 	{"tabular_classification", "date-dash-slash", "- and / mixed in dates", false, nil},
+	// review3: MySQL has SMALLINT, the ingestor's DataValidator does not
+	// ("Unknown data type"); the values fit, so only the type was wrong.
+	{"tabular_classification", "schema-smallint", "a column declared SMALLINT", false, func(s *sample) {
+		addColumn(s, "n", func(i int) string { return fmt.Sprint(i % 7) })
+		s.schema = declaredSchema(s, map[string]string{"n": "SMALLINT"})
+	}},
+
 	// accepted by the ingestor
 	{"text_classification", "na-class-everywhere", "None as a class name", true, func(s *sample) {
 		s.tab.set("label", func(i int) bool { return i%2 == 0 }, func(int, string) string { return "None" })
@@ -97,6 +104,22 @@ var regressions = []regression{
 		s.schema = declaredSchema(s, map[string]string{"flag": "BOOLEAN"})
 	}},
 	{"text_classification", "trailing-comma", "a trailing comma on every line", true, nil},
+	// review3: the ingestor reads a DATE with pd.to_datetime like a
+	// DATETIME, and MySQL keeps the date part; the pre-flight refused the time.
+	{"tabular_classification", "date-declared-time", "a DATE column holding times with a zone", true, func(s *sample) {
+		addColumn(s, "day", func(i int) string { return fmt.Sprintf("2024-01-%02dT10:00:00+02:00", i%28+1) })
+		s.schema = declaredSchema(s, map[string]string{"day": "DATE"})
+	}},
+	// review3: the ingestor's INT validator asks only that the number be whole.
+	{"tabular_classification", "int-exponent", "an INT written 1e5", true, func(s *sample) {
+		addColumn(s, "n", func(i int) string { return []string{"1e5", "15", "1.5e1"}[i%3] })
+		s.schema = declaredSchema(s, map[string]string{"n": "INT"})
+	}},
+	{"tabular_classification", "date-declared-time", "a DATE column holding times", true, func(s *sample) {
+		addColumn(s, "day", func(i int) string { return fmt.Sprintf("2024-01-%02d 10:00:00", i%28+1) })
+		s.schema = declaredSchema(s, map[string]string{"day": "DATE"})
+	}},
+
 	{"tabular_classification", "trailing-comma", "a trailing comma on every line", true, nil},
 	{"text_classification", "unused-subfolder", "an unused subfolder in texts/", true, nil},
 	// the ingestor's own samples
