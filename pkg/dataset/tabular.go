@@ -334,6 +334,15 @@ type colCheck struct {
 	// id is the data_id column: the ingestor strips its value and skips a
 	// row whose id is then empty, so white space alone is no id.
 	id bool
+	// otherDates: a declared DATE or DATETIME column that is not the time
+	// column of a time series may hold dates written otherwise than year
+	// first (tabular_dates.go).
+	otherDates bool
+}
+
+// fitsType tells whether v (not missing) fits the column's type.
+func (c *colCheck) fitsType(v []byte) bool {
+	return validValue(v, &c.typ) || (c.otherDates && isOtherDate(v))
 }
 
 // orderKey is a time or step, comparable whatever the column's type.
@@ -471,7 +480,7 @@ func checkCells(name string, line int, rec [][]byte, checks []colCheck, probs *p
 			probs.atLine("%s line %d holds only white space in the data_id column %q: the ingestor strips an id and skips a row left without one; give every row an id, or push with --data-id content_hash", name, line, c.name)
 			continue
 		}
-		if !c.required && validValue(v, &c.typ) {
+		if !c.required && c.fitsType(v) {
 			continue
 		}
 		if isMissing(v) {
@@ -480,8 +489,12 @@ func checkCells(name string, line int, rec [][]byte, checks []colCheck, probs *p
 			}
 			continue
 		}
-		if !validValue(v, &c.typ) {
-			probs.atLine("%s line %d: %q is %s, not %s (%s)%s: fix the value, or declare the column with another type in --schema", name, line, c.name, quoteValue(v), c.typ.Kind, c.typ.SQL, outOfRange(v, c.typ.Kind))
+		if !c.fitsType(v) {
+			var kind any = c.typ.Kind
+			if c.otherDates {
+				kind = "a date the ingestor reads (2024-12-31, 12/31/2024, 31.12.2024, 20241231, Dec 31, 2024: one shape for the whole column)"
+			}
+			probs.atLine("%s line %d: %q is %s, not %s (%s)%s: fix the value, or declare the column with another type in --schema", name, line, c.name, quoteValue(v), kind, c.typ.SQL, outOfRange(v, c.typ.Kind))
 		}
 	}
 }
@@ -564,6 +577,8 @@ func checkTabularHeader(name string, cols []string, o TabularOptions, tb *Tabula
 		// ingestor takes it.
 		checks[i].required = c == o.OrderColumn || c == o.GroupColumn || c == o.DurationColumn || c == o.IDColumn
 		checks[i].id = c != "" && c == o.IDColumn
+		k := checks[i].typ.Kind
+		checks[i].otherDates = checks[i].declared && (k == spec.KindDate || k == spec.KindDateTime) && c != o.OrderColumn
 	}
 	switch {
 	case len(unnamed) > 1:

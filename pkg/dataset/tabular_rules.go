@@ -199,6 +199,14 @@ type dateColumn struct {
 	shape     dateShape
 	line      int
 	firstSeen []byte
+	// other is the format pandas guessed from a first value written
+	// otherwise than year first (nil for YYYY-MM-DD and its kin); other
+	// may be set only for a column that may hold such dates.
+	other      *otherDateFormat
+	mayOther   bool
+	monthFirst int // day-first values the ingestor's cast reads month first
+	mfLine     int
+	mfSeen     []byte
 }
 
 func newDateShapeRule(s *tabScan) rowRule {
@@ -207,7 +215,7 @@ func newDateShapeRule(s *tabScan) rowRule {
 		switch c.typ.Kind {
 		case spec.KindDate, spec.KindDateTime, spec.KindTime:
 			if c.declared {
-				r.cols = append(r.cols, dateColumn{i: i, kind: c.typ.Kind})
+				r.cols = append(r.cols, dateColumn{i: i, kind: c.typ.Kind, mayOther: c.otherDates})
 			}
 		}
 	}
@@ -225,6 +233,13 @@ func (r *dateShapeRule) row(line int, rec [][]byte) {
 			continue
 		}
 		if c.line == 0 {
+			if c.mayOther {
+				if f := guessOtherDate(v); f != nil {
+					c.other, c.line, c.firstSeen = f, line, append([]byte(nil), v...)
+					r.dayFirst(c, line, v)
+					continue
+				}
+			}
 			sh, ok := shapeOf(v, c.kind)
 			if !ok {
 				continue // not a date at all: the cell check reported it
@@ -232,20 +247,65 @@ func (r *dateShapeRule) row(line int, rec [][]byte) {
 			c.shape, c.line, c.firstSeen = sh, line, append([]byte(nil), v...)
 			continue
 		}
+		if c.other != nil {
+			if c.other.matches(v) {
+				r.dayFirst(c, line, v)
+			} else if isOtherDate(v) || isYearFirst(v, c.kind) {
+				r.anotherShape(c, line, v, " ("+c.other.String()+")")
+			}
+			continue
+		}
 		// The shape read off the separators is enough for the common
 		// case; a value of another shape is parsed, as one that is no
 		// date at all was reported by the cell check.
-		if quickShape(v, c.kind) == c.shape {
+		if yearFirstLike(v, c.kind) && quickShape(v, c.kind) == c.shape {
 			continue
 		}
-		if sh, ok := shapeOf(v, c.kind); ok && sh != c.shape {
-			r.s.probs.atLine("%s line %d: %q is %s, written another way than its first value %s (line %d): the ingestor reads a date column in the shape of its first value and refuses the others; write every value of the column the same way",
-				r.s.name, line, r.s.checks[c.i].name, quoteValue(v), quoteValue(c.firstSeen), c.line)
+		if sh, ok := shapeOf(v, c.kind); ok && sh != c.shape || !ok && c.mayOther && isOtherDate(v) {
+			r.anotherShape(c, line, v, "")
 		}
 	}
 }
 
-func (r *dateShapeRule) finish() {}
+func (r *dateShapeRule) anotherShape(c *dateColumn, line int, v []byte, format string) {
+	r.s.probs.atLine("%s line %d: %q is %s, written another way than its first value %s (line %d%s): the ingestor reads a date column in the shape of its first value and refuses the others; write every value of the column the same way",
+		r.s.name, line, r.s.checks[c.i].name, quoteValue(v), quoteValue(c.firstSeen), c.line, format)
+}
+
+// dayFirst counts the values of a day-first column that the ingestor's
+// cast reads month first.
+func (r *dateShapeRule) dayFirst(c *dateColumn, line int, v []byte) {
+	if c.other.readMonthFirst(v) {
+		if c.monthFirst == 0 {
+			c.mfLine, c.mfSeen = line, append([]byte(nil), v...)
+		}
+		c.monthFirst++
+	}
+}
+
+// isYearFirst tells whether v is a date written year first, as
+// parseDateTime reads it.
+func isYearFirst(v []byte, k spec.ValueKind) bool {
+	_, ok := shapeOf(v, k)
+	return ok
+}
+
+// yearFirstLike tells whether v has the separators of a date written year
+// first (YYYY-MM-DD, YYYY/MM/DD), without checking it is one: 12/31/2024
+// has quickShape's shape of 2024-12-31.
+func yearFirstLike(v []byte, k spec.ValueKind) bool {
+	return k == spec.KindTime || len(v) >= 10 && v[4] == v[7] && (v[4] == '-' || v[4] == '/')
+}
+
+func (r *dateShapeRule) finish() {
+	for k := range r.cols {
+		c := &r.cols[k]
+		if c.monthFirst > 0 {
+			r.s.tb.Notes = append(r.s.tb.Notes, fmt.Sprintf("%d values of %q in %s are dates written day first with a day of 12 or less (the first, line %d: %s): the ingestor checks them day first, as the column's first value %s asks, but stores each value read month first, so %s is stored as another day; write the dates as YYYY-MM-DD",
+				c.monthFirst, r.s.checks[c.i].name, r.s.name, c.mfLine, quoteValue(c.mfSeen), quoteValue(c.firstSeen), quoteValue(c.mfSeen)))
+		}
+	}
+}
 
 // orderRule holds a time column that may never decrease over the whole
 // file (time_series_forecasting's timestamp): ascending, not in the

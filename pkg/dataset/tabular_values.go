@@ -50,13 +50,13 @@ func cellFits(v []byte, c *colCheck) bool {
 	}
 	// A value that fits raises no problem, missing-value word or not,
 	// unless the column is required.
-	if !c.required && validValue(v, &c.typ) {
+	if !c.required && c.fitsType(v) {
 		return true
 	}
 	if isMissing(v) {
 		return !c.required
 	}
-	return validValue(v, &c.typ)
+	return c.fitsType(v)
 }
 
 // cellsFit tells whether every cell of rec fits (cellFits) and the record

@@ -95,6 +95,27 @@ var tabularMutations = []mutation{
 			return shapeAt(b, i)
 		})
 	}},
+	// A declared DATE column written otherwise than year first, in one
+	// shape or, now and then, with one row in another.
+	{"date-other-shapes", tabular, func(s *sample, rng *rand.Rand) bool {
+		a, b := otherDateShapes[rng.IntN(len(otherDateShapes))], otherDateShapes[rng.IntN(len(otherDateShapes))]
+		odd := -1
+		if rng.IntN(2) == 0 {
+			odd = 1 + rng.IntN(len(s.tab.rows)-1)
+		}
+		days := make([]int, len(s.tab.rows))
+		for i := range days {
+			days[i] = 1 + rng.IntN(28)
+		}
+		addColumn(s, "day", func(i int) string {
+			if i == odd {
+				return b(1+i%12, days[i])
+			}
+			return a(1+i%12, days[i])
+		})
+		s.schema = declaredSchema(s, map[string]string{"day": []string{"DATE", "DATETIME"}[rng.IntN(2)]})
+		return true
+	}},
 	{"date-dash-slash", tabular, func(s *sample, _ *rand.Rand) bool {
 		return addColumn(s, "day", func(i int) string {
 			return []string{"2024-01-%02d", "2024/01/%02d"}[i%2]
@@ -217,6 +238,22 @@ var tabularMutations = []mutation{
 func fixDays(s *sample) bool {
 	s.tab.set("day", nil, func(i int, old string) string { return fmt.Sprintf(old, 1+i) })
 	return true
+}
+
+// otherDateShapes write month m, day d otherwise than year first.
+var otherDateShapes = []func(m, d int) string{
+	func(m, d int) string { return fmt.Sprintf("%02d/%02d/2024", m, d) },
+	func(m, d int) string { return fmt.Sprintf("%02d/%02d/2024", d, m) },
+	func(m, d int) string { return fmt.Sprintf("%d/%d/2024", m, d) },
+	func(m, d int) string { return fmt.Sprintf("%02d-%02d-2024", m, d) },
+	func(m, d int) string { return fmt.Sprintf("%02d.%02d.2024", d, m) },
+	func(m, d int) string { return fmt.Sprintf("2024.%02d.%02d", m, d) },
+	func(m, d int) string { return fmt.Sprintf("2024%02d%02d", m, d) },
+	func(m, d int) string { return fmt.Sprintf("%02d/%02d/2024 10:%02d", m, d, d) },
+	func(m, d int) string { return fmt.Sprintf("%s %02d, 2024", monthAbbrev[m-1], d) },
+	func(m, d int) string { return fmt.Sprintf("%d %s 2024", d, monthName[m-1]) },
+	func(m, d int) string { return fmt.Sprintf("%02d-%s-2024", d, monthAbbrev[m-1]) },
+	func(m, d int) string { return fmt.Sprintf("2024-%02d-%02d", m, d) },
 }
 
 // declaredSchema is a --schema for every column of s, with the types in

@@ -120,6 +120,36 @@ var regressions = []regression{
 		s.schema = declaredSchema(s, map[string]string{"day": "DATE"})
 	}},
 
+	// Dates in a declared DATE column written otherwise than year first:
+	// pandas guesses the column's format from its first value.
+	{"tabular_classification", "date-other-shape", "DATE written month first (12/31/2024)", true, dated("%02d/%02d/2024", false)},
+	{"tabular_regression", "date-other-shape", "DATE written day first (25/06/2024 first)", true, dated("%02d/%02d/2024", true)},
+	{"tabular_classification", "date-other-shape", "DATE written 31.12.2024", true, dated("%02d.%02d.2024", true)},
+	{"tabular_classification", "date-other-shape", "DATE written 2024.12.31", true, datedWith(func(i int) string { return fmt.Sprintf("2024.%d.%d", 1+i%12, 1+i%28) })},
+	{"tabular_classification", "date-other-shape", "DATE written 20241231", true, datedWith(func(i int) string { return fmt.Sprintf("2024%02d%02d", 1+i%12, 1+i%28) })},
+	{"tabular_classification", "date-other-shape", "DATE written Jan 05, 2024", true, datedWith(func(i int) string { return fmt.Sprintf("%s %02d, 2024", monthAbbrev[i%12], 1+i%28) })},
+	{"tabular_classification", "date-other-shape", "DATETIME written 5 June 2024 10:30", true, func(s *sample) {
+		addColumn(s, "day", func(i int) string { return fmt.Sprintf("%d %s 2024 10:%02d", 1+i%28, monthName[i%12], i%60) })
+		s.schema = declaredSchema(s, map[string]string{"day": "DATETIME"})
+	}},
+	{"tabular_regression", "date-other-shape", "DATE with month names in lower case (no format guessed)", true, datedWith(func(i int) string {
+		return fmt.Sprintf("%s %d, 2024", strings.ToLower(monthAbbrev[i%12]), 1+i%28)
+	})},
+	{"tabular_classification", "date-other-shape", "DATE month first, then a day past 12 first", false, datedWith(func(i int) string {
+		return []string{"05/06/2024", "25/06/2024"}[min(i, 1)]
+	})},
+	{"tabular_regression", "date-other-shape", "DATE month first, then year first", false, datedWith(func(i int) string {
+		return []string{"05/06/2024", "2024-06-05"}[min(i, 1)]
+	})},
+	{"tabular_classification", "date-other-shape", "DATE year first, then month first", false, datedWith(func(i int) string {
+		return []string{"2024-06-05", "12/31/2024"}[min(i, 1)]
+	})},
+	{"tabular_classification", "date-other-shape", "DATE month first with / then -", false, datedWith(func(i int) string {
+		return []string{"05/06/2024", "05-07-2024"}[min(i, 1)]
+	})},
+	{"tabular_classification", "date-other-shape", "DATE written 02/30/2024", false, datedWith(func(i int) string {
+		return []string{"01/30/2024", "02/30/2024"}[min(i, 1)]
+	})},
 	{"tabular_classification", "trailing-comma", "a trailing comma on every line", true, nil},
 	{"text_classification", "unused-subfolder", "an unused subfolder in texts/", true, nil},
 	// the ingestor's own samples
@@ -138,6 +168,34 @@ var regressions = []regression{
 		s.tab.rows[0][1] = "Rome, IT"
 		s.raw = append(s.raw, rawReplace(`"Rome, IT"`, `Rome\, IT`))
 	}},
+}
+
+var monthAbbrev = []string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+
+var monthName = []string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}
+
+// dated adds a DATE column "day" written in layout, one %02d for the month
+// and one for the day, in that order, or day first when dayFirst (then the
+// first row's day is 25, past any month).
+func dated(layout string, dayFirst bool) func(s *sample) {
+	return datedWith(func(i int) string {
+		m, d := 1+i%12, 1+i%28
+		if dayFirst {
+			if i == 0 {
+				d = 25
+			}
+			return fmt.Sprintf(layout, d, m)
+		}
+		return fmt.Sprintf(layout, m, d)
+	})
+}
+
+// datedWith adds a DATE column "day" whose row i holds v(i).
+func datedWith(v func(i int) string) func(s *sample) {
+	return func(s *sample) {
+		addColumn(s, "day", v)
+		s.schema = declaredSchema(s, map[string]string{"day": "DATE"})
+	}
 }
 
 // upperTwin adds a column LABEL beside label (MySQL compares column names
