@@ -36,6 +36,15 @@ func TestTabularIssue22DryRun(t *testing.T) {
 		{"a date column in two shapes", "tabular_classification", "x,day,label", func(i int) string {
 			return fmt.Sprintf("%d,%s,%s", i, []string{"2024-01-%02d", "2024/01/%02d"}[i%2], classes(i))
 		}, nil, 3, "written another way than its first value"},
+		{"dates written month first", "tabular_classification", "x,day,label", func(i int) string {
+			return fmt.Sprintf("%d,12/%02d/2024,%s", i, i+1, classes(i))
+		}, []string{"--schema", "x:INT,day:DATE,label:VARCHAR(8)"}, 0, "dry run"},
+		{"dates written day first", "tabular_classification", "x,day,label", func(i int) string {
+			return fmt.Sprintf("%d,%02d.06.2024,%s", i, []int{25, 5, 30, 6}[i%4], classes(i))
+		}, []string{"--schema", "x:INT,day:DATE,label:VARCHAR(8)"}, 0, "are dates written day first with a day of 12 or less"},
+		{"dates month first, then day first", "tabular_classification", "x,day,label", func(i int) string {
+			return fmt.Sprintf("%d,%s,%s", i, []string{"05/06/2024", "25/06/2024"}[min(i, 1)], classes(i))
+		}, []string{"--schema", "x:INT,day:DATE,label:VARCHAR(8)"}, 3, `"25/06/2024", written another way than its first value "05/06/2024"`},
 		{"a text feature in a forecast", "time_series_forecasting", "timestamp,city,label", func(i int) string {
 			return fmt.Sprintf("2026-01-%02d 00:00:00,%s,%d.5", i+1, []string{"Paris", "Oslo"}[i%2], i)
 		}, nil, 3, `"city" (VARCHAR(255))`},
@@ -68,6 +77,21 @@ func TestTabularIssue22Ingests(t *testing.T) {
 		return fmt.Sprintf("%d,%s,%s,", i, []string{"yes", "no"}[i%2], []string{"cat", "dog"}[i%2])
 	})
 	r, rep := ingestDir(t, dir, table, "--task", "tabular_classification", "--schema", "x:INT,flag:BOOLEAN,label:VARCHAR(8)")
+	if r.code != 0 || rep.Status != "ingested" || rep.Run == nil || rep.Run.Summary == nil || rep.Run.Summary.Inserted != 20 {
+		t.Fatalf("want 20 records ingested:\n%s", r)
+	}
+}
+
+// TestDatesWrittenMonthFirstIngest: a declared DATE column written
+// 12/31/2024, which the pre-flight refused and the ingestor takes, is
+// staged and ingested.
+func TestDatesWrittenMonthFirstIngest(t *testing.T) {
+	const table = "e2e_dates_month_first"
+	forgetTable(t, table)
+	dir := tabularDataset(t, "x,day,label", 20, func(i int) string {
+		return fmt.Sprintf("%d,%d/%d/2024,%s", i, 1+i%12, 13+i%15, []string{"cat", "dog"}[i%2])
+	})
+	r, rep := ingestDir(t, dir, table, "--task", "tabular_classification", "--schema", "x:INT,day:DATE,label:VARCHAR(8)")
 	if r.code != 0 || rep.Status != "ingested" || rep.Run == nil || rep.Run.Summary == nil || rep.Run.Summary.Inserted != 20 {
 		t.Fatalf("want 20 records ingested:\n%s", r)
 	}
