@@ -42,6 +42,8 @@ type world struct {
 	out    *bytes.Buffer
 	errOut *bytes.Buffer
 	io     genericiooptions.IOStreams
+	// created are the Pods the command told its OnPodCreated hook of.
+	created []string
 }
 
 func newWorld(t *testing.T, objects ...runtime.Object) *world {
@@ -108,8 +110,16 @@ func deadPush(table string) []runtime.Object {
 }
 
 func (w *world) status(format string) *StatusOptions {
-	return &StatusOptions{Streams: w.io, Output: output.Format(format), Image: "alpine", Clients: Clients{Client: w.client, Namespace: "tb"}, NewRunner: w.runner,
+	return &StatusOptions{Streams: w.io, Output: output.Format(format), HelperPodOptions: w.helperPod(),
 		Now: func() time.Time { return stagedAt.Add(90 * time.Second) }}
+}
+
+// helperPod are the helper Pod options of a command of w: its fake
+// clientset, the agent in a temporary folder, and every Pod it creates
+// recorded in w.created.
+func (w *world) helperPod() HelperPodOptions {
+	return HelperPodOptions{Image: "alpine", PodRunningTimeout: 5 * time.Second, Clients: Clients{Client: w.client, Namespace: "tb"},
+		NewRunner: w.runner, OnPodCreated: func(_, pod string) { w.created = append(w.created, pod) }}
 }
 
 func TestStatusReportsTablesAndLeftovers(t *testing.T) {
@@ -186,8 +196,7 @@ func TestStatusAndCleanupRefuseAnUnknownOutput(t *testing.T) {
 }
 
 func (w *world) cleanup(format string, dryRun bool) *CleanupOptions {
-	return &CleanupOptions{Streams: w.io, Output: output.Format(format), DryRun: dryRun, Image: "alpine", PodRunningTimeout: 5 * time.Second,
-		Clients: Clients{Client: w.client, Namespace: "tb"}, NewRunner: w.runner}
+	return &CleanupOptions{Streams: w.io, Output: output.Format(format), DryRun: dryRun, HelperPodOptions: w.helperPod()}
 }
 
 func TestCleanupDryRunRemovesNothing(t *testing.T) {
@@ -244,5 +253,36 @@ func TestCleanupRemovesWhatADeadPushLeft(t *testing.T) {
 	}
 	if !strings.Contains(w.errOut.String(), "removed folder /data/shared/.tracebloc-staging/.partial-birds") {
 		t.Errorf("no note of the removed folder:\n%s", w.errOut)
+	}
+}
+
+// TestHelperPodsAreToldToTheHook: every command that starts a helper Pod
+// tells main's hook its name before creating it, as push does for its
+// stage Pod, so a second Ctrl-C can print how to delete it.
+func TestHelperPodsAreToldToTheHook(t *testing.T) {
+	dir := t.TempDir()
+	put(t, dir, map[string]string{"labels.csv": "filename,label\na.jpg,cat\n", "images/a.jpg": "x"})
+	for name, run := range map[string]func(w *world) error{
+		"status": func(w *world) error { o := w.status("json"); must(t, o.Complete()); return o.Run(context.Background()) },
+		"cleanup": func(w *world) error {
+			o := w.cleanup("json", true)
+			must(t, o.Complete())
+			return o.Run(context.Background())
+		},
+		"verify": func(w *world) error {
+			o := w.verify(dir, "cats", "json")
+			o.Task = "image_classification"
+			must(t, o.Complete())
+			return o.Run(context.Background())
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t)
+			w.folder(t, "cats", 1)
+			_ = run(w)
+			if len(w.created) != 1 || !strings.HasPrefix(w.created[0], "tracebloc-stage-helper-") {
+				t.Errorf("%s told the hook of pods %v, want one helper pod", name, w.created)
+			}
+		})
 	}
 }
