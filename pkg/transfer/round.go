@@ -14,6 +14,7 @@ import (
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/transfer/codec"
 )
 
 // outcome is what one round learned.
@@ -74,7 +75,7 @@ type round struct {
 type wire struct {
 	counter *countingWriter
 	bw      *bufio.Writer
-	enc     *chunkWriter
+	enc     *codec.Writer
 	// w is where the tar goes: enc, or bw.
 	w io.Writer
 }
@@ -210,7 +211,7 @@ func (r *round) openWire(plan Plan) (*wire, error) {
 	if !compress {
 		return w, nil
 	}
-	z, err := newChunkWriter(w.counter, len(plan.Send))
+	z, err := codec.NewWriter(w.counter, len(plan.Send))
 	if err != nil {
 		return nil, err
 	}
@@ -225,9 +226,9 @@ func (r *round) openWire(plan Plan) (*wire, error) {
 // before the count is read: its sender writes to the counter.
 func (r *round) closeWire(w *wire) {
 	if w.enc != nil {
-		w.enc.stop()
+		w.enc.Stop()
 		r.mu.Lock()
-		r.out.codecs = w.enc.codecs()
+		r.out.codecs = w.enc.Codecs()
 		r.mu.Unlock()
 	}
 	r.mu.Lock()

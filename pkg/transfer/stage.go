@@ -13,6 +13,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/datafile"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/transfer/codec"
 )
 
 // Options describe one staging run.
@@ -102,7 +103,7 @@ const maxRounds = 2
 // agent prints its inventory, the client answers with the stream.
 func Stage(ctx context.Context, o Options) (*Result, error) {
 	res := &Result{Files: len(o.Files)}
-	if len(o.Files) > manyFiles && os.Getenv("GOGC") == "" {
+	if len(o.Files) > codec.ManyFiles && os.Getenv("GOGC") == "" {
 		// The records of many files stay live for the whole push: with
 		// the collector's usual headroom (twice what is live) the heap
 		// took 110 MiB for 100 000 files; at 1.4 times it stays near 95
