@@ -6,30 +6,23 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	appsv1 "k8s.io/api/apps/v1"
 	coordv1 "k8s.io/api/coordination/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
-	"k8s.io/utils/ptr"
 
-	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/agenttest"
+	"github.com/tracebloc/kubectl-tracebloc/internal/clustertest"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/naming"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 )
 
 var stagedAt = time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
@@ -42,45 +35,27 @@ type world struct {
 	out    *bytes.Buffer
 	errOut *bytes.Buffer
 	io     genericiooptions.IOStreams
+	ct     *clustertest.World
 	// created are the Pods the command told its OnPodCreated hook of.
 	created []string
 }
 
 func newWorld(t *testing.T, objects ...runtime.Object) *world {
 	t.Helper()
-	t.Setenv("KUBE_FEATURE_WatchListClient", "false")
-	objects = append(objects,
-		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "tb", Name: "tb-jobs-manager", Labels: map[string]string{
-			"app.kubernetes.io/name": "client", "app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/instance": "tb", "helm.sh/chart": "client-2.0.1"}}},
-		&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "tb", Name: "client-pvc"},
-			Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound, AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}}},
-	)
-	client := fake.NewClientset(objects...)
-	client.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		pod := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
-		pod.Status.Phase = corev1.PodRunning
-		pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: stagepod.ContainerName, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
-		return false, nil, nil
-	})
+	ct := clustertest.New(t, objects...)
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
-	return &world{client: client, volume: t.TempDir(), out: out, errOut: errOut, io: streams}
+	return &world{client: ct.Client, volume: ct.Volume, ct: ct, out: out, errOut: errOut, io: streams}
 }
 
-func (w *world) runner(string) podexec.Runner { return &agenttest.Runner{Volume: w.volume} }
+func (w *world) runner(pod string) podexec.Runner { return w.ct.Runner(pod) }
 
 // folder makes a folder in the staging folder with one file of size bytes.
 func (w *world) folder(t *testing.T, name string, size int) {
 	t.Helper()
-	dir := filepath.Join(w.volume, ".tracebloc-staging", name)
-	must(t, os.MkdirAll(dir, 0o755))
-	must(t, os.WriteFile(filepath.Join(dir, "labels.csv"), bytes.Repeat([]byte("x"), size), 0o644))
-	must(t, os.Chtimes(dir, stagedAt, stagedAt))
+	w.ct.Folder(t, name, size, stagedAt)
 }
 
-func (w *world) exists(name string) bool {
-	_, err := os.Stat(filepath.Join(w.volume, ".tracebloc-staging", name))
-	return err == nil
-}
+func (w *world) exists(name string) bool { return w.ct.Exists(name) }
 
 func must(t *testing.T, err error) {
 	t.Helper()
@@ -100,13 +75,7 @@ func record(table, task string) *coordv1.Lease {
 // deadPush is the stage Pod and expired Lease of a push of table that died.
 func deadPush(table string) []runtime.Object {
 	holder := "ana@laptop pid 1 (x)"
-	return []runtime.Object{
-		stagepod.BuildPod(stagepod.PodOptions{Namespace: "tb", Table: table, Suffix: "dead1", Holder: holder, Now: stagedAt}),
-		&coordv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: "tb", Name: lock.LeaseName(table),
-			Labels:      map[string]string{naming.LabelManagedBy: naming.ManagedBy, naming.LabelComponent: naming.ComponentLock},
-			Annotations: map[string]string{naming.AnnotationTable: table}},
-			Spec: coordv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: ptr.To(int32(30)), RenewTime: ptr.To(metav1.NewMicroTime(stagedAt))}},
-	}
+	return []runtime.Object{clustertest.StagePod(table, "dead1", holder, stagedAt), clustertest.Lease(table, holder, stagedAt)}
 }
 
 func (w *world) status(format string) *StatusOptions {
