@@ -43,13 +43,7 @@ remove them. A push of a table that holds a live Lease is never touched.`,
 		Args:    badArgs(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			// Flags first: a bad -o is reported without reading a kubeconfig.
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			return o.Run(c.Context())
+			return validateCompleteRun(c.Context(), o)
 		},
 	}
 	f := cmd.Flags()

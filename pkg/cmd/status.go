@@ -45,13 +45,7 @@ The staging folder is read through a short-lived helper pod.`,
 		Args:    badArgs(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			// Flags first: a bad -o is reported without reading a kubeconfig.
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			return o.Run(c.Context())
+			return validateCompleteRun(c.Context(), o)
 		},
 	}
 	output.AddOutputFlags(cmd.Flags(), &o.Output, &o.Quiet)

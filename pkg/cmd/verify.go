@@ -78,13 +78,7 @@ func NewCmdVerify(getter genericclioptions.RESTClientGetter, streams genericioop
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Path = args[0]
 			// A refusal here gets its -o json object from Execute.
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			return o.Run(c.Context())
+			return validateCompleteRun(c.Context(), o)
 		},
 	}
 	f := cmd.Flags()
