@@ -89,7 +89,7 @@ func compressWorkers(files int) int {
 	return min(runtime.GOMAXPROCS(0), 4)
 }
 
-// ManyFiles: a push of more files than this compresses on one worker. Its
+// ManyFiles is the file count above which a push compresses on one worker. Its
 // records take the memory (100 000 files: about 50 MiB), and reading the
 // files, not compressing, is what limits it.
 const ManyFiles = 10000
