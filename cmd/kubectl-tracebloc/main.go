@@ -17,7 +17,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cmd"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/push"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 )
 
 func main() {
@@ -38,7 +38,7 @@ func run() int {
 	hooks := cmd.Hooks{Printer: printer, OnPodCreated: func(namespace, pod string) {
 		mu.Lock()
 		defer mu.Unlock()
-		pending = push.DeleteCommand(namespace, pod)
+		pending = stagepod.DeleteCommand(namespace, pod)
 	}}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)

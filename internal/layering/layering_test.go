@@ -34,6 +34,7 @@ var rules = []rule{
 	{"pkg/lock", []string{"pkg/stagepod", "pkg/ingest"}, true, "the Lease knows its names from pkg/naming and keeps its own record; Pods and runs are above it"},
 	{"pkg/transfer", []string{"pkg/dataset"}, true, "the stream sends files; what a dataset is, is decided above it"},
 	{"pkg/cmd", []string{"pkg/transfer", "pkg/lock", "pkg/agent/proto"}, false, "the command layer wires flags to engines; the stream, the Lease and the wire protocol are theirs"},
+	{"pkg/transfer/codec", []string{"pkg/transfer", "pkg/podexec", "pkg/stagepod", "pkg/dataset", "pkg/exitcode", "internal/"}, true, "the codec writes proto's chunk format; the stream that uses it is above it"},
 	{"pkg/csvread", []string{"pkg/", "internal/"}, true, "the CSV dialect is a leaf every family reads with; it knows nothing of datasets"},
 }
 

@@ -9,9 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/leftover"
@@ -23,19 +20,9 @@ import (
 
 // Options describe one cleanup.
 type Options struct {
-	Client            kubernetes.Interface
-	Config            *rest.Config
-	Namespace         string
-	Image             string
-	DryRun            bool
-	PodRunningTimeout time.Duration
-	CleanupTimeout    time.Duration
-	Version           string
-	// Note prints a progress note, Warn a warning.
-	Note func(format string, args ...any)
-	Warn func(format string, args ...any)
-	// NewRunner replaces pods/exec (tests).
-	NewRunner func(pod string) podexec.Runner
+	// HelperOptions are the helper Pod's; Run sets its volume and purpose.
+	stagepod.HelperOptions
+	DryRun bool
 }
 
 // SchemaVersion is the version of the -o json object of cleanup
@@ -80,9 +67,9 @@ func run(ctx context.Context, o Options, r *Report) error {
 	if err != nil {
 		return err
 	}
-	err = stagepod.WithHelperPod(ctx, stagepod.HelperOptions{Client: o.Client, Config: o.Config, Namespace: o.Namespace, PVC: vol.Name,
-		ReadWriteOnce: vol.ReadWriteOnce(), Image: o.Image, Timeout: o.PodRunningTimeout, CleanupTimeout: o.CleanupTimeout,
-		Version: o.Version, Purpose: "look at the staging folder", Note: o.Note, Warn: o.Warn, NewRunner: o.NewRunner},
+	h := o.HelperOptions
+	h.PVC, h.ReadWriteOnce, h.Purpose = vol.Name, vol.ReadWriteOnce(), "look at the staging folder"
+	err = stagepod.WithHelperPod(ctx, h,
 		func(pod string, agent *podexec.Agent) error {
 			listing, err := agent.List(ctx)
 			if err != nil {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cleanup"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 )
 
 var cleanupExample = `  # List what pushes that died left behind, remove nothing
@@ -23,22 +22,17 @@ var cleanupExample = `  # List what pushes that died left behind, remove nothing
 // CleanupOptions are the inputs of cleanup. Complete fills the clients and
 // the printer from the flags; tests set them instead.
 type CleanupOptions struct {
-	Streams           genericiooptions.IOStreams
-	Output            output.Format
-	Quiet             bool
-	DryRun            bool
-	Image             string
-	PodRunningTimeout time.Duration
+	Streams genericiooptions.IOStreams
+	Output  output.Format
+	Quiet   bool
+	DryRun  bool
 
-	Clients
-	// NewRunner replaces pods/exec into the helper Pod (tests); nil is exec.
-	NewRunner func(pod string) podexec.Runner
-	Printer   *output.Printer
+	HelperPodOptions
 }
 
 // NewCmdCleanup returns the cleanup command.
-func NewCmdCleanup(getter genericclioptions.RESTClientGetter, streams genericiooptions.IOStreams, p *output.Printer) *cobra.Command {
-	o := &CleanupOptions{Clients: Clients{Getter: getter}, Streams: streams, Printer: p}
+func NewCmdCleanup(getter genericclioptions.RESTClientGetter, streams genericiooptions.IOStreams, hooks Hooks) *cobra.Command {
+	o := &CleanupOptions{HelperPodOptions: newHelperPodOptions(getter, hooks), Streams: streams}
 	cmd := &cobra.Command{
 		Use:   "cleanup",
 		Short: "Remove what interrupted or killed pushes left behind",
@@ -49,20 +43,13 @@ remove them. A push of a table that holds a live Lease is never touched.`,
 		Args:    badArgs(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			// Flags first: a bad -o is reported without reading a kubeconfig.
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			return o.Run(c.Context())
+			return validateCompleteRun(c.Context(), o)
 		},
 	}
 	f := cmd.Flags()
 	f.BoolVar(&o.DryRun, "dry-run", false, "only list what would be removed")
 	output.AddOutputFlags(f, &o.Output, &o.Quiet)
-	f.StringVar(&o.Image, "stage-image", defaultStageImage(), "image of the helper pod that looks at the staging folder")
-	f.DurationVar(&o.PodRunningTimeout, "pod-running-timeout", podRunningTimeout, "how long to wait for the helper pod to run")
+	o.addFlags(f, "looks at the staging folder", true)
 	return cmd
 }
 
@@ -71,19 +58,13 @@ func (o *CleanupOptions) Validate() error { return o.Output.Validate() }
 
 // Complete builds what is not set yet: the printer and the client.
 func (o *CleanupOptions) Complete() error {
-	if o.Printer == nil {
-		o.Printer = output.New(o.Streams.Out, o.Streams.ErrOut, o.Quiet)
-	}
-	o.Printer.Quiet = o.Quiet
-	return o.complete()
+	return o.completeHelper(o.Streams, o.Quiet)
 }
 
 // Run finds the leftovers, removes them unless --dry-run, and prints them.
 func (o *CleanupOptions) Run(ctx context.Context) error {
 	p := o.Printer
-	r, err := cleanup.Run(ctx, cleanup.Options{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Image: o.Image,
-		DryRun: o.DryRun, PodRunningTimeout: o.PodRunningTimeout, CleanupTimeout: cleanupTimeout, Version: Version,
-		Note: p.Notef, Warn: p.Warnf, NewRunner: o.NewRunner})
+	r, err := cleanup.Run(ctx, cleanup.Options{HelperOptions: o.helper(), DryRun: o.DryRun})
 	return output.Finish(p, o.Output, r, err, func(p *output.Printer) { printCleanup(p, r) })
 }
 

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"time"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -40,4 +41,24 @@ func (c *Clients) complete() error {
 	}
 	c.Client, c.Config, c.Namespace = conn.Client, conn.Config, conn.Namespace
 	return nil
+}
+
+// command is what every command's Options do, in this order: check the
+// flags (no kubeconfig read, so a bad flag is reported first), build the
+// clients, run.
+type command interface {
+	Validate() error
+	Complete() error
+	Run(ctx context.Context) error
+}
+
+// validateCompleteRun runs o's three steps, stopping at the first error.
+func validateCompleteRun(ctx context.Context, o command) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	if err := o.Complete(); err != nil {
+		return err
+	}
+	return o.Run(ctx)
 }

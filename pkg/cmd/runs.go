@@ -42,13 +42,7 @@ run the ingestor's summary. Attach to one with kubectl tracebloc logs.`,
 		Example: fmt.Sprintf(runsExample, "kubectl tracebloc"),
 		Args:    badArgs(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			return o.Run(c.Context())
+			return validateCompleteRun(c.Context(), o)
 		},
 	}
 	output.AddOutputFlags(cmd.Flags(), &o.Output, nil)

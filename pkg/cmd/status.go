@@ -11,8 +11,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/status"
 )
 
@@ -28,18 +26,14 @@ type StatusOptions struct {
 	Streams genericiooptions.IOStreams
 	Output  output.Format
 	Quiet   bool
-	Image   string
 
-	Clients
-	// NewRunner replaces pods/exec into the helper Pod (tests); nil is exec.
-	NewRunner func(pod string) podexec.Runner
-	Printer   *output.Printer
-	Now       func() time.Time
+	HelperPodOptions
+	Now func() time.Time
 }
 
 // NewCmdStatus returns the status command.
-func NewCmdStatus(getter genericclioptions.RESTClientGetter, streams genericiooptions.IOStreams, p *output.Printer) *cobra.Command {
-	o := &StatusOptions{Clients: Clients{Getter: getter}, Streams: streams, Printer: p}
+func NewCmdStatus(getter genericclioptions.RESTClientGetter, streams genericiooptions.IOStreams, hooks Hooks) *cobra.Command {
+	o := &StatusOptions{HelperPodOptions: newHelperPodOptions(getter, hooks), Streams: streams}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the client release, its volume and the staged tables",
@@ -51,17 +45,11 @@ The staging folder is read through a short-lived helper pod.`,
 		Args:    badArgs(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			// Flags first: a bad -o is reported without reading a kubeconfig.
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			return o.Run(c.Context())
+			return validateCompleteRun(c.Context(), o)
 		},
 	}
 	output.AddOutputFlags(cmd.Flags(), &o.Output, &o.Quiet)
-	cmd.Flags().StringVar(&o.Image, "stage-image", defaultStageImage(), "image of the helper pod that reads the staging folder")
+	o.addFlags(cmd.Flags(), "reads the staging folder", false)
 	return cmd
 }
 
@@ -70,22 +58,16 @@ func (o *StatusOptions) Validate() error { return o.Output.Validate() }
 
 // Complete builds what is not set yet: the printer, the clock and the client.
 func (o *StatusOptions) Complete() error {
-	if o.Printer == nil {
-		o.Printer = output.New(o.Streams.Out, o.Streams.ErrOut, o.Quiet)
-	}
-	o.Printer.Quiet = o.Quiet
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return o.complete()
+	return o.completeHelper(o.Streams, o.Quiet)
 }
 
 // Run reads the status and prints it.
 func (o *StatusOptions) Run(ctx context.Context) error {
 	p := o.Printer
-	r, err := status.Run(ctx, stagepod.HelperOptions{Client: o.Client, Config: o.Config, Namespace: o.Namespace,
-		Image: o.Image, Timeout: podRunningTimeout, CleanupTimeout: cleanupTimeout, Version: Version, Note: p.Notef, Warn: p.Warnf,
-		NewRunner: o.NewRunner})
+	r, err := status.Run(ctx, o.helper())
 	return output.Finish(p, o.Output, r, err, func(p *output.Printer) { printStatus(p, r, o.Now()) })
 }
 

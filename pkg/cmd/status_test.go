@@ -6,30 +6,23 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	appsv1 "k8s.io/api/apps/v1"
 	coordv1 "k8s.io/api/coordination/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
-	"k8s.io/utils/ptr"
 
-	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/agenttest"
+	"github.com/tracebloc/kubectl-tracebloc/internal/clustertest"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/lock"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/naming"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 )
 
 var stagedAt = time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
@@ -42,43 +35,27 @@ type world struct {
 	out    *bytes.Buffer
 	errOut *bytes.Buffer
 	io     genericiooptions.IOStreams
+	ct     *clustertest.World
+	// created are the Pods the command told its OnPodCreated hook of.
+	created []string
 }
 
 func newWorld(t *testing.T, objects ...runtime.Object) *world {
 	t.Helper()
-	t.Setenv("KUBE_FEATURE_WatchListClient", "false")
-	objects = append(objects,
-		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "tb", Name: "tb-jobs-manager", Labels: map[string]string{
-			"app.kubernetes.io/name": "client", "app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/instance": "tb", "helm.sh/chart": "client-2.0.1"}}},
-		&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "tb", Name: "client-pvc"},
-			Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound, AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}}},
-	)
-	client := fake.NewClientset(objects...)
-	client.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		pod := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
-		pod.Status.Phase = corev1.PodRunning
-		pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: stagepod.ContainerName, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
-		return false, nil, nil
-	})
+	ct := clustertest.New(t, objects...)
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
-	return &world{client: client, volume: t.TempDir(), out: out, errOut: errOut, io: streams}
+	return &world{client: ct.Client, volume: ct.Volume, ct: ct, out: out, errOut: errOut, io: streams}
 }
 
-func (w *world) runner(string) podexec.Runner { return &agenttest.Runner{Volume: w.volume} }
+func (w *world) runner(pod string) podexec.Runner { return w.ct.Runner(pod) }
 
 // folder makes a folder in the staging folder with one file of size bytes.
 func (w *world) folder(t *testing.T, name string, size int) {
 	t.Helper()
-	dir := filepath.Join(w.volume, ".tracebloc-staging", name)
-	must(t, os.MkdirAll(dir, 0o755))
-	must(t, os.WriteFile(filepath.Join(dir, "labels.csv"), bytes.Repeat([]byte("x"), size), 0o644))
-	must(t, os.Chtimes(dir, stagedAt, stagedAt))
+	w.ct.Folder(t, name, size, stagedAt)
 }
 
-func (w *world) exists(name string) bool {
-	_, err := os.Stat(filepath.Join(w.volume, ".tracebloc-staging", name))
-	return err == nil
-}
+func (w *world) exists(name string) bool { return w.ct.Exists(name) }
 
 func must(t *testing.T, err error) {
 	t.Helper()
@@ -98,18 +75,20 @@ func record(table, task string) *coordv1.Lease {
 // deadPush is the stage Pod and expired Lease of a push of table that died.
 func deadPush(table string) []runtime.Object {
 	holder := "ana@laptop pid 1 (x)"
-	return []runtime.Object{
-		stagepod.BuildPod(stagepod.PodOptions{Namespace: "tb", Table: table, Suffix: "dead1", Holder: holder, Now: stagedAt}),
-		&coordv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: "tb", Name: lock.LeaseName(table),
-			Labels:      map[string]string{naming.LabelManagedBy: naming.ManagedBy, naming.LabelComponent: naming.ComponentLock},
-			Annotations: map[string]string{naming.AnnotationTable: table}},
-			Spec: coordv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: ptr.To(int32(30)), RenewTime: ptr.To(metav1.NewMicroTime(stagedAt))}},
-	}
+	return []runtime.Object{clustertest.StagePod(table, "dead1", holder, stagedAt), clustertest.Lease(table, holder, stagedAt)}
 }
 
 func (w *world) status(format string) *StatusOptions {
-	return &StatusOptions{Streams: w.io, Output: output.Format(format), Image: "alpine", Clients: Clients{Client: w.client, Namespace: "tb"}, NewRunner: w.runner,
+	return &StatusOptions{Streams: w.io, Output: output.Format(format), HelperPodOptions: w.helperPod(),
 		Now: func() time.Time { return stagedAt.Add(90 * time.Second) }}
+}
+
+// helperPod are the helper Pod options of a command of w: its fake
+// clientset, the agent in a temporary folder, and every Pod it creates
+// recorded in w.created.
+func (w *world) helperPod() HelperPodOptions {
+	return HelperPodOptions{Image: "alpine", PodRunningTimeout: 5 * time.Second, Clients: Clients{Client: w.client, Namespace: "tb"},
+		NewRunner: w.runner, OnPodCreated: func(_, pod string) { w.created = append(w.created, pod) }}
 }
 
 func TestStatusReportsTablesAndLeftovers(t *testing.T) {
@@ -186,8 +165,7 @@ func TestStatusAndCleanupRefuseAnUnknownOutput(t *testing.T) {
 }
 
 func (w *world) cleanup(format string, dryRun bool) *CleanupOptions {
-	return &CleanupOptions{Streams: w.io, Output: output.Format(format), DryRun: dryRun, Image: "alpine", PodRunningTimeout: 5 * time.Second,
-		Clients: Clients{Client: w.client, Namespace: "tb"}, NewRunner: w.runner}
+	return &CleanupOptions{Streams: w.io, Output: output.Format(format), DryRun: dryRun, HelperPodOptions: w.helperPod()}
 }
 
 func TestCleanupDryRunRemovesNothing(t *testing.T) {
@@ -244,5 +222,36 @@ func TestCleanupRemovesWhatADeadPushLeft(t *testing.T) {
 	}
 	if !strings.Contains(w.errOut.String(), "removed folder /data/shared/.tracebloc-staging/.partial-birds") {
 		t.Errorf("no note of the removed folder:\n%s", w.errOut)
+	}
+}
+
+// TestHelperPodsAreToldToTheHook: every command that starts a helper Pod
+// tells main's hook its name before creating it, as push does for its
+// stage Pod, so a second Ctrl-C can print how to delete it.
+func TestHelperPodsAreToldToTheHook(t *testing.T) {
+	dir := t.TempDir()
+	put(t, dir, map[string]string{"labels.csv": "filename,label\na.jpg,cat\n", "images/a.jpg": "x"})
+	for name, run := range map[string]func(w *world) error{
+		"status": func(w *world) error { o := w.status("json"); must(t, o.Complete()); return o.Run(context.Background()) },
+		"cleanup": func(w *world) error {
+			o := w.cleanup("json", true)
+			must(t, o.Complete())
+			return o.Run(context.Background())
+		},
+		"verify": func(w *world) error {
+			o := w.verify(dir, "cats", "json")
+			o.Task = "image_classification"
+			must(t, o.Complete())
+			return o.Run(context.Background())
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t)
+			w.folder(t, "cats", 1)
+			_ = run(w)
+			if len(w.created) != 1 || !strings.HasPrefix(w.created[0], "tracebloc-stage-helper-") {
+				t.Errorf("%s told the hook of pods %v, want one helper pod", name, w.created)
+			}
+		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -14,8 +13,6 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/verify"
 )
 
@@ -57,26 +54,21 @@ Exit codes:
 
 // VerifyOptions are the inputs of verify.
 type VerifyOptions struct {
-	Streams           genericiooptions.IOStreams
-	Output            output.Format
-	Quiet             bool
-	Image             string
-	PodRunningTimeout time.Duration
-	Path              string
-	Table             string
-	Task              string
-	Exclude           []string
-	Deep              bool
+	Streams genericiooptions.IOStreams
+	Output  output.Format
+	Quiet   bool
+	Path    string
+	Table   string
+	Task    string
+	Exclude []string
+	Deep    bool
 
-	Clients
-	// NewRunner replaces pods/exec into the helper Pod (tests); nil is exec.
-	NewRunner func(pod string) podexec.Runner
-	Printer   *output.Printer
+	HelperPodOptions
 }
 
 // NewCmdVerify returns the verify command.
-func NewCmdVerify(getter genericclioptions.RESTClientGetter, streams genericiooptions.IOStreams, p *output.Printer) *cobra.Command {
-	o := &VerifyOptions{Clients: Clients{Getter: getter}, Streams: streams, Printer: p}
+func NewCmdVerify(getter genericclioptions.RESTClientGetter, streams genericiooptions.IOStreams, hooks Hooks) *cobra.Command {
+	o := &VerifyOptions{HelperPodOptions: newHelperPodOptions(getter, hooks), Streams: streams}
 	cmd := &cobra.Command{
 		Use:     "verify <local-path> --table <name>",
 		Short:   "Compare a local dataset with its staged copy (names, sizes, SHA-256)",
@@ -86,13 +78,7 @@ func NewCmdVerify(getter genericclioptions.RESTClientGetter, streams genericioop
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Path = args[0]
 			// A refusal here gets its -o json object from Execute.
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if err := o.Complete(); err != nil {
-				return err
-			}
-			return o.Run(c.Context())
+			return validateCompleteRun(c.Context(), o)
 		},
 	}
 	f := cmd.Flags()
@@ -101,8 +87,7 @@ func NewCmdVerify(getter genericclioptions.RESTClientGetter, streams genericioop
 	f.StringArrayVar(&o.Exclude, "exclude", nil, "leave out what this pattern matches, as push --exclude does (repeatable)")
 	f.BoolVar(&o.Deep, "deep", false, "have the stage agent read and hash every staged file, trusting no manifest")
 	output.AddOutputFlags(f, &o.Output, &o.Quiet)
-	f.StringVar(&o.Image, "stage-image", defaultStageImage(), "image of the helper pod that reads the staged copy")
-	f.DurationVar(&o.PodRunningTimeout, "pod-running-timeout", podRunningTimeout, "how long to wait for the helper pod to run")
+	o.addFlags(f, "reads the staged copy", true)
 	_ = cmd.RegisterFlagCompletionFunc("table", completeTables(getter))
 	_ = cmd.RegisterFlagCompletionFunc("task", completeTasks)
 	return cmd
@@ -124,20 +109,15 @@ func (o *VerifyOptions) Validate() error {
 
 // Complete builds what is not set yet: the printer and the client.
 func (o *VerifyOptions) Complete() error {
-	if o.Printer == nil {
-		o.Printer = output.New(o.Streams.Out, o.Streams.ErrOut, o.Quiet)
-	}
-	o.Printer.Quiet = o.Quiet
-	return o.complete()
+	return o.completeHelper(o.Streams, o.Quiet)
 }
 
 // Run compares and prints what differs.
 func (o *VerifyOptions) Run(ctx context.Context) error {
 	p := o.Printer
 	r, err := verify.Run(ctx, verify.Options{
-		HelperOptions: stagepod.HelperOptions{Client: o.Client, Config: o.Config, Namespace: o.Namespace, Image: o.Image,
-			Timeout: o.PodRunningTimeout, CleanupTimeout: cleanupTimeout, Version: Version, Note: p.Notef, Warn: p.Warnf, NewRunner: o.NewRunner},
-		Path: o.Path, Table: o.Table, Task: o.Task, Exclude: o.Exclude, Deep: o.Deep,
+		HelperOptions: o.helper(),
+		Path:          o.Path, Table: o.Table, Task: o.Task, Exclude: o.Exclude, Deep: o.Deep,
 	})
 	// The differences are the result, in text too: print them, then let
 	// main print the one-line verdict as the error.

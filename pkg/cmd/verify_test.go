@@ -33,8 +33,7 @@ func put(t *testing.T, dir string, files map[string]string) {
 }
 
 func (w *world) verify(path, table, format string) *VerifyOptions {
-	return &VerifyOptions{Streams: w.io, Output: output.Format(format), Image: "alpine", PodRunningTimeout: 5e9, Path: path, Table: table,
-		Clients: Clients{Client: w.client, Namespace: "tb"}, NewRunner: w.runner}
+	return &VerifyOptions{Streams: w.io, Output: output.Format(format), Path: path, Table: table, HelperPodOptions: w.helperPod()}
 }
 
 // runVerify runs o; with -o json it checks the object against the

@@ -112,14 +112,7 @@ func removeStaged(ctx context.Context, o Options, conn *Connection, target *clus
 	if o.Hooks.RemoveStaged != nil {
 		return o.Hooks.RemoveStaged(ctx, o.table())
 	}
-	var newRunner func(string) podexec.Runner
-	if o.Hooks.NewRunner != nil {
-		newRunner = func(pod string) podexec.Runner { return o.Hooks.NewRunner(conn, pod) }
-	}
-	return stagepod.WithHelperPod(ctx, stagepod.HelperOptions{Client: conn.Client, Config: conn.Config, Namespace: conn.Namespace,
-		PVC: target.Volume.Name, ReadWriteOnce: target.Volume.ReadWriteOnce(), Image: o.Stage.Image, Timeout: o.Stage.PodRunningTimeout,
-		CleanupTimeout: o.Stage.CleanupTimeout, Version: o.Stage.Version, Purpose: "remove the staged copy", Note: o.Printer.Notef,
-		Warn: o.Printer.Warnf, NewRunner: newRunner},
+	return stagepod.WithHelperPod(ctx, stagepod.HelperOptions{Base: podBase(o, conn, target), Purpose: "remove the staged copy"},
 		func(_ string, agent *podexec.Agent) error {
 			_, err := agent.Remove(ctx, true, o.table())
 			return err

@@ -1,7 +1,6 @@
 package push
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
@@ -23,9 +21,6 @@ import (
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/ingest"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
-	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
 )
 
 func chart(ns string) []runtime.Object {
@@ -150,26 +145,6 @@ func allowAllBut(client *fake.Clientset, deny string) {
 		review.Status.Allowed = deny == "" || review.Spec.ResourceAttributes.Subresource != deny
 		return true, review, nil
 	})
-}
-
-func TestDeadStagePodsOfTheTableAreDeleted(t *testing.T) {
-	dead := stagepod.BuildPod(stagepod.PodOptions{Namespace: "tb", Table: "cats", Image: "img", PVC: "client-pvc", Suffix: "old11", Holder: "gone", Now: time.Now()})
-	other := stagepod.BuildPod(stagepod.PodOptions{Namespace: "tb", Table: "dogs", Image: "img", PVC: "client-pvc", Suffix: "other", Holder: "alive", Now: time.Now()})
-	client := fake.NewSimpleClientset(dead, other)
-	var errOut bytes.Buffer
-	o := Options{Local: LocalOptions{Inputs: spec.Inputs{Table: "cats"}}, Stage: StageOptions{CleanupTimeout: time.Second}, Printer: output.New(&bytes.Buffer{}, &errOut, false)}
-	removeDeadPods(context.Background(), o, &Connection{Client: client, Namespace: "tb"}, "me")
-	pods, err := client.CoreV1().Pods("tb").List(context.Background(), metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, p := range pods.Items {
-		names = append(names, p.Name)
-	}
-	if diff := cmp.Diff([]string{other.Name}, names); diff != "" {
-		t.Errorf("pods left (-want +got):\n%s\n%s", diff, errOut.String())
-	}
 }
 
 // TestCtrlCDuringDiscoveryExits130 cuts the push off while it looks for the

@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/cluster"
@@ -84,10 +83,10 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 			err = lost
 		}
 	}()
-	removeDeadPods(ctx, o, conn, holder)
+	stagepod.RemoveStale(ctx, a.podOptions())
 	defer func() { releaseLock(o, held, stagedRecord(err, ds)) }()
 	err = a.loop(ctx, outer)
-	a.closeAll()
+	a.closeAll(ctx)
 	if err == nil {
 		r.DurationSeconds = time.Since(start).Seconds()
 		r.ThroughputMiBps = float64(ds.Bytes) / (1 << 20) / r.DurationSeconds
@@ -129,8 +128,7 @@ type attempts struct {
 // attemptPod is a stage Pod of the staging, its agent once delivered, and
 // the sessions it ran.
 type attemptPod struct {
-	name     string
-	agent    *podexec.Agent
+	*stagepod.Pod
 	sessions int
 }
 
@@ -169,7 +167,7 @@ func (a *attempts) once(ctx context.Context) (final bool, err error) {
 		return false, err
 	}
 	if !a.lockChecked {
-		err := checkIngestLock(ctx, a.o, pod.agent, a.r)
+		err := checkIngestLock(ctx, a.o, pod.Agent, a.r)
 		if err != nil {
 			return exitcode.Of(err) == exitcode.TableExists, err
 		}
@@ -181,7 +179,7 @@ func (a *attempts) once(ctx context.Context) (final bool, err error) {
 	}
 	a.used = local
 	pod.sessions++
-	res, err := streamFiles(ctx, a.o, pod.agent, a.ds, local, a.holder, a.held.Check)
+	res, err := streamFiles(ctx, a.o, pod.Agent, a.ds, local, a.holder, a.held.Check)
 	if err == nil {
 		// The Lease was checked before the swap; lost in the moment
 		// since, another push may have swapped too: say so rather than
@@ -203,37 +201,53 @@ func (a *attempts) once(ctx context.Context) (final bool, err error) {
 // next is the Pod of the next attempt with the agent delivered: the last
 // one while it runs, else a new one.
 func (a *attempts) next(ctx context.Context) (*attemptPod, error) {
-	var pod *attemptPod
-	if n := len(a.pods); n > 0 && podRunning(ctx, a.conn, a.pods[n-1].name) {
-		pod = a.pods[n-1]
-	} else {
-		name, err := createPod(ctx, a.o, a.conn, a.target, a.ds, a.holder)
-		if name != "" {
-			pod = &attemptPod{name: name}
-			a.pods = append(a.pods, pod)
-			a.r.StagePod = name
-		}
-		if err == nil {
-			_, err = stagepod.WaitRunning(ctx, a.conn.Client, a.conn.Namespace, name, a.o.Stage.PodRunningTimeout)
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	if pod.agent == nil {
-		agent, err := podexec.Deliver(ctx, newRunner(a.o, a.conn, pod.name))
-		if err != nil {
+	if n := len(a.pods); n > 0 && podRunning(ctx, a.conn, a.pods[n-1].Name) {
+		pod := a.pods[n-1]
+		if err := pod.Deliver(ctx); err != nil {
 			return nil, stageFailure(err)
 		}
-		pod.agent = agent
+		return pod, nil
+	}
+	p, err := stagepod.Start(ctx, a.podOptions())
+	if p == nil {
+		return nil, err
+	}
+	pod := &attemptPod{Pod: p}
+	a.pods = append(a.pods, pod)
+	a.r.StagePod = p.Name
+	if stagepod.AgentFailed(err) {
+		return nil, stageFailure(err)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return pod, nil
 }
 
+// podOptions describe the stage Pods of the staging.
+func (a *attempts) podOptions() stagepod.StartOptions {
+	o, conn := a.o, a.conn
+	return stagepod.StartOptions{Kind: stagepod.KindStage, Table: o.table(), Bytes: a.ds.Bytes, Holder: a.holder,
+		Base: podBase(o, conn, a.target)}
+}
+
+// podBase are the options of every Pod of the push: its stage Pods and
+// the helper Pod that removes the staged copy.
+func podBase(o Options, conn *Connection, target *cluster.Target) stagepod.Base {
+	var newRunner func(string) podexec.Runner
+	if o.Hooks.NewRunner != nil {
+		newRunner = func(pod string) podexec.Runner { return o.Hooks.NewRunner(conn, pod) }
+	}
+	return stagepod.Base{Client: conn.Client, Config: conn.Config, Namespace: conn.Namespace, PVC: target.Volume.Name,
+		ReadWriteOnce: target.Volume.ReadWriteOnce(), Image: o.Stage.Image, Timeout: o.Stage.PodRunningTimeout,
+		CleanupTimeout: o.Stage.CleanupTimeout, Version: o.Stage.Version, Note: o.Printer.Notef, Warn: o.Printer.Warnf,
+		NewRunner: newRunner, OnCreated: o.Hooks.OnPodCreated}
+}
+
 // closeAll deletes every Pod of the staging.
-func (a *attempts) closeAll() {
+func (a *attempts) closeAll(ctx context.Context) {
 	for _, p := range a.pods {
-		removePod(a.o, a.conn, p.name, p == a.idle)
+		_ = p.Close(ctx, p == a.idle)
 	}
 }
 
@@ -267,43 +281,6 @@ func retriable(err error) bool {
 func podRunning(ctx context.Context, conn *Connection, pod string) bool {
 	p, err := conn.Client.CoreV1().Pods(conn.Namespace).Get(ctx, pod, metav1.GetOptions{})
 	return err == nil && p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning
-}
-
-func createPod(ctx context.Context, o Options, conn *Connection, target *cluster.Target, ds *dataset.Dataset, holder string) (string, error) {
-	node := ""
-	if target.Volume.ReadWriteOnce() {
-		n, err := stagepod.MountingNode(ctx, conn.Client, conn.Namespace, target.Volume.Name)
-		if err != nil {
-			return "", err
-		}
-		node = n
-	}
-	pod := stagepod.BuildPod(stagepod.PodOptions{
-		Namespace: conn.Namespace, Table: o.table(), Image: o.Stage.Image, PVC: target.Volume.Name,
-		Suffix: utilrand.String(5), Bytes: ds.Bytes, Node: node, CreatedBy: "kubectl-tracebloc " + o.Stage.Version, Now: time.Now(),
-		Holder: holder,
-	})
-	o.Printer.Notef("creating stage pod %s in namespace %s", pod.Name, conn.Namespace)
-	if o.Hooks.OnPodCreated != nil {
-		o.Hooks.OnPodCreated(conn.Namespace, pod.Name)
-	}
-	if _, err := stagepod.Create(ctx, conn.Client, pod); err != nil {
-		// Cut off mid-request (Ctrl-C, a timeout), the Pod may exist all
-		// the same: hand its name back so the cleanup deletes it.
-		var status apierrors.APIStatus
-		if ctx.Err() != nil || !errors.As(err, &status) {
-			return pod.Name, err
-		}
-		return "", err
-	}
-	return pod.Name, nil
-}
-
-func newRunner(o Options, conn *Connection, pod string) podexec.Runner {
-	if o.Hooks.NewRunner != nil {
-		return o.Hooks.NewRunner(conn, pod)
-	}
-	return stagepod.Exec(conn.Client, conn.Config, conn.Namespace, pod)
 }
 
 // stageFailure gives a failed delivery of the agent exit 7; a broken exec
@@ -354,43 +331,6 @@ func streamFiles(ctx context.Context, o Options, agent *podexec.Agent, ds *datas
 	return res, err
 }
 
-// removeDeadPods deletes the stage Pods of earlier pushes of this table:
-// with the table's Lease held, none of them belongs to a live push, and one
-// still running could keep writing into the partial copy this push resumes.
-func removeDeadPods(ctx context.Context, o Options, conn *Connection, holder string) {
-	pods, err := conn.Client.CoreV1().Pods(conn.Namespace).List(ctx, metav1.ListOptions{
-		LabelSelector: stagepod.Selector + "," + stagepod.LabelTable + "=" + stagepod.TableLabel(o.table())})
-	if err != nil {
-		return
-	}
-	for _, p := range pods.Items {
-		if p.Annotations[stagepod.AnnotationTable] != o.table() || p.Annotations[stagepod.AnnotationHolder] == holder {
-			continue
-		}
-		o.Printer.Notef("deleting stage pod %s of an earlier push of %s that did not end cleanly", p.Name, o.table())
-		removePod(o, conn, p.Name, false)
-	}
-}
-
-// removePod deletes the stage Pod on a fresh context, so it runs after Ctrl-C
-// too. A failure is a warning with the command that finishes the job. An
-// idle Pod (its one agent run ended cleanly) goes at once; any other is
-// stopped in full before the push goes on, so no agent of it outlives the
-// Lease.
-func removePod(o Options, conn *Connection, pod string, idle bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), o.Stage.CleanupTimeout)
-	defer cancel()
-	remove := stagepod.Delete
-	if idle {
-		remove = stagepod.DeleteIdle
-	}
-	if err := remove(ctx, conn.Client, conn.Namespace, pod); err != nil {
-		o.Printer.Warnf("could not delete stage pod %s: %v; delete it with: %s", pod, err, DeleteCommand(conn.Namespace, pod))
-		return
-	}
-	o.Printer.Notef("deleted stage pod %s", pod)
-}
-
 // RetryBackoff is the wait before the first retry; it doubles each time, so
 // the default three retries span an apiserver restart.
 const RetryBackoff = 2 * time.Second
@@ -404,11 +344,6 @@ func releaseLock(o Options, l *lock.Held, staged *lock.Staged) {
 	if err := l.Release(ctx, staged); err != nil {
 		o.Printer.Warnf("could not release the push Lease: %v (it expires by itself within %s)", err, LeaseTTL)
 	}
-}
-
-// DeleteCommand is the kubectl command that removes a stage Pod by hand.
-func DeleteCommand(namespace, pod string) string {
-	return fmt.Sprintf("kubectl delete pod %s -n %s", pod, namespace)
 }
 
 // interrupted turns any error that follows a Ctrl-C into exit 130.

@@ -51,9 +51,9 @@ func TestHelperPodDeletedAtOnceOnlyWhenIdle(t *testing.T) {
 				}
 				return false, nil, nil
 			})
-			o := HelperOptions{Client: client, Namespace: "tb", PVC: "client-pvc", Image: "alpine", Timeout: 5 * time.Second,
-				CleanupTimeout: 5 * time.Second, Purpose: "test",
-				NewRunner: func(string) podexec.Runner { return &agenttest.Runner{Volume: t.TempDir()} }}
+			o := HelperOptions{Base: Base{Client: client, Namespace: "tb", PVC: "client-pvc", Image: "alpine", Timeout: 5 * time.Second,
+				CleanupTimeout: 5 * time.Second, NewRunner: func(string) podexec.Runner { return &agenttest.Runner{Volume: t.TempDir()} }},
+				Purpose: "test"}
 			err := WithHelperPod(context.Background(), o, func(string, *podexec.Agent) error { return tt.err })
 			if !errors.Is(err, tt.err) {
 				t.Fatalf("WithHelperPod = %v, want %v", err, tt.err)

@@ -3,21 +3,17 @@
 package transfer
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"io"
-	"math"
 	"os"
 	"runtime/debug"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/datafile"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/transfer/codec"
 )
 
 // Options describe one staging run.
@@ -107,7 +103,7 @@ const maxRounds = 2
 // agent prints its inventory, the client answers with the stream.
 func Stage(ctx context.Context, o Options) (*Result, error) {
 	res := &Result{Files: len(o.Files)}
-	if len(o.Files) > manyFiles && os.Getenv("GOGC") == "" {
+	if len(o.Files) > codec.ManyFiles && os.Getenv("GOGC") == "" {
 		// The records of many files stay live for the whole push: with
 		// the collector's usual headroom (twice what is live) the heap
 		// took 110 MiB for 100 000 files; at 1.4 times it stays near 95
@@ -206,221 +202,4 @@ func stagingError(doing string, err error) error {
 	// No word from the agent: the connection broke, the Pod was deleted or
 	// the agent killed. A retry may succeed.
 	return exitcode.Wrap(exitcode.Staging, &StreamError{Err: err})
-}
-
-// outcome is what one round learned.
-type outcome struct {
-	plan       *Plan
-	wire       int64
-	compressed bool
-	codecs     map[string]int64
-	verified   int
-	swapped    bool
-	agentPeak  int64
-	actual     Sums
-}
-
-// session runs one round: the inventory comes back as the agent's first
-// message, planOf turns it into the plan, and the stream follows on stdin.
-// Once the agent has verified the copy, BeforeSwap decides whether the
-// commit line is sent. With resend the agent skips the inventory.
-func session(ctx context.Context, o Options, resend bool, planOf func(proto.Message) (Plan, error)) (outcome, error) {
-	var out outcome
-	var mu sync.Mutex
-	pr, pw := io.Pipe()
-	var last atomic.Int64
-	// The stall clock starts with the stream: an inventory may take long.
-	last.Store(math.MaxInt64)
-	progress := func(n int64) {
-		last.Store(time.Now().UnixNano())
-		if o.Progress != nil {
-			o.Progress(n)
-		}
-	}
-	// Ctrl-C does not cut the stream: the writer ends it at a file boundary,
-	// so what is in flight still lands. A stream that does not drain within
-	// DrainTimeout is cut all the same; before the stream, it is cut at once.
-	hctx, hardStop := context.WithCancel(context.WithoutCancel(ctx))
-	defer hardStop()
-	inventory := make(chan proto.Message, 1)
-	verified := make(chan struct{}, 1)
-	ended := make(chan struct{})
-	done := make(chan error, 1)
-	root, err := openLocalRoot(o.Root)
-	if err != nil {
-		return out, exitcode.Wrap(exitcode.Local, err)
-	}
-	defer root.close()
-	go func() {
-		err := func() error {
-			var inv proto.Message
-			select {
-			case inv = <-inventory:
-			case <-ctx.Done():
-				hardStop()
-				return ctx.Err()
-			case <-ended:
-				return errors.New("the stage agent ended before its inventory")
-			}
-			plan, err := planOf(inv)
-			if err != nil {
-				hardStop()
-				return err
-			}
-			mu.Lock()
-			out.plan = &plan
-			mu.Unlock()
-			last.Store(time.Now().UnixNano())
-			src := &tarSource{root: root, plan: plan, files: plan.Send, local: o.Local, progress: progress, stop: ctx.Done()}
-			// Big writes keep the exec stream's frames full. What the link
-			// takes keeps the stall clock going, not only the files read.
-			// The cap sits below the count and above the stall clock: the
-			// clock sees each burst-sized piece move.
-			counter := &countingWriter{w: newLimitedWriter(hctx, movingWriter{w: pw, last: &last}, o.BWLimit)}
-			defer func() {
-				mu.Lock()
-				out.wire = counter.n
-				mu.Unlock()
-			}()
-			bw := bufio.NewWriterSize(counter, 256<<10)
-			var w io.Writer = bw
-			compress := o.Compress == CompressAlways
-			if o.Compress == CompressAuto || o.Compress == "" {
-				compress, _ = compressible(root, plan.Send)
-			}
-			var enc *chunkWriter
-			if compress {
-				z, err := newChunkWriter(counter, len(plan.Send))
-				if err != nil {
-					return err
-				}
-				// Stopped before the wire count above is read: its sender
-				// writes to the counter.
-				defer func() {
-					z.stop()
-					mu.Lock()
-					out.codecs = z.codecs()
-					mu.Unlock()
-				}()
-				enc, w = z, z
-				mu.Lock()
-				out.compressed = true
-				mu.Unlock()
-			}
-			if err := src.writeTo(w); err != nil {
-				return err
-			}
-			if enc != nil {
-				if err := enc.Flush(); err != nil {
-					return err
-				}
-			}
-			if err := bw.Flush(); err != nil {
-				return err
-			}
-			// The stream is out: the silence that follows is the agent
-			// hashing what it has not hashed yet, not a dead connection.
-			last.Store(math.MaxInt64)
-			// The stream is out; the agent verifies, then waits for the word.
-			select {
-			case <-verified:
-			case <-ctx.Done():
-				return nil
-			case <-ended:
-				return nil
-			}
-			if o.BeforeSwap != nil {
-				if err := o.BeforeSwap(ctx); err != nil {
-					return err
-				}
-			}
-			if _, err := io.WriteString(w, proto.Commit+"\n"); err != nil {
-				return err
-			}
-			if enc != nil {
-				if err := enc.Close(); err != nil {
-					return err
-				}
-			}
-			return bw.Flush()
-		}()
-		pw.CloseWithError(err)
-		done <- err
-	}()
-	finished := make(chan struct{})
-	go func() {
-		select {
-		case <-ctx.Done():
-			select {
-			case <-time.After(DrainTimeout):
-				hardStop()
-			case <-finished:
-			}
-		case <-finished:
-		}
-	}()
-	args := []string{proto.CmdStage, "--table", o.Table, "--nonce", o.Nonce}
-	if resend {
-		args = append(args, "--resend")
-	}
-	onMsg := func(m proto.Message) {
-		switch m.T {
-		case proto.MsgInventory:
-			select {
-			case inventory <- m:
-			default:
-			}
-		case proto.MsgVerified:
-			mu.Lock()
-			out.verified = m.Files
-			mu.Unlock()
-			select {
-			case verified <- struct{}{}:
-			default: // a second word changes nothing
-			}
-		case proto.MsgSwapped:
-			mu.Lock()
-			out.swapped = true
-			out.agentPeak = m.PeakRSS
-			mu.Unlock()
-		case proto.MsgMismatch:
-			mu.Lock()
-			out.actual = m.Actual
-			if out.actual == nil {
-				out.actual = Sums{}
-			}
-			mu.Unlock()
-		}
-	}
-	// The agent has given up: end the stream, so nothing waits on data it
-	// will never read.
-	onFail := func() { pr.CloseWithError(errors.New("the stage agent stopped reading")) }
-	sctx, stop := watchStall(hctx, &last, o.StallTimeout, done)
-	err = o.Agent.Run(sctx, args, pr, onMsg, onFail)
-	close(ended)
-	stop()
-	close(finished)
-	// Unblock the writer if the agent stopped reading early.
-	pr.CloseWithError(errors.New("the stage agent stopped reading"))
-	werr := <-done
-	mu.Lock()
-	defer mu.Unlock()
-	if ctx.Err() != nil {
-		if err == nil && out.swapped {
-			// Ctrl-C came after the commit and the swap went through: the
-			// push is complete, and says so.
-			return out, nil
-		}
-		return out, ctx.Err()
-	}
-	if werr != nil && exitcode.Of(werr) != exitcode.Unexpected {
-		return out, werr
-	}
-	if cause := context.Cause(sctx); err != nil && errors.Is(cause, errStalled) {
-		return out, exitcode.Wrap(exitcode.Staging, &StreamError{Err: cause})
-	}
-	if err == nil && werr != nil {
-		return out, werr
-	}
-	return out, err
 }

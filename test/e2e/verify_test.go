@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -14,8 +15,12 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/tracebloc/kubectl-tracebloc/internal/outputschema"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/naming"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/verify"
 )
@@ -201,5 +206,91 @@ func TestVerifyInterruptedLeavesNoPod(t *testing.T) {
 	}
 	if after := volumeState(t, table); after != before {
 		t.Errorf("an interrupted verify changed the volume:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// TestVerifySecondInterruptNamesTheHelperPod: a second Ctrl-C while verify
+// deletes its helper Pod exits at once and prints the command that deletes
+// the Pod, as push does for its stage Pod. A finalizer the test puts on the
+// Pod holds the deletion, so the second signal always lands in it.
+func TestVerifySecondInterruptNamesTheHelperPod(t *testing.T) {
+	const table = "e2e_verify_twice"
+	removeStaged(t, table)
+	dir := filepath.Join(t.TempDir(), "ds")
+	must(t, fixture.Write(dir, fixture.Options{Images: 4, Width: 32, Height: 32, Ext: ".png"}))
+	if r := runPlugin(t, nil, "push", dir, "--table", table, "-n", ns, "-o", "json"); r.code != 0 {
+		t.Fatalf("push:\n%s", r)
+	}
+	cmd := pluginCmd(nil, "verify", dir, "--table", table, "-n", ns)
+	stderr, err := cmd.StderrPipe()
+	must(t, err)
+	must(t, cmd.Start())
+	var errOut strings.Builder
+	pod := ""
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		errOut.WriteString(sc.Text() + "\n")
+		if pod != "" {
+			continue
+		}
+		if _, rest, ok := strings.Cut(sc.Text(), "creating helper pod "); ok {
+			pod, _, _ = strings.Cut(rest, " ")
+			holdPod(t, pod)
+			must(t, cmd.Process.Signal(syscall.SIGINT))
+			// Past the grace in which a second signal is a copy of the first.
+			time.Sleep(2500 * time.Millisecond)
+			must(t, cmd.Process.Signal(syscall.SIGINT))
+		}
+	}
+	_ = cmd.Wait()
+	if pod == "" {
+		t.Fatalf("verify created no helper pod:\n%s", errOut.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("exit %d, want 130:\n%s", code, errOut.String())
+	}
+	want := "exiting without cleanup; finish it with: kubectl delete pod " + pod + " -n " + ns
+	if !strings.Contains(errOut.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, errOut.String())
+	}
+	releasePod(t, pod)
+	deadline := time.Now().Add(30 * time.Second)
+	for len(podNames(t, ns, naming.AnyPodSelector)) > 0 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if pods := podNames(t, ns, naming.AnyPodSelector); len(pods) > 0 {
+		t.Errorf("pods left behind once the deletion may finish: %v", pods)
+	}
+}
+
+// holdFinalizer keeps a Pod the test holds from going away.
+const holdFinalizer = "e2e.tracebloc.io/hold"
+
+// holdPod waits for pod to exist and puts holdFinalizer on it; the test's
+// end takes it off again, whatever happened.
+func holdPod(t *testing.T, pod string) {
+	t.Helper()
+	t.Cleanup(func() { releasePod(t, pod) })
+	patch := []byte(`{"metadata":{"finalizers":["` + holdFinalizer + `"]}}`)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, err := client.CoreV1().Pods(ns).Patch(context.Background(), pod, types.MergePatchType, patch, metav1.PatchOptions{})
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("holding pod %s: %v", pod, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// releasePod takes holdFinalizer off pod, if it is still there.
+func releasePod(t *testing.T, pod string) {
+	t.Helper()
+	patch := []byte(`{"metadata":{"finalizers":null}}`)
+	_, err := client.CoreV1().Pods(ns).Patch(context.Background(), pod, types.MergePatchType, patch, metav1.PatchOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		t.Errorf("releasing pod %s: %v", pod, err)
 	}
 }

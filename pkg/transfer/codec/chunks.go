@@ -1,4 +1,8 @@
-package transfer
+// Package codec compresses the push stream chunk by chunk, picking each
+// chunk's codec by what the link and the cores allow. The chunk format is
+// the stage agent's (pkg/agent/proto: chunks.go, chunkreader.go); this
+// package writes it.
+package codec
 
 import (
 	"encoding/binary"
@@ -29,11 +33,11 @@ const (
 
 var codecNames = [nCodecs]string{"zstd", "s2", "zstd-better"}
 
-// chunkWriter compresses the stream chunk by chunk on worker goroutines
+// Writer compresses the stream chunk by chunk on worker goroutines
 // and writes the chunks out, in order, on another, so that reading the
 // files, compressing and sending overlap. The adapter picks each chunk's
 // codec.
-type chunkWriter struct {
+type Writer struct {
 	out     io.Writer
 	cur     []byte
 	filled  time.Time
@@ -59,7 +63,7 @@ type chunkWriter struct {
 }
 
 // used reports whether codec c's encoder was made.
-func (w *chunkWriter) used(c int) bool {
+func (w *Writer) used(c int) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.made[c]
@@ -79,23 +83,24 @@ type chunkJob struct {
 // compressWorkers: a core each, up to 4. A slow link leaves the cores idle
 // otherwise; the stronger zstd level keeps up with 100 Mbit/s only on two.
 func compressWorkers(files int) int {
-	if files > manyFiles {
+	if files > ManyFiles {
 		return 1
 	}
 	return min(runtime.GOMAXPROCS(0), 4)
 }
 
-// manyFiles: a push of more files than this compresses on one worker. Its
+// ManyFiles is the file count above which a push compresses on one worker. Its
 // records take the memory (100 000 files: about 50 MiB), and reading the
 // files, not compressing, is what limits it.
-const manyFiles = 10000
+const ManyFiles = 10000
 
-func newChunkWriter(out io.Writer, files int) (*chunkWriter, error) {
+// NewWriter writes the chunks of a push of files files to out, compressed.
+func NewWriter(out io.Writer, files int) (*Writer, error) {
 	workers := compressWorkers(files)
 	// Buffers: data being filled, queued and compressed; frames queued,
 	// compressed, waiting their turn and being written.
 	data, frames := workers+2, workers+3
-	w := &chunkWriter{out: out, ad: &adapter{workers: float64(workers)}, jobs: make(chan chunkJob, 1), results: make(chan chunkJob, workers),
+	w := &Writer{out: out, ad: &adapter{workers: float64(workers)}, jobs: make(chan chunkJob, 1), results: make(chan chunkJob, workers),
 		free: make(chan []byte, data), frames: make(chan []byte, frames), done: make(chan struct{})}
 	for c, level := range map[int]zstd.EncoderLevel{codecZstd: zstd.SpeedFastest, codecZstdBetter: zstd.SpeedBetterCompression} {
 		w.zinit[c] = sync.OnceValue(func() *zstd.Encoder {
@@ -132,13 +137,13 @@ func newChunkWriter(out io.Writer, files int) (*chunkWriter, error) {
 // errStopped fails what is still queued when the writer is stopped.
 var errStopped = errors.New("the stream was stopped before it was out")
 
-func (w *chunkWriter) failed() error {
+func (w *Writer) failed() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.err
 }
 
-func (w *chunkWriter) fail(err error) {
+func (w *Writer) fail(err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err == nil {
@@ -147,7 +152,7 @@ func (w *chunkWriter) fail(err error) {
 }
 
 // Write fills chunks and hands each full one to the compressors.
-func (w *chunkWriter) Write(p []byte) (int, error) {
+func (w *Writer) Write(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {
 		if err := w.failed(); err != nil {
@@ -167,7 +172,7 @@ func (w *chunkWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-func (w *chunkWriter) submit() {
+func (w *Writer) submit() {
 	// How fast the files arrive: the time to fill this chunk, without the
 	// waits for a free buffer.
 	w.ad.produced(len(w.cur), time.Since(w.filled))
@@ -175,13 +180,13 @@ func (w *chunkWriter) submit() {
 	w.cur = nil
 }
 
-func (w *chunkWriter) next() uint64 {
+func (w *Writer) next() uint64 {
 	w.seq++
 	return w.seq - 1
 }
 
 // Flush sends what was written so far and waits until it is out.
-func (w *chunkWriter) Flush() error {
+func (w *Writer) Flush() error {
 	if len(w.cur) > 0 {
 		w.submit()
 	}
@@ -192,13 +197,15 @@ func (w *chunkWriter) Flush() error {
 
 // Close flushes and ends the goroutines. It is also how a push that gives
 // up ends them: then nothing more is written.
-func (w *chunkWriter) Close() error {
+func (w *Writer) Close() error {
 	err := w.Flush()
-	w.stop()
+	w.Stop()
 	return err
 }
 
-func (w *chunkWriter) stop() {
+// Stop ends the goroutines without flushing; it may be called more than
+// once, and after Close.
+func (w *Writer) Stop() {
 	w.close.Do(func() {
 		// The chunks still queued are dropped, not written: after Close
 		// there are none, and a push that gives up sends nothing more.
@@ -213,7 +220,7 @@ func (w *chunkWriter) stop() {
 	})
 }
 
-func (w *chunkWriter) compress() {
+func (w *Writer) compress() {
 	var scratch [2][]byte
 	for i := range scratch {
 		scratch[i] = make([]byte, 0, s2.MaxEncodedLen(chunkSize))
@@ -256,7 +263,7 @@ func (w *chunkWriter) compress() {
 
 // encode compresses data with codec c into *scratch (grown if need be) and
 // reports the time and size to the adapter.
-func (w *chunkWriter) encode(c int, data []byte, scratch *[]byte) []byte {
+func (w *Writer) encode(c int, data []byte, scratch *[]byte) []byte {
 	start := time.Now()
 	var payload []byte
 	if c == codecS2 {
@@ -279,7 +286,7 @@ const frameHeader = 1 + 2*binary.MaxVarintLen64
 
 // send writes the chunks in the order they were written, whichever worker
 // finished first.
-func (w *chunkWriter) send() {
+func (w *Writer) send() {
 	defer close(w.done)
 	waiting := map[uint64]chunkJob{}
 	next := uint64(0)
@@ -309,8 +316,8 @@ func (w *chunkWriter) send() {
 	}
 }
 
-// codecs reports the share of the data each codec carried.
-func (w *chunkWriter) codecs() map[string]int64 {
+// Codecs reports the share of the data each codec carried.
+func (w *Writer) Codecs() map[string]int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	m := map[string]int64{}

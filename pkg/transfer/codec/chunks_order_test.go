@@ -1,4 +1,4 @@
-package transfer
+package codec
 
 import (
 	"bytes"
@@ -37,11 +37,11 @@ func TestChunkWriterManyWorkersKeepOrder(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
 	out := &slowBuffer{}
-	w, err := newChunkWriter(out, 1)
+	w, err := NewWriter(out, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.stop()
+	defer w.Stop()
 	if got := compressWorkers(1); got < 4 {
 		t.Fatalf("%d workers, want at least 4", got)
 	}
@@ -81,11 +81,11 @@ func TestChunkWriterManyWorkersKeepOrder(t *testing.T) {
 		t.Fatalf("decoded %d bytes that differ from the %d written", len(got), len(want))
 	}
 	var total int64
-	for _, n := range w.codecs() {
+	for _, n := range w.Codecs() {
 		total += n
 	}
 	if total != int64(len(want)) {
-		t.Errorf("codecs account for %d bytes of %d (%v)", total, len(want), w.codecs())
+		t.Errorf("codecs account for %d bytes of %d (%v)", total, len(want), w.Codecs())
 	}
 }
 
@@ -117,7 +117,7 @@ func (b *gatedBuffer) count() int {
 // written, and stop does not wait for the link to take them.
 func TestChunkWriterStopWritesNothingMore(t *testing.T) {
 	out := &gatedBuffer{gate: make(chan struct{})}
-	w, err := newChunkWriter(out, 1)
+	w, err := NewWriter(out, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestChunkWriterStopWritesNothingMore(t *testing.T) {
 	}
 	stopped := make(chan struct{})
 	go func() {
-		w.stop()
+		w.Stop()
 		close(stopped)
 	}()
 	for deadline := time.Now().Add(2 * time.Second); w.failed() == nil && time.Now().Before(deadline); {

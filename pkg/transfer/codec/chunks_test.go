@@ -1,4 +1,4 @@
-package transfer
+package codec
 
 import (
 	"bufio"
@@ -66,7 +66,7 @@ func TestChunkWriterRoundTrip(t *testing.T) {
 	}
 	data = append(data, noise...)
 	out := &lockedBuffer{}
-	w, err := newChunkWriter(out, 1)
+	w, err := NewWriter(out, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestChunkWriterRoundTrip(t *testing.T) {
 	if got := decodeChunks(t, out.bytes()); !bytes.Equal(got, data) {
 		t.Fatalf("decoded %d bytes that differ from the %d written", len(got), len(data))
 	}
-	codecs := w.codecs()
+	codecs := w.Codecs()
 	if codecs["none"] < 2*chunkSize {
 		t.Errorf("noise sent raw: %d bytes, want at least %d (codecs %v)", codecs["none"], 2*chunkSize, codecs)
 	}
@@ -104,11 +104,11 @@ func benchLine(rng *rand.Rand) string {
 // that follows the verification depends on it.
 func TestChunkWriterFlushPutsEverythingOut(t *testing.T) {
 	out := &lockedBuffer{}
-	w, err := newChunkWriter(out, 1)
+	w, err := NewWriter(out, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.stop()
+	defer w.Stop()
 	first := bytes.Repeat([]byte("a,b,c\n"), 100000)
 	for _, part := range [][]byte{first, []byte("commit\n")} {
 		if _, err := w.Write(part); err != nil {
@@ -127,7 +127,7 @@ func TestChunkWriterFlushPutsEverythingOut(t *testing.T) {
 // goroutines.
 func TestChunkWriterFailsWhenTheLinkBreaks(t *testing.T) {
 	out := &lockedBuffer{}
-	w, err := newChunkWriter(out, 1)
+	w, err := NewWriter(out, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,8 +151,8 @@ func TestChunkWriterFailsWhenTheLinkBreaks(t *testing.T) {
 // Many files compress on one worker: their records take the memory, and
 // reading the files is what limits them.
 func TestCompressWorkers(t *testing.T) {
-	if got := compressWorkers(manyFiles + 1); got != 1 {
-		t.Errorf("%d files: %d workers, want 1", manyFiles+1, got)
+	if got := compressWorkers(ManyFiles + 1); got != 1 {
+		t.Errorf("%d files: %d workers, want 1", ManyFiles+1, got)
 	}
 	if got, want := compressWorkers(1), min(runtime.GOMAXPROCS(0), 4); got != want {
 		t.Errorf("one file: %d workers, want %d", got, want)
