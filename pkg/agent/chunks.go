@@ -185,7 +185,12 @@ func (r *recipeReader) Read(p []byte) (int, error) {
 		k, err := r.ops.Read(p)
 		r.left -= int64(k)
 		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
+			// The entry's last bytes may come with its end: only an op
+			// the entry ends inside is cut short.
+			err = nil
+			if r.left > 0 {
+				err = io.ErrUnexpectedEOF
+			}
 		}
 		return k, err
 	}

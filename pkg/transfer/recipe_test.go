@@ -155,13 +155,16 @@ func bigWorld(t *testing.T) (*world, string) {
 	return w, big.Rel
 }
 
-// editMiddle changes a few bytes in the middle of the local file rel
-// (same size: the image's header, what the pre-flight reads, stays).
+// editMiddle changes a few bytes in the middle of the local file rel and
+// a few near its end, so that its last chunk is sent (same size: the
+// image's header, what the pre-flight reads, stays).
 func (w *world) editMiddle(rel string) int64 {
 	p := filepath.Join(w.local, rel)
 	b := mustRead(w.t, p)
-	for i := len(b) / 2; i < len(b)/2+64; i++ {
-		b[i] ^= 0x5a
+	for _, at := range []int{len(b) / 2, len(b) - 100} {
+		for i := at; i < at+64; i++ {
+			b[i] ^= 0x5a
+		}
 	}
 	must(w.t, os.WriteFile(p, b, 0o644))
 	return int64(len(b))
