@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/agent"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/agenttest"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
@@ -261,5 +262,55 @@ func TestStageNeverTrustsAStagedFileChangedAfterItsCut(t *testing.T) {
 				t.Errorf("sent %d bytes of the %d-byte file in %d rounds: want it sent whole in a second round", res.SentBytes, size, res.Rounds)
 			}
 		})
+	}
+}
+
+// countRunner counts the stream the stage command reads.
+type countRunner struct {
+	inner *agenttest.Runner
+	n     int64
+}
+
+func (c *countRunner) Run(ctx context.Context, command []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if command[0] != "sh" && command[1] == proto.CmdStage {
+		stdin = io.TeeReader(stdin, progressWriter(func(n int64) { c.n += n }))
+	}
+	return c.inner.Run(ctx, command, stdin, stdout, stderr)
+}
+
+// TestStageContinuesARecipeCutMidStream: a recipe's stream that breaks off
+// inside its new bytes is continued by the next push from the agent's
+// checkpoint, again as a recipe (from the offset on): the staged copy is
+// exact and nothing the volume holds is sent again.
+func TestStageContinuesARecipeCutMidStream(t *testing.T) {
+	defer agent.SetCheckpoints(16<<10, 0)()
+	// The same world twice: once to measure the recipe's stream, once to
+	// cut it half way.
+	w, rel := bigWorld(t)
+	w.editMiddle(rel)
+	cr := &countRunner{inner: w.runner}
+	o := w.options(context.Background())
+	a, err := podexec.Deliver(context.Background(), cr)
+	must(t, err)
+	o.Agent = a
+	_, err = Stage(context.Background(), o)
+	must(t, err)
+
+	w, rel = bigWorld(t)
+	size := w.editMiddle(rel)
+	o = w.options(context.Background())
+	a, err = podexec.Deliver(context.Background(), &cutRunner{inner: w.runner, cut: cr.n / 2})
+	must(t, err)
+	first := o
+	first.Agent = a
+	if _, err := Stage(context.Background(), first); err == nil {
+		t.Fatal("the cut stream staged a copy")
+	}
+	res, err := Stage(context.Background(), w.options(context.Background()))
+	must(t, err)
+	w.assertExactCopy()
+	t.Logf("%s (%d bytes; stream %d, cut at half): resumed %d, copied %d, sent %d", rel, size, cr.n, res.ResumedBytes, res.ChunkBytes, res.SentBytes)
+	if res.ResumedBytes == 0 || res.ChunkBytes == 0 || res.ResumedBytes+res.ChunkBytes+res.SentBytes != size || res.Rounds != 1 {
+		t.Errorf("resumed %d, copied %d, sent %d of %d bytes in %d rounds: want the file continued from the cut as a recipe, in one round", res.ResumedBytes, res.ChunkBytes, res.SentBytes, size, res.Rounds)
 	}
 }

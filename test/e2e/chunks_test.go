@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
@@ -61,16 +62,17 @@ func TestRepushSendsOnlyTheChangedChunks(t *testing.T) {
 		t.Fatal(err)
 	}
 	flags := []string{"--task", "tabular_classification", "--compress", "always"} // pluginCmd adds --stage-only: the staged copy is kept
-	push := func() chunkCounts {
+	push := func() (result, chunkCounts) {
 		t.Helper()
 		r := runPlugin(t, nil, append([]string{"push", dir, "--table", table, "-n", ns, "-o", "json"}, flags...)...)
 		var c chunkCounts
 		if err := json.Unmarshal([]byte(r.stdout), &c); err != nil || c.Transfer == nil || r.code != 0 {
 			t.Fatalf("push: %v\n%s", err, r)
 		}
-		return c
+		return r, c
 	}
-	first := push().Transfer
+	_, c := push()
+	first := c.Transfer
 	assertStagedCSV(t, csv, table)
 	if first.ChunkReusedBytes != 0 {
 		t.Fatalf("the first push reused %d bytes of chunks, with nothing staged", first.ChunkReusedBytes)
@@ -78,7 +80,11 @@ func TestRepushSendsOnlyTheChangedChunks(t *testing.T) {
 	editAndAppend(t, csv)
 	st, err := os.Stat(csv)
 	must(t, err)
-	second := push().Transfer
+	r, c := push()
+	second := c.Transfer
+	if !strings.Contains(r.stderr, "sending only the changed parts of big files") {
+		t.Errorf("the push did not say it sent only the changed parts:\n%s", r.stderr)
+	}
 	assertStagedCSV(t, csv, table)
 	// The first push's wire bytes are the file compressed (and a plan).
 	limit := first.WireBytes*3/100 + 256<<10
