@@ -5,6 +5,7 @@ package agent
 import (
 	"archive/tar"
 	"bufio"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -25,7 +26,9 @@ import (
 // taken from a list kept beside it: a list on the volume is one more thing
 // another writer could plant or that could fall out of step with the file,
 // and a wrong list costs a whole second round. The price is one read of
-// each big staged file a push (about as long as hashing it).
+// each big staged file (about as long as hashing it) in a push whose local
+// file of that name changed: the plugin names the hashes of the big files
+// it knows unchanged (--known), and those are linked, not cut.
 
 // cutStaged cuts each staged file of at least s.chunkMin bytes (in d, the
 // staged copy) into chunks, when it is a regular file of this uid that
@@ -44,6 +47,9 @@ func (s *stager) cutStaged(d *dir, staged *fileList) map[string]*proto.ChunkList
 		rel := staged.rel(i)
 		if f.info.size < s.chunkMin || f.info.uid != uid || f.info.nlink != 1 || proto.CheckRel(rel) != nil {
 			continue
+		}
+		if sum, ok := s.known[rel]; ok && f.known && sum == f.sum {
+			continue // the local file is the same: linked, not sent
 		}
 		bitsAvg, minLen, maxLen := proto.ChunkParamsFor(f.info.size)
 		if int64(len(buf)) < maxLen {
@@ -204,4 +210,25 @@ func (r *recipeReader) Read(p []byte) (int, error) {
 		err = io.ErrUnexpectedEOF
 	}
 	return k, &fs.PathError{Op: "read", Path: r.src.Name(), Err: err}
+}
+
+// knownSums is the --known flag: path to the SHA-256 of the local file.
+type knownSums map[string]digest
+
+func (k *knownSums) String() string { return fmt.Sprintf("%d files", len(*k)) }
+
+// Set takes one "<hex sha256><path>".
+func (k *knownSums) Set(v string) error {
+	if len(v) <= 2*sha256.Size {
+		return fmt.Errorf("--known %q: want <sha256><path>", v)
+	}
+	sum, ok := parseDigest(v[:2*sha256.Size])
+	if !ok {
+		return fmt.Errorf("--known %q: want <sha256><path>", v)
+	}
+	if *k == nil {
+		*k = knownSums{}
+	}
+	(*k)[v[2*sha256.Size:]] = sum
+	return nil
 }

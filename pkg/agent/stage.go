@@ -48,6 +48,9 @@ type stager struct {
 	// inventory cut, with their stat as they were cut.
 	chunkMin int64
 	chunked  map[string]fileInfo
+	// known are the hashes of local files the plugin told (--known): a
+	// staged file of the same name and hash is linked, not cut.
+	known knownSums
 	// stream is what the plugin sends after the inventory, decompressed.
 	stream      *bufio.Reader
 	closeStream func()

@@ -195,3 +195,41 @@ func recipeOf(r *localRoot, f datafile.File, want *fileID, list *proto.ChunkList
 	}
 	return rc, nil
 }
+
+// maxKnownArgs bounds the hashes a stage command is told: a few big files
+// are the case this is for, and the command line stays short.
+const maxKnownArgs = 256
+
+// knownArgs are the stage command's --known flags: the hash of each local
+// file of at least chunkMin bytes that the push knows without reading the
+// file (hashed already, or unchanged since the hash cache took it). The
+// agent does not cut a staged file with the same name and hash into
+// chunks: that file is linked, not sent, and cutting it would read it
+// whole for nothing.
+func knownArgs(root string, files []datafile.File, local *Local, chunkMin int64) []string {
+	var r *localRoot
+	var args []string
+	for _, f := range files {
+		if f.Size < chunkMin || len(args) >= 2*maxKnownArgs || proto.CheckRel(f.Rel) != nil {
+			continue
+		}
+		e, ok := local.files[f.Rel]
+		if !ok && local.cache != nil {
+			if r == nil {
+				var err error
+				if r, err = openLocalRoot(root); err != nil {
+					return args
+				}
+				defer r.close()
+			}
+			if e, ok = local.fromCache(r, f); ok {
+				local.files[f.Rel] = e
+				local.cached++
+			}
+		}
+		if ok {
+			args = append(args, "--known", e.sum.hex()+f.Rel)
+		}
+	}
+	return args
+}

@@ -199,6 +199,8 @@ type tamperRunner struct {
 	inner  *agenttest.Runner
 	tamper func()
 	done   bool
+	// seen, when set, gets the inventory's line.
+	seen func(line string)
 }
 
 func (r *tamperRunner) Run(ctx context.Context, command []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -214,6 +216,9 @@ func (t tamperWriter) Write(p []byte) (int, error) {
 	n, err := t.w.Write(p)
 	if !t.r.done && strings.Contains(string(p), `"t":"inventory"`) {
 		t.r.done = true
+		if t.r.seen != nil {
+			t.r.seen(string(p))
+		}
 		t.r.tamper()
 	}
 	return n, err
@@ -312,5 +317,32 @@ func TestStageContinuesARecipeCutMidStream(t *testing.T) {
 	t.Logf("%s (%d bytes; stream %d, cut at half): resumed %d, copied %d, sent %d", rel, size, cr.n, res.ResumedBytes, res.ChunkBytes, res.SentBytes)
 	if res.ResumedBytes == 0 || res.ChunkBytes == 0 || res.ResumedBytes+res.ChunkBytes+res.SentBytes != size || res.Rounds != 1 {
 		t.Errorf("resumed %d, copied %d, sent %d of %d bytes in %d rounds: want the file continued from the cut as a recipe, in one round", res.ResumedBytes, res.ChunkBytes, res.SentBytes, size, res.Rounds)
+	}
+}
+
+// TestStageCutsNoStagedFileThePushHasUnchanged: the push tells the agent
+// the hashes of its big files it knows without reading them; a staged file
+// with the same name and hash is linked, and the agent does not read it
+// whole to cut it. A changed one is cut.
+func TestStageCutsNoStagedFileThePushHasUnchanged(t *testing.T) {
+	w, rel := bigWorld(t)
+	for _, edit := range []bool{false, true} {
+		if edit {
+			w.editMiddle(rel)
+		}
+		var inv string
+		tr := &tamperRunner{inner: w.runner}
+		tr.tamper = func() {}
+		tr.seen = func(line string) { inv = line }
+		o := w.options(context.Background())
+		a, err := podexec.Deliver(context.Background(), tr)
+		must(t, err)
+		o.Agent = a
+		res, err := Stage(context.Background(), o)
+		must(t, err)
+		w.assertExactCopy()
+		if cut := strings.Contains(inv, `"chunks":`); cut != edit || (res.ChunkBytes > 0) != edit {
+			t.Errorf("edited %v: the inventory cut the staged file: %v, %d bytes copied from its chunks; want a cut and a recipe exactly when the local file changed", edit, cut, res.ChunkBytes)
+		}
 	}
 }

@@ -368,6 +368,7 @@ func session(ctx context.Context, o Options, resend bool, planOf func(proto.Mess
 		}
 	}()
 	args := []string{proto.CmdStage, "--table", o.Table, "--nonce", o.Nonce, "--chunk-min", strconv.FormatInt(ChunkMin(), 10)}
+	args = append(args, knownArgs(o.Root, o.Files, o.Local, ChunkMin())...)
 	if resend {
 		args = append(args, "--resend")
 	}
