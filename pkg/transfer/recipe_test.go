@@ -253,11 +253,7 @@ func TestStageNeverTrustsAStagedFileChangedAfterItsCut(t *testing.T) {
 			w, rel := bigWorld(t)
 			size := w.editMiddle(rel)
 			tr := &tamperRunner{inner: w.runner, tamper: func() { tamper(filepath.Join(w.staged(), rel)) }}
-			o := w.options(context.Background())
-			a, err := podexec.Deliver(context.Background(), tr)
-			must(t, err)
-			o.Agent = a
-			res, err := Stage(context.Background(), o)
+			res, err := Stage(context.Background(), w.optionsThrough(tr))
 			must(t, err)
 			if !tr.done {
 				t.Fatal("the volume was never tampered with")
@@ -294,21 +290,12 @@ func TestStageContinuesARecipeCutMidStream(t *testing.T) {
 	w, rel := bigWorld(t)
 	w.editMiddle(rel)
 	cr := &countRunner{inner: w.runner}
-	o := w.options(context.Background())
-	a, err := podexec.Deliver(context.Background(), cr)
-	must(t, err)
-	o.Agent = a
-	_, err = Stage(context.Background(), o)
+	_, err := Stage(context.Background(), w.optionsThrough(cr))
 	must(t, err)
 
 	w, rel = bigWorld(t)
 	size := w.editMiddle(rel)
-	o = w.options(context.Background())
-	a, err = podexec.Deliver(context.Background(), &cutRunner{inner: w.runner, cut: cr.n / 2})
-	must(t, err)
-	first := o
-	first.Agent = a
-	if _, err := Stage(context.Background(), first); err == nil {
+	if _, err := Stage(context.Background(), w.optionsThrough(&cutRunner{inner: w.runner, cut: cr.n / 2})); err == nil {
 		t.Fatal("the cut stream staged a copy")
 	}
 	res, err := Stage(context.Background(), w.options(context.Background()))
@@ -334,15 +321,21 @@ func TestStageCutsNoStagedFileThePushHasUnchanged(t *testing.T) {
 		tr := &tamperRunner{inner: w.runner}
 		tr.tamper = func() {}
 		tr.seen = func(line string) { inv = line }
-		o := w.options(context.Background())
-		a, err := podexec.Deliver(context.Background(), tr)
-		must(t, err)
-		o.Agent = a
-		res, err := Stage(context.Background(), o)
+		res, err := Stage(context.Background(), w.optionsThrough(tr))
 		must(t, err)
 		w.assertExactCopy()
 		if cut := strings.Contains(inv, `"chunks":`); cut != edit || (res.ChunkBytes > 0) != edit {
 			t.Errorf("edited %v: the inventory cut the staged file: %v, %d bytes copied from its chunks; want a cut and a recipe exactly when the local file changed", edit, cut, res.ChunkBytes)
 		}
 	}
+}
+
+// optionsThrough are the options of a push whose agent runs through r.
+func (w *world) optionsThrough(r podexec.Runner) Options {
+	w.t.Helper()
+	o := w.options(context.Background())
+	a, err := podexec.Deliver(context.Background(), r)
+	must(w.t, err)
+	o.Agent = a
+	return o
 }
