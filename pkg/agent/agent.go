@@ -104,6 +104,9 @@ func dispatch(e *env, args []string, stderr io.Writer) error {
 	selfSum := fset.String("sha256", "", "expected SHA-256 of this program")
 	staged := fset.Bool("staged", false, "remove: also staged copies")
 	deep := fset.Bool("deep", false, "verify: hash every staged file, trust no manifest")
+	chunkMin := fset.Int64("chunk-min", 0, "stage: cut staged files of at least this many bytes into chunks for recipes (0: none)")
+	var known knownSums
+	fset.Var(&known, "known", "stage: <sha256><path> of a local file the push knows unchanged; a staged file of that name and hash is not cut into chunks (repeated)")
 	lockPath := fset.String("lock", DefaultLockPath, "lock file that keeps one agent at work per Pod")
 	if err := fset.Parse(args[1:]); err != nil {
 		return failf(proto.KindUsage, "%v", err)
@@ -129,7 +132,7 @@ func dispatch(e *env, args []string, stderr io.Writer) error {
 		// a million files' records past half the stage Pod's 1Gi; near
 		// this soft bound it collects more often instead.
 		debug.SetMemoryLimit(stageMemoryTarget)
-		s := &stager{env: e, table: *table, nonce: *nonce}
+		s := &stager{env: e, table: *table, nonce: *nonce, chunkMin: *chunkMin, known: known}
 		return s.run(*resend)
 	case proto.CmdList:
 		return list(e)

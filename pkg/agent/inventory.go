@@ -44,6 +44,7 @@ func (s *stager) inventory() error {
 	s.resumed = partial
 	// The staged copy.
 	var staged *fileList
+	var chunks map[string]*proto.ChunkList
 	if d, err := s.staging.openDir(s.table); err == nil {
 		staged, err = walk(d, nil)
 		if err != nil {
@@ -65,9 +66,10 @@ func (s *stager) inventory() error {
 			}
 		}
 		hashListed(d, staged, unknown, s.workers)
+		chunks = s.cutStaged(d, staged)
 		d.close()
 	}
-	m := proto.Message{T: proto.MsgInventory, Ingested: ingested(s.shared, s.table), Space: volumeSpace(s.shared)}
+	m := proto.Message{T: proto.MsgInventory, Ingested: ingested(s.shared, s.table), Space: volumeSpace(s.shared), Chunks: chunks}
 	if s.cut != nil {
 		m.Cut = &proto.Cut{Rel: s.cut.Rel, Offset: s.cut.Offset, Sum: s.cut.prefixSum()}
 	}

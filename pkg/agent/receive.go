@@ -283,7 +283,21 @@ func (s *stager) receiveFiles(tr *tar.Reader, rec *received) error {
 		if err != nil {
 			return err
 		}
-		h, err := s.writeFile(d, name, rel, off, tr, buf)
+		var src io.Reader = tr
+		var staged *os.File
+		if _, ok := hdr.PAXRecords[proto.PAXRecipe]; ok {
+			if staged = s.recipeSource(rel); staged == nil {
+				if err := s.skipRecipe(d, name, rel, tr); err != nil {
+					return err
+				}
+				continue
+			}
+			src = newRecipeReader(tr, staged, s.chunked[rel].size)
+		}
+		h, err := s.writeFile(d, name, rel, off, src, buf)
+		if staged != nil {
+			_ = staged.Close()
+		}
 		if err != nil {
 			return err
 		}

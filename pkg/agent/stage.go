@@ -43,6 +43,14 @@ type stager struct {
 	// cut is the checkpoint of the file a stream broke off in, which this
 	// round may continue (nil: none).
 	cut *checkpoint
+	// chunkMin: staged files of at least this many bytes are cut into
+	// chunks for recipes (0: none); chunked holds the ones this round's
+	// inventory cut, with their stat as they were cut.
+	chunkMin int64
+	chunked  map[string]fileInfo
+	// known are the hashes of local files the plugin told (--known): a
+	// staged file of the same name and hash is linked, not cut.
+	known knownSums
 	// stream is what the plugin sends after the inventory, decompressed.
 	stream      *bufio.Reader
 	closeStream func()

@@ -313,6 +313,9 @@ func streamFiles(ctx context.Context, o Options, agent *podexec.Agent, ds *datas
 			if p.ResumeBytes > 0 {
 				o.Printer.Notef("continuing a file the last stream broke off in: its first %s are on the volume already", dataset.HumanBytes(p.ResumeBytes))
 			}
+			if p.ChunkBytes > 0 {
+				o.Printer.Notef("sending only the changed parts of big files: %s are copied from chunks of the staged copy with the same content", dataset.HumanBytes(p.ChunkBytes))
+			}
 			label := "sending"
 			if o.Stage.BWLimit > 0 {
 				label = fmt.Sprintf("sending (capped at %s)", transfer.FormatBandwidth(o.Stage.BWLimit))

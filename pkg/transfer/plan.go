@@ -33,6 +33,11 @@ type Plan struct {
 	ResumeBytes int64
 	// resume is that file's offset and hash state (nil: none).
 	resume *resumeAt
+	// ChunkBytes are bytes of changed big files that the staged copy holds
+	// in chunks of the same content: copied there, not sent (SendBytes does
+	// not count them). recipes are those files' recipes.
+	ChunkBytes int64
+	recipes    map[string]*recipe
 	// Remove are partial-copy files that are not part of the new copy (the
 	// agent drops them itself; counted for the report).
 	Remove []string

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -105,7 +106,8 @@ func (r *round) run(ctx context.Context) (outcome, error) {
 	var g errgroup.Group
 	g.Go(func() error { return r.writeStream(ctx) })
 	g.Go(func() error { r.drain(ctx); return nil })
-	args := []string{proto.CmdStage, "--table", r.o.Table, "--nonce", r.o.Nonce}
+	args := []string{proto.CmdStage, "--table", r.o.Table, "--nonce", r.o.Nonce, "--chunk-min", strconv.FormatInt(ChunkMin(), 10)}
+	args = append(args, knownArgs(r.o.Root, r.o.Files, r.o.Local, ChunkMin())...)
 	if r.resend {
 		args = append(args, "--resend")
 	}

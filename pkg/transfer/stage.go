@@ -74,8 +74,11 @@ type Result struct {
 	// ResumedBytes are bytes of files cut mid-stream by an earlier attempt
 	// that the volume held already and were not sent again.
 	ResumedBytes int64 `json:"resumed_bytes"`
-	Verified     int   `json:"verified_files"`
-	Rounds       int   `json:"rounds"`
+	// ChunkBytes are bytes of changed big files copied from the chunks of
+	// the staged copy that hold the same content, not sent.
+	ChunkBytes int64 `json:"chunk_reused_bytes"`
+	Verified   int   `json:"verified_files"`
+	Rounds     int   `json:"rounds"`
 	// Compressed says the stream was compressed; WireBytes is what went
 	// onto the connection (plan, tar headers and data, after compression).
 	Compressed bool  `json:"compressed"`
@@ -129,6 +132,9 @@ func Stage(ctx context.Context, o Options) (*Result, error) {
 		if err := plan.resumeCut(o.Root, inv.Cut); err != nil {
 			return Plan{}, err
 		}
+		if err := plan.planRecipes(o.Root, inv.Chunks, ChunkMin()); err != nil {
+			return Plan{}, err
+		}
 		if err := checkRoom(plan, inv, o.Table); err != nil {
 			return Plan{}, err
 		}
@@ -150,6 +156,7 @@ func Stage(ctx context.Context, o Options) (*Result, error) {
 		res.SentFiles += len(out.plan.Send)
 		res.SentBytes += out.plan.SendBytes
 		res.ResumedBytes += out.plan.ResumeBytes
+		res.ChunkBytes += out.plan.ChunkBytes
 		res.WireBytes += out.wire
 		res.Compressed = res.Compressed || out.compressed
 		for c, n := range out.codecs {

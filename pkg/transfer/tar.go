@@ -110,6 +110,9 @@ func changed(f datafile.File) error {
 }
 
 func (s *tarSource) writeFile(tw *tar.Writer, f datafile.File) error {
+	if rc := s.plan.recipes[f.Rel]; rc != nil {
+		return s.writeRecipe(tw, f, rc)
+	}
 	name, err := EntryName(f.Rel)
 	if err != nil {
 		return exitcode.Wrap(exitcode.Local, err)

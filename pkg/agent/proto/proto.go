@@ -14,7 +14,7 @@ import (
 )
 
 // Version changes whenever the messages or the stream change shape.
-const Version = 4
+const Version = 5
 
 // Commands of the agent binary.
 const (
@@ -86,6 +86,9 @@ type Message struct {
 	// Cut is the file of the partial copy a stream broke off in, with
 	// how much of it the agent has verified (absent from Partial).
 	Cut *Cut `json:"cut,omitempty"`
+	// Chunks are the staged copy's big files (at least the stage command's
+	// --chunk-min bytes) cut into chunks, for recipes (recipe.go).
+	Chunks map[string]*ChunkList `json:"chunks,omitempty"`
 	// Ingested is set when /data/shared/<table>/ already holds data.
 	Ingested bool `json:"ingested,omitempty"`
 	// Space is the volume's free space as the inventory found it; nil
