@@ -44,13 +44,14 @@ func (s *stager) inventory() error {
 	s.resumed = partial
 	// The staged copy.
 	var staged *fileList
+	seal := ""
 	if d, err := s.staging.openDir(s.table); err == nil {
 		staged, err = walk(d, nil)
 		if err != nil {
 			d.close()
 			return err
 		}
-		readManifest(s.staging, s.manifestName(), staged)
+		seal = readSealed(s.staging, s.manifestName(), staged)
 		var unknown []int32
 		for i := range staged.files {
 			f := &staged.files[i]
@@ -67,7 +68,7 @@ func (s *stager) inventory() error {
 		hashListed(d, staged, unknown, s.workers)
 		d.close()
 	}
-	m := proto.Message{T: proto.MsgInventory, Ingested: ingested(s.shared, s.table), Space: volumeSpace(s.shared)}
+	m := proto.Message{T: proto.MsgInventory, Ingested: ingested(s.shared, s.table), Space: volumeSpace(s.shared), Seal: seal}
 	if s.cut != nil {
 		m.Cut = &proto.Cut{Rel: s.cut.Rel, Offset: s.cut.Offset, Sum: s.cut.prefixSum()}
 	}

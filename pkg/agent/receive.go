@@ -66,6 +66,10 @@ func decodePlan(r io.Reader) (*planTable, error) {
 				plan.markReuse(rel)
 			}
 			reuse = nil
+		case "keep":
+			if err := dec.Decode(&plan.keep); err != nil {
+				return nil, err
+			}
 		case "reuse":
 			if err := expectDelim(dec, '['); err != nil {
 				return nil, err
@@ -173,6 +177,9 @@ type received struct {
 	// mu guards the plan's got fields: the stream and the reuse fill them
 	// at once.
 	mu sync.Mutex
+	// kept: the staged copy is the plan and stays in place (kept says
+	// what the check found); nothing was linked.
+	kept *kept
 }
 
 // landed records the hash of the plan's file i as written.
@@ -202,9 +209,14 @@ func (s *stager) receive() (*received, error) {
 		return nil, failf(proto.KindStream, "reading the plan: %v", err)
 	}
 	rec := &received{plan: plan}
+	if plan.keep != "" {
+		if k, ok := s.keepStaged(plan); ok {
+			rec.kept = &k
+		}
+	}
 	var linked []int32
 	for i := range plan.files {
-		if plan.files[i].reuse {
+		if plan.files[i].reuse && rec.kept == nil {
 			linked = append(linked, int32(i))
 		}
 	}

@@ -36,6 +36,9 @@ type Plan struct {
 	// Remove are partial-copy files that are not part of the new copy (the
 	// agent drops them itself; counted for the report).
 	Remove []string
+	// Keep is the seal of the staged copy's manifest when the plan asks
+	// the agent to keep that copy in place: it holds exactly the plan.
+	Keep string
 	// files are every file of the new copy; local has their SHA-256.
 	files []datafile.File
 	local *Local
@@ -92,6 +95,13 @@ func MakePlan(files []datafile.File, local *Local, inv Inventory) Plan {
 	return p
 }
 
+// keepable reports whether the plan is the staged copy exactly: every file
+// reused from it and nothing else there (staged counts its files).
+func (p Plan) keepable(staged int) bool {
+	return len(p.Send) == 0 && p.Resumed == 0 && p.resume == nil && len(p.Remove) == 0 &&
+		len(p.Reuse) == len(p.files) && staged == len(p.files) && len(p.files) > 0
+}
+
 // writeWire writes the plan as the JSON of the stream's first entry, one
 // file at a time, so that no copy of the whole plan is held (100 000 files
 // make 9 MB of JSON). It returns the bytes written; into io.Discard, that
@@ -135,6 +145,10 @@ func (p Plan) writeWire(w io.Writer) (int64, error) {
 			putString(rel)
 		}
 		put([]byte{']'})
+	}
+	if p.Keep != "" {
+		put([]byte(`,"keep":`))
+		putString(p.Keep)
 	}
 	put([]byte{'}'})
 	return n, bw.Flush()

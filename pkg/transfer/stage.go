@@ -46,6 +46,10 @@ type Options struct {
 	// StallTimeout ends a stream that has sent nothing for this long, so a
 	// dead connection never hangs the push; zero means DefaultStallTimeout.
 	StallTimeout time.Duration
+	// Seals are the staged copies' seals this user's pushes recorded: a
+	// push of an unchanged dataset whose staged copy carries one keeps that
+	// copy in place (nil: never).
+	Seals *Seals
 	// BWLimit caps the stream at this many bytes a second, as they go onto
 	// the connection (after compression); zero means no cap.
 	BWLimit int64
@@ -97,6 +101,10 @@ type Result struct {
 	// AgentPeakBytes is the stage agent's peak resident memory in the
 	// round that swapped (0: not reported).
 	AgentPeakBytes int64 `json:"agent_peak_bytes,omitempty"`
+	// Kept: nothing had changed, and the agent kept the staged copy in
+	// place after checking it against its manifest instead of building a
+	// new copy.
+	Kept bool `json:"kept_in_place,omitempty"`
 }
 
 // maxRounds bounds the re-sends after a verification mismatch.
@@ -136,6 +144,9 @@ func Stage(ctx context.Context, o Options) (*Result, error) {
 		if err := checkRoom(plan, inv, o.Table); err != nil {
 			return Plan{}, err
 		}
+		if plan.keepable(len(inv.Staged)) && o.Seals.Known(o.Table, inv.Seal) {
+			plan.Keep = inv.Seal
+		}
 		res.Reused, res.Resumed = len(plan.Reuse), plan.Resumed
 		if o.OnPlan != nil {
 			o.OnPlan(plan)
@@ -168,6 +179,10 @@ func Stage(ctx context.Context, o Options) (*Result, error) {
 			}
 			res.Verified = out.verified
 			res.AgentPeakBytes = out.agentPeak
+			res.Kept = out.kept
+			// A seal recorded only once the swap is confirmed: the copy
+			// behind it is the one this push verified.
+			_ = o.Seals.Record(o.Table, out.seal)
 			res.HashedFiles, res.CachedHashes = o.Local.Counts()
 			return res, nil
 		}
@@ -218,6 +233,10 @@ type outcome struct {
 	swapped    bool
 	agentPeak  int64
 	actual     Sums
+	// seal names the staged copy's manifest after the swap; kept: the
+	// agent kept the staged copy in place.
+	seal string
+	kept bool
 }
 
 // session runs one round: the inventory comes back as the agent's first
@@ -382,6 +401,7 @@ func session(ctx context.Context, o Options, resend bool, planOf func(proto.Mess
 			mu.Lock()
 			out.swapped = true
 			out.agentPeak = m.PeakRSS
+			out.seal, out.kept = m.Seal, m.Kept
 			mu.Unlock()
 		case proto.MsgMismatch:
 			mu.Lock()
