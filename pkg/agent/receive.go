@@ -27,7 +27,7 @@ import (
 func decodePlan(r io.Reader) (*planTable, error) {
 	plan := &planTable{}
 	dec := json.NewDecoder(r)
-	if err := expectDelim(dec, '{'); err != nil {
+	if err := proto.ExpectDelim(dec, '{'); err != nil {
 		return nil, err
 	}
 	var reuse []string
@@ -71,7 +71,7 @@ func decodePlan(r io.Reader) (*planTable, error) {
 				return nil, err
 			}
 		case "reuse":
-			if err := expectDelim(dec, '['); err != nil {
+			if err := proto.ExpectDelim(dec, '['); err != nil {
 				return nil, err
 			}
 			for n := 0; dec.More(); n++ {
@@ -88,7 +88,7 @@ func decodePlan(r io.Reader) (*planTable, error) {
 					reuse = append(reuse, rel)
 				}
 			}
-			if err := expectDelim(dec, ']'); err != nil {
+			if err := proto.ExpectDelim(dec, ']'); err != nil {
 				return nil, err
 			}
 		default:
@@ -98,7 +98,7 @@ func decodePlan(r io.Reader) (*planTable, error) {
 			}
 		}
 	}
-	return plan, expectDelim(dec, '}')
+	return plan, proto.ExpectDelim(dec, '}')
 }
 
 // markReuse marks the plan's file rel to be linked from the staged copy; a
@@ -136,18 +136,7 @@ func decodeSums(dec *json.Decoder, limit int, put func(rel, sum string) error) e
 			return err
 		}
 	}
-	return expectDelim(dec, '}')
-}
-
-func expectDelim(dec *json.Decoder, want json.Delim) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
-		return fmt.Errorf("malformed JSON: %v where %q belongs", tok, want)
-	}
-	return nil
+	return proto.ExpectDelim(dec, '}')
 }
 
 // openStream reads the plugin's stream as it comes: plain tar, or chunks

@@ -122,7 +122,7 @@ func Stage(ctx context.Context, o Options) (*Result, error) {
 		// (0.3-0.5 s more of the collector's CPU).
 		defer debug.SetGCPercent(debug.SetGCPercent(40))
 	}
-	planOf := func(inv proto.Message) (Plan, error) {
+	planOf := func(inv proto.Message, vol Inventory) (Plan, error) {
 		if inv.Ingested {
 			return Plan{}, exitcode.Errorf(exitcode.TableExists,
 				"table %s already holds ingested data (%s/%s is not empty) and the ingestor never ingests into an existing table: push under another --table name", o.Table, proto.SharedMount, o.Table)
@@ -130,21 +130,21 @@ func Stage(ctx context.Context, o Options) (*Result, error) {
 		// Only files the volume holds under the same name need a hash
 		// before the stream; the others are hashed as they are sent.
 		onVolume := func(rel string) bool {
-			_, staged := inv.Staged[rel]
-			_, partial := inv.Partial[rel]
+			_, staged := vol.Staged.get(rel)
+			_, partial := vol.Partial.get(rel)
 			return staged || partial
 		}
 		if err := o.Local.hashWhere(o.Root, o.Files, onVolume); err != nil {
 			return Plan{}, exitcode.Wrap(exitcode.Local, err)
 		}
-		plan := MakePlan(o.Files, o.Local, Inventory{Staged: inv.Staged, Partial: inv.Partial})
+		plan := MakePlan(o.Files, o.Local, vol)
 		if err := plan.resumeCut(o.Root, inv.Cut); err != nil {
 			return Plan{}, err
 		}
 		if err := checkRoom(plan, inv, o.Table); err != nil {
 			return Plan{}, err
 		}
-		if plan.keepable(len(inv.Staged)) && o.Seals.Known(o.Table, inv.Seal) {
+		if plan.keepable(vol.Staged.count()) && o.Seals.Known(o.Table, inv.Seal) {
 			plan.Keep = inv.Seal
 		}
 		res.Reused, res.Resumed = len(plan.Reuse), plan.Resumed
@@ -191,7 +191,7 @@ func Stage(ctx context.Context, o Options) (*Result, error) {
 			return nil, stagingError("staging", err)
 		}
 		next := replan(o.Files, o.Local, out.actual)
-		planOf = func(proto.Message) (Plan, error) { return next, nil }
+		planOf = func(proto.Message, Inventory) (Plan, error) { return next, nil }
 	}
 }
 
@@ -232,7 +232,8 @@ type outcome struct {
 	verified   int
 	swapped    bool
 	agentPeak  int64
-	actual     Sums
+	// actual are the hashes a mismatch reported (nil: no mismatch).
+	actual *sumTable
 	// seal names the staged copy's manifest after the swap; kept: the
 	// agent kept the staged copy in place.
 	seal string
@@ -243,7 +244,7 @@ type outcome struct {
 // message, planOf turns it into the plan, and the stream follows on stdin.
 // Once the agent has verified the copy, BeforeSwap decides whether the
 // commit line is sent. With resend the agent skips the inventory.
-func session(ctx context.Context, o Options, resend bool, planOf func(proto.Message) (Plan, error)) (outcome, error) {
+func session(ctx context.Context, o Options, resend bool, planOf func(proto.Message, Inventory) (Plan, error)) (outcome, error) {
 	var out outcome
 	var mu sync.Mutex
 	pr, pw := io.Pipe()
@@ -262,6 +263,21 @@ func session(ctx context.Context, o Options, resend bool, planOf func(proto.Mess
 	hctx, hardStop := context.WithCancel(context.WithoutCancel(ctx))
 	defer hardStop()
 	inventory := make(chan proto.Message, 1)
+	// The sum fields of the agent's messages arrive entry by entry, before
+	// their message.
+	staged, partial, actual := &sumTable{}, &sumTable{}, &sumTable{}
+	onSums := func(field, rel, sum string) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch field {
+		case "staged":
+			staged.add(rel, sum)
+		case "partial":
+			partial.add(rel, sum)
+		case "actual":
+			actual.add(rel, sum)
+		}
+	}
 	verified := make(chan struct{}, 1)
 	ended := make(chan struct{})
 	done := make(chan error, 1)
@@ -281,7 +297,10 @@ func session(ctx context.Context, o Options, resend bool, planOf func(proto.Mess
 			case <-ended:
 				return errors.New("the stage agent ended before its inventory")
 			}
-			plan, err := planOf(inv)
+			mu.Lock()
+			vol := Inventory{Staged: staged, Partial: partial}
+			mu.Unlock()
+			plan, err := planOf(inv, vol)
 			if err != nil {
 				hardStop()
 				return err
@@ -405,10 +424,7 @@ func session(ctx context.Context, o Options, resend bool, planOf func(proto.Mess
 			mu.Unlock()
 		case proto.MsgMismatch:
 			mu.Lock()
-			out.actual = m.Actual
-			if out.actual == nil {
-				out.actual = Sums{}
-			}
+			out.actual = actual
 			mu.Unlock()
 		}
 	}
@@ -416,7 +432,7 @@ func session(ctx context.Context, o Options, resend bool, planOf func(proto.Mess
 	// will never read.
 	onFail := func() { pr.CloseWithError(errors.New("the stage agent stopped reading")) }
 	sctx, stop := watchStall(hctx, &last, o.StallTimeout, done)
-	err = o.Agent.Run(sctx, args, pr, onMsg, onFail)
+	err = o.Agent.RunSums(sctx, args, pr, onMsg, onSums, onFail)
 	close(ended)
 	stop()
 	close(finished)
