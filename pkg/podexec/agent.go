@@ -343,12 +343,12 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 			}
 		case w.stream != nil:
 			// A decoder that gave up ignores the rest of its line.
-			_ = w.stream.write(chunk)
+			w.stream.write(chunk)
 		default:
 			w.partial = append(w.partial, chunk...)
 			if w.onSums != nil && len(w.partial) > streamAfter && w.partial[0] == '{' {
 				w.stream = startStream(w.onSums)
-				_ = w.stream.write(w.partial)
+				w.stream.write(w.partial)
 				w.partial = nil
 			}
 		}

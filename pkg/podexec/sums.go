@@ -49,10 +49,10 @@ func startStream(onSums SumsFunc) *streamedLine {
 	return s
 }
 
-// write passes a piece of the line on; false once the decoder has given up.
-func (s *streamedLine) write(p []byte) bool {
-	_, err := s.pw.Write(p)
-	return err == nil
+// write passes a piece of the line on; once the decoder has given up, the
+// piece is dropped (the pipe is closed: nothing blocks).
+func (s *streamedLine) write(p []byte) {
+	_, _ = s.pw.Write(p)
 }
 
 // end closes the line and returns its message.
