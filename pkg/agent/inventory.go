@@ -45,13 +45,14 @@ func (s *stager) inventory() error {
 	// The staged copy.
 	var staged *fileList
 	var chunks map[string]*proto.ChunkList
+	seal := ""
 	if d, err := s.staging.openDir(s.table); err == nil {
 		staged, err = walk(d, nil)
 		if err != nil {
 			d.close()
 			return err
 		}
-		readManifest(s.staging, s.manifestName(), staged)
+		seal = readSealed(s.staging, s.manifestName(), staged)
 		var unknown []int32
 		for i := range staged.files {
 			f := &staged.files[i]
@@ -69,7 +70,7 @@ func (s *stager) inventory() error {
 		chunks = s.cutStaged(d, staged)
 		d.close()
 	}
-	m := proto.Message{T: proto.MsgInventory, Ingested: ingested(s.shared, s.table), Space: volumeSpace(s.shared), Chunks: chunks}
+	m := proto.Message{T: proto.MsgInventory, Ingested: ingested(s.shared, s.table), Space: volumeSpace(s.shared), Chunks: chunks, Seal: seal}
 	if s.cut != nil {
 		m.Cut = &proto.Cut{Rel: s.cut.Rel, Offset: s.cut.Offset, Sum: s.cut.prefixSum()}
 	}

@@ -51,8 +51,10 @@ func (s *stager) writeManifest(t *dir) {
 			}
 		}
 	}
-	err := writeStream(s.staging, s.manifestName(), func(w *bufio.Writer) {
-		_, _ = w.WriteString(manifestHeader + "\n")
+	h := sha256.New()
+	err := writeStream(s.staging, s.manifestName(), func(bw *bufio.Writer) {
+		w := io.MultiWriter(bw, h)
+		_, _ = io.WriteString(w, manifestHeader+"\n")
 		var line []byte
 		var hexSum [2 * sha256.Size]byte
 		for j := range plan.files {
@@ -73,7 +75,9 @@ func (s *stager) writeManifest(t *dir) {
 	})
 	if err != nil {
 		_ = s.staging.removeEntry(s.manifestName())
+		return
 	}
+	s.seal = sealWritten(s.staging, s.manifestName(), h.Sum(nil))
 }
 
 // readManifest takes the hashes of the staged copy's files (in files) from

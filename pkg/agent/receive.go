@@ -27,7 +27,7 @@ import (
 func decodePlan(r io.Reader) (*planTable, error) {
 	plan := &planTable{}
 	dec := json.NewDecoder(r)
-	if err := expectDelim(dec, '{'); err != nil {
+	if err := proto.ExpectDelim(dec, '{'); err != nil {
 		return nil, err
 	}
 	var reuse []string
@@ -66,8 +66,12 @@ func decodePlan(r io.Reader) (*planTable, error) {
 				plan.markReuse(rel)
 			}
 			reuse = nil
+		case "keep":
+			if err := dec.Decode(&plan.keep); err != nil {
+				return nil, err
+			}
 		case "reuse":
-			if err := expectDelim(dec, '['); err != nil {
+			if err := proto.ExpectDelim(dec, '['); err != nil {
 				return nil, err
 			}
 			for n := 0; dec.More(); n++ {
@@ -84,7 +88,7 @@ func decodePlan(r io.Reader) (*planTable, error) {
 					reuse = append(reuse, rel)
 				}
 			}
-			if err := expectDelim(dec, ']'); err != nil {
+			if err := proto.ExpectDelim(dec, ']'); err != nil {
 				return nil, err
 			}
 		default:
@@ -94,7 +98,7 @@ func decodePlan(r io.Reader) (*planTable, error) {
 			}
 		}
 	}
-	return plan, expectDelim(dec, '}')
+	return plan, proto.ExpectDelim(dec, '}')
 }
 
 // markReuse marks the plan's file rel to be linked from the staged copy; a
@@ -132,18 +136,7 @@ func decodeSums(dec *json.Decoder, limit int, put func(rel, sum string) error) e
 			return err
 		}
 	}
-	return expectDelim(dec, '}')
-}
-
-func expectDelim(dec *json.Decoder, want json.Delim) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
-		return fmt.Errorf("malformed JSON: %v where %q belongs", tok, want)
-	}
-	return nil
+	return proto.ExpectDelim(dec, '}')
 }
 
 // openStream reads the plugin's stream as it comes: plain tar, or chunks
@@ -173,6 +166,9 @@ type received struct {
 	// mu guards the plan's got fields: the stream and the reuse fill them
 	// at once.
 	mu sync.Mutex
+	// kept: the staged copy is the plan and stays in place (kept says
+	// what the check found); nothing was linked.
+	kept *kept
 }
 
 // landed records the hash of the plan's file i as written.
@@ -202,9 +198,14 @@ func (s *stager) receive() (*received, error) {
 		return nil, failf(proto.KindStream, "reading the plan: %v", err)
 	}
 	rec := &received{plan: plan}
+	if plan.keep != "" {
+		if k, ok := s.keepStaged(plan); ok {
+			rec.kept = &k
+		}
+	}
 	var linked []int32
 	for i := range plan.files {
-		if plan.files[i].reuse {
+		if plan.files[i].reuse && rec.kept == nil {
 			linked = append(linked, int32(i))
 		}
 	}

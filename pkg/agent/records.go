@@ -142,6 +142,9 @@ type planFile struct {
 // planTable is the plan, sorted by folder and name.
 type planTable struct {
 	files []planFile
+	// keep is the seal of the staged copy's manifest when the plugin asks
+	// to keep that copy in place ("": build a new one).
+	keep string
 }
 
 func (p *planTable) sort() {

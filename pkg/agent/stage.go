@@ -60,6 +60,8 @@ type stager struct {
 	// relinked: files of the new copy are links to the staged one, whose
 	// removal after the swap changes their stat.
 	relinked bool
+	// seal names the staged copy's manifest after the swap ("": none).
+	seal string
 }
 
 func (s *stager) partialName() string { return proto.PartialPrefix + s.table }
@@ -103,8 +105,11 @@ func (s *stager) run(resend bool) error {
 	}
 	// Every file arrived whole: no checkpoint is left to continue.
 	s.dropCut()
-	files, bytes, err := s.verify(rec)
-	if err != nil {
+	var files int
+	var bytes int64
+	if rec.kept != nil {
+		files, bytes = rec.kept.files, rec.kept.bytes
+	} else if files, bytes, err = s.verify(rec); err != nil {
 		return err
 	}
 	s.send(proto.Message{T: proto.MsgVerified, Files: files, Bytes: bytes})
@@ -119,10 +124,18 @@ func (s *stager) run(resend bool) error {
 	if !s.stagingInPlace() {
 		return s.stagingReplaced("before the swap: nothing was changed at that path")
 	}
-	if err := s.swap(); err != nil {
+	if rec.kept != nil {
+		if err := s.keptInPlace(*rec.kept); err != nil {
+			return err
+		}
+		// Nothing of this push's data folder is used: it goes, as after
+		// a swap.
+		s.dropPartial()
+		s.seal = rec.plan.keep
+	} else if err := s.swap(); err != nil {
 		return err
 	}
-	s.send(proto.Message{T: proto.MsgSwapped, Files: files, Bytes: bytes, PeakRSS: peakRSS()})
+	s.send(proto.Message{T: proto.MsgSwapped, Files: files, Bytes: bytes, PeakRSS: peakRSS(), Seal: s.seal, Kept: rec.kept != nil})
 	return nil
 }
 

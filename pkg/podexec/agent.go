@@ -188,8 +188,16 @@ func (e *AgentError) Error() string { return e.Msg }
 // caller ends its stream) and Run returns an *AgentError. Any other error is
 // the exec's: the connection, the apiserver or the Pod went away.
 func (a *Agent) Run(ctx context.Context, args []string, stdin io.Reader, onMsg func(proto.Message), onFail func()) error {
+	return a.RunSums(ctx, args, stdin, onMsg, nil, onFail)
+}
+
+// RunSums is Run with the sum fields of the agent's messages (an
+// inventory's files, a mismatch's) handed to onSums entry by entry, and
+// left empty in the messages onMsg gets (nil onSums: as Run).
+func (a *Agent) RunSums(ctx context.Context, args []string, stdin io.Reader, onMsg func(proto.Message), onSums SumsFunc, onFail func()) error {
 	out := newMessageWriter()
 	out.onMsg = onMsg
+	out.onSums = onSums
 	out.onFail = onFail
 	var stderr bytes.Buffer
 	err := a.Runner.Run(ctx, append([]string{a.Path}, args...), stdin, out, &limitedBuffer{buf: &stderr, max: 8 << 10})
@@ -296,6 +304,11 @@ type messageWriter struct {
 	onMsg   func(proto.Message)
 	onFail  func()
 	max     int
+	// onSums, when set, receives the sum fields' entries; a long line is
+	// then decoded as it arrives (stream), not held whole.
+	onSums  SumsFunc
+	stream  *streamedLine
+	lineLen int
 }
 
 func newMessageWriter() *messageWriter {
@@ -315,21 +328,36 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 		}
 		switch {
 		case w.tooLong:
-		case len(w.partial)+len(chunk) > w.max:
+		case w.lineLen+len(chunk) > w.max:
 			w.tooLong = true
 			w.partial = nil
+			if w.stream != nil {
+				w.stream.pw.CloseWithError(errors.New("the message is too long"))
+				_, _ = w.stream.end()
+				w.stream = nil
+			}
 			if w.fail == nil {
 				w.fail = &proto.Message{T: proto.MsgError, Kind: proto.KindStream,
 					Msg: fmt.Sprintf("the stage agent printed a message longer than %d MiB: it cannot be read; push the dataset in parts (fewer files)", w.max>>20)}
 				failed = true
 			}
+		case w.stream != nil:
+			// A decoder that gave up ignores the rest of its line.
+			w.stream.write(chunk)
 		default:
 			w.partial = append(w.partial, chunk...)
+			if w.onSums != nil && len(w.partial) > streamAfter && w.partial[0] == '{' {
+				w.stream = startStream(w.onSums)
+				w.stream.write(w.partial)
+				w.partial = nil
+			}
 		}
+		w.lineLen += len(chunk)
 		if i < 0 {
 			break
 		}
 		p = p[i+1:]
+		w.lineLen = 0
 		line := w.partial
 		w.partial = w.partial[:0]
 		if cap(w.partial) > 1<<20 {
@@ -339,16 +367,28 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 			w.tooLong = false
 			continue
 		}
-		if !bytes.HasPrefix(line, []byte("{")) {
-			select {
-			case w.lines <- string(line):
-			default:
-			}
-			continue
-		}
 		var m proto.Message
-		if json.Unmarshal(line, &m) != nil {
-			continue
+		if w.stream != nil {
+			var err error
+			m, err = w.stream.end()
+			w.stream = nil
+			if err != nil {
+				continue
+			}
+		} else {
+			if !bytes.HasPrefix(line, []byte("{")) {
+				select {
+				case w.lines <- string(line):
+				default:
+				}
+				continue
+			}
+			if json.Unmarshal(line, &m) != nil {
+				continue
+			}
+			if w.onSums != nil {
+				handOver(&m, w.onSums)
+			}
 		}
 		if m.T == proto.MsgError && w.fail == nil {
 			mm := m

@@ -303,7 +303,7 @@ func streamFiles(ctx context.Context, o Options, agent *podexec.Agent, ds *datas
 	var prog output.Progress = nil
 	res, err := transfer.Stage(ctx, transfer.Options{
 		Root: ds.Root, Files: ds.Files, Local: local, Table: o.table(), Agent: agent, Nonce: holder,
-		BeforeSwap: beforeSwap, Compress: o.Stage.Compress, BWLimit: o.Stage.BWLimit,
+		BeforeSwap: beforeSwap, Compress: o.Stage.Compress, BWLimit: o.Stage.BWLimit, Seals: transfer.OpenSeals(),
 		OnPlan: func(p transfer.Plan) {
 			if hashed, cached := local.Counts(); cached > 0 {
 				o.Printer.Notef("read %d local files to hash them; %d hashes from the cache (files unchanged since an earlier push)", hashed, cached)
@@ -330,6 +330,9 @@ func streamFiles(ctx context.Context, o Options, agent *podexec.Agent, ds *datas
 	})
 	if prog != nil {
 		prog.Finish()
+	}
+	if err == nil && res.Kept {
+		o.Printer.Notef("the staged copy already held every file unchanged: kept in place (checked against its manifest) instead of rebuilt")
 	}
 	return res, err
 }

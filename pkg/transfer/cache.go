@@ -242,7 +242,17 @@ func (c *HashCache) Save(l *Local, start time.Time) error {
 		_ = os.Remove(c.path)
 		return nil
 	}
-	dir := filepath.Dir(c.path)
+	if err := replaceCacheFile(c.path, out); err != nil {
+		return err
+	}
+	trimCaches(filepath.Dir(c.path), c.path, CacheMaxBytes)
+	return nil
+}
+
+// replaceCacheFile writes data over the file path of the cache folder:
+// under a temporary name first, so that a reader never sees half of it.
+func replaceCacheFile(path string, data []byte) error {
+	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -250,19 +260,17 @@ func (c *HashCache) Save(l *Local, start time.Time) error {
 	if err != nil {
 		return err
 	}
-	_, err = tmp.Write(out)
+	_, err = tmp.Write(data)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), c.path)
+		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
 		_ = os.Remove(tmp.Name())
-		return err
 	}
-	trimCaches(dir, c.path, CacheMaxBytes)
-	return nil
+	return err
 }
 
 // trimCaches removes the least recently written caches of dir until the

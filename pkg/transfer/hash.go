@@ -20,16 +20,6 @@ type digest [sha256.Size]byte
 // hex is the digest as the agent writes it.
 func (d digest) hex() string { return hex.EncodeToString(d[:]) }
 
-// is says whether the hex string s is this digest, without allocating.
-func (d digest) is(s string) bool {
-	if len(s) != 2*sha256.Size {
-		return false
-	}
-	var buf [2 * sha256.Size]byte
-	hex.Encode(buf[:], d[:])
-	return s == string(buf[:])
-}
-
 // localFile is what the push learned of one local file: its hash and which
 // file was hashed.
 type localEntry struct {

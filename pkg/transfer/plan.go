@@ -14,9 +14,9 @@ import (
 // Inventory is what the volume already holds for a table.
 type Inventory struct {
 	// Staged is the current staged copy.
-	Staged Sums
+	Staged *sumTable
 	// Partial is what an interrupted push left behind.
-	Partial Sums
+	Partial *sumTable
 }
 
 // Plan says what one apply round sends, reuses and removes.
@@ -41,6 +41,11 @@ type Plan struct {
 	// Remove are partial-copy files that are not part of the new copy (the
 	// agent drops them itself; counted for the report).
 	Remove []string
+	// Keep is the seal of the staged copy's manifest when the plan asks
+	// the agent to keep that copy in place: it holds exactly the plan.
+	Keep string
+	// partialFiles counts the files of the partial copy.
+	partialFiles int
 	// files are every file of the new copy; local has their SHA-256.
 	files []datafile.File
 	local *Local
@@ -50,9 +55,9 @@ type Plan struct {
 // content (in the partial copy, or in the staged copy to link from) or the
 // file must be sent.
 func MakePlan(files []datafile.File, local *Local, inv Inventory) Plan {
-	p := Plan{files: files, local: local}
+	p := Plan{files: files, local: local, partialFiles: inv.Partial.count()}
 	var want map[string]struct{}
-	if len(inv.Partial) > 0 {
+	if p.partialFiles > 0 {
 		want = make(map[string]struct{}, len(files))
 	}
 	// While every file so far is sent, Send is a prefix of files: a first
@@ -65,7 +70,7 @@ func MakePlan(files []datafile.File, local *Local, inv Inventory) Plan {
 		// A file not hashed yet has nothing on the volume to compare with:
 		// it is sent, and hashed as it goes.
 		e, hashed := local.files[f.Rel]
-		resumed, reused := hashed && e.sum.is(inv.Partial[f.Rel]), hashed && e.sum.is(inv.Staged[f.Rel])
+		resumed, reused := hashed && inv.Partial.has(f.Rel, e.sum), hashed && inv.Staged.has(f.Rel, e.sum)
 		if (resumed || reused) && prefix {
 			prefix = false
 			p.Send = slices.Clone(files[:i])
@@ -88,13 +93,20 @@ func MakePlan(files []datafile.File, local *Local, inv Inventory) Plan {
 	}
 	// Wanted files with stale content are overwritten by the stream or the
 	// link; only files that are not part of the new copy are removed.
-	for rel := range inv.Partial {
+	inv.Partial.each(func(rel string, _ digest) {
 		if _, ok := want[rel]; !ok {
 			p.Remove = append(p.Remove, rel)
 		}
-	}
+	})
 	sort.Strings(p.Remove)
 	return p
+}
+
+// keepable reports whether the plan is the staged copy exactly: every file
+// reused from it and nothing else there (staged counts its files).
+func (p Plan) keepable(staged int) bool {
+	return len(p.Send) == 0 && p.Resumed == 0 && p.resume == nil && len(p.Remove) == 0 &&
+		len(p.Reuse) == len(p.files) && staged == len(p.files) && len(p.files) > 0
 }
 
 // writeWire writes the plan as the JSON of the stream's first entry, one
@@ -141,6 +153,10 @@ func (p Plan) writeWire(w io.Writer) (int64, error) {
 		}
 		put([]byte{']'})
 	}
+	if p.Keep != "" {
+		put([]byte(`,"keep":`))
+		putString(p.Keep)
+	}
 	put([]byte{'}'})
 	return n, bw.Flush()
 }
@@ -148,10 +164,10 @@ func (p Plan) writeWire(w io.Writer) (int64, error) {
 // replan builds the plan of a second round from the hashes the Pod reported
 // after a mismatch: the Pod has removed every wrong file, so whatever is not
 // listed with the right hash is sent again.
-func replan(files []datafile.File, local *Local, actual Sums) Plan {
+func replan(files []datafile.File, local *Local, actual *sumTable) Plan {
 	p := Plan{files: files, local: local, Send: []datafile.File{}}
 	for _, f := range files {
-		if e, ok := local.files[f.Rel]; ok && e.sum.is(actual[f.Rel]) {
+		if e, ok := local.files[f.Rel]; ok && actual.has(f.Rel, e.sum) {
 			p.Resumed++
 			continue
 		}

@@ -80,10 +80,10 @@ func TestMakePlan(t *testing.T) {
 		shareFirstArray bool
 	}{
 		{"first push", Inventory{}, []string{"a", "b", "c", "d"}, nil, 0, 15, true},
-		{"first file staged", Inventory{Staged: Sums{"a": hexOf("a")}}, []string{"b", "c", "d"}, []string{"a"}, 0, 14, false},
-		{"middle resumed, one stale", Inventory{Partial: Sums{"b": hexOf("b"), "c": hexOf("a")}}, []string{"a", "c", "d"}, nil, 1, 13, false},
-		{"last staged", Inventory{Staged: Sums{"d": hexOf("d")}}, []string{"a", "b", "c"}, []string{"d"}, 0, 7, false},
-		{"nothing to send", Inventory{Staged: Sums{"a": hexOf("a"), "b": hexOf("b"), "c": hexOf("c"), "d": hexOf("d")}}, nil, []string{"a", "b", "c", "d"}, 0, 0, false},
+		{"first file staged", Inventory{Staged: tableOf(Sums{"a": hexOf("a")})}, []string{"b", "c", "d"}, []string{"a"}, 0, 14, false},
+		{"middle resumed, one stale", Inventory{Partial: tableOf(Sums{"b": hexOf("b"), "c": hexOf("a")})}, []string{"a", "c", "d"}, nil, 1, 13, false},
+		{"last staged", Inventory{Staged: tableOf(Sums{"d": hexOf("d")})}, []string{"a", "b", "c"}, []string{"d"}, 0, 7, false},
+		{"nothing to send", Inventory{Staged: tableOf(Sums{"a": hexOf("a"), "b": hexOf("b"), "c": hexOf("c"), "d": hexOf("d")})}, nil, []string{"a", "b", "c", "d"}, 0, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,7 +27,12 @@ type outcome struct {
 	verified   int
 	swapped    bool
 	agentPeak  int64
-	actual     Sums
+	// actual are the hashes a mismatch reported (nil: no mismatch).
+	actual *sumTable
+	// seal names the staged copy's manifest after the swap; kept: the
+	// agent kept the staged copy in place.
+	seal string
+	kept bool
 }
 
 // round is one exec of the stage agent: the inventory comes back as the
@@ -43,8 +48,11 @@ type outcome struct {
 type round struct {
 	o      Options
 	resend bool
-	planOf func(proto.Message) (Plan, error)
+	planOf func(proto.Message, Inventory) (Plan, error)
 	root   *localRoot
+	// The sum fields of the agent's messages arrive entry by entry, before
+	// their message (onSums), under mu.
+	staged, partial, actual *sumTable
 
 	pr *io.PipeReader
 	pw *io.PipeWriter
@@ -82,14 +90,15 @@ type wire struct {
 }
 
 // session runs one round.
-func session(ctx context.Context, o Options, resend bool, planOf func(proto.Message) (Plan, error)) (outcome, error) {
+func session(ctx context.Context, o Options, resend bool, planOf func(proto.Message, Inventory) (Plan, error)) (outcome, error) {
 	root, err := openLocalRoot(o.Root)
 	if err != nil {
 		return outcome{}, exitcode.Wrap(exitcode.Local, err)
 	}
 	defer root.close()
 	r := &round{o: o, resend: resend, planOf: planOf, root: root, inventory: make(chan proto.Message, 1), verified: make(chan struct{}, 1),
-		ended: make(chan struct{}), finished: make(chan struct{}), done: make(chan error, 1)}
+		ended: make(chan struct{}), finished: make(chan struct{}), done: make(chan error, 1),
+		staged: &sumTable{}, partial: &sumTable{}, actual: &sumTable{}}
 	r.pr, r.pw = io.Pipe()
 	// The stall clock starts with the stream: an inventory may take long.
 	r.last.Store(math.MaxInt64)
@@ -115,7 +124,7 @@ func (r *round) run(ctx context.Context) (outcome, error) {
 	// will never read.
 	onFail := func() { r.pr.CloseWithError(errors.New("the stage agent stopped reading")) }
 	sctx, stop := watchStall(r.hctx, &r.last, r.o.StallTimeout, r.done)
-	err := r.o.Agent.Run(sctx, args, r.pr, r.onMessage, onFail)
+	err := r.o.Agent.RunSums(sctx, args, r.pr, r.onMessage, r.onSums, onFail)
 	close(r.ended)
 	stop()
 	close(r.finished)
@@ -184,7 +193,10 @@ func (r *round) awaitPlan(ctx context.Context) (Plan, error) {
 	case <-r.ended:
 		return Plan{}, errors.New("the stage agent ended before its inventory")
 	}
-	plan, err := r.planOf(inv)
+	r.mu.Lock()
+	vol := Inventory{Staged: r.staged, Partial: r.partial}
+	r.mu.Unlock()
+	plan, err := r.planOf(inv, vol)
 	if err != nil {
 		r.hardStop()
 		return Plan{}, err
@@ -299,14 +311,26 @@ func (r *round) onMessage(m proto.Message) {
 		r.mu.Lock()
 		r.out.swapped = true
 		r.out.agentPeak = m.PeakRSS
+		r.out.seal, r.out.kept = m.Seal, m.Kept
 		r.mu.Unlock()
 	case proto.MsgMismatch:
 		r.mu.Lock()
-		r.out.actual = m.Actual
-		if r.out.actual == nil {
-			r.out.actual = Sums{}
-		}
+		r.out.actual = r.actual
 		r.mu.Unlock()
+	}
+}
+
+// onSums takes one entry of a sum field of the agent's next message.
+func (r *round) onSums(field, rel, sum string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch field {
+	case "staged":
+		r.staged.add(rel, sum)
+	case "partial":
+		r.partial.add(rel, sum)
+	case "actual":
+		r.actual.add(rel, sum)
 	}
 }
 

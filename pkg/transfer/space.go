@@ -87,7 +87,7 @@ func checkRoom(p Plan, inv proto.Message, table string) error {
 		needed += fmt.Sprintf(" and %d files", need.Inodes)
 	}
 	stale := ""
-	if n := len(inv.Partial) - p.Resumed; n > 0 {
+	if n := p.partialFiles - p.Resumed; n > 0 {
 		stale = fmt.Sprintf("; %d files an earlier push of %s left unfinished take room too", n, table)
 	}
 	return exitcode.Errorf(exitcode.Staging,

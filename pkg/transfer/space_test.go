@@ -42,7 +42,7 @@ func TestRoomNeeded(t *testing.T) {
 	// c.txt resumed from the partial copy (nothing more).
 	local.files["texts/b.txt"] = localEntry{sum: digest{1}}
 	local.files["texts/c.txt"] = localEntry{sum: digest{2}}
-	some := MakePlan(files, local, Inventory{Staged: Sums{"texts/b.txt": digest{1}.hex()}, Partial: Sums{"texts/c.txt": digest{2}.hex()}})
+	some := MakePlan(files, local, Inventory{Staged: tableOf(Sums{"texts/b.txt": digest{1}.hex()}), Partial: tableOf(Sums{"texts/c.txt": digest{2}.hex()})})
 	r = roomNeeded(some, 4096)
 	if r.Inodes != 2+2 || r.Bytes != int64(2+1+4)*4096 {
 		t.Errorf("with a link and a resumed file: %+v, want 4 inodes and %d bytes", r, (2+1+4)*4096)

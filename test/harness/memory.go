@@ -28,6 +28,8 @@ type MemoryPush struct {
 	AgentPeak int64 // bytes, as the agent reported it
 	Sent      int
 	Reused    int
+	// Kept: the agent kept the staged copy in place (nothing had changed).
+	Kept bool
 }
 
 // PushMeasured pushes dir with plugin (staging only, -o json) and reads the plugin's
@@ -52,12 +54,13 @@ func PushMeasured(tb testing.TB, plugin string, env []string, dir, table string)
 			SentFiles int   `json:"sent_files"`
 			Reused    int   `json:"reused_files"`
 			AgentPeak int64 `json:"agent_peak_bytes"`
+			Kept      bool  `json:"kept_in_place"`
 		} `json:"transfer"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil || rep.Transfer == nil {
 		tb.Fatalf("push %s: report: %v\n%s", table, err, tail(stdout.String()))
 	}
-	p.Sent, p.Reused, p.AgentPeak = rep.Transfer.SentFiles, rep.Transfer.Reused, rep.Transfer.AgentPeak
+	p.Sent, p.Reused, p.AgentPeak, p.Kept = rep.Transfer.SentFiles, rep.Transfer.Reused, rep.Transfer.AgentPeak, rep.Transfer.Kept
 	return p
 }
 

@@ -69,6 +69,10 @@ type Plan struct {
 	Expected map[string]string `json:"expected"`
 	// Reuse are files to link from the staged copy instead of receiving them.
 	Reuse []string `json:"reuse,omitempty"`
+	// Keep asks the agent to keep the staged copy in place (no new copy,
+	// no swap) when it is exactly the plan: the seal of its manifest as
+	// the plugin recorded it after the push that wrote it.
+	Keep string `json:"keep,omitempty"`
 }
 
 // Message is one line of the agent's stdout (JSON).
@@ -89,6 +93,12 @@ type Message struct {
 	// Chunks are the staged copy's big files (at least the stage command's
 	// --chunk-min bytes) cut into chunks, for recipes (recipe.go).
 	Chunks map[string]*ChunkList `json:"chunks,omitempty"`
+	// Seal (Inventory, Swapped) names the staged copy's manifest as the
+	// agent read or wrote it: a push that gets the same seal back later
+	// knows the manifest was not rewritten since.
+	Seal string `json:"seal,omitempty"`
+	// Kept (Swapped): the staged copy was kept in place, unchanged.
+	Kept bool `json:"kept,omitempty"`
 	// Ingested is set when /data/shared/<table>/ already holds data.
 	Ingested bool `json:"ingested,omitempty"`
 	// Space is the volume's free space as the inventory found it; nil
