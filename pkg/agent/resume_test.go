@@ -243,3 +243,91 @@ func TestBrokenStreamIsCheckpointedToItsLastByte(t *testing.T) {
 		t.Fatalf("checkpoint %+v, want data.bin up to byte %d", c, 150<<10+7)
 	}
 }
+
+// cutFile is the partial copy's file data.bin after cutOnce.
+func cutFile(t *testing.T, partial string) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(partial, "data-*", "data.bin"))
+	if len(files) != 1 {
+		t.Fatalf("cut file: %v", files)
+	}
+	return files[0]
+}
+
+// TestCutFileChangedInPlaceIsNotContinued: someone with the agent's uid
+// (another push's stage Pod, a shell in one) rewrites the start of a cut
+// file in place, keeping its inode, or cuts it shorter, before the next
+// push's inventory or between that inventory and the stream. The agent
+// must not vouch for the start from its checkpoint alone: whatever the
+// push ends with, a swapped copy holds exactly the user's bytes, and the
+// changed file costs at most a whole-file resend (a mismatch, which the
+// plugin answers with a round that sends it whole).
+func TestCutFileChangedInPlaceIsNotContinued(t *testing.T) {
+	content := bigContent(t, 200<<10)
+	scribble := func(t *testing.T, path string) {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		must(t, err)
+		_, err = f.WriteAt([]byte("FORGED"), 1000)
+		must(t, err)
+		must(t, f.Close())
+	}
+	shorten := func(t *testing.T, path string) { must(t, os.Truncate(path, 10<<10)) }
+	for _, tt := range []struct {
+		name           string
+		change         func(t *testing.T, path string)
+		afterInventory bool
+	}{
+		{"start rewritten before the inventory", scribble, false},
+		{"start rewritten after the inventory", scribble, true},
+		{"cut shorter after the inventory", shorten, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			vol := t.TempDir()
+			partial := cutOnce(t, vol, content, 150<<10)
+			if !tt.afterInventory {
+				tt.change(t, cutFile(t, partial))
+			}
+			a := startAgent(t, vol, "cats", "n2")
+			a.waitFor(t, proto.MsgInventory)
+			var inv proto.Message
+			must(t, json.NewDecoder(bytes.NewReader([]byte(a.out.String()))).Decode(&inv))
+			if tt.afterInventory {
+				// The new push has taken the partial copy over by now.
+				tt.change(t, cutFile(t, partial))
+			}
+			// The plugin continues the file only when the agent's digest of
+			// its start is the local file's.
+			c := inv.Cut
+			in := stream(t, map[string]string{"data.bin": string(content)}, nil)
+			if c != nil && c.Rel == "data.bin" && c.Sum == sum(content[:c.Offset]) {
+				in = resumeStream(t, "data.bin", content, c.Offset)
+			} else if !tt.afterInventory && c != nil {
+				t.Errorf("the inventory reports a checkpoint of a start that is not on the volume: %+v", c)
+			}
+			_, _ = a.in.Write(in)
+			a.in.Close()
+			code := <-a.code
+			got, err := os.ReadFile(filepath.Join(vol, proto.StagingDir, "cats", "data.bin"))
+			if code == 0 && (err != nil || !bytes.Equal(got, content)) {
+				t.Fatalf("exit 0 with a staged data.bin that is not the user's file (%d bytes, %v; first difference at %d)", len(got), err, firstDiff(got, content))
+			}
+			if code != 0 && code != proto.KindMismatch.Code() {
+				t.Fatalf("exit %d, want 0 or a mismatch (answered by a whole resend): %s", code, a.out.String())
+			}
+			if code != 0 {
+				if _, err := os.Stat(filepath.Join(vol, proto.StagingDir, "cats")); !os.IsNotExist(err) {
+					t.Fatalf("a copy was swapped in after a mismatch: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
