@@ -6,6 +6,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -330,4 +332,75 @@ func firstDiff(a, b []byte) int {
 		}
 	}
 	return min(len(a), len(b))
+}
+
+// TestTakeOverOfAFileAnotherPushIsStillWriting: push A continues a cut
+// file and is still receiving it, slowly, when push B of the same table
+// (another user, the same file with another ending) takes the partial
+// copy over. B must not adopt the file A still writes: if it did, A's
+// bytes would keep landing in B's file after B verified it, and in the
+// staged copy after B's swap. Whatever A does afterwards, the staged copy
+// stays exactly B's file.
+func TestTakeOverOfAFileAnotherPushIsStillWriting(t *testing.T) {
+	vol := t.TempDir()
+	contentA := bigContent(t, 400<<10)
+	contentB := bytes.Clone(contentA)
+	_, _ = rand.Read(contentB[300<<10:])
+	partial := cutOnce(t, vol, contentA, 150<<10)
+	defer SetCheckpoints(4<<10, 0)()
+
+	a := startAgent(t, vol, "cats", "push-a")
+	a.waitFor(t, proto.MsgInventory)
+	var inv proto.Message
+	must(t, json.NewDecoder(bytes.NewReader([]byte(a.out.String()))).Decode(&inv))
+	if inv.Cut == nil || inv.Cut.Sum != sum(contentA[:inv.Cut.Offset]) {
+		t.Fatalf("push A is offered no checkpoint to continue: %+v", inv.Cut)
+	}
+	inA := resumeStream(t, "data.bin", contentA, inv.Cut.Offset)
+	// A receives 40 KiB of the rest, then its connection stalls.
+	split := bytes.Index(inA, contentA[inv.Cut.Offset:]) + 40<<10
+	_, _ = a.in.Write(inA[:split])
+	fileA := filepath.Join(partial, "data-"+nonceHash("push-a"), "data.bin")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if fi, err := os.Stat(fileA); err == nil && fi.Size() >= inv.Cut.Offset+40<<10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("push A never wrote its first 40 KiB: %s", a.out.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	b := startAgent(t, vol, "cats", "push-b")
+	b.waitFor(t, proto.MsgInventory)
+	var invB proto.Message
+	must(t, json.NewDecoder(bytes.NewReader([]byte(b.out.String()))).Decode(&invB))
+	inB := stream(t, map[string]string{"data.bin": string(contentB)}, nil)
+	if c := invB.Cut; c != nil && c.Rel == "data.bin" && c.Sum == sum(contentB[:c.Offset]) {
+		inB = resumeStream(t, "data.bin", contentB, c.Offset)
+	}
+	_, _ = b.in.Write(noCommit(inB))
+	b.waitFor(t, proto.MsgVerified)
+	_, _ = b.in.Write([]byte(proto.Commit + "\n"))
+	b.in.Close()
+	if code := <-b.code; code != 0 {
+		t.Fatalf("push B: exit %d: %s", code, b.out.String())
+	}
+	staged := filepath.Join(vol, proto.StagingDir, "cats", "data.bin")
+
+	// A's connection comes back: the rest of its stream arrives.
+	_, _ = a.in.Write(inA[split:])
+	a.in.Close()
+	codeA := <-a.code
+	got, err := os.ReadFile(staged)
+	must(t, err)
+	if !bytes.Equal(got, contentB) {
+		t.Fatalf("push A (exit %d) wrote into the copy push B verified and swapped in: first difference at byte %d of %d", codeA, firstDiff(got, contentB), len(got))
+	}
+}
+
+func nonceHash(nonce string) string {
+	h := sha256.Sum256([]byte(nonce))
+	return hex.EncodeToString(h[:8])
 }
