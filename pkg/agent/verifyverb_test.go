@@ -124,3 +124,34 @@ func TestVerifyOfATableNeverStaged(t *testing.T) {
 		t.Errorf("unsafe table: exit %d %+v", code, msgs)
 	}
 }
+
+// TestVerifyNamesEveryFileAsItIsOnTheVolume: names no push stages (not
+// UTF-8, a newline) planted in the staged copy are reported as odd, never
+// as files under a name they do not have: JSON would turn "a\xff.png" and
+// "a\xfe.png" both into "a\uFFFD.png", a name a dataset may hold, and
+// verify would compare the wrong file with it.
+func TestVerifyNamesEveryFileAsItIsOnTheVolume(t *testing.T) {
+	vol := t.TempDir()
+	files := map[string]string{"labels.csv": "x", "images/a\uFFFD.png": "real"}
+	if msgs, code := runAgent(t, vol, stream(t, files, nil), proto.CmdStage, "--table", "cats", "--nonce", "n1"); code != 0 {
+		t.Fatalf("stage: exit %d %+v", code, msgs)
+	}
+	copyDir := filepath.Join(vol, proto.StagingDir, "cats")
+	// The real file goes; two files that JSON cannot name take its place.
+	must(t, os.Remove(filepath.Join(copyDir, "images", "a\uFFFD.png")))
+	write(t, filepath.Join(copyDir, "images", "a\xff.png"), "real")
+	write(t, filepath.Join(copyDir, "images", "a\xfe.png"), "fake")
+	write(t, filepath.Join(copyDir, "images", "new\nline.png"), "nl")
+	got, done, code := verifyRun(t, vol, "--table", "cats")
+	if code != 0 || done == nil {
+		t.Fatalf("verify: exit %d, done %+v", code, done)
+	}
+	for _, f := range got {
+		if fi, err := os.Lstat(filepath.Join(copyDir, f.Path)); err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("verify reports a file %q, which the staged copy does not hold under that name (%v)", f.Path, err)
+		}
+	}
+	if len(got) != 1 || done.OddCount != 3 {
+		t.Errorf("files %+v, %d odd entries %+v; want labels.csv alone and the 3 planted names as odd", got, done.OddCount, done.Odd)
+	}
+}
