@@ -1,0 +1,203 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/naming"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/verify"
+)
+
+// strangerUID owns what another tenant of the volume plants.
+const strangerUID = 4242
+
+// runPluginWithin is runPlugin with a deadline: a verify that blocks (on a
+// FIFO, a lock) fails the test instead of hanging it.
+func runPluginWithin(t *testing.T, d time.Duration, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	cmd := pluginCmd(nil, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	must(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+	case <-ctx.Done():
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		<-done
+		t.Fatalf("%v did not end within %s:\n%s", args, d, stderr.String())
+		return result{}
+	}
+}
+
+// hostTree describes every entry under root on this host, down to its
+// type, size, times and inode, without following links: any write shows.
+func hostTree(t *testing.T, root string) string {
+	t.Helper()
+	var lines []string
+	err := filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		var st syscall.Stat_t
+		if err := syscall.Lstat(p, &st); err != nil {
+			return err
+		}
+		lines = append(lines, fmt.Sprintf("%q %o %d %d %d %d %d", p, st.Mode, st.Size, st.Mtim.Nano(), st.Ctim.Nano(), st.Ino, st.Nlink))
+		return nil
+	})
+	must(t, err)
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// TestVerifyOnAHostileVolume: after a push, another tenant plants in the
+// staged copy what it can (links to files, folders, outside the volume and
+// to themselves, a FIFO, a socket, a device node, a hard link to its own
+// file, names that are not UTF-8 or hold a newline, a 250-byte name), and
+// rewrites one image at the same size behind a manifest of its own that
+// gives the old hash. verify must end, exit 10 with each planted entry and
+// the rewritten image named, never call the copy equal, open nothing it
+// did not expect and change nothing on the volume. Then the staged copy
+// itself is replaced by a link to an exact copy: verify must not follow it.
+func TestVerifyOnAHostileVolume(t *testing.T) {
+	const table = "e2e_verify_hostile"
+	dir, _ := stagedTable(t, table)
+	vol := sharedVolume(t)
+	staging := filepath.Join(vol, ".tracebloc-staging")
+	copyDir := filepath.Join(staging, table)
+	images := filepath.Join(copyDir, "images")
+	foreign := filepath.Join(vol, "e2e_verify_foreign")
+	t.Cleanup(func() { _ = os.RemoveAll(foreign) })
+	must(t, os.MkdirAll(foreign, 0o755))
+	must(t, os.WriteFile(filepath.Join(foreign, "secret.jpg"), []byte("not yours"), 0o644))
+	must(t, os.Lchown(filepath.Join(foreign, "secret.jpg"), strangerUID, strangerUID))
+
+	must(t, os.Symlink("/etc/passwd", filepath.Join(images, "link_out.jpg")))
+	must(t, os.Symlink("../labels.csv", filepath.Join(images, "link_in.jpg")))
+	must(t, os.Symlink("/", filepath.Join(images, "link_dir")))
+	must(t, os.Symlink("loop.jpg", filepath.Join(images, "loop.jpg")))
+	must(t, syscall.Mkfifo(filepath.Join(images, "fifo.jpg"), 0o666))
+	sock, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	must(t, err)
+	must(t, syscall.Bind(sock, &syscall.SockaddrUnix{Name: filepath.Join(images, "sock.jpg")}))
+	_ = syscall.Close(sock)
+	must(t, syscall.Mknod(filepath.Join(images, "dev.jpg"), syscall.S_IFCHR|0o666, 1<<8|3))
+	must(t, os.Link(filepath.Join(foreign, "secret.jpg"), filepath.Join(images, "hard.jpg")))
+	must(t, os.WriteFile(filepath.Join(images, "bad\xffname.jpg"), []byte("x"), 0o644))
+	must(t, os.WriteFile(filepath.Join(images, "new\nline.jpg"), []byte("x"), 0o644))
+	long := strings.Repeat("l", 246) + ".jpg"
+	must(t, os.WriteFile(filepath.Join(images, long), []byte("x"), 0o644))
+
+	// One image rewritten at the same size, its mtime put back, and a
+	// manifest of another uid that vouches for the old hash at the new stat.
+	entries, err := os.ReadDir(filepath.Join(dir, "images"))
+	must(t, err)
+	victim := "images/" + entries[0].Name()
+	staged := filepath.Join(copyDir, victim)
+	old := mustRead(t, staged)
+	fi, err := os.Stat(staged)
+	must(t, err)
+	forged := bytes.Clone(old)
+	forged[len(forged)/2] ^= 0xff
+	must(t, os.WriteFile(staged, forged, 0o644))
+	must(t, os.Chtimes(staged, fi.ModTime(), fi.ModTime()))
+	var st syscall.Stat_t
+	must(t, syscall.Stat(staged, &st))
+	manifest := filepath.Join(staging, "."+table+".manifest")
+	body := mustRead(t, manifest)
+	oldSum := sha256.Sum256(old)
+	var out []string
+	for _, line := range strings.Split(strings.TrimRight(string(body), "\n"), "\n") {
+		if strings.HasSuffix(line, " "+victim) {
+			line = fmt.Sprintf("%s %d %d %d %d %s", hex.EncodeToString(oldSum[:]), st.Size, st.Mtim.Nano(), st.Ctim.Nano(), st.Ino, victim)
+		}
+		out = append(out, line)
+	}
+	must(t, os.Remove(manifest))
+	must(t, os.WriteFile(manifest, []byte(strings.Join(out, "\n")+"\n"), 0o644))
+	must(t, os.Lchown(manifest, strangerUID, strangerUID))
+
+	before := hostTree(t, vol+"/.tracebloc-staging") + hostTree(t, foreign)
+	var rep verify.Report
+	r := runPluginWithin(t, 3*time.Minute, "verify", dir, "--table", table, "-n", ns, "-o", "json")
+	checkJSON(t, "verify", r, &rep)
+	if r.code != 10 || rep.Equal {
+		t.Fatalf("want exit 10, not equal:\n%s", r)
+	}
+	odd := map[string]string{}
+	for _, o := range rep.Odd {
+		odd[o.Path] = o.What
+	}
+	for _, name := range []string{"link_out.jpg", "link_in.jpg", "link_dir", "loop.jpg", "fifo.jpg", "sock.jpg", "dev.jpg"} {
+		if _, ok := odd["images/"+name]; !ok {
+			t.Errorf("images/%s is not named as odd: %v", name, odd)
+		}
+	}
+	for _, name := range []string{`"images/bad\xffname.jpg"`, `"images/new\nline.jpg"`} {
+		if _, ok := odd[name]; !ok {
+			t.Errorf("%s is not named as odd: %v", name, odd)
+		}
+	}
+	extra := map[string]bool{}
+	for _, f := range rep.Extra {
+		extra[f.Path] = true
+	}
+	if !extra["images/hard.jpg"] || !extra["images/"+long] || len(rep.Extra) != 2 {
+		t.Errorf("extra %+v, want images/hard.jpg and the long name", rep.Extra)
+	}
+	if len(rep.Changed) != 1 || rep.Changed[0].Path != victim || len(rep.Missing) != 0 {
+		t.Errorf("changed %+v, missing %+v: want only %s changed (rewritten behind a manifest another uid planted)", rep.Changed, rep.Missing, victim)
+	}
+	if after := hostTree(t, vol+"/.tracebloc-staging") + hostTree(t, foreign); after != before {
+		t.Errorf("verify changed the volume:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	if pods := podNames(t, ns, naming.AnyPodSelector); len(pods) > 0 {
+		t.Errorf("pods left behind: %v", pods)
+	}
+
+	t.Run("staged copy is a link", func(t *testing.T) {
+		// An exact copy of the dataset, reached through a link where the
+		// staged copy goes: equal bytes, but not the push's copy.
+		real := filepath.Join(vol, "e2e_verify_real")
+		t.Cleanup(func() { _ = os.RemoveAll(real) })
+		must(t, os.RemoveAll(copyDir))
+		must(t, os.RemoveAll(manifest))
+		must(t, os.CopyFS(real, os.DirFS(dir)))
+		must(t, os.Symlink("../e2e_verify_real", copyDir))
+		r := runPluginWithin(t, 3*time.Minute, "verify", dir, "--table", table, "-n", ns, "-o", "json")
+		var rep verify.Report
+		checkJSON(t, "verify", r, &rep)
+		if r.code == 0 || rep.Equal || !strings.Contains(rep.Error, "symbolic link") {
+			t.Errorf("want a failure naming the link, not equal:\n%s", r)
+		}
+		t.Logf("exit %d: %s", r.code, rep.Error)
+		if pods := podNames(t, ns, naming.AnyPodSelector); len(pods) > 0 {
+			t.Errorf("pods left behind: %v", pods)
+		}
+	})
+}
