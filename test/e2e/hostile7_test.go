@@ -4,13 +4,11 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -26,32 +24,13 @@ import (
 const strangerUID = 4242
 
 // runPluginWithin is runPlugin with a deadline: a verify that blocks (on a
-// FIFO, a lock) fails the test instead of hanging it.
+// FIFO, a lock) ends the test run with that message instead of hanging it
+// until go test's own timeout.
 func runPluginWithin(t *testing.T, d time.Duration, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	cmd := pluginCmd(nil, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	must(t, cmd.Start())
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
-	case <-ctx.Done():
-		_ = cmd.Process.Signal(syscall.SIGINT)
-		<-done
-		t.Fatalf("%v did not end within %s:\n%s", args, d, stderr.String())
-		return result{}
-	}
+	watchdog := time.AfterFunc(d, func() { panic(fmt.Sprintf("%v did not end within %s", args, d)) })
+	defer watchdog.Stop()
+	return runPlugin(t, nil, args...)
 }
 
 // hostTree describes every entry under root on this host, down to its
