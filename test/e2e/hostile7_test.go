@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/naming"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/verify"
 )
@@ -179,4 +180,53 @@ func TestVerifyOnAHostileVolume(t *testing.T) {
 			t.Errorf("pods left behind: %v", pods)
 		}
 	})
+}
+
+// TestResumeOfACutFileChangedOnTheVolume: a push of a CSV is cut past
+// half way; before the next push, someone with the stage Pod's uid flips
+// one byte near the start of the cut file on the volume, in place (its
+// inode, size and the agent's checkpoint untouched). The next push must
+// stage exactly the local file, at the cost of at most one whole-file
+// resend: before the fix it continued from the checkpoint and staged the
+// flipped byte, reporting success.
+func TestResumeOfACutFileChangedOnTheVolume(t *testing.T) {
+	const table = "e2e_resume_tampered"
+	removeStaged(t, table)
+	dir := filepath.Join(t.TempDir(), "csv")
+	csv := filepath.Join(dir, "sales.csv")
+	must(t, os.MkdirAll(dir, 0o755))
+	if _, err := fixture.WriteTabular(csv, fixture.TabularOptions{Task: "tabular_classification", Bytes: 32e6, Seed: 7}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(csv)
+	must(t, err)
+	flags := []string{"--task", "tabular_classification", "--compress", "never", "--bwlimit", "8M"}
+	if r := cutPush(t, dir, table, 50, flags...); r.code != 7 {
+		t.Fatalf("cut push: exit %d, want 7:\n%s", r.code, r)
+	}
+	cut, _ := filepath.Glob(filepath.Join(sharedVolume(t), ".tracebloc-staging", ".partial-"+table, "data-*", "labels.csv"))
+	if len(cut) != 1 {
+		t.Fatalf("the cut file on the volume: %v", cut)
+	}
+	f, err := os.OpenFile(cut[0], os.O_RDWR, 0)
+	must(t, err)
+	b := make([]byte, 1)
+	_, err = f.ReadAt(b, 1000)
+	must(t, err)
+	b[0] ^= 0x01
+	_, err = f.WriteAt(b, 1000)
+	must(t, err)
+	must(t, f.Close())
+
+	r, c := pushCounts(t, dir, table, flags...)
+	if r.code != 0 {
+		t.Fatalf("push after the change:\n%s", r)
+	}
+	assertStagedCSV(t, csv, table)
+	tr := c.Transfer
+	t.Logf("resumed %d, sent %d of %d bytes (wire %d)", tr.ResumedBytes, tr.SentBytes, st.Size(), tr.WireBytes)
+	if tr.SentBytes > st.Size() {
+		t.Errorf("sent %d bytes of a %d-byte file: more than one whole resend", tr.SentBytes, st.Size())
+	}
+	assertNoStagePodsOf(t, table)
 }
