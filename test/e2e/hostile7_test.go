@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/naming"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/verify"
 )
@@ -192,14 +191,7 @@ func TestVerifyOnAHostileVolume(t *testing.T) {
 func TestResumeOfACutFileChangedOnTheVolume(t *testing.T) {
 	const table = "e2e_resume_tampered"
 	removeStaged(t, table)
-	dir := filepath.Join(t.TempDir(), "csv")
-	csv := filepath.Join(dir, "sales.csv")
-	must(t, os.MkdirAll(dir, 0o755))
-	if _, err := fixture.WriteTabular(csv, fixture.TabularOptions{Task: "tabular_classification", Bytes: 32e6, Seed: 7}); err != nil {
-		t.Fatal(err)
-	}
-	st, err := os.Stat(csv)
-	must(t, err)
+	dir, csv, size := salesCSV(t, 32e6, 7)
 	flags := []string{"--task", "tabular_classification", "--compress", "never", "--bwlimit", "8M"}
 	if r := cutPush(t, dir, table, 50, flags...); r.code != 7 {
 		t.Fatalf("cut push: exit %d, want 7:\n%s", r.code, r)
@@ -224,9 +216,9 @@ func TestResumeOfACutFileChangedOnTheVolume(t *testing.T) {
 	}
 	assertStagedCSV(t, csv, table)
 	tr := c.Transfer
-	t.Logf("resumed %d, sent %d of %d bytes (wire %d)", tr.ResumedBytes, tr.SentBytes, st.Size(), tr.WireBytes)
-	if tr.SentBytes > st.Size() {
-		t.Errorf("sent %d bytes of a %d-byte file: more than one whole resend", tr.SentBytes, st.Size())
+	t.Logf("resumed %d, sent %d of %d bytes (wire %d)", tr.ResumedBytes, tr.SentBytes, size, tr.WireBytes)
+	if tr.SentBytes > size {
+		t.Errorf("sent %d bytes of a %d-byte file: more than one whole resend", tr.SentBytes, size)
 	}
 	assertNoStagePodsOf(t, table)
 }
