@@ -12,10 +12,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tracebloc/kubectl-tracebloc/internal/outputschema"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/naming"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/verify"
 )
@@ -221,4 +224,95 @@ func TestResumeOfACutFileChangedOnTheVolume(t *testing.T) {
 		t.Errorf("sent %d bytes of a %d-byte file: more than one whole resend", tr.SentBytes, size)
 	}
 	assertNoStagePodsOf(t, table)
+}
+
+// TestTwoVerifiesAndAPushOfOneTable: two users verify a table, again and
+// again, while a third pushes a new version of it. Neither verify blocks
+// or breaks the push, each ends with 0 or 10 and a valid object, and
+// once the push is done the staged copy is exactly the new version: a
+// verify of it is equal, one of the old version is not.
+func TestTwoVerifiesAndAPushOfOneTable(t *testing.T) {
+	const table = "e2e_verify_race"
+	removeStaged(t, table)
+	oldDir := filepath.Join(t.TempDir(), "old")
+	if err := fixture.Write(oldDir, fixture.Options{Images: 400, Width: 96, Height: 96, Ext: ".png", Noise: true}); err != nil {
+		t.Fatal(err)
+	}
+	if r := runPlugin(t, nil, "push", oldDir, "--table", table, "-n", ns); r.code != 0 {
+		t.Fatalf("first push:\n%s", r)
+	}
+	newDir := filepath.Join(t.TempDir(), "new")
+	must(t, os.CopyFS(newDir, os.DirFS(oldDir)))
+	entries, err := os.ReadDir(filepath.Join(newDir, "images"))
+	must(t, err)
+	// A third of the images take the next one's content: still images,
+	// other bytes.
+	for i := 0; i+1 < len(entries); i += 3 {
+		next := mustRead(t, filepath.Join(oldDir, "images", entries[i+1].Name()))
+		must(t, os.WriteFile(filepath.Join(newDir, "images", entries[i].Name()), next, 0o644))
+	}
+
+	stop := make(chan struct{})
+	type run struct {
+		code        int
+		out, stderr string
+		err         error
+	}
+	runs := make(chan run, 64)
+	var verifiers sync.WaitGroup
+	for _, dir := range []string{oldDir, newDir} {
+		verifiers.Add(1)
+		go func() {
+			defer verifiers.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				cmd := pluginCmd(nil, "verify", dir, "--table", table, "-n", ns, "-o", "json")
+				var stdout, stderr bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				err := cmd.Run()
+				code := cmd.ProcessState.ExitCode()
+				if code >= 0 {
+					err = nil
+				}
+				runs <- run{code: code, out: stdout.String(), stderr: stderr.String(), err: err}
+				if len(runs) > 48 {
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(3 * time.Second)
+	r := runPlugin(t, nil, "push", newDir, "--table", table, "-n", ns)
+	close(stop)
+	verifiers.Wait()
+	close(runs)
+	if r.code != 0 {
+		t.Fatalf("push during the verifies:\n%s", r)
+	}
+	n := 0
+	for v := range runs {
+		n++
+		if v.err != nil || v.code != 0 && v.code != 10 {
+			t.Errorf("a verify during the push: exit %d (%v):\n%s%s", v.code, v.err, v.out, v.stderr)
+			continue
+		}
+		if _, err := outputschema.Check("verify", []byte(v.out)); err != nil {
+			t.Errorf("a verify during the push: %v\n%s", err, v.out)
+		}
+	}
+	t.Logf("%d verifies ran beside the push", n)
+	assertStagedCopy(t, newDir, table)
+	if r := runPlugin(t, nil, "verify", newDir, "--table", table, "-n", ns); r.code != 0 {
+		t.Errorf("verify of the version pushed last:\n%s", r)
+	}
+	if r := runPlugin(t, nil, "verify", oldDir, "--table", table, "-n", ns); r.code != 10 {
+		t.Errorf("verify of the version pushed first:\n%s", r)
+	}
+	if pods := podNames(t, ns, naming.AnyPodSelector); len(pods) > 0 {
+		t.Errorf("pods left behind: %v", pods)
+	}
 }
