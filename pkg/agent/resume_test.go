@@ -274,6 +274,32 @@ func TestCutFileChangedInPlaceIsNotContinued(t *testing.T) {
 		must(t, f.Close())
 	}
 	shorten := func(t *testing.T, path string) { must(t, os.Truncate(path, 10<<10)) }
+	// The sidecar beside the cut file's folder, rewritten by hand.
+	sidecar := func(edit func(c *checkpoint)) func(t *testing.T, path string) {
+		return func(t *testing.T, path string) {
+			names, _ := filepath.Glob(filepath.Join(filepath.Dir(filepath.Dir(path)), cutPrefix+"*"))
+			if len(names) != 1 {
+				t.Fatalf("sidecars: %v", names)
+			}
+			var c checkpoint
+			must(t, json.Unmarshal(mustReadFile(t, names[0]), &c))
+			edit(&c)
+			b, err := json.Marshal(&c)
+			must(t, err)
+			must(t, os.WriteFile(names[0], b, 0o644))
+		}
+	}
+	// A hash state of other bytes with the same count: still well formed.
+	otherState := sidecar(func(c *checkpoint) { c.State[len(c.State)-9-64] ^= 1 })
+	beyondEnd := sidecar(func(c *checkpoint) {
+		h := sha256.New()
+		h.Write(bytes.Repeat([]byte{0}, 300<<10))
+		state, err := h.(interface{ MarshalBinary() ([]byte, error) }).MarshalBinary()
+		if err != nil {
+			panic(err)
+		}
+		c.Offset, c.State = 300<<10, state
+	})
 	for _, tt := range []struct {
 		name           string
 		change         func(t *testing.T, path string)
@@ -282,6 +308,9 @@ func TestCutFileChangedInPlaceIsNotContinued(t *testing.T) {
 		{"start rewritten before the inventory", scribble, false},
 		{"start rewritten after the inventory", scribble, true},
 		{"cut shorter after the inventory", shorten, true},
+		{"cut shorter before the inventory", shorten, false},
+		{"checkpoint of other bytes", otherState, false},
+		{"checkpoint beyond the file's end", beyondEnd, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			vol := t.TempDir()
@@ -403,4 +432,11 @@ func TestTakeOverOfAFileAnotherPushIsStillWriting(t *testing.T) {
 func nonceHash(nonce string) string {
 	h := sha256.Sum256([]byte(nonce))
 	return hex.EncodeToString(h[:8])
+}
+
+func mustReadFile(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	must(t, err)
+	return b
 }
