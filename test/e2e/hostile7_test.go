@@ -316,3 +316,68 @@ func TestTwoVerifiesAndAPushOfOneTable(t *testing.T) {
 		t.Errorf("pods left behind: %v", pods)
 	}
 }
+
+// TestVerifyInterruptedAtEachStep: Ctrl-C at moments spread over a whole
+// verify (reading the cluster, creating the helper Pod, the Pod starting,
+// the agent reading), once or twice in a row, and SIGTERM: each verify
+// the signal reaches exits 130 and leaves no Pod; the volume is unchanged.
+func TestVerifyInterruptedAtEachStep(t *testing.T) {
+	const table = "e2e_verify_sigint"
+	dir, _ := stagedTable(t, table)
+	before := volumeState(t, table)
+	start := time.Now()
+	if r := runPlugin(t, nil, "verify", dir, "--table", table, "-n", ns); r.code != 0 {
+		t.Fatalf("verify:\n%s", r)
+	}
+	whole := time.Since(start)
+	t.Logf("a whole verify: %.1fs", whole.Seconds())
+	type step struct {
+		after time.Duration
+		sigs  []os.Signal
+	}
+	var steps []step
+	for f := 0; f < 10; f++ {
+		steps = append(steps, step{whole * time.Duration(f) / 10, []os.Signal{syscall.SIGINT}})
+	}
+	steps = append(steps, step{whole / 3, []os.Signal{syscall.SIGINT, syscall.SIGINT}}, step{whole / 2, []os.Signal{syscall.SIGTERM}})
+	for _, s := range steps {
+		t.Run(fmt.Sprintf("%v after %s", s.sigs, s.after.Round(time.Millisecond)), func(t *testing.T) {
+			cmd := pluginCmd(nil, "verify", dir, "--table", table, "-n", ns, "-o", "json")
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			must(t, cmd.Start())
+			time.Sleep(s.after)
+			reached := true
+			for i, sig := range s.sigs {
+				if i > 0 {
+					time.Sleep(100 * time.Millisecond)
+				}
+				if cmd.Process.Signal(sig) != nil {
+					reached = false // it had ended
+				}
+			}
+			_ = cmd.Wait()
+			code := cmd.ProcessState.ExitCode()
+			r := result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+			// A signal during the program's start-up, before main installs
+			// its handler, kills it as it would any program (a shell says
+			// 130 after Ctrl-C); it has done nothing yet, printed nothing.
+			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == s.sigs[0] && r.stdout == "" && r.stderr == "" {
+				t.Logf("killed by %v during start-up, before the plugin ran", ws.Signal())
+				code = 130
+			}
+			if reached && code != 130 || !reached && code != 0 {
+				t.Errorf("exit %d (the signal reached it: %v), want 130:\n%s", code, reached, r)
+			}
+			if reached && r.code == 130 {
+				checkJSON(t, "verify", r, nil)
+			}
+			if pods := podNames(t, ns, naming.AnyPodSelector); len(pods) > 0 {
+				t.Errorf("pods left behind: %v\n%s", pods, r)
+			}
+		})
+	}
+	if after := volumeState(t, table); after != before {
+		t.Errorf("an interrupted verify changed the volume:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
