@@ -76,7 +76,51 @@ func (s *stager) claim() error {
 	if err := s.owned(s.data); err != nil {
 		return err
 	}
+	if err := s.lockData(); err != nil {
+		return err
+	}
 	return s.takeOver()
+}
+
+// lockData holds the lock of this push's data folder for as long as the
+// agent runs: it tells a push of the same table that takes the partial
+// copy over that this one is alive and may still write into files of the
+// folder, which it must then not adopt. An earlier round of this push may
+// take a moment to exit; any other holder means another push took the
+// folder over, as does a folder no longer under this push's name.
+func (s *stager) lockData() error {
+	for wait := time.Now().Add(dataLockWait); ; {
+		held, err := tryLock(s.data.fd)
+		if err != nil || held {
+			break // a volume without locks: no liveness to tell
+		}
+		if time.Now().After(wait) {
+			return s.claimed()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return s.checkClaim()
+}
+
+// dataLockWait is how long a round waits for the lock of its own data
+// folder, which only an earlier round of the same push, exiting, holds.
+const dataLockWait = 5 * time.Second
+
+// tryLock takes the exclusive lock of fd without waiting: false when
+// another open file holds it. A filesystem without locks is an error.
+func tryLock(fd int) (bool, error) {
+	for {
+		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.EWOULDBLOCK):
+			return false, nil
+		}
+		return false, err
+	}
 }
 
 // dataName is this push's data folder inside the partial folder.
@@ -108,23 +152,35 @@ func (s *stager) takeOver() error {
 			}
 			continue
 		}
+		old, err := s.partial.openDir(n)
+		if err != nil {
+			continue // renamed away by someone else meanwhile
+		}
+		// A push that still holds its folder's lock is alive: it is fenced
+		// off all the same, but the file it is writing (through a
+		// descriptor no rename takes away) must not become this push's,
+		// nor, after the swap, the staged copy's. None of its files are
+		// taken; they go with its folder.
+		held, lerr := tryLock(old.fd)
+		live := lerr == nil && !held
 		// The other push's checkpoint is read before its folder is fenced
 		// off: its file keeps its identity as it moves into this push's.
 		var cut *checkpoint
-		if suffix, ok := strings.CutPrefix(n, proto.PartialData+"-"); ok {
+		if suffix, ok := strings.CutPrefix(n, proto.PartialData+"-"); ok && !live {
 			cut, _ = readCheckpoint(s.partial, cutPrefix+suffix)
 		}
 		gone := n
 		if !strings.HasPrefix(n, goneMark) {
 			gone = goneMark + randomSuffix()
 			if err := s.partial.rename(n, s.partial, gone); err != nil {
+				old.close()
 				continue // renamed away by someone else meanwhile
 			}
 		}
-		if old, err := s.partial.openDir(gone); err == nil {
+		if !live {
 			s.moveFiles(old)
-			old.close()
 		}
+		old.close()
 		_ = s.partial.removeAll(gone)
 		s.adoptCut(cut)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -82,14 +83,19 @@ func (s *stager) writeManifest(t *dir) {
 
 // readManifest takes the hashes of the staged copy's files (in files) from
 // its manifest, where size, times and inode are as the manifest recorded
-// them. Anything unreadable, or more entries than the copy has files,
-// counts as no manifest: the files are hashed instead.
+// them. Anything unreadable, more entries than the copy has files, or a
+// manifest the agent did not write (another uid's, or one another name
+// links to, which its owner may have rewritten) counts as no manifest:
+// the files are hashed instead.
 func readManifest(staging *dir, name string, files *fileList) {
-	f, _, err := staging.openFile(name)
+	f, st, err := staging.openFile(name)
 	if err != nil {
 		return
 	}
 	defer f.Close()
+	if st.Uid != uint32(os.Geteuid()) || st.Nlink != 1 {
+		return
+	}
 	if !readManifestLines(f, files) {
 		for i := range files.files {
 			files.files[i].known = false

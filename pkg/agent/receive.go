@@ -357,9 +357,10 @@ func (s *stager) writeFile(d *dir, name, rel string, off int64, r io.Reader, buf
 	cp := &checkpointer{s: s, rel: rel, fd: -1, at: time.Now()}
 	var err error
 	if off > 0 {
-		cp.fd, err = s.reopenCut(d, name)
+		var st unix.Stat_t
+		cp.fd, st, err = s.reopenCut(d, name)
 		if err == nil {
-			cp.h, err = s.cut.hasher()
+			cp.h, err = s.cutHasher(cp.fd, &st)
 		}
 		cp.off, cp.saved = off, off
 	} else {
@@ -408,32 +409,33 @@ func (s *stager) writeFile(d *dir, name, rel string, off int64, r io.Reader, buf
 
 // reopenCut opens the cut file name in d for writing at its checkpoint:
 // the same file the checkpoint was taken of (never through a link), cut
-// back to the bytes the checkpoint vouches for.
-func (s *stager) reopenCut(d *dir, name string) (int, error) {
-	fd, err := unix.Openat(d.fd, name, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, failf(proto.KindStream, "cannot reopen %s to continue it (%v): push again", d.path(name), err)
-	}
+// back to the bytes the checkpoint vouches for, with what stat said of it
+// before the cut. Read and write: its start may have to be read again.
+func (s *stager) reopenCut(d *dir, name string) (int, unix.Stat_t, error) {
 	var st unix.Stat_t
+	fd, err := unix.Openat(d.fd, name, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, st, failf(proto.KindStream, "cannot reopen %s to continue it (%v): push again", d.path(name), err)
+	}
 	switch {
 	case unix.Fstat(fd, &st) != nil, !isFile(&st), st.Uid != uint32(os.Geteuid()), st.Nlink != 1,
 		uint64(st.Dev) != s.cut.Dev, st.Ino != s.cut.Ino:
 		_ = unix.Close(fd)
-		return -1, failf(proto.KindStream, "%s is no longer the file the partial copy's checkpoint was taken of: push again (it is then sent whole)", d.path(name))
+		return -1, st, failf(proto.KindStream, "%s is no longer the file the partial copy's checkpoint was taken of: push again (it is then sent whole)", d.path(name))
 	}
 	if err := unix.SetNonblock(fd, false); err != nil {
 		_ = unix.Close(fd)
-		return -1, err
+		return -1, st, err
 	}
 	if err := unix.Ftruncate(fd, s.cut.Offset); err != nil {
 		_ = unix.Close(fd)
-		return -1, &fs.PathError{Op: "truncate", Path: d.path(name), Err: err}
+		return -1, st, &fs.PathError{Op: "truncate", Path: d.path(name), Err: err}
 	}
 	if _, err := unix.Seek(fd, s.cut.Offset, io.SeekStart); err != nil {
 		_ = unix.Close(fd)
-		return -1, &fs.PathError{Op: "seek", Path: d.path(name), Err: err}
+		return -1, st, &fs.PathError{Op: "seek", Path: d.path(name), Err: err}
 	}
-	return fd, nil
+	return fd, st, nil
 }
 
 // Write counts what reached the file and its hash (io.MultiWriter calls

@@ -57,6 +57,11 @@ type checkpoint struct {
 	// Dev and Ino are the file's: a file put in its place is not it.
 	Dev uint64 `json:"dev"`
 	Ino uint64 `json:"ino"`
+	// onDisk is what stat said of the file when its first Offset bytes
+	// were read back and found to hash to State: the sidecar is no proof
+	// of them (anyone with the agent's uid can write the file or the
+	// sidecar), the bytes on the volume are.
+	onDisk fileInfo
 }
 
 // hasher is the SHA-256 the checkpoint continues from.
@@ -138,11 +143,74 @@ func (s *stager) loadCut() {
 		}
 		return
 	}
-	if !s.cutFileIs(c) {
+	if !s.cutFileIs(c) || !s.cutStartIs(c) {
 		_ = s.partial.removeEntry(s.cutName())
 		return
 	}
 	s.cut = c
+}
+
+// cutStartIs reads the first c.Offset bytes of the cut file back and
+// reports whether they hash to the checkpoint's state, noting in c what
+// stat said of the file before the read. A file changed in place since
+// the checkpoint (its inode kept) fails here and is then hashed whole
+// like any other.
+func (s *stager) cutStartIs(c *checkpoint) bool {
+	parent, name, err := parentOf(s.data, c.Rel)
+	if err != nil {
+		return false
+	}
+	defer closeUnless(parent, s.data)
+	f, st, err := parent.openFile(name)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	h := sha256.New()
+	buf := bufPool.Get().(*[]byte)
+	defer bufPool.Put(buf)
+	n, err := io.CopyBuffer(h, io.LimitReader(f, c.Offset), *buf)
+	if err != nil || n != c.Offset || hex.EncodeToString(h.Sum(nil)) != c.prefixSum() {
+		return false
+	}
+	c.onDisk = infoOf(st)
+	return true
+}
+
+// cutHasher is the SHA-256 to hash the rest of the cut file on from, fd
+// open on it and st what stat says of it now. The checkpoint's state
+// stands for the file's start only while the file is as it was when
+// loadCut read that start back; otherwise the start is read again, so
+// the file's final hash is of the bytes on the volume, whatever they are.
+func (s *stager) cutHasher(fd int, st *unix.Stat_t) (hash.Hash, error) {
+	if s.cut.onDisk == infoOf(st) {
+		return s.cut.hasher()
+	}
+	h := sha256.New()
+	buf := bufPool.Get().(*[]byte)
+	defer bufPool.Put(buf)
+	if _, err := io.CopyBuffer(h, io.NewSectionReader(preader(fd), 0, s.cut.Offset), *buf); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// preader reads a bare descriptor at an offset.
+type preader int
+
+func (p preader) ReadAt(b []byte, off int64) (int, error) {
+	for {
+		n, err := unix.Pread(int(p), b, off)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case err != nil:
+			return n, err
+		case n == 0 && len(b) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
 }
 
 // cutFileIs reports whether the partial copy's file at c.Rel is the file c

@@ -6,6 +6,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -242,4 +244,199 @@ func TestBrokenStreamIsCheckpointedToItsLastByte(t *testing.T) {
 	if c == nil || c.Offset != 150<<10+7 || c.Sum != sum(content[:c.Offset]) {
 		t.Fatalf("checkpoint %+v, want data.bin up to byte %d", c, 150<<10+7)
 	}
+}
+
+// partialCutFile is the partial copy's file data.bin after cutOnce.
+func partialCutFile(t *testing.T, partial string) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(partial, "data-*", "data.bin"))
+	if len(files) != 1 {
+		t.Fatalf("cut file: %v", files)
+	}
+	return files[0]
+}
+
+// TestCutFileChangedInPlaceIsNotContinued: someone with the agent's uid
+// (another push's stage Pod, a shell in one) rewrites the start of a cut
+// file in place, keeping its inode, or cuts it shorter, before the next
+// push's inventory or between that inventory and the stream. The agent
+// must not vouch for the start from its checkpoint alone: whatever the
+// push ends with, a swapped copy holds exactly the user's bytes, and the
+// changed file costs at most a whole-file resend (a mismatch, which the
+// plugin answers with a round that sends it whole).
+func TestCutFileChangedInPlaceIsNotContinued(t *testing.T) {
+	content := bigContent(t, 200<<10)
+	scribble := func(t *testing.T, path string) {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		must(t, err)
+		_, err = f.WriteAt([]byte("FORGED"), 1000)
+		must(t, err)
+		must(t, f.Close())
+	}
+	shorten := func(t *testing.T, path string) { must(t, os.Truncate(path, 10<<10)) }
+	// The sidecar beside the cut file's folder, rewritten by hand.
+	sidecar := func(edit func(c *checkpoint)) func(t *testing.T, path string) {
+		return func(t *testing.T, path string) {
+			names, _ := filepath.Glob(filepath.Join(filepath.Dir(filepath.Dir(path)), cutPrefix+"*"))
+			if len(names) != 1 {
+				t.Fatalf("sidecars: %v", names)
+			}
+			var c checkpoint
+			must(t, json.Unmarshal(mustReadFile(t, names[0]), &c))
+			edit(&c)
+			b, err := json.Marshal(&c)
+			must(t, err)
+			must(t, os.WriteFile(names[0], b, 0o644))
+		}
+	}
+	// A hash state of other bytes with the same count: still well formed.
+	otherState := sidecar(func(c *checkpoint) { c.State[len(c.State)-9-64] ^= 1 })
+	beyondEnd := sidecar(func(c *checkpoint) {
+		h := sha256.New()
+		h.Write(bytes.Repeat([]byte{0}, 300<<10))
+		state, err := h.(interface{ MarshalBinary() ([]byte, error) }).MarshalBinary()
+		if err != nil {
+			panic(err)
+		}
+		c.Offset, c.State = 300<<10, state
+	})
+	for _, tt := range []struct {
+		name           string
+		change         func(t *testing.T, path string)
+		afterInventory bool
+	}{
+		{"start rewritten before the inventory", scribble, false},
+		{"start rewritten after the inventory", scribble, true},
+		{"cut shorter after the inventory", shorten, true},
+		{"cut shorter before the inventory", shorten, false},
+		{"checkpoint of other bytes", otherState, false},
+		{"checkpoint beyond the file's end", beyondEnd, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			vol := t.TempDir()
+			partial := cutOnce(t, vol, content, 150<<10)
+			if !tt.afterInventory {
+				tt.change(t, partialCutFile(t, partial))
+			}
+			a := startAgent(t, vol, "cats", "n2")
+			a.waitFor(t, proto.MsgInventory)
+			var inv proto.Message
+			must(t, json.NewDecoder(bytes.NewReader([]byte(a.out.String()))).Decode(&inv))
+			if tt.afterInventory {
+				// The new push has taken the partial copy over by now.
+				tt.change(t, partialCutFile(t, partial))
+			}
+			// The plugin continues the file only when the agent's digest of
+			// its start is the local file's.
+			c := inv.Cut
+			in := stream(t, map[string]string{"data.bin": string(content)}, nil)
+			if c != nil && c.Rel == "data.bin" && c.Sum == sum(content[:c.Offset]) {
+				in = resumeStream(t, "data.bin", content, c.Offset)
+			} else if !tt.afterInventory && c != nil {
+				t.Errorf("the inventory reports a checkpoint of a start that is not on the volume: %+v", c)
+			}
+			_, _ = a.in.Write(in)
+			a.in.Close()
+			code := <-a.code
+			got, err := os.ReadFile(filepath.Join(vol, proto.StagingDir, "cats", "data.bin"))
+			if code == 0 && (err != nil || !bytes.Equal(got, content)) {
+				t.Fatalf("exit 0 with a staged data.bin that is not the user's file (%d bytes, %v; first difference at %d)", len(got), err, firstDiff(got, content))
+			}
+			if code != 0 && code != proto.KindMismatch.Code() {
+				t.Fatalf("exit %d, want 0 or a mismatch (answered by a whole resend): %s", code, a.out.String())
+			}
+			if code != 0 {
+				if _, err := os.Stat(filepath.Join(vol, proto.StagingDir, "cats")); !os.IsNotExist(err) {
+					t.Fatalf("a copy was swapped in after a mismatch: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+// TestTakeOverOfAFileAnotherPushIsStillWriting: push A continues a cut
+// file and is still receiving it, slowly, when push B of the same table
+// (another user, the same file with another ending) takes the partial
+// copy over. B must not adopt the file A still writes: if it did, A's
+// bytes would keep landing in B's file after B verified it, and in the
+// staged copy after B's swap. Whatever A does afterwards, the staged copy
+// stays exactly B's file.
+func TestTakeOverOfAFileAnotherPushIsStillWriting(t *testing.T) {
+	vol := t.TempDir()
+	contentA := bigContent(t, 400<<10)
+	contentB := bytes.Clone(contentA)
+	_, _ = rand.Read(contentB[300<<10:])
+	partial := cutOnce(t, vol, contentA, 150<<10)
+	defer SetCheckpoints(4<<10, 0)()
+
+	a := startAgent(t, vol, "cats", "push-a")
+	a.waitFor(t, proto.MsgInventory)
+	var inv proto.Message
+	must(t, json.NewDecoder(bytes.NewReader([]byte(a.out.String()))).Decode(&inv))
+	if inv.Cut == nil || inv.Cut.Sum != sum(contentA[:inv.Cut.Offset]) {
+		t.Fatalf("push A is offered no checkpoint to continue: %+v", inv.Cut)
+	}
+	inA := resumeStream(t, "data.bin", contentA, inv.Cut.Offset)
+	// A receives 40 KiB of the rest, then its connection stalls.
+	split := bytes.Index(inA, contentA[inv.Cut.Offset:]) + 40<<10
+	_, _ = a.in.Write(inA[:split])
+	fileA := filepath.Join(partial, "data-"+nonceHash("push-a"), "data.bin")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if fi, err := os.Stat(fileA); err == nil && fi.Size() >= inv.Cut.Offset+40<<10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("push A never wrote its first 40 KiB: %s", a.out.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	b := startAgent(t, vol, "cats", "push-b")
+	b.waitFor(t, proto.MsgInventory)
+	var invB proto.Message
+	must(t, json.NewDecoder(bytes.NewReader([]byte(b.out.String()))).Decode(&invB))
+	inB := stream(t, map[string]string{"data.bin": string(contentB)}, nil)
+	if c := invB.Cut; c != nil && c.Rel == "data.bin" && c.Sum == sum(contentB[:c.Offset]) {
+		inB = resumeStream(t, "data.bin", contentB, c.Offset)
+	}
+	_, _ = b.in.Write(noCommit(inB))
+	b.waitFor(t, proto.MsgVerified)
+	_, _ = b.in.Write([]byte(proto.Commit + "\n"))
+	b.in.Close()
+	if code := <-b.code; code != 0 {
+		t.Fatalf("push B: exit %d: %s", code, b.out.String())
+	}
+	staged := filepath.Join(vol, proto.StagingDir, "cats", "data.bin")
+
+	// A's connection comes back: the rest of its stream arrives.
+	_, _ = a.in.Write(inA[split:])
+	a.in.Close()
+	codeA := <-a.code
+	got, err := os.ReadFile(staged)
+	must(t, err)
+	if !bytes.Equal(got, contentB) {
+		t.Fatalf("push A (exit %d) wrote into the copy push B verified and swapped in: first difference at byte %d of %d", codeA, firstDiff(got, contentB), len(got))
+	}
+}
+
+func nonceHash(nonce string) string {
+	h := sha256.Sum256([]byte(nonce))
+	return hex.EncodeToString(h[:8])
+}
+
+func mustReadFile(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	must(t, err)
+	return b
 }

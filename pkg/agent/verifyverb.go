@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"sort"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 
@@ -39,15 +40,28 @@ func verifyCopy(e *env, table string, deep bool) error {
 	defer staging.close()
 	defer staged.close()
 	done.Staged = true
-	files, err := walk(staged, func(_ *dir, _, rel string, st *unix.Stat_t) {
+	odd := func(rel, what string) {
 		done.OddCount++
 		if len(done.Odd) < proto.MaxVerifyOdd {
-			done.Odd = append(done.Odd, proto.VerifyOdd{Path: rel, What: kindOf(st)})
+			done.Odd = append(done.Odd, proto.VerifyOdd{Path: rel, What: what})
 		}
-	})
+	}
+	files, err := walk(staged, func(_ *dir, _, rel string, st *unix.Stat_t) { odd(rel, kindOf(st)) })
 	if err != nil {
 		return err
 	}
+	// A name no push stages (not UTF-8, a control character) is named as
+	// odd, quoted: JSON would replace its invalid bytes, and two such files
+	// would be reported under one name that a dataset may really hold.
+	kept := files.files[:0]
+	for i := range files.files {
+		if rel := files.rel(i); proto.CheckRel(rel) != nil {
+			odd(strconv.QuoteToASCII(rel), "a file whose name no push stages")
+			continue
+		}
+		kept = append(kept, files.files[i])
+	}
+	files.files = kept
 	// The manifest gives the hash of each file whose stat still matches
 	// it; the others (all of them with deep) are read.
 	if !deep {

@@ -3,6 +3,7 @@
 package agent
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -122,5 +123,82 @@ func TestVerifyOfATableNeverStaged(t *testing.T) {
 	}
 	if msgs, code := runAgent(t, vol, nil, proto.CmdVerify, "--table", "../etc"); code != proto.KindUsage.Code() {
 		t.Errorf("unsafe table: exit %d %+v", code, msgs)
+	}
+}
+
+// TestVerifyNamesEveryFileAsItIsOnTheVolume: names no push stages (not
+// UTF-8, a newline) planted in the staged copy are reported as odd, never
+// as files under a name they do not have: JSON would turn "a\xff.png" and
+// "a\xfe.png" both into "a\uFFFD.png", a name a dataset may hold, and
+// verify would compare the wrong file with it.
+func TestVerifyNamesEveryFileAsItIsOnTheVolume(t *testing.T) {
+	vol := t.TempDir()
+	files := map[string]string{"labels.csv": "x", "images/a\uFFFD.png": "real"}
+	if msgs, code := runAgent(t, vol, stream(t, files, nil), proto.CmdStage, "--table", "cats", "--nonce", "n1"); code != 0 {
+		t.Fatalf("stage: exit %d %+v", code, msgs)
+	}
+	copyDir := filepath.Join(vol, proto.StagingDir, "cats")
+	// The real file goes; two files that JSON cannot name take its place.
+	must(t, os.Remove(filepath.Join(copyDir, "images", "a\uFFFD.png")))
+	write(t, filepath.Join(copyDir, "images", "a\xff.png"), "real")
+	write(t, filepath.Join(copyDir, "images", "a\xfe.png"), "fake")
+	write(t, filepath.Join(copyDir, "images", "new\nline.png"), "nl")
+	got, done, code := verifyRun(t, vol, "--table", "cats")
+	if code != 0 || done == nil {
+		t.Fatalf("verify: exit %d, done %+v", code, done)
+	}
+	for _, f := range got {
+		if fi, err := os.Lstat(filepath.Join(copyDir, f.Path)); err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("verify reports a file %q, which the staged copy does not hold under that name (%v)", f.Path, err)
+		}
+	}
+	if len(got) != 1 || done.OddCount != 3 {
+		t.Errorf("files %+v, %d odd entries %+v; want labels.csv alone and the 3 planted names as odd", got, done.OddCount, done.Odd)
+	}
+}
+
+// TestVerifyTrustsOnlyTheAgentsOwnManifest: another uid rewrites a staged
+// file and plants a manifest that gives the file's new stat with the old
+// hash (in a staging folder it owns, or as a hard link). Without --deep,
+// verify takes hashes from the manifest; one the agent did not write, or
+// that another name links to, must not be believed: the file is read.
+func TestVerifyTrustsOnlyTheAgentsOwnManifest(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		plant func(t *testing.T, manifest string)
+	}{
+		{"owned by another uid", func(t *testing.T, manifest string) { must(t, os.Lchown(manifest, strangerUID, strangerUID)) }},
+		{"hard-linked", func(t *testing.T, manifest string) {
+			must(t, os.Link(manifest, filepath.Join(filepath.Dir(filepath.Dir(manifest)), "kept")))
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if os.Geteuid() != 0 && tt.name == "owned by another uid" {
+				t.Skip("chown needs root")
+			}
+			vol := t.TempDir()
+			files := map[string]string{"labels.csv": "x", "images/x.png": "png"}
+			if msgs, code := runAgent(t, vol, stream(t, files, nil), proto.CmdStage, "--table", "cats", "--nonce", "n1"); code != 0 {
+				t.Fatalf("stage: exit %d %+v", code, msgs)
+			}
+			staging := filepath.Join(vol, proto.StagingDir)
+			x := filepath.Join(staging, "cats", "images", "x.png")
+			write(t, x, "PNG")
+			var st syscall.Stat_t
+			must(t, syscall.Stat(x, &st))
+			manifest := filepath.Join(staging, ".cats"+proto.ManifestSuffix)
+			must(t, os.Remove(manifest))
+			forged := fmt.Sprintf("%s\n%s %d %d %d %d images/x.png\n", manifestHeader, sum([]byte("png")), st.Size,
+				st.Mtim.Nano(), st.Ctim.Nano(), st.Ino)
+			write(t, manifest, forged)
+			tt.plant(t, manifest)
+			got, _, code := verifyRun(t, vol, "--table", "cats")
+			if code != 0 || len(got) != 2 {
+				t.Fatalf("verify: exit %d, %+v", code, got)
+			}
+			if got[0].Path != "images/x.png" || got[0].SHA256 != sum([]byte("PNG")) {
+				t.Errorf("verify reports %+v: the forged manifest's hash, not the file's (%s)", got[0], sum([]byte("PNG")))
+			}
+		})
 	}
 }

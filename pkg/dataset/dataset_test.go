@@ -109,6 +109,10 @@ func TestCheckProblems(t *testing.T) {
 			must(t, os.RemoveAll(filepath.Join(dir, "images")))
 			return dir
 		}, wantErr: []string{"images/ is missing"}},
+		{name: "texts without --task", setup: func(t *testing.T, dir string) string {
+			must(t, os.Rename(filepath.Join(dir, "images"), filepath.Join(dir, "texts")))
+			return dir
+		}, wantErr: []string{"images/ is missing", "the folder holds texts/, as a dataset of text_classification", "give its task (e.g. --task text_classification)"}},
 		{name: "images is a file", setup: func(t *testing.T, dir string) string {
 			must(t, os.RemoveAll(filepath.Join(dir, "images")))
 			writeFile(t, filepath.Join(dir, "images"), "x")

@@ -94,7 +94,7 @@ func (r *run) folderProblem(dir string) string {
 	st, err := os.Lstat(filepath.Join(r.abs, dir))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Sprintf("%s/ is missing: put %s in a folder named %s %s", dir, what, dir, where)
+		return fmt.Sprintf("%s/ is missing: put %s in a folder named %s %s%s", dir, what, dir, where, r.otherTaskHint(dir))
 	case err != nil:
 		return fmt.Sprintf("reading %s/: %v", dir, err)
 	case st.Mode()&fs.ModeSymlink != 0:
@@ -103,6 +103,31 @@ func (r *run) folderProblem(dir string) string {
 		return fmt.Sprintf("%s is a file, not a folder: put %s in a folder named %s", dir, what, dir)
 	}
 	return ""
+}
+
+// otherTaskHint names the tasks whose files the dataset seems to hold
+// when the folder missing is dir (e.g. texts/ where images/ was looked
+// for): the push was most likely meant for one of them and lacks --task.
+func (r *run) otherTaskHint(dir string) string {
+	var tasks []string
+	found := ""
+	for _, t := range category.All() {
+		if t.Primary == nil {
+			continue
+		}
+		sub := t.Primary.Subdir
+		if sub == "" || sub == dir || found != "" && sub != found {
+			continue
+		}
+		if st, err := os.Lstat(filepath.Join(r.abs, sub)); err == nil && st.IsDir() {
+			found = sub
+			tasks = append(tasks, t.Name)
+		}
+	}
+	if found == "" {
+		return ""
+	}
+	return fmt.Sprintf("; the folder holds %s/, as a dataset of %s does: if it is one, give its task (e.g. --task %s)", found, strings.Join(tasks, ", "), tasks[0])
 }
 
 func slashed(dirs []string) []string {

@@ -118,6 +118,11 @@ func newReport(o Options) *Report {
 func Run(ctx context.Context, o Options) (*Report, error) {
 	r := newReport(o)
 	err := run(ctx, o, r)
+	if err != nil && ctx.Err() != nil {
+		// Ctrl-C broke the helper Pod's stream: the interrupt is what
+		// failed, and the object must echo the code the process exits with.
+		err = exitcode.Errorf(exitcode.Interrupted, "interrupted: %w", ctx.Err())
+	}
 	if err != nil {
 		r.Error, r.ExitCode = err.Error(), exitcode.Of(err)
 	}

@@ -55,15 +55,7 @@ func pushCounts(t *testing.T, dir, table string, extra ...string) (result, resum
 func TestResumeInsideAFile(t *testing.T) {
 	const table = "e2e_resume_file"
 	removeStaged(t, table)
-	dir := filepath.Join(t.TempDir(), "csv")
-	csv := filepath.Join(dir, "sales.csv")
-	must(t, os.MkdirAll(dir, 0o755))
-	if _, err := fixture.WriteTabular(csv, fixture.TabularOptions{Task: "tabular_classification", Bytes: 96e6, Seed: 1}); err != nil {
-		t.Fatal(err)
-	}
-	st, err := os.Stat(csv)
-	must(t, err)
-	size := st.Size()
+	dir, csv, size := salesCSV(t, 96e6, 1)
 	// Capped so that the cut lands mid-file; plain, so that the figures
 	// are the file's bytes.
 	flags := []string{"--task", "tabular_classification", "--compress", "never", "--bwlimit", "8M"}
@@ -93,7 +85,7 @@ func TestResumeInsideAFile(t *testing.T) {
 		t.Fatalf("second cut push: exit %d, want 7:\n%s", r.code, r)
 	}
 	editDigit(t, csv, 0.1)
-	st, err = os.Stat(csv)
+	st, err := os.Stat(csv)
 	must(t, err)
 	r, c = pushCounts(t, dir, table, flags...)
 	if r.code != 0 {
@@ -139,4 +131,19 @@ func assertStagedCSV(t *testing.T, csv, table string) {
 	if diff := cmp.Diff(want, stagedSums(t, table)); diff != "" {
 		t.Fatalf("staged copy of %s differs from %s (-local +staged):\n%s", table, csv, diff)
 	}
+}
+
+// salesCSV writes a tabular_classification CSV of about n bytes (its rows
+// drawn from seed) alone in a folder of its own.
+func salesCSV(t *testing.T, n int64, seed uint64) (dir, csv string, size int64) {
+	t.Helper()
+	dir = filepath.Join(t.TempDir(), "csv")
+	csv = filepath.Join(dir, "sales.csv")
+	must(t, os.MkdirAll(dir, 0o755))
+	if _, err := fixture.WriteTabular(csv, fixture.TabularOptions{Task: "tabular_classification", Bytes: n, Seed: seed}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(csv)
+	must(t, err)
+	return dir, csv, st.Size()
 }
