@@ -70,7 +70,7 @@ func run(ctx context.Context, o Options, r *Report) error {
 	h := o.HelperOptions
 	h.PVC, h.ReadWriteOnce, h.Purpose = vol.Name, vol.ReadWriteOnce(), "look at the staging folder"
 	err = stagepod.WithHelperPod(ctx, h,
-		func(pod string, agent *podexec.Agent) error {
+		func(pod string, agent *podexec.RemoteAgent) error {
 			listing, err := agent.List(ctx)
 			if err != nil {
 				return err
@@ -114,7 +114,7 @@ const LeaseTTL = lock.DefaultTTL
 // duration, and if its holder renews it, the table is skipped. No folder,
 // Pod or Lease of a push that is alive is ever removed, even one that
 // started after the leftovers were listed.
-func remove(ctx context.Context, o Options, agent *podexec.Agent, items []leftover.Item) error {
+func remove(ctx context.Context, o Options, agent *podexec.RemoteAgent, items []leftover.Item) error {
 	byTable := map[string][]leftover.Item{}
 	var tables []string
 	for _, i := range items {
@@ -160,7 +160,7 @@ func remove(ctx context.Context, o Options, agent *podexec.Agent, items []leftov
 }
 
 // removeTable removes one table's leftovers; the caller holds its Lease.
-func removeTable(ctx context.Context, o Options, agent *podexec.Agent, table string, items []leftover.Item) error {
+func removeTable(ctx context.Context, o Options, agent *podexec.RemoteAgent, table string, items []leftover.Item) error {
 	var folders []string
 	for _, i := range items {
 		switch i.Kind {

@@ -53,7 +53,7 @@ func (nop) finish()                      {}
 
 // registry maps the check names of tasks.json to their constructors. A new
 // task's checks are added here.
-var registry = map[string]func(r *run) checker{
+var registry = map[string]func(r *checkRun) checker{
 	"images":     newImagesCheck,
 	"pascal_voc": newVOCCheck,
 	"masks":      newMasksCheck,
@@ -62,10 +62,10 @@ var registry = map[string]func(r *run) checker{
 
 // checkersFor refuses, before any file is read, a task whose layout or
 // checks this build does not know.
-func checkersFor(opts Options) ([]func(*run) checker, error) {
+func checkersFor(opts Options) ([]func(*checkRun) checker, error) {
 	t := opts.Task
 	var missing []string
-	var out []func(*run) checker
+	var out []func(*checkRun) checker
 	for _, name := range t.Checks {
 		c, ok := registry[name]
 		if !ok {
@@ -115,7 +115,7 @@ func checkedTasks() []string {
 // checkFiles runs every check's file step on a bounded worker pool, one unit
 // per primary file. Results are collected on this goroutine, so checks keep
 // only counts and a few examples: memory stays flat in the number of files.
-func (r *run) checkFiles() {
+func (r *checkRun) checkFiles() {
 	if len(r.checks) == 0 || len(r.primary) == 0 {
 		return
 	}

@@ -101,8 +101,8 @@ func (p *Problems) addf(format string, args ...any) {
 	p.List = append(p.List, fmt.Sprintf(format, args...))
 }
 
-// run is one check of one dataset.
-type run struct {
+// checkRun is one check of one dataset.
+type checkRun struct {
 	abs    string
 	task   category.Task
 	opts   Options
@@ -135,7 +135,7 @@ func Check(root string, opts Options) (*Dataset, error) {
 	if err != nil {
 		return nil, exitcode.Errorf(exitcode.Local, "resolving %s: %w", root, err)
 	}
-	r := &run{abs: abs, task: opts.Task, opts: opts,
+	r := &checkRun{abs: abs, task: opts.Task, opts: opts,
 		ds:    &Dataset{Root: abs, Task: opts.Task.Name},
 		probs: &Problems{Root: root}, sidecars: map[string]map[string]struct{}{}}
 	for _, m := range makers {

@@ -23,17 +23,17 @@ func TestReadersDoNotWaitOnAFIFO(t *testing.T) {
 		read func(dir string) string // what the reader reported
 	}{
 		"labels reader": {LabelsFile, func(dir string) string {
-			r := &run{abs: dir, probs: &Problems{Root: dir}, ds: &Dataset{}}
+			r := &checkRun{abs: dir, probs: &Problems{Root: dir}, ds: &Dataset{}}
 			r.checkManifest()
 			return fmt.Sprint(r.probs.List)
 		}},
 		"image reader": {"images/a.png", func(dir string) string {
 			u := &unit{rel: "images/a.png"}
-			(&imagesCheck{r: &run{abs: dir}}).file(u)
+			(&imagesCheck{r: &checkRun{abs: dir}}).file(u)
 			return fmt.Sprint(u.err)
 		}},
 		"mask reader": {"masks/a.png", func(dir string) string {
-			r := &run{abs: dir, sidecars: map[string]map[string]struct{}{"masks": {"a.png": {}}}}
+			r := &checkRun{abs: dir, sidecars: map[string]map[string]struct{}{"masks": {"a.png": {}}}}
 			res := (&masksCheck{r: r, dir: "masks", name: func(stem string) string { return stem + ".png" }}).file(&unit{stem: "a", rel: "images/a.png"})
 			return fmt.Sprint(res)
 		}},

@@ -20,7 +20,7 @@ func FuzzCheckLabels(f *testing.F) {
 		task, _ := category.Lookup("image_classification")
 		ds := &Dataset{Extension: ".jpg"}
 		probs := &Problems{}
-		r := &run{abs: dir, task: task, opts: Options{Task: task, LabelColumn: "label"}, ds: ds, probs: probs,
+		r := &checkRun{abs: dir, task: task, opts: Options{Task: task, LabelColumn: "label"}, ds: ds, probs: probs,
 			primary: map[string]string{"a.jpg": "a", "b.jpg": "b"}}
 		r.checkManifest()
 		if len(probs.List) == 0 && ds.Rows == 0 {

@@ -25,7 +25,7 @@ var defaultMinSize = size{32, 32}
 // --min-size. The ingestor never resizes.
 type imagesCheck struct {
 	nop
-	r                   *run
+	r                   *checkRun
 	counts              map[size]int
 	examples            map[size][]string
 	broken, mislabelled []string
@@ -33,7 +33,7 @@ type imagesCheck struct {
 	belowDefault        int
 }
 
-func newImagesCheck(r *run) checker {
+func newImagesCheck(r *checkRun) checker {
 	return &imagesCheck{r: r, counts: map[size]int{}, examples: map[size][]string{}}
 }
 

@@ -24,7 +24,7 @@ import (
 // counts as 1 and 0.
 type keypointsCheck struct {
 	nop
-	r          *run
+	r          *checkRun
 	annCol     string
 	visCol     string
 	issues     findings
@@ -32,7 +32,7 @@ type keypointsCheck struct {
 	firstLine  int
 }
 
-func newKeypointsCheck(r *run) checker {
+func newKeypointsCheck(r *checkRun) checker {
 	cols := r.task.Manifest.Columns
 	return &keypointsCheck{r: r, annCol: cols["annotation"], visCol: cols["visibility"]}
 }

@@ -45,7 +45,7 @@ func padRecord(rec [][]byte, n int, buf *[][]byte) [][]byte {
 
 // checkManifest reads labels.csv once, streaming, and checks its text,
 // header and rows against the files found.
-func (r *run) checkManifest() {
+func (r *checkRun) checkManifest() {
 	f, err := openRead(filepath.Join(r.abs, LabelsFile))
 	if err != nil {
 		r.probs.addf("opening labels.csv: %v", err)
@@ -180,7 +180,7 @@ func (r *run) checkManifest() {
 // resolve finds the primary file a row names. The ingestor appends the
 // dataset's extension to a name that carries none, so "person_001" names
 // person_001.jpg.
-func (r *run) resolve(name string) (string, bool) {
+func (r *checkRun) resolve(name string) (string, bool) {
 	if _, ok := r.primary[name]; ok {
 		return name, true
 	}
@@ -192,7 +192,7 @@ func (r *run) resolve(name string) (string, bool) {
 	return name, false
 }
 
-func (r *run) linkColumns() []string {
+func (r *checkRun) linkColumns() []string {
 	var out []string
 	for _, s := range r.task.Sidecars {
 		if l := s.Link(); l != "" {
@@ -202,7 +202,7 @@ func (r *run) linkColumns() []string {
 	return out
 }
 
-func (r *run) sidecarFor(link string) string {
+func (r *checkRun) sidecarFor(link string) string {
 	for _, s := range r.task.Sidecars {
 		if s.Link() == link {
 			return s.For("<stem>")
@@ -213,7 +213,7 @@ func (r *run) sidecarFor(link string) string {
 
 // wantColumns are the columns labels.csv must hold, in the order a user
 // would write them.
-func (r *run) wantColumns() []string {
+func (r *checkRun) wantColumns() []string {
 	m := r.task.Manifest
 	out := []string{m.FilenameColumn}
 	if m.HasLabel() {
@@ -230,7 +230,7 @@ func (r *run) wantColumns() []string {
 
 // checkHeader maps column names to positions and names every column the
 // task needs that is missing.
-func (r *run) checkHeader(header []string) (map[string]int, bool) {
+func (r *checkRun) checkHeader(header []string) (map[string]int, bool) {
 	probs := r.probs
 	seen := map[string]int{}
 	ok := true
@@ -280,7 +280,7 @@ func closeHint(header []string, want string) string {
 	return ""
 }
 
-func (r *run) reportRows(missing, emptyNames sample, emptyLabels, dupRows int) {
+func (r *checkRun) reportRows(missing, emptyNames sample, emptyLabels, dupRows int) {
 	ds, probs, dir := r.ds, r.probs, r.task.Primary.Subdir
 	if missing.n > 0 {
 		hint := fmt.Sprintf(": put those files in %s/ or remove their rows", dir)
@@ -305,7 +305,7 @@ func (r *run) reportRows(missing, emptyNames sample, emptyLabels, dupRows int) {
 	}
 }
 
-func (r *run) noteUnreferenced(referenced map[string]struct{}) {
+func (r *checkRun) noteUnreferenced(referenced map[string]struct{}) {
 	var extra []string
 	dir := r.task.Primary.Subdir
 	for name := range r.primary {

@@ -22,7 +22,7 @@ import (
 // checkLayout refuses a dataset whose shape is wrong before anything is read:
 // the manifest (when the task has one) and every folder the task's
 // description names.
-func checkLayout(r *run, shown string) error {
+func checkLayout(r *checkRun, shown string) error {
 	folders := joinAnd(r.stagedNames())
 	fail := func(format string, args ...any) error {
 		return exitcode.Wrap(exitcode.Local, &Problems{Root: shown, List: []string{fmt.Sprintf(format, args...)}})
@@ -53,7 +53,7 @@ func checkLayout(r *run, shown string) error {
 
 // checkManifestFile refuses a missing or odd labels.csv, for a task that
 // has one.
-func checkManifestFile(r *run, fail func(format string, args ...any) error, folders string) error {
+func checkManifestFile(r *checkRun, fail func(format string, args ...any) error, folders string) error {
 	if !r.task.Manifest.Listed() {
 		return nil
 	}
@@ -74,7 +74,7 @@ func checkManifestFile(r *run, fail func(format string, args ...any) error, fold
 }
 
 // stagedNames are the manifest (if any) and the folders, as a user reads them.
-func (r *run) stagedNames() []string {
+func (r *checkRun) stagedNames() []string {
 	names := slashed(r.task.Folders())
 	if r.task.Manifest.Listed() {
 		names = append([]string{LabelsFile}, names...)
@@ -82,7 +82,7 @@ func (r *run) stagedNames() []string {
 	return names
 }
 
-func (r *run) folderProblem(dir string) string {
+func (r *checkRun) folderProblem(dir string) string {
 	primary := r.task.Primary.Subdir
 	what, where := "the files named in labels.csv", "beside labels.csv"
 	if !r.task.Manifest.Listed() {
@@ -108,7 +108,7 @@ func (r *run) folderProblem(dir string) string {
 // otherTaskHint names the tasks whose files the dataset seems to hold
 // when the folder missing is dir (e.g. texts/ where images/ was looked
 // for): the push was most likely meant for one of them and lacks --task.
-func (r *run) otherTaskHint(dir string) string {
+func (r *checkRun) otherTaskHint(dir string) string {
 	var tasks []string
 	found := ""
 	for _, t := range category.All() {
@@ -141,7 +141,7 @@ func slashed(dirs []string) []string {
 // walk lists labels.csv (when the task has one) and every folder with Lstat
 // only (no file is read here), checks names, types, extensions and sizes,
 // pairs sidecars with primary files by stem, and fills ds.Files.
-func (r *run) walk() {
+func (r *checkRun) walk() {
 	if r.task.Manifest.Listed() {
 		labels, err := os.Lstat(filepath.Join(r.abs, LabelsFile))
 		if err != nil {
@@ -195,7 +195,7 @@ func (r *run) walk() {
 // case (img.XML): the ingestor's glob *.xml is case-sensitive, so it is no
 // record, neither refused nor staged. It is remembered by the name it
 // would need, for the pairing message and a note.
-func (r *run) otherCase(sc category.Sidecar, name string) bool {
+func (r *checkRun) otherCase(sc category.Sidecar, name string) bool {
 	ext := filepath.Ext(name)
 	if sc.Glob != "*.xml" || ext == ".xml" || !strings.EqualFold(ext, ".xml") {
 		return false
@@ -210,7 +210,7 @@ func (r *run) otherCase(sc category.Sidecar, name string) bool {
 // listFolder reads one flat folder, refusing what cannot be staged and
 // files that fail keep, and calls add for every file kept: the file is
 // staged when add says so.
-func (r *run) listFolder(dir string, keep func(name string) bool, kept, keepHint string, add func(name string) bool) {
+func (r *checkRun) listFolder(dir string, keep func(name string) bool, kept, keepHint string, add func(name string) bool) {
 	entries, err := os.ReadDir(filepath.Join(r.abs, dir))
 	if err != nil {
 		r.probs.addf("reading %s/: %v", dir, err)
@@ -278,7 +278,7 @@ func (r *run) listFolder(dir string, keep func(name string) bool, kept, keepHint
 
 // pair checks that every primary file has its sidecar and every sidecar
 // file its primary file, by stem (the ingestor pairs both ways).
-func (r *run) pair(dir string, forStem func(string) string, stemOf func(string) (string, bool), required bool) {
+func (r *checkRun) pair(dir string, forStem func(string) string, stemOf func(string) (string, bool), required bool) {
 	have := r.sidecars[dir]
 	stems := make(map[string]struct{}, len(r.primary))
 	var missing, orphans []string
@@ -310,7 +310,7 @@ func (r *run) pair(dir string, forStem func(string) string, stemOf func(string) 
 	}
 }
 
-func (r *run) addFile(rel string, info fs.FileInfo) {
+func (r *checkRun) addFile(rel string, info fs.FileInfo) {
 	r.ds.Files = append(r.ds.Files, File{Rel: rel, Size: info.Size(), ModTime: info.ModTime()})
 	r.ds.Bytes += info.Size()
 }
@@ -396,7 +396,7 @@ func NameRule(name string) string {
 	return ""
 }
 
-func (r *run) noteIgnored() {
+func (r *checkRun) noteIgnored() {
 	entries, err := os.ReadDir(r.abs)
 	if err != nil {
 		return

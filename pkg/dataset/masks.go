@@ -11,13 +11,13 @@ import (
 // PNG of the image's own size (CATEGORIES.md, semantic_segmentation).
 type masksCheck struct {
 	nop
-	r      *run
+	r      *checkRun
 	dir    string
 	name   func(stem string) string
 	issues findings
 }
 
-func newMasksCheck(r *run) checker {
+func newMasksCheck(r *checkRun) checker {
 	c := &masksCheck{r: r}
 	for _, s := range r.task.Sidecars {
 		if strings.HasSuffix(s.Glob, ".png") {

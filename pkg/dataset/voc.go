@@ -36,7 +36,7 @@ const maxXMLDepth = 16
 // ingestor skips: counted and warned about, not refused.
 type vocCheck struct {
 	nop
-	r       *run
+	r       *checkRun
 	dir     string
 	name    func(stem string) string
 	issues  findings
@@ -46,7 +46,7 @@ type vocCheck struct {
 	empty sample
 }
 
-func newVOCCheck(r *run) checker {
+func newVOCCheck(r *checkRun) checker {
 	c := &vocCheck{r: r, classes: map[string]int{}}
 	for _, s := range r.task.Sidecars {
 		if strings.HasSuffix(s.Glob, ".xml") {

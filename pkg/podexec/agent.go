@@ -40,8 +40,8 @@ chmod 700 "$f" && mv -f "$f" "$d/agent-$sum" || exit 72
 exec "$d/agent-$sum" probe --sha256 "$sum"
 `
 
-// Agent is the stage agent delivered into one Pod.
-type Agent struct {
+// RemoteAgent is the stage agent delivered into one Pod.
+type RemoteAgent struct {
 	Runner Runner
 	Path   string
 	Arch   string
@@ -68,7 +68,7 @@ func goArch(machine string) string {
 
 // Deliver sends the agent for the Pod's architecture into the Pod and checks
 // that it runs. One delivery serves every later round in the same Pod.
-func Deliver(ctx context.Context, r Runner) (*Agent, error) {
+func Deliver(ctx context.Context, r Runner) (*RemoteAgent, error) {
 	pr, pw := io.Pipe()
 	out := newMessageWriter()
 	var stderr bytes.Buffer
@@ -123,7 +123,7 @@ func Deliver(ctx context.Context, r Runner) (*Agent, error) {
 		// would be taken for a whole one): refuse rather than guess.
 		return nil, &DeliveryError{Msg: fmt.Sprintf("the stage agent in the stage Pod speaks version %d of the stream and this plugin version %d: the Pod runs an agent this build did not deliver; delete the stage Pod and push again with one plugin build", probe.Version, proto.Version)}
 	}
-	return &Agent{Runner: r, Path: AgentDir + "/agent-" + agent.Sum, Arch: agent.Arch, UID: probe.UID, GID: probe.GID}, nil
+	return &RemoteAgent{Runner: r, Path: AgentDir + "/agent-" + agent.Sum, Arch: agent.Arch, UID: probe.UID, GID: probe.GID}, nil
 }
 
 // pick chooses the embedded agent for the machine `uname -m` named.
@@ -187,14 +187,14 @@ func (e *AgentError) Error() string { return e.Msg }
 // as it arrives. When the agent reports a failure, onFail runs at once (the
 // caller ends its stream) and Run returns an *AgentError. Any other error is
 // the exec's: the connection, the apiserver or the Pod went away.
-func (a *Agent) Run(ctx context.Context, args []string, stdin io.Reader, onMsg func(proto.Message), onFail func()) error {
+func (a *RemoteAgent) Run(ctx context.Context, args []string, stdin io.Reader, onMsg func(proto.Message), onFail func()) error {
 	return a.RunSums(ctx, args, stdin, onMsg, nil, onFail)
 }
 
 // RunSums is Run with the sum fields of the agent's messages (an
 // inventory's files, a mismatch's) handed to onSums entry by entry, and
 // left empty in the messages onMsg gets (nil onSums: as Run).
-func (a *Agent) RunSums(ctx context.Context, args []string, stdin io.Reader, onMsg func(proto.Message), onSums SumsFunc, onFail func()) error {
+func (a *RemoteAgent) RunSums(ctx context.Context, args []string, stdin io.Reader, onMsg func(proto.Message), onSums SumsFunc, onFail func()) error {
 	out := newMessageWriter()
 	out.onMsg = onMsg
 	out.onSums = onSums
@@ -238,7 +238,7 @@ func oomKilled(err error) bool {
 // the Pod). It is an agent failure, so the push does not retry into the
 // same death. A Pod being deleted kills its processes the same way; that is
 // left to the caller as a broken exec (nil here).
-func (a *Agent) killed(ctx context.Context) error {
+func (a *RemoteAgent) killed(ctx context.Context) error {
 	limit, why := "", "exit 137"
 	if src, ok := a.Runner.(podSource); ok {
 		gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

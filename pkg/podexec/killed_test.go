@@ -59,7 +59,7 @@ func TestKilledAgentSaysMemory(t *testing.T) {
 		{"pod being deleted", stagePod(true, ""), nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			a := &Agent{Runner: podRunner{funcRunner: killed, pod: tt.pod}, Path: "/tmp/agent"}
+			a := &RemoteAgent{Runner: podRunner{funcRunner: killed, pod: tt.pod}, Path: "/tmp/agent"}
 			err := a.Run(context.Background(), []string{"stage"}, nil, nil, nil)
 			var ae *AgentError
 			var ee *ExecError

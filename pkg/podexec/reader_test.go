@@ -83,7 +83,7 @@ func TestRunReportsAnOverlongMessage(t *testing.T) {
 		_, err := stdout.Write(bytes.Repeat([]byte("{"), 4<<10))
 		return err
 	})
-	a := &Agent{Runner: r, Path: "/tmp/agent"}
+	a := &RemoteAgent{Runner: r, Path: "/tmp/agent"}
 	err := a.Run(context.Background(), []string{"stage"}, nil, nil, nil)
 	var ae *AgentError
 	if !asAgentError(err, &ae) || ae.Kind != proto.KindStream {

@@ -28,7 +28,7 @@ type Listing struct {
 }
 
 // List asks the agent for the staged tables and the staging leftovers.
-func (a *Agent) List(ctx context.Context) (Listing, error) {
+func (a *RemoteAgent) List(ctx context.Context) (Listing, error) {
 	var listing proto.Message
 	err := a.Run(ctx, []string{proto.CmdList}, nil, func(m proto.Message) {
 		if m.T == proto.MsgList {
@@ -47,7 +47,7 @@ func (a *Agent) List(ctx context.Context) (Listing, error) {
 // Remove asks the agent to remove folders from the staging folder: the
 // named temporary folders, or with staged the staged copy of the named table
 // and its manifest. It returns the agent's notes of what it did beyond that.
-func (a *Agent) Remove(ctx context.Context, staged bool, names ...string) (notes []string, err error) {
+func (a *RemoteAgent) Remove(ctx context.Context, staged bool, names ...string) (notes []string, err error) {
 	args := []string{proto.CmdRemove}
 	if staged {
 		args = append(args, "--staged")

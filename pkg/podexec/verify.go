@@ -25,7 +25,7 @@ type StagedCopy struct {
 // Verify asks the agent for every file of table's staged copy with its
 // size and SHA-256; deep makes it read every file instead of trusting the
 // manifest for the unchanged ones. The agent writes nothing.
-func (a *Agent) Verify(ctx context.Context, table string, deep bool) (StagedCopy, error) {
+func (a *RemoteAgent) Verify(ctx context.Context, table string, deep bool) (StagedCopy, error) {
 	args := []string{proto.CmdVerify, "--table", table}
 	if deep {
 		args = append(args, "--deep")

@@ -113,7 +113,7 @@ func removeStaged(ctx context.Context, o Options, conn *Connection, target *clus
 		return o.Hooks.RemoveStaged(ctx, o.table())
 	}
 	return stagepod.WithHelperPod(ctx, stagepod.HelperOptions{Base: podBase(o, conn, target), Purpose: "remove the staged copy"},
-		func(_ string, agent *podexec.Agent) error {
+		func(_ string, agent *podexec.RemoteAgent) error {
 			_, err := agent.Remove(ctx, true, o.table())
 			return err
 		})

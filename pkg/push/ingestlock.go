@@ -31,7 +31,7 @@ type ingestLockFile struct {
 // agent, before anything is sent: a run ingesting the table reads its
 // staged copy, which this push would replace under it. A live lock stops
 // the push (exit 6); a stale one is a note.
-func checkIngestLock(ctx context.Context, o Options, agent *podexec.Agent, r *Report) error {
+func checkIngestLock(ctx context.Context, o Options, agent *podexec.RemoteAgent, r *Report) error {
 	var found *proto.IngestLock
 	err := agent.Run(ctx, []string{proto.CmdIngestLock, "--table", o.table()}, nil, func(m proto.Message) {
 		if m.T == proto.MsgIngestLock {

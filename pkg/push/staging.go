@@ -298,10 +298,10 @@ func stageFailure(err error) error {
 
 // streamFiles runs the staging rounds; beforeSwap (the Lease check) runs
 // once the agent has verified the new copy, before it may swap it in.
-func streamFiles(ctx context.Context, o Options, agent *podexec.Agent, ds *dataset.Dataset, local *transfer.Local, holder string,
+func streamFiles(ctx context.Context, o Options, agent *podexec.RemoteAgent, ds *dataset.Dataset, local *transfer.Local, holder string,
 	beforeSwap func(context.Context) error) (*transfer.Result, error) {
 	var prog output.Progress = nil
-	res, err := transfer.Stage(ctx, transfer.Options{
+	res, err := transfer.Sync(ctx, transfer.Options{
 		Root: ds.Root, Files: ds.Files, Local: local, Table: o.table(), Agent: agent, Nonce: holder,
 		BeforeSwap: beforeSwap, Compress: o.Stage.Compress, BWLimit: o.Stage.BWLimit, Seals: transfer.OpenSeals(),
 		OnPlan: func(p transfer.Plan) {

@@ -23,7 +23,7 @@ func (o HelperOptions) start() StartOptions {
 // WithHelperPod runs fn with the stage agent in a helper Pod that mounts
 // the shared volume (on the node that already mounts a ReadWriteOnce one),
 // and deletes the Pod afterwards on a fresh context, warning when it cannot.
-func WithHelperPod(ctx context.Context, o HelperOptions, fn func(pod string, agent *podexec.Agent) error) (err error) {
+func WithHelperPod(ctx context.Context, o HelperOptions, fn func(pod string, agent *podexec.RemoteAgent) error) (err error) {
 	p, err := Start(ctx, o.start())
 	if p != nil {
 		// Every agent run returned: none is left working in the Pod.

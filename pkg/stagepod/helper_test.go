@@ -54,7 +54,7 @@ func TestHelperPodDeletedAtOnceOnlyWhenIdle(t *testing.T) {
 			o := HelperOptions{Base: Base{Client: client, Namespace: "tb", PVC: "client-pvc", Image: "alpine", Timeout: 5 * time.Second,
 				CleanupTimeout: 5 * time.Second, NewRunner: func(string) podexec.Runner { return &agenttest.Runner{Volume: t.TempDir()} }},
 				Purpose: "test"}
-			err := WithHelperPod(context.Background(), o, func(string, *podexec.Agent) error { return tt.err })
+			err := WithHelperPod(context.Background(), o, func(string, *podexec.RemoteAgent) error { return tt.err })
 			if !errors.Is(err, tt.err) {
 				t.Fatalf("WithHelperPod = %v, want %v", err, tt.err)
 			}

@@ -78,7 +78,7 @@ type StartOptions struct {
 type Pod struct {
 	Name string
 	// Agent is nil until the agent is delivered.
-	Agent *podexec.Agent
+	Agent *podexec.RemoteAgent
 	o     StartOptions
 }
 

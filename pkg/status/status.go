@@ -73,7 +73,7 @@ func run(ctx context.Context, o stagepod.HelperOptions, r *Report) error {
 	}
 	r.Leftovers = append(r.Leftovers, items...)
 	o.PVC, o.ReadWriteOnce, o.Purpose = target.Volume.Name, target.Volume.ReadWriteOnce(), "read the staging folder"
-	return stagepod.WithHelperPod(ctx, o, func(_ string, agent *podexec.Agent) error {
+	return stagepod.WithHelperPod(ctx, o, func(_ string, agent *podexec.RemoteAgent) error {
 		listing, err := agent.List(ctx)
 		if err != nil {
 			return err

@@ -48,7 +48,7 @@ func BenchmarkStageSmallFiles(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		_, err = Stage(context.Background(), Options{Root: local, Files: files, Local: l, Table: "texts", Nonce: fmt.Sprint("push-", i),
+		_, err = Sync(context.Background(), Options{Root: local, Files: files, Local: l, Table: "texts", Nonce: fmt.Sprint("push-", i),
 			Agent: a, Compress: CompressAuto})
 		if err != nil {
 			b.Fatal(err)

@@ -149,7 +149,7 @@ func TestStageHoldsTheCapAndStagesNoLeftover(t *testing.T) {
 	const bps = 20_000
 	o.BWLimit = bps
 	start := time.Now()
-	res, err := Stage(context.Background(), o)
+	res, err := Sync(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}

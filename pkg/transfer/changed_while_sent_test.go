@@ -66,7 +66,7 @@ func TestStageFileChangedWhileSent(t *testing.T) {
 					must(t, fh.Close())
 				}
 			}
-			_, err := Stage(context.Background(), o)
+			_, err := Sync(context.Background(), o)
 			if !changed {
 				t.Fatal("the file was never changed mid-stream")
 			}
@@ -120,7 +120,7 @@ func TestStageResumeWithHashesTakenAsSent(t *testing.T) {
 	a, err := podexec.Deliver(context.Background(), cr)
 	must(t, err)
 	o.Agent = a
-	if _, err := Stage(context.Background(), o); err == nil {
+	if _, err := Sync(context.Background(), o); err == nil {
 		t.Fatal("the cut stream staged a copy")
 	}
 	dirs, err := filepath.Glob(filepath.Join(w.stagingRoot(), ".partial-cats", "data-*"))
@@ -141,7 +141,7 @@ func TestStageResumeWithHashesTakenAsSent(t *testing.T) {
 	if sent < 4 {
 		t.Fatalf("%d of %d files were hashed as sent before the cut, want at least the 4 that reached the volume", sent, len(o.Files))
 	}
-	res, err := Stage(context.Background(), o)
+	res, err := Sync(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}

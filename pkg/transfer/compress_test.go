@@ -41,7 +41,7 @@ func (w *world) stageFiles(t *testing.T, files []dataset.File, compress string) 
 	must(t, err)
 	a, err := podexec.Deliver(context.Background(), w.runner)
 	must(t, err)
-	res, err := Stage(context.Background(), Options{Root: w.local, Files: files, Local: local, Table: "cats", Nonce: "n",
+	res, err := Sync(context.Background(), Options{Root: w.local, Files: files, Local: local, Table: "cats", Nonce: "n",
 		Agent: a, Compress: compress})
 	must(t, err)
 	return res
@@ -80,7 +80,7 @@ func TestAutoLeavesImagesUncompressed(t *testing.T) {
 	must(t, fixture.Write(w.local, fixture.Options{Images: 6, Width: 176, Height: 176, Ext: ".png", Noise: true}))
 	o := w.options(context.Background())
 	o.Compress = CompressAuto
-	res, err := Stage(context.Background(), o)
+	res, err := Sync(context.Background(), o)
 	must(t, err)
 	w.assertExactCopy()
 	if res.Compressed {
@@ -98,7 +98,7 @@ func TestCompressedInterruptAndResume(t *testing.T) {
 	var sent int64
 	a, err := podexec.Deliver(context.Background(), w.runner)
 	must(t, err)
-	_, err = Stage(ctx, Options{Root: w.local, Files: files, Local: local, Table: "cats", Nonce: "n1", Agent: a,
+	_, err = Sync(ctx, Options{Root: w.local, Files: files, Local: local, Table: "cats", Nonce: "n1", Agent: a,
 		Compress: CompressAlways, Progress: func(n int64) {
 			if sent += n; sent > 40000 {
 				cancel()

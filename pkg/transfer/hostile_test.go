@@ -141,7 +141,7 @@ func TestStageOnAHostileVolume(t *testing.T) {
 			before := snapshot(t, victim)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			_, err := Stage(ctx, w.options(ctx))
+			_, err := Sync(ctx, w.options(ctx))
 			if ctx.Err() != nil {
 				t.Fatal("the push hung")
 			}
@@ -217,7 +217,7 @@ func TestLocalFilesAreSentAsChecked(t *testing.T) {
 			must(t, os.WriteFile(filepath.Join(outside, "secret.jpg"), []byte("not part of the dataset"), 0o644))
 			o := w.options(context.Background()) // walked and hashed: the pre-flight
 			tt.change(t, w.local, outside)
-			_, err := Stage(context.Background(), o)
+			_, err := Sync(context.Background(), o)
 			if exitcode.Of(err) != exitcode.Local || !strings.Contains(err.Error(), tt.names) {
 				t.Fatalf("err = %v (exit %d), want exit 3 naming %s", err, exitcode.Of(err), tt.names)
 			}

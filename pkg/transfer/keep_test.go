@@ -16,7 +16,7 @@ func (w *world) sealedPush(cache string) (*Result, error) {
 	w.t.Setenv(cacheDirEnv, cache)
 	o := w.options(context.Background())
 	o.Seals = OpenSeals()
-	return Stage(context.Background(), o)
+	return Sync(context.Background(), o)
 }
 
 func inodeOf(t *testing.T, p string) uint64 {

@@ -25,7 +25,7 @@ func TestStageDatasetFolderGivenThroughALink(t *testing.T) {
 	if err != nil {
 		t.Fatalf("hashing the linked folder: %v", err)
 	}
-	_, err = Stage(context.Background(), Options{Root: ds.Root, Files: ds.Files, Local: local, Table: "cats", Nonce: "push-1",
+	_, err = Sync(context.Background(), Options{Root: ds.Root, Files: ds.Files, Local: local, Table: "cats", Nonce: "push-1",
 		Agent: w.agent(), Compress: CompressNever})
 	if err != nil {
 		t.Fatalf("staging the linked folder: %v", err)

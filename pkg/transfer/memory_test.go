@@ -72,7 +72,7 @@ func inventoryPeak(t *testing.T, n int) int64 {
 	}()
 	staged := &sumTable{}
 	got := false
-	a := &podexec.Agent{Runner: inventoryRunner{n: n}, Path: "agent"}
+	a := &podexec.RemoteAgent{Runner: inventoryRunner{n: n}, Path: "agent"}
 	err := a.RunSums(context.Background(), nil, nil, func(m proto.Message) {
 		got = got || m.T == proto.MsgInventory
 		// The plan is made here: the table is sorted and read.

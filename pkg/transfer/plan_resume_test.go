@@ -34,7 +34,7 @@ func cutWorld(t *testing.T, compress string) (*world, Options, string) {
 	must(t, err)
 	first := o
 	first.Agent = a
-	if _, err := Stage(context.Background(), first); err == nil {
+	if _, err := Sync(context.Background(), first); err == nil {
 		t.Fatal("the cut stream staged a copy")
 	}
 	return w, o, o.Files[1].Rel
@@ -54,7 +54,7 @@ func TestStageContinuesAFileCutMidStream(t *testing.T) {
 					size = f.Size
 				}
 			}
-			res, err := Stage(context.Background(), o)
+			res, err := Sync(context.Background(), o)
 			must(t, err)
 			w.assertExactCopy()
 			if res.ResumedBytes < size/4 || res.ResumedBytes >= size {
@@ -82,7 +82,7 @@ func TestStageSendsWholeAFileChangedSinceTheCut(t *testing.T) {
 	b[len(b)/8] ^= 0xff
 	must(t, os.WriteFile(p, b, 0o644))
 	o := w.options(context.Background())
-	res, err := Stage(context.Background(), o)
+	res, err := Sync(context.Background(), o)
 	must(t, err)
 	w.assertExactCopy()
 	if res.ResumedBytes != 0 {

@@ -181,7 +181,7 @@ func TestStageSendsOnlyTheChangedChunks(t *testing.T) {
 			size := w.editMiddle(rel)
 			o := w.options(context.Background())
 			o.Compress = compress
-			res, err := Stage(context.Background(), o)
+			res, err := Sync(context.Background(), o)
 			must(t, err)
 			w.assertExactCopy()
 			t.Logf("%s (%d bytes): sent %d, copied %d, wire %d", rel, size, res.SentBytes, res.ChunkBytes, res.WireBytes)
@@ -253,7 +253,7 @@ func TestStageNeverTrustsAStagedFileChangedAfterItsCut(t *testing.T) {
 			w, rel := bigWorld(t)
 			size := w.editMiddle(rel)
 			tr := &tamperRunner{inner: w.runner, tamper: func() { tamper(filepath.Join(w.staged(), rel)) }}
-			res, err := Stage(context.Background(), w.optionsThrough(tr))
+			res, err := Sync(context.Background(), w.optionsThrough(tr))
 			must(t, err)
 			if !tr.done {
 				t.Fatal("the volume was never tampered with")
@@ -290,15 +290,15 @@ func TestStageContinuesARecipeCutMidStream(t *testing.T) {
 	w, rel := bigWorld(t)
 	w.editMiddle(rel)
 	cr := &countRunner{inner: w.runner}
-	_, err := Stage(context.Background(), w.optionsThrough(cr))
+	_, err := Sync(context.Background(), w.optionsThrough(cr))
 	must(t, err)
 
 	w, rel = bigWorld(t)
 	size := w.editMiddle(rel)
-	if _, err := Stage(context.Background(), w.optionsThrough(&cutRunner{inner: w.runner, cut: cr.n / 2})); err == nil {
+	if _, err := Sync(context.Background(), w.optionsThrough(&cutRunner{inner: w.runner, cut: cr.n / 2})); err == nil {
 		t.Fatal("the cut stream staged a copy")
 	}
-	res, err := Stage(context.Background(), w.options(context.Background()))
+	res, err := Sync(context.Background(), w.options(context.Background()))
 	must(t, err)
 	w.assertExactCopy()
 	t.Logf("%s (%d bytes; stream %d, cut at half): resumed %d, copied %d, sent %d", rel, size, cr.n, res.ResumedBytes, res.ChunkBytes, res.SentBytes)
@@ -321,7 +321,7 @@ func TestStageCutsNoStagedFileThePushHasUnchanged(t *testing.T) {
 		tr := &tamperRunner{inner: w.runner}
 		tr.tamper = func() {}
 		tr.seen = func(line string) { inv = line }
-		res, err := Stage(context.Background(), w.optionsThrough(tr))
+		res, err := Sync(context.Background(), w.optionsThrough(tr))
 		must(t, err)
 		w.assertExactCopy()
 		if cut := strings.Contains(inv, `"chunks":`); cut != edit || (res.ChunkBytes > 0) != edit {

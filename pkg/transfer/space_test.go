@@ -167,7 +167,7 @@ func TestStageWithoutRoomSendsNothing(t *testing.T) {
 	}
 	o.Agent = a
 	read = 0
-	_, err = Stage(context.Background(), o)
+	_, err = Sync(context.Background(), o)
 	if exitcode.Of(err) != exitcode.Staging || !strings.Contains(err.Error(), "nothing was sent") {
 		t.Fatalf("err = %v (exit %d), want exit 7 saying nothing was sent", err, exitcode.Of(err))
 	}
@@ -183,7 +183,7 @@ func TestStageWithoutRoomSendsNothing(t *testing.T) {
 	}
 	// With room, the same push goes through.
 	o.Agent = w.agent()
-	if _, err := Stage(context.Background(), o); err != nil {
+	if _, err := Sync(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
 }

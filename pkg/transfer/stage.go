@@ -26,7 +26,7 @@ type Options struct {
 	Local *Local
 	Table string
 	// Agent is the stage agent in the stage Pod.
-	Agent *podexec.Agent
+	Agent *podexec.RemoteAgent
 	// Nonce identifies this push on the volume (the partial copy's owner).
 	Nonce string
 	// BeforeSwap runs once the agent has verified the new copy and before it
@@ -109,10 +109,10 @@ type Result struct {
 // maxRounds bounds the re-sends after a verification mismatch.
 const maxRounds = 2
 
-// Stage learns what the volume holds, streams what is missing, has the agent
+// Sync learns what the volume holds, streams what is missing, has the agent
 // verify every file and swap the new copy in. Each round is one exec: the
 // agent prints its inventory, the client answers with the stream.
-func Stage(ctx context.Context, o Options) (*Result, error) {
+func Sync(ctx context.Context, o Options) (*Result, error) {
 	res := &Result{Files: len(o.Files)}
 	if len(o.Files) > codec.ManyFiles && os.Getenv("GOGC") == "" {
 		// The records of many files stay live for the whole push: with

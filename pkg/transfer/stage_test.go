@@ -43,7 +43,7 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-func (w *world) agent() *podexec.Agent {
+func (w *world) agent() *podexec.RemoteAgent {
 	w.t.Helper()
 	a, err := podexec.Deliver(context.Background(), w.runner)
 	if err != nil {
@@ -72,7 +72,7 @@ func (w *world) options(ctx context.Context) Options {
 
 func (w *world) push() (*Result, error) {
 	w.t.Helper()
-	return Stage(context.Background(), w.options(context.Background()))
+	return Sync(context.Background(), w.options(context.Background()))
 }
 
 func (w *world) stagingRoot() string { return filepath.Join(w.volume, proto.StagingDir) }
@@ -414,7 +414,7 @@ func TestStageStalledStreamIsBroken(t *testing.T) {
 	a, err := podexec.Deliver(context.Background(), &stallRunner{inner: w.runner})
 	must(t, err)
 	o.Agent, o.StallTimeout = a, 300*time.Millisecond
-	_, err = Stage(context.Background(), o)
+	_, err = Sync(context.Background(), o)
 	var se *StreamError
 	if !errors.As(err, &se) || !strings.Contains(err.Error(), "nothing was sent for too long (300ms)") {
 		t.Fatalf("err = %v, want a StreamError for the stall", err)
@@ -431,7 +431,7 @@ func TestStageInterruptKeepsWholeFilesForResume(t *testing.T) {
 			cancel()
 		}
 	}
-	_, err := Stage(ctx, o)
+	_, err := Sync(ctx, o)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -494,7 +494,7 @@ func TestStageLostLockStopsBeforeTheSwap(t *testing.T) {
 	o.BeforeSwap = func(context.Context) error {
 		return exitcode.Errorf(exitcode.Staging, "the push lost its lease")
 	}
-	_, err := Stage(context.Background(), o)
+	_, err := Sync(context.Background(), o)
 	if exitcode.Of(err) != exitcode.Staging || !strings.Contains(err.Error(), "lost its lease") {
 		t.Fatalf("err = %v (exit %d), want exit 7 naming the lost lease", err, exitcode.Of(err))
 	}

@@ -54,7 +54,7 @@ func TestStageSlowLinkIsNotAStall(t *testing.T) {
 			a, err := podexec.Deliver(context.Background(), &slowLinkRunner{inner: w.runner, piece: 16 << 10, every: 4 * time.Millisecond})
 			must(t, err)
 			o.Agent, o.Compress, o.StallTimeout = a, mode, 400*time.Millisecond
-			if _, err := Stage(context.Background(), o); err != nil {
+			if _, err := Sync(context.Background(), o); err != nil {
 				t.Fatalf("a slow link that never stopped broke the push: %v", err)
 			}
 			w.assertExactCopy()

@@ -49,7 +49,7 @@ func TestStageSlowVerificationIsNotAStall(t *testing.T) {
 	a, err := podexec.Deliver(context.Background(), &slowVerifyRunner{inner: w.runner, delay: 1500 * time.Millisecond})
 	must(t, err)
 	o.Agent, o.StallTimeout = a, 300*time.Millisecond
-	if _, err := Stage(context.Background(), o); err != nil {
+	if _, err := Sync(context.Background(), o); err != nil {
 		t.Fatalf("a verification slower than the stall timeout broke the push: %v", err)
 	}
 	w.assertExactCopy()

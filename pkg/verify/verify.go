@@ -178,7 +178,7 @@ func run(ctx context.Context, o Options, r *Report) error {
 	h := o.HelperOptions
 	h.PVC, h.ReadWriteOnce, h.Purpose = target.Volume.Name, target.Volume.ReadWriteOnce(), "read the staged copy of "+o.Table
 	var staged podexec.StagedCopy
-	err = stagepod.WithHelperPod(ctx, h, func(_ string, agent *podexec.Agent) error {
+	err = stagepod.WithHelperPod(ctx, h, func(_ string, agent *podexec.RemoteAgent) error {
 		staged, err = agent.Verify(ctx, o.Table, o.Deep)
 		return err
 	})
