@@ -49,12 +49,17 @@ remove them. A push of a table that holds a live Lease is never touched.`,
 	f := cmd.Flags()
 	f.BoolVar(&o.DryRun, "dry-run", false, "only list what would be removed")
 	output.AddOutputFlags(f, &o.Output, &o.Quiet)
-	o.addFlags(f, "looks at the staging folder", true)
+	o.addFlags(f, "looks at the staging folder")
 	return cmd
 }
 
 // Validate checks the flags.
-func (o *CleanupOptions) Validate() error { return o.Output.Validate() }
+func (o *CleanupOptions) Validate() error {
+	if err := o.Output.Validate(); err != nil {
+		return err
+	}
+	return o.validateWait()
+}
 
 // Complete builds what is not set yet: the printer and the client.
 func (o *CleanupOptions) Complete() error {

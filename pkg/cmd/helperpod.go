@@ -7,6 +7,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/output"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/stagepod"
@@ -34,13 +35,19 @@ func newHelperPodOptions(getter genericclioptions.RESTClientGetter, hooks Hooks)
 		PodRunningTimeout: podRunningTimeout}
 }
 
-// addFlags adds --stage-image and, when waitFlag, --pod-running-timeout;
-// what says what the helper Pod does.
-func (h *HelperPodOptions) addFlags(f *pflag.FlagSet, what string, waitFlag bool) {
+// addFlags adds --stage-image and --pod-running-timeout; what says what
+// the helper Pod does.
+func (h *HelperPodOptions) addFlags(f *pflag.FlagSet, what string) {
 	f.StringVar(&h.Image, "stage-image", defaultStageImage(), "image of the helper pod that "+what)
-	if waitFlag {
-		f.DurationVar(&h.PodRunningTimeout, "pod-running-timeout", podRunningTimeout, "how long to wait for the helper pod to run")
+	f.DurationVar(&h.PodRunningTimeout, "pod-running-timeout", podRunningTimeout, "how long to wait for the helper pod to run")
+}
+
+// validateWait checks --pod-running-timeout.
+func (h *HelperPodOptions) validateWait() error {
+	if h.PodRunningTimeout <= 0 {
+		return exitcode.Errorf(exitcode.BadFlags, "--pod-running-timeout must be positive, e.g. 2m")
 	}
+	return nil
 }
 
 // completeHelper builds what is not set yet: the printer (quiet as asked)

@@ -49,12 +49,17 @@ The staging folder is read through a short-lived helper pod.`,
 		},
 	}
 	output.AddOutputFlags(cmd.Flags(), &o.Output, &o.Quiet)
-	o.addFlags(cmd.Flags(), "reads the staging folder", false)
+	o.addFlags(cmd.Flags(), "reads the staging folder")
 	return cmd
 }
 
 // Validate checks the flags.
-func (o *StatusOptions) Validate() error { return o.Output.Validate() }
+func (o *StatusOptions) Validate() error {
+	if err := o.Output.Validate(); err != nil {
+		return err
+	}
+	return o.validateWait()
+}
 
 // Complete builds what is not set yet: the printer, the clock and the client.
 func (o *StatusOptions) Complete() error {

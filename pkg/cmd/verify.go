@@ -87,7 +87,7 @@ func NewCmdVerify(getter genericclioptions.RESTClientGetter, streams genericioop
 	f.StringArrayVar(&o.Exclude, "exclude", nil, "leave out what this pattern matches, as push --exclude does (repeatable)")
 	f.BoolVar(&o.Deep, "deep", false, "have the stage agent read and hash every staged file, trusting no manifest")
 	output.AddOutputFlags(f, &o.Output, &o.Quiet)
-	o.addFlags(f, "reads the staged copy", true)
+	o.addFlags(f, "reads the staged copy")
 	_ = cmd.RegisterFlagCompletionFunc("table", completeTables(getter))
 	_ = cmd.RegisterFlagCompletionFunc("task", completeTasks)
 	return cmd
@@ -101,8 +101,8 @@ func (o *VerifyOptions) Validate() error {
 	if o.Table == "" {
 		return exitcode.Errorf(exitcode.BadFlags, "--table is required: name the staged table to compare with, e.g. --table cats_dogs")
 	}
-	if o.PodRunningTimeout <= 0 {
-		return exitcode.Errorf(exitcode.BadFlags, "--pod-running-timeout must be positive, e.g. 2m")
+	if err := o.validateWait(); err != nil {
+		return err
 	}
 	return dataset.CheckExcludes(o.Exclude)
 }
