@@ -366,7 +366,12 @@ func TestVerifyInterruptedAtEachStep(t *testing.T) {
 				t.Logf("killed by %v during start-up, before the plugin ran", ws.Signal())
 				code = 130
 			}
-			if reached && code != 130 || !reached && code != 0 {
+			// A late signal may find the comparison done: the answer is
+			// complete and stands (as a push whose swap went through), so
+			// past half the measured time exit 0 with a whole report is
+			// fine too; before it, only 130 is.
+			late := s.after >= whole/2 && code == 0 && strings.Contains(r.stdout, `"exit_code": 0`) && strings.Contains(r.stdout, `"equal": true`)
+			if reached && code != 130 && !late || !reached && code != 0 {
 				t.Errorf("exit %d (the signal reached it: %v), want 130:\n%s", code, reached, r)
 			}
 			if reached && r.code == 130 {
