@@ -60,7 +60,7 @@ func (s *stager) writeManifest(t *dir) {
 		var hexSum [2 * sha256.Size]byte
 		for j := range plan.files {
 			p := &plan.files[j]
-			if !p.seen {
+			if !p.seen || p.stale {
 				continue
 			}
 			hex.Encode(hexSum[:], p.got.sum[:])
