@@ -168,6 +168,7 @@ func (s *stager) swap() error {
 	if err := s.partial.removeAll(dn); err != nil {
 		fmt.Fprintf(s.stderr, "removing the previous copy: %v\n", err)
 	}
+	afterRemoval()
 	s.partial.close()
 	s.partial = nil
 	_ = unix.Unlinkat(s.staging.fd, s.partialName(), unix.AT_REMOVEDIR)
@@ -199,6 +200,10 @@ func (s *stager) swapByTwoRenames() error {
 	_ = s.staging.removeAll(old)
 	return nil
 }
+
+// afterRemoval runs once the previous copy is removed, before the manifest
+// is written (tests write to a file in between).
+var afterRemoval = func() {}
 
 // markStale marks the verified files of the new copy (at the table's name
 // now) that are no longer as they were verified. Only a copy with reused
