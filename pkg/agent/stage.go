@@ -116,6 +116,11 @@ func (s *stager) run(resend bool) error {
 	// One short line: whatever else follows is not read into memory.
 	line, err := readLine(s.stream, len(proto.Commit)+8)
 	if strings.TrimSpace(line) != proto.Commit {
+		if rec.kept != nil {
+			// Nothing was received to keep for the next push.
+			s.dropIfEmpty()
+			return failf(proto.KindAborted, "the push did not confirm the swap (%s): the staged copy of %s is as it was", abortReason(err), s.table)
+		}
 		return failf(proto.KindAborted, "the push did not confirm the swap (%s): the verified files are kept for the next push of %s", abortReason(err), s.table)
 	}
 	if err := s.checkClaim(); err != nil {

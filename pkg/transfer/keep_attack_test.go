@@ -4,6 +4,7 @@ package transfer
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -56,4 +57,32 @@ func TestStageReusedFileChangedBeforeTheSwapIsNotSealed(t *testing.T) {
 	if !res.Kept {
 		t.Errorf("result = %+v, want the untouched copy kept in place", res)
 	}
+}
+
+// TestStageKeepStoppedBeforeTheSwapLeavesNothing: a push that would keep
+// the staged copy in place but stops before the swap (Ctrl-C, a refusal
+// before the commit) leaves no partial copy behind: it had nothing to
+// keep for a next push.
+func TestStageKeepStoppedBeforeTheSwapLeavesNothing(t *testing.T) {
+	w := newWorld(t)
+	cache := t.TempDir()
+	if _, err := w.sealedPush(cache); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(cacheDirEnv, cache)
+	o := w.options(context.Background())
+	o.Seals = OpenSeals()
+	var kept bool
+	o.OnPlan = func(p Plan) { kept = p.Keep != "" }
+	o.BeforeSwap = func(context.Context) error { return errors.New("refused before the swap") }
+	if _, err := Sync(context.Background(), o); err == nil {
+		t.Fatal("a push refused before the swap succeeded")
+	}
+	if !kept {
+		t.Fatal("the plan did not ask to keep the staged copy")
+	}
+	if _, err := os.Lstat(filepath.Join(w.stagingRoot(), ".partial-cats")); err == nil {
+		t.Errorf("a partial copy is left behind")
+	}
+	w.assertExactCopy()
 }
