@@ -94,6 +94,7 @@ func (s *stager) run(resend bool) error {
 	}
 	rec, err := s.receive()
 	if err != nil {
+		err = s.claimLost(err)
 		if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
 			// A full volume: what arrived cannot help the next push as much
 			// as the space it takes; the staged copy stays as it was.
