@@ -209,8 +209,18 @@ func (r *recipeReader) Read(p []byte) (int, error) {
 	if err == nil || errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
-	return k, &fs.PathError{Op: "read", Path: r.src.Name(), Err: err}
+	return k, &sourceError{err: &fs.PathError{Op: "read", Path: r.src.Name(), Err: err}}
 }
+
+// sourceError is a staged file a recipe copies from that could not be
+// read to the end of a range: another writer cut it short after the
+// inventory (or the volume failed it). The file is then not built from it,
+// as when it changed before the recipe began: the next round sends it
+// whole.
+type sourceError struct{ err error }
+
+func (e *sourceError) Error() string { return e.err.Error() }
+func (e *sourceError) Unwrap() error { return e.err }
 
 // knownSums is the --known flag: path to the SHA-256 of the local file.
 type knownSums map[string]digest

@@ -268,3 +268,18 @@ func (s *stager) checkClaim() error {
 func (s *stager) claimed() error {
 	return failf(proto.KindClaimed, "another push of %s took over its partial copy: this push stops before the swap; the staged copy is whatever the other push left", s.table)
 }
+
+// claimLost is err, or the takeover when err is the volume refusing a
+// write in this push's data folder because another push took it over
+// (renamed it away, or removed it): that push, not the volume, is what the
+// user has to hear of.
+func (s *stager) claimLost(err error) error {
+	var f *failure
+	if err == nil || errors.As(err, &f) || s.data == nil {
+		return err
+	}
+	if cerr := s.checkClaim(); cerr != nil {
+		return cerr
+	}
+	return err
+}

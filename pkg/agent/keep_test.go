@@ -162,3 +162,29 @@ func forgeManifest(t *testing.T, vol, p string) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestReusedFileWrittenAfterTheSwapIsNotSealed: a reused file written in
+// place while the swap removes the previous copy (after the last stat
+// compared with the verified one) is not recorded in the new manifest with
+// the hash taken before: the next push does not keep the copy.
+func TestReusedFileWrittenAfterTheSwapIsNotSealed(t *testing.T) {
+	vol := t.TempDir()
+	pushFirst(t, vol)
+	table := filepath.Join(vol, proto.StagingDir, "cats")
+	written := false
+	afterRemoval = func() {
+		must(t, os.WriteFile(filepath.Join(table, "images", "1.png"), []byte("PNG-ONE"), 0o644))
+		written = true
+	}
+	t.Cleanup(func() { afterRemoval = func() {} })
+	full := keepPlan("")
+	msgs, code := runAgent(t, vol, planStream(t, full, nil), proto.CmdStage, "--table", "cats", "--nonce", "n2")
+	afterRemoval = func() {}
+	if code != 0 || last(msgs).T != proto.MsgSwapped || !written {
+		t.Fatalf("reusing push: exit %d, written %v, %+v", code, written, last(msgs))
+	}
+	msgs, _ = runAgent(t, vol, planStream(t, keepPlan(last(msgs).Seal), nil), proto.CmdStage, "--table", "cats", "--nonce", "n3")
+	if end := last(msgs); end.Kept {
+		t.Errorf("the copy with a file written after its verification was kept in place: %+v", end)
+	}
+}

@@ -46,8 +46,16 @@ func (s *stager) writeManifest(t *dir) {
 			plan.files[j].seen = false
 		}
 		for i := range files.files {
-			if j := plan.find(files.folderOf(i), files.files[i].name); j >= 0 {
-				plan.files[j].got.info = files.files[i].info
+			// The removal changed a reused file's link count and change
+			// time, nothing else: one of another size, mtime or inode was
+			// written since it was verified, and is left out.
+			j := plan.find(files.folderOf(i), files.files[i].name)
+			if j < 0 {
+				continue
+			}
+			was, now := plan.files[j].got.info, files.files[i].info
+			if now.ino == was.ino && now.size == was.size && now.mtime == was.mtime {
+				plan.files[j].got.info = now
 				plan.files[j].seen = true
 			}
 		}
@@ -60,7 +68,7 @@ func (s *stager) writeManifest(t *dir) {
 		var hexSum [2 * sha256.Size]byte
 		for j := range plan.files {
 			p := &plan.files[j]
-			if !p.seen {
+			if !p.seen || p.stale {
 				continue
 			}
 			hex.Encode(hexSum[:], p.got.sum[:])

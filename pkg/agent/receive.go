@@ -299,6 +299,12 @@ func (s *stager) receiveFiles(tr *tar.Reader, rec *received) error {
 		if staged != nil {
 			_ = staged.Close()
 		}
+		if se := (*sourceError)(nil); errors.As(err, &se) {
+			if err := s.skipRecipe(d, name, rel, tr); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			return err
 		}

@@ -134,6 +134,9 @@ type planFile struct {
 	seen bool
 	// reuse: the file is linked from the staged copy, not sent.
 	reuse bool
+	// stale: the file changed after it was verified (written through the
+	// staged copy's link before the swap): the manifest leaves it out.
+	stale bool
 	// got is the hash of the file at rel in the partial copy as the
 	// stream or the reuse wrote it, and, after verify, as verified.
 	got hashed

@@ -94,6 +94,7 @@ func (s *stager) run(resend bool) error {
 	}
 	rec, err := s.receive()
 	if err != nil {
+		err = s.claimLost(err)
 		if errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) {
 			// A full volume: what arrived cannot help the next push as much
 			// as the space it takes; the staged copy stays as it was.
@@ -116,6 +117,11 @@ func (s *stager) run(resend bool) error {
 	// One short line: whatever else follows is not read into memory.
 	line, err := readLine(s.stream, len(proto.Commit)+8)
 	if strings.TrimSpace(line) != proto.Commit {
+		if rec.kept != nil {
+			// Nothing was received to keep for the next push.
+			s.dropIfEmpty()
+			return failf(proto.KindAborted, "the push did not confirm the swap (%s): the staged copy of %s is as it was", abortReason(err), s.table)
+		}
 		return failf(proto.KindAborted, "the push did not confirm the swap (%s): the verified files are kept for the next push of %s", abortReason(err), s.table)
 	}
 	if err := s.checkClaim(); err != nil {

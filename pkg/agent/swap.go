@@ -162,11 +162,13 @@ func (s *stager) swap() error {
 	// removed first, so the links it shared with the new copy are gone
 	// before the manifest records each file's link count and times. Other
 	// pushes' entries in the partial folder are theirs to remove.
+	s.markStale()
 	s.data.close()
 	s.data = nil
 	if err := s.partial.removeAll(dn); err != nil {
 		fmt.Fprintf(s.stderr, "removing the previous copy: %v\n", err)
 	}
+	afterRemoval()
 	s.partial.close()
 	s.partial = nil
 	_ = unix.Unlinkat(s.staging.fd, s.partialName(), unix.AT_REMOVEDIR)
@@ -197,4 +199,42 @@ func (s *stager) swapByTwoRenames() error {
 	}
 	_ = s.staging.removeAll(old)
 	return nil
+}
+
+// afterRemoval runs once the previous copy is removed, before the manifest
+// is written (tests write to a file in between).
+var afterRemoval = func() {}
+
+// markStale marks the verified files of the new copy (at the table's name
+// now) that are no longer as they were verified. Only a copy with reused
+// files needs it: their removal from the previous copy changes their
+// stat, so the manifest takes it after that removal, and a write through
+// the previous copy's link between the hash and the swap would be recorded
+// with the hash taken before it. Files sent were recorded as verified.
+func (s *stager) markStale() {
+	if !s.relinked || s.verified == nil {
+		return
+	}
+	plan := s.verified
+	t, err := s.staging.openDir(s.table)
+	if err != nil {
+		return
+	}
+	defer t.close()
+	files, err := walk(t, nil)
+	if err != nil {
+		// Nothing can be said of any file: none is recorded.
+		for j := range plan.files {
+			plan.files[j].stale = true
+		}
+		return
+	}
+	for j := range plan.files {
+		plan.files[j].stale = true
+	}
+	for i := range files.files {
+		if j := plan.find(files.folderOf(i), files.files[i].name); j >= 0 && files.files[i].info == plan.files[j].got.info {
+			plan.files[j].stale = false
+		}
+	}
 }

@@ -87,7 +87,7 @@ func OpenHashCache(root string) (c *HashCache, note string) {
 	}
 	sum := sha256.Sum256([]byte(root))
 	c = &HashCache{path: filepath.Join(dir, hex.EncodeToString(sum[:16])), root: root}
-	b, err := readCacheFile(c.path)
+	b, err := readCacheFile(c.path, CacheMaxBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, ""
 	}
@@ -100,7 +100,18 @@ func OpenHashCache(root string) (c *HashCache, note string) {
 	return c, ""
 }
 
-func readCacheFile(path string) ([]byte, error) {
+// readCacheFile reads the cache folder's file path whole when it is a
+// regular file of at most limit bytes. It is looked at before it is
+// opened: opening a FIFO planted under that name would wait for a writer,
+// and a link to a device could be read without end.
+func readCacheFile(path string, limit int64) ([]byte, error) {
+	pre, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !pre.Mode().IsRegular() || pre.Size() > limit {
+		return nil, fmt.Errorf("not a regular file of at most %d bytes", limit)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -110,8 +121,8 @@ func readCacheFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !st.Mode().IsRegular() || st.Size() > CacheMaxBytes {
-		return nil, fmt.Errorf("not a regular file of at most %d bytes", CacheMaxBytes)
+	if !os.SameFile(pre, st) || !st.Mode().IsRegular() || st.Size() > limit {
+		return nil, fmt.Errorf("not a regular file of at most %d bytes", limit)
 	}
 	b := make([]byte, st.Size())
 	if _, err := f.ReadAt(b, 0); err != nil {

@@ -3,7 +3,6 @@ package transfer
 import (
 	"bufio"
 	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -40,8 +39,8 @@ func OpenSeals() *Seals {
 
 // lines reads the recorded "<table> <seal>" lines, oldest first.
 func (s *Seals) lines() []string {
-	b, err := os.ReadFile(s.path)
-	if err != nil || len(b) > maxSeals*512 {
+	b, err := readCacheFile(s.path, maxSeals*512)
+	if err != nil {
 		return nil
 	}
 	var out []string
