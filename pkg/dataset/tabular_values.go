@@ -134,6 +134,8 @@ func fitBatch(b *checkedBatch, checks []colCheck) {
 
 // validValue tells whether v (not missing) fits the column type. The type
 // is passed by pointer: copying it for every cell shows on a large CSV.
+// The message a cell that does not fit gets is checkCells' (tabular.go);
+// dates written otherwise than year first are tabular_dates.go's.
 func validValue(v []byte, t *spec.ColumnType) bool {
 	switch t.Kind {
 	case spec.KindInt:

@@ -89,8 +89,8 @@ type wire struct {
 	w io.Writer
 }
 
-// session runs one round.
-func session(ctx context.Context, o Options, resend bool, planOf func(proto.Message, Inventory) (Plan, error)) (outcome, error) {
+// runRound runs one round.
+func runRound(ctx context.Context, o Options, resend bool, planOf func(proto.Message, Inventory) (Plan, error)) (outcome, error) {
 	root, err := openLocalRoot(o.Root)
 	if err != nil {
 		return outcome{}, exitcode.Wrap(exitcode.Local, err)

@@ -157,7 +157,7 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 	}
 	for round := 1; ; round++ {
 		res.Rounds = round
-		out, err := session(ctx, o, round > 1, planOf)
+		out, err := runRound(ctx, o, round > 1, planOf)
 		if out.plan == nil {
 			if err == nil {
 				err = exitcode.Errorf(exitcode.Staging, "the stage agent ended without reporting what the volume holds: push again")

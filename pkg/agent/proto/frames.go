@@ -1,8 +1,9 @@
 package proto
 
 // A compressed stream (--compress auto or always) starts with ChunkMagic and
-// is a run of chunks, each compressed on its own with the codec the plugin
-// picked for it:
+// is a run of frames (Chunk* in the identifiers; the content-defined chunks
+// of a recipe are recipe.go's), each compressed on its own with the codec
+// the plugin picked for it:
 //
 //	codec byte | uvarint length of the data | uvarint length of the payload | payload
 //

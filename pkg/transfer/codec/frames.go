@@ -1,6 +1,8 @@
-// Package codec compresses the push stream chunk by chunk, picking each
-// chunk's codec by what the link and the cores allow. The chunk format is
-// the stage agent's (pkg/agent/proto: chunks.go, chunkreader.go); this
+// Package codec compresses the push stream frame by frame (a frame is
+// called a chunk in the identifiers: a piece of the stream, not the
+// content-defined chunks of a recipe, pkg/agent/proto/recipe.go), picking
+// each frame's codec by what the link and the cores allow. The frame format
+// is the stage agent's (pkg/agent/proto: frames.go, framereader.go); this
 // package writes it.
 package codec
 
