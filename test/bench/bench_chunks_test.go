@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -17,16 +16,7 @@ import (
 
 // chunkBenchBytes is the CSV's size: 4 GiB as the issue asks, or
 // TRACEBLOC_BENCH_CHUNK_BYTES on a machine where that takes too long.
-func chunkBenchBytes(b *testing.B) int64 {
-	if v := os.Getenv("TRACEBLOC_BENCH_CHUNK_BYTES"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			b.Fatalf("TRACEBLOC_BENCH_CHUNK_BYTES=%q: want a number of bytes", v)
-		}
-		return n
-	}
-	return 4 << 30
-}
+func chunkBenchBytes(b *testing.B) int64 { return benchBytes(b, "TRACEBLOC_BENCH_CHUNK_BYTES") }
 
 const chunkSection = "Changed parts of a big file: one CSV at 100 Mbit/s staged, 3 rows edited in the middle and 1 % appended, pushed again"
 

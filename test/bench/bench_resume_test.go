@@ -18,11 +18,15 @@ import (
 
 // resumeBenchBytes is the CSV's size: 4 GiB as the issue asks, or
 // TRACEBLOC_BENCH_RESUME_BYTES on a machine where that takes too long.
-func resumeBenchBytes(b *testing.B) int64 {
-	if v := os.Getenv("TRACEBLOC_BENCH_RESUME_BYTES"); v != "" {
+func resumeBenchBytes(b *testing.B) int64 { return benchBytes(b, "TRACEBLOC_BENCH_RESUME_BYTES") }
+
+// benchBytes is a big CSV bench's size: 4 GiB, or the bytes the variable
+// env names.
+func benchBytes(b *testing.B, env string) int64 {
+	if v := os.Getenv(env); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
-			b.Fatalf("TRACEBLOC_BENCH_RESUME_BYTES=%q: want a number of bytes", v)
+			b.Fatalf("%s=%q: want a number of bytes", env, v)
 		}
 		return n
 	}
