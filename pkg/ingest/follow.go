@@ -100,6 +100,42 @@ const maxErrorLines = 8
 // DrainGrace once the Job has ended is cut. Follow returns ctx's error when ctx
 // ends first (the run goes on).
 func Follow(ctx context.Context, client kubernetes.Interface, o FollowOptions) (*Result, error) {
+	res, err := follow(ctx, client, o)
+	if err == nil && res.State == StateFailed && res.Pod != "" {
+		// The Job's condition says only that it gave up; the pod's own end
+		// says why, when the kernel killed it.
+		if p, gerr := client.CoreV1().Pods(o.Namespace).Get(ctx, res.Pod, metav1.GetOptions{}); gerr == nil {
+			if why := podKilled(p); why != "" {
+				res.Reason = why + "; " + res.Reason
+			}
+		}
+	}
+	return res, err
+}
+
+// podKilled explains an ingestor container that the node killed for memory,
+// with its limit and what to do; "" for any other end.
+func podKilled(p *corev1.Pod) string {
+	for _, cs := range p.Status.ContainerStatuses {
+		t := cs.State.Terminated
+		if t == nil {
+			t = cs.LastTerminationState.Terminated
+		}
+		if t == nil || t.Reason != "OOMKilled" {
+			continue
+		}
+		limit := "its memory limit"
+		for _, c := range p.Spec.Containers {
+			if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok && c.Name == cs.Name {
+				limit = "its memory limit of " + q.String()
+			}
+		}
+		return fmt.Sprintf("the ingestor in pod %s was killed for memory (OOMKilled at %s): this dataset needs more memory than the jobs-manager gives an ingestion run; push it as several smaller tables, or have the cluster admin raise the ingestor's memory limit in the tracebloc client's Helm values", p.Name, limit)
+	}
+	return ""
+}
+
+func follow(ctx context.Context, client kubernetes.Interface, o FollowOptions) (*Result, error) {
 	if o.Poll == 0 {
 		o.Poll = time.Second
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
@@ -34,6 +35,16 @@ func runPod(phase corev1.PodPhase, waiting string) *corev1.Pod {
 		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "ingestor", Image: "ingestor:x",
 			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: waiting, Message: "not found"}}}}
 	}
+	return p
+}
+
+// oomPod is a run's pod whose ingestor the node killed at its 64Mi limit.
+func oomPod() *corev1.Pod {
+	p := runPod(corev1.PodFailed, "")
+	p.Spec.Containers = []corev1.Container{{Name: "ingestor", Resources: corev1.ResourceRequirements{
+		Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")}}}}
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "ingestor",
+		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "OOMKilled", ExitCode: 137}}}}
 	return p
 }
 
@@ -68,6 +79,13 @@ func TestFollow(t *testing.T) {
 			log:       failedLog,
 			wantState: StateFailed, wantLines: 2,
 			wantCode: exitcode.RunFailed, wantErr: "ERROR - table cats already exists",
+		},
+		{
+			name:      "job failed, the ingestor killed for memory",
+			objects:   []runtime.Object{job(batchv1.JobFailed, "BackoffLimitExceeded"), oomPod()},
+			log:       "starting\n",
+			wantState: StateFailed, wantLines: 1,
+			wantCode: exitcode.RunFailed, wantErr: "killed for memory (OOMKilled at its memory limit of 64Mi)",
 		},
 		{
 			name:      "success without a banner",

@@ -158,6 +158,19 @@ func TestIngestFailingRunKeepsStaged(t *testing.T) {
 	}
 }
 
+// TestIngestRunKilledForMemory: the node kills the ingestor at its memory
+// limit; the Job says only BackoffLimitExceeded, the push names the kill,
+// the limit and what to do.
+func TestIngestRunKilledForMemory(t *testing.T) {
+	const table = "fault_memory_e2e"
+	forgetTable(t, table)
+	r, rep := ingestPush(t, table)
+	if r.code != 9 || !strings.Contains(rep.Error, "was killed for memory (OOMKilled at its memory limit of 64Mi)") ||
+		!strings.Contains(rep.Error, "smaller tables") || !strings.Contains(rep.Error, "staged copy is kept") {
+		t.Fatalf("want exit 9 naming the kill for memory and the limit:\n%s", r)
+	}
+}
+
 func TestIngestSkippedRecordsFail(t *testing.T) {
 	const table = "fault_skip_e2e"
 	forgetTable(t, table)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -80,6 +81,10 @@ func ingest(out io.Writer, configPath, root, id string, sleep func(time.Duration
 	}
 	if strings.HasPrefix(sp.Table, faultFail) {
 		return fail("simulated failure (%s): the database refused the connection", faultFail)
+	}
+	if strings.HasPrefix(sp.Table, faultMemory) {
+		outgrowMemory()
+		return fail("the ingestor was not killed for memory (%s): its pod has no memory limit below 1 GiB", faultMemory)
 	}
 	if strings.HasPrefix(sp.Table, faultRetry) {
 		// The Job's pods share nothing but the volume: a marker there,
@@ -229,4 +234,19 @@ func copyFile(from, to string) error {
 	}
 	_ = os.Chmod(to, 0o666)
 	return out.Close()
+}
+
+// outgrowMemory holds ever more written memory, as an ingestor reading a
+// dataset too big for it does, until the kernel kills the container at its
+// memory limit; it gives up at 1 GiB.
+func outgrowMemory() {
+	var held [][]byte
+	for range 128 {
+		b := make([]byte, 8<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		held = append(held, b)
+	}
+	runtime.KeepAlive(held)
 }

@@ -30,6 +30,7 @@ const (
 	faultSkip    = "fault_skip_"    // the ingestor skips a record
 	faultSlow    = "fault_slow_"    // the ingestor takes about 20 s
 	faultRetry   = "fault_retry_"   // the Job's first pod fails, its second (backoffLimit 1) succeeds
+	faultMemory  = "fault_memory_"  // the ingestor outgrows its memory limit and the node kills it
 )
 
 const (
