@@ -164,6 +164,11 @@ func TestIngestFailingRunKeepsStaged(t *testing.T) {
 func TestIngestRunKilledForMemory(t *testing.T) {
 	const table = "fault_memory_e2e"
 	forgetTable(t, table)
+	// A killed ingestor leaves its table's lock behind (stale after 12 h):
+	// gone before and after, so that the test can run again.
+	dropLock := func() { inReader(t, `rm -f "/data/shared/.tracebloc-ingest-$1.lock"`, table) }
+	dropLock()
+	t.Cleanup(dropLock)
 	r, rep := ingestPush(t, table)
 	if r.code != 9 || !strings.Contains(rep.Error, "was killed for memory (OOMKilled at its memory limit of 64Mi)") ||
 		!strings.Contains(rep.Error, "smaller tables") || !strings.Contains(rep.Error, "staged copy is kept") {
