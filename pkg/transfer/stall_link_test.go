@@ -50,10 +50,14 @@ func TestStageSlowLinkIsNotAStall(t *testing.T) {
 			// Noise does not shrink: every chunk goes whole.
 			must(t, fixture.Write(w.local, fixture.Options{Images: 4, Width: 512, Height: 512, Ext: ".png", Noise: true}))
 			o := w.options(context.Background())
-			// 16 KiB every 4 ms: about 4 MB/s, never 400 ms without a byte.
-			a, err := podexec.Deliver(context.Background(), &slowLinkRunner{inner: w.runner, piece: 16 << 10, every: 4 * time.Millisecond})
+			// 16 KiB every 10 ms: about 1.6 MB/s, never 1 s without a
+			// byte. The bytes in flight when the files are all read take
+			// the same share of the stall timeout at any pace where it is
+			// 100 pieces' time; a slower pace leaves a loaded machine's
+			// pauses more room.
+			a, err := podexec.Deliver(context.Background(), &slowLinkRunner{inner: w.runner, piece: 16 << 10, every: 10 * time.Millisecond})
 			must(t, err)
-			o.Agent, o.Compress, o.StallTimeout = a, mode, 400*time.Millisecond
+			o.Agent, o.Compress, o.StallTimeout = a, mode, time.Second
 			if _, err := Sync(context.Background(), o); err != nil {
 				t.Fatalf("a slow link that never stopped broke the push: %v", err)
 			}
