@@ -342,7 +342,7 @@ type colCheck struct {
 
 // fitsType tells whether v (not missing) fits the column's type.
 func (c *colCheck) fitsType(v []byte) bool {
-	return validValue(v, &c.typ) || (c.otherDates && isOtherDate(v))
+	return validValue(v, &c.typ) || (c.otherDates && (isOtherDate(v) || twoDigitYearDate(v)))
 }
 
 // orderKey is a time or step, comparable whatever the column's type.

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"regexp"
+	"time"
 	"strconv"
 	"strings"
 )
@@ -15,10 +16,12 @@ import (
 // guess: month first when the first number can be a month, day first only
 // when it cannot (25/06/2024).
 //
-// Only these shapes are guessed here. From a first value pandas guesses no
-// format for (two-digit years, month names in lower case), the ingestor
-// parses each value on its own; the pre-flight does not follow it there and
-// asks for one of these shapes or YYYY-MM-DD.
+// From a first value pandas guesses no format for (a two-digit year, a
+// month's name in lower case), pandas parses each value on its own with
+// dateutil, which takes any of these shapes and more, in any mix. The
+// pre-flight follows it for the shapes above and numeric dates with a
+// two-digit year (twoDigitYearDate), read as dateutil reads them; a value
+// of any other shape is refused (dateutil may read more).
 
 // dateOrder is the order of a date's parts in a format.
 type dateOrder uint8
@@ -328,4 +331,68 @@ func (f *otherDateFormat) readMonthFirst(v []byte) bool {
 	}
 	_, m, d, ok := f.parts(v)
 	return ok && d <= 12 && d != m
+}
+
+// twoDigitYearDate tells whether dateutil reads v as a date: D{1,2}sD{1,2}sYY
+// (s one of / - .), then an optional time " H{1,2}:MM[:SS]". Its three
+// numbers are year, month, day when the first is over 31, day, month, year
+// when it is over 12, month, day, year otherwise; a two-digit year is the
+// one within 50 years of now (24 is 2024, 80 is 1980).
+func twoDigitYearDate(v []byte) bool {
+	date, clock, _ := strings.Cut(string(v), " ")
+	if len(date) < 6 || len(date) > 8 {
+		return false
+	}
+	sep := byte(0)
+	for _, c := range []byte{'/', '-', '.'} {
+		if strings.IndexByte(date, c) >= 0 {
+			sep = c
+			break
+		}
+	}
+	parts := strings.Split(date, string(sep))
+	if sep == 0 || len(parts) != 3 {
+		return false
+	}
+	var n [3]int
+	for i, p := range parts {
+		if p == "" || len(p) > 2 || !allDigits(p) || (i == 2 && len(p) != 2) {
+			return false
+		}
+		n[i], _ = strconv.Atoi(p)
+	}
+	if clock != "" {
+		if _, ok := readNumericDate([]byte("01/01/2000 " + clock)); !ok {
+			return false
+		}
+	}
+	year := func(yy int) int {
+		now := time.Now().Year()
+		y := now/100*100 + yy
+		if y >= now+50 {
+			y -= 100
+		}
+		return y
+	}
+	switch {
+	case n[0] > 31:
+		return validDay(year(n[0]), n[1], n[2])
+	case n[0] > 12:
+		return validDay(year(n[2]), n[1], n[0])
+	default:
+		return validDay(year(n[2]), n[0], n[1])
+	}
+}
+
+// parsedOneByOne tells whether pandas, given v as a date column's first
+// value, guesses no format and parses each value on its own (v is then a
+// date to dateutil: the cell check holds every value to that).
+func parsedOneByOne(v []byte) bool {
+	return twoDigitYearDate(v) || (!guessNamed.Match(v) && isOtherDate(v) && !isNumericOther(v))
+}
+
+// isNumericOther tells whether v is a numeric date of readNumericDate's.
+func isNumericOther(v []byte) bool {
+	_, ok := readNumericDate(v)
+	return ok
 }

@@ -73,6 +73,22 @@ func TestOtherDateMatches(t *testing.T) {
 // TestOtherDatesInAColumn: the first value of a declared date column
 // decides its format; a value in another is refused with both named, and a
 // day-first column whose days may be read month first gets a note.
+// TestTwoDigitYearDates: dateutil's reading of a numeric date with a
+// two-digit year (checked against the ingestor's pandas by
+// test/parity's date shapes).
+func TestTwoDigitYearDates(t *testing.T) {
+	for v, want := range map[string]bool{
+		"01/05/24": true, "1-5-24": true, "13.05.24": true, "31/12/99": true, "02/29/24": true,
+		"02/29/25": false, "29/02/00": true, "45/02/29": false, "44/02/29": true, "13/13/24": false,
+		"01/05/24 10:30": true, "01/05/24 24:00": false, "01/05/2024": false, "01/05": false,
+		"01/05-24": false, "001/05/24": false, "a1/05/24": false,
+	} {
+		if got := twoDigitYearDate([]byte(v)); got != want {
+			t.Errorf("twoDigitYearDate(%q) = %v, want %v", v, got, want)
+		}
+	}
+}
+
 func TestOtherDatesInAColumn(t *testing.T) {
 	opts := TabularOptions{LabelColumn: "label", MinLabels: 2, Schema: mustSchema(t, "day:DATE,x:INT,label:VARCHAR(8)")}
 	check := func(days ...string) (*Tabular, error) {
@@ -88,6 +104,9 @@ func TestOtherDatesInAColumn(t *testing.T) {
 		{"31.12.2024", "25.01.2024", "30.06.2024"},
 		{"20241231", "20240105", ""},
 		{`"Jan 05, 2024"`, `"feb 29, 2024"`, "NA"},
+		// No format guessed from the first value: each value on its own.
+		{"01/05/24", "17.05.24 10:30", "2024-06-03", `"jun 3, 2024"`, "31.12.2024", "02/29/24"},
+		{`"jan 05, 2024"`, "19.06.24", "12/31/2024"},
 	} {
 		tb, err := check(days...)
 		if err != nil {
@@ -105,6 +124,10 @@ func TestOtherDatesInAColumn(t *testing.T) {
 		{[]string{"2024-06-05", "12/31/2024"}, `"day" is "12/31/2024", written another way than its first value "2024-06-05" (line 2)`},
 		{[]string{"05/06/2024", "05-07-2024"}, `"day" is "05-07-2024", written another way`},
 		{[]string{"01/30/2024", "02/30/2024"}, `data.csv line 3: "day" is "02/30/2024", not a date the ingestor reads (2024-12-31, 12/31/2024`},
+		{[]string{"01/05/2024", "01/06/24"}, `"day" is "01/06/24", written another way than its first value "01/05/2024"`},
+		{[]string{"2024-06-05", "06/05/24"}, `"day" is "06/05/24", written another way than its first value "2024-06-05"`},
+		{[]string{"01/05/24", "02/29/25"}, `"day" is "02/29/25", not a date the ingestor reads`},
+		{[]string{"01/05/24", "13/13/24"}, `"day" is "13/13/24", not a date the ingestor reads`},
 	} {
 		_, err := check(c.days...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -202,8 +202,12 @@ type dateColumn struct {
 	// other is the format pandas guessed from a first value written
 	// otherwise than year first (nil for YYYY-MM-DD and its kin); other
 	// may be set only for a column that may hold such dates.
-	other      *otherDateFormat
-	mayOther   bool
+	other    *otherDateFormat
+	mayOther bool
+	// oneByOne: pandas guessed no format from the first value and parses
+	// each value on its own (parsedOneByOne): any shape the cell check
+	// takes goes, in any mix.
+	oneByOne   bool
 	monthFirst int // day-first values the ingestor's cast reads month first
 	mfLine     int
 	mfSeen     []byte
@@ -239,6 +243,10 @@ func (r *dateShapeRule) row(line int, rec [][]byte) {
 					r.dayFirst(c, line, v)
 					continue
 				}
+				if parsedOneByOne(v) {
+					c.oneByOne, c.line, c.firstSeen = true, line, append([]byte(nil), v...)
+					continue
+				}
 			}
 			sh, ok := shapeOf(v, c.kind)
 			if !ok {
@@ -247,10 +255,13 @@ func (r *dateShapeRule) row(line int, rec [][]byte) {
 			c.shape, c.line, c.firstSeen = sh, line, append([]byte(nil), v...)
 			continue
 		}
+		if c.oneByOne {
+			continue
+		}
 		if c.other != nil {
 			if c.other.matches(v) {
 				r.dayFirst(c, line, v)
-			} else if isOtherDate(v) || isYearFirst(v, c.kind) {
+			} else if isOtherDate(v) || isYearFirst(v, c.kind) || twoDigitYearDate(v) {
 				r.anotherShape(c, line, v, " ("+c.other.String()+")")
 			}
 			continue
@@ -261,7 +272,7 @@ func (r *dateShapeRule) row(line int, rec [][]byte) {
 		if yearFirstLike(v, c.kind) && quickShape(v, c.kind) == c.shape {
 			continue
 		}
-		if sh, ok := shapeOf(v, c.kind); ok && sh != c.shape || !ok && c.mayOther && isOtherDate(v) {
+		if sh, ok := shapeOf(v, c.kind); ok && sh != c.shape || !ok && c.mayOther && (isOtherDate(v) || twoDigitYearDate(v)) {
 			r.anotherShape(c, line, v, "")
 		}
 	}

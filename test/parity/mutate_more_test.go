@@ -254,6 +254,12 @@ var otherDateShapes = []func(m, d int) string{
 	func(m, d int) string { return fmt.Sprintf("%d %s 2024", d, monthName[m-1]) },
 	func(m, d int) string { return fmt.Sprintf("%02d-%s-2024", d, monthAbbrev[m-1]) },
 	func(m, d int) string { return fmt.Sprintf("2024-%02d-%02d", m, d) },
+	// A two-digit year or a name in lower case first: pandas guesses no
+	// format and parses each value on its own.
+	func(m, d int) string { return fmt.Sprintf("%02d/%02d/24", m, d) },
+	func(m, d int) string { return fmt.Sprintf("%02d.%02d.24 10:%02d", d, m, d) },
+	func(m, d int) string { return fmt.Sprintf("02/%02d/%02d", 27+d%4, m+20) },
+	func(m, d int) string { return fmt.Sprintf("%s %02d, 2024", strings.ToLower(monthAbbrev[m-1]), d) },
 }
 
 // declaredSchema is a --schema for every column of s, with the types in
