@@ -46,7 +46,7 @@ func TestTabularIssue22DryRun(t *testing.T) {
 			return fmt.Sprintf("%d,%s,%s", i, []string{"05/06/2024", "25/06/2024"}[min(i, 1)], classes(i))
 		}, []string{"--schema", "x:INT,day:DATE,label:VARCHAR(8)"}, 3, `"25/06/2024", written another way than its first value "05/06/2024"`},
 		{"two-digit years first, then any shape", "tabular_classification", "x,day,label", func(i int) string {
-			return fmt.Sprintf("%d,%s,%s", i, []string{"01/05/24", "17.05.24 10:30", "2024-06-%02d", "jun 3, 2024"}[i%4], classes(i))
+			return fmt.Sprintf("%d,%s,%s", i, []string{"01/05/24", "17.05.24 10:30", "2024-06-%02d", `"jun 3, 2024"`}[i%4], classes(i))
 		}, []string{"--schema", "x:INT,day:DATE,label:VARCHAR(8)"}, 0, "dry run"},
 		{"a two-digit year after a four-digit one", "tabular_classification", "x,day,label", func(i int) string {
 			return fmt.Sprintf("%d,%s,%s", i, []string{"01/05/2024", "01/06/24"}[min(i, 1)], classes(i))
