@@ -47,7 +47,7 @@ func readLocal(path string, task category.Task, exclude []string) (*localView, e
 		return readTabular(path, abs, st.IsDir(), exclude)
 	}
 	if !st.IsDir() {
-		return nil, exitcode.Errorf(exitcode.Local, "%s is a file: a %s dataset is a folder; give the folder you pushed", path, task.Name)
+		return nil, exitcode.Errorf(exitcode.Local, "%s is a file: a dataset (task %s) is a folder; give the folder you pushed", path, task.Name)
 	}
 	v := &localView{root: abs}
 	if v.ign, err = dataset.NewIgnore(abs, exclude); err != nil {
