@@ -40,7 +40,7 @@ func NewCmdCleanup(getter genericclioptions.RESTClientGetter, streams genericioo
 (.partial-<table>, .old-<table>-*) that no live push owns, show them, and
 remove them. A push of a table that holds a live Lease is never touched.`,
 		Example: fmt.Sprintf(cleanupExample, "kubectl tracebloc"),
-		Args:    badArgs(cobra.NoArgs),
+		Args:    noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			// Flags first: a bad -o is reported without reading a kubeconfig.
 			return validateCompleteRun(c.Context(), o)

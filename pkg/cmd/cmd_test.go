@@ -26,12 +26,15 @@ func TestFlagErrorsExit2(t *testing.T) {
 		wantErr string
 	}{
 		{name: "unknown flag", args: []string{"push", "x", "--tabel", "y"}, wantErr: "unknown flag: --tabel"},
-		{name: "no path", args: []string{"push", "--table", "y"}, wantErr: "accepts 1 arg(s), received 0"},
+		{name: "no path", args: []string{"push", "--table", "y"}, wantErr: "push needs the dataset folder to push: kubectl tracebloc push <local-path> --table <name>"},
+		{name: "two paths", args: []string{"push", "a", "b", "--table", "y"}, wantErr: `push takes one argument, the dataset folder to push, and got 2 ("a", "b"): quote a path that holds spaces`},
+		{name: "a flag without its dashes", args: []string{"verify", "./data", "table", "y"}, wantErr: `got 3 ("./data", "table", "y")`},
+		{name: "logs with nothing to show", args: []string{"logs"}, wantErr: "logs needs a run or a table (kubectl tracebloc runs lists them)"},
 		{name: "bad output", args: []string{"push", "x", "--table", "y", "-o", "yaml"}, wantErr: `--output "yaml" is not supported`},
 		{name: "negative retries", args: []string{"push", "x", "--table", "y", "--retries", "-1"}, wantErr: "--retries must be 0 or more"},
 		{name: "cleanup bad output", args: []string{"cleanup", "-o", "yaml"}, wantErr: `--output "yaml" is not supported`},
 		{name: "status bad output", args: []string{"status", "-o", "wide"}, wantErr: `--output "wide" is not supported`},
-		{name: "cleanup takes no args", args: []string{"cleanup", "x"}, wantErr: "unknown command"},
+		{name: "cleanup takes no args", args: []string{"cleanup", "x"}, wantErr: `cleanup takes no arguments, and got 1 ("x"): give what it needs as flags`},
 		{name: "bad target size", args: []string{"push", "x", "--table", "y", "--target-size", "224"}, wantErr: `--target-size "224" is not WxH`},
 		{name: "zero min size", args: []string{"push", "x", "--table", "y", "--min-size", "0x32"}, wantErr: `--min-size "0x32" is not WxH`},
 		{name: "zero keypoints", args: []string{"push", "x", "--table", "y", "--task", "keypoint_detection", "--target-size", "64x64", "--number-of-keypoints", "0"}, wantErr: "--number-of-keypoints must be 1 or more"},

@@ -48,7 +48,7 @@ its log so far. Ctrl-C detaches (exit 130); the run goes on.
 The log goes to stderr. With -o json, stdout holds one object: the run, its
 state and summary, the exit code.`,
 		Example: fmt.Sprintf(logsExample, "kubectl tracebloc"),
-		Args:    badArgs(cobra.ExactArgs(1)),
+		Args:    oneArg("a run or a table (kubectl tracebloc runs lists them)"),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Name = args[0]
 			return validateCompleteRun(c.Context(), o)

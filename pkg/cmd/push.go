@@ -182,7 +182,7 @@ func newCmdPush(o *PushOptions) *cobra.Command {
 		Short:   "Stage a local dataset on the tracebloc client's shared volume and ingest it",
 		Long:    pushLong,
 		Example: fmt.Sprintf(pushExample, "kubectl tracebloc"),
-		Args:    badArgs(cobra.ExactArgs(1)),
+		Args:    oneArg("the dataset folder to push"),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Complete(c, args)
 			if err := o.Validate(); err != nil {

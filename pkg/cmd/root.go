@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -90,14 +91,46 @@ func NewRootCmd(streams genericiooptions.IOStreams, hooks Hooks) *cobra.Command 
 	return root
 }
 
-// badArgs makes cobra's argument errors exit 2.
-func badArgs(validate cobra.PositionalArgs) cobra.PositionalArgs {
+// oneArg takes exactly one argument, what (a dataset folder, a run); a
+// wrong count says what the command takes and how to call it.
+func oneArg(what string) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
-		if err := validate(c, args); err != nil {
-			return exitcode.Errorf(exitcode.BadFlags, "%v\nSee '%s --help' for usage.", err, c.CommandPath())
+		switch {
+		case len(args) == 0:
+			return exitcode.Errorf(exitcode.BadFlags, "%s needs %s: %s\nSee '%s --help' for usage.", c.Name(), what, usageLine(c), c.CommandPath())
+		case len(args) > 1:
+			return exitcode.Errorf(exitcode.BadFlags, "%s takes one argument, %s, and got %d (%s): quote a path that holds spaces, and give every flag with its dashes (--table, not table)\nSee '%s --help' for usage.",
+				c.Name(), what, len(args), quoteArgs(args), c.CommandPath())
 		}
 		return nil
 	}
+}
+
+// noArgs takes no argument: everything the command needs is a flag.
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return exitcode.Errorf(exitcode.BadFlags, "%s takes no arguments, and got %d (%s): give what it needs as flags (%s)\nSee '%s --help' for usage.",
+			c.Name(), len(args), quoteArgs(args), usageLine(c), c.CommandPath())
+	}
+	return nil
+}
+
+// usageLine is how to call c, as its help's first line gives it.
+func usageLine(c *cobra.Command) string {
+	return strings.TrimSpace(c.UseLine())
+}
+
+// quoteArgs lists args as typed, the first few.
+func quoteArgs(args []string) string {
+	q := make([]string, 0, min(len(args), 4))
+	for i, a := range args {
+		if i == 3 {
+			q = append(q, "…")
+			break
+		}
+		q = append(q, strconv.Quote(a))
+	}
+	return strings.Join(q, ", ")
 }
 
 // alias registers name as a hidden second name of an existing string flag.

@@ -40,7 +40,7 @@ func NewCmdRuns(getter genericclioptions.RESTClientGetter, streams genericioopti
 -n), newest first: table, idempotency key, Job, state, age, and for a finished
 run the ingestor's summary. Attach to one with kubectl tracebloc logs.`,
 		Example: fmt.Sprintf(runsExample, "kubectl tracebloc"),
-		Args:    badArgs(cobra.NoArgs),
+		Args:    noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			return validateCompleteRun(c.Context(), o)
 		},

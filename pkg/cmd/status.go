@@ -42,7 +42,7 @@ chart version, the shared volume client-pvc, every staged table with its file
 count, size and when it was staged, and what interrupted pushes left behind.
 The staging folder is read through a short-lived helper pod.`,
 		Example: fmt.Sprintf(statusExample, "kubectl tracebloc"),
-		Args:    badArgs(cobra.NoArgs),
+		Args:    noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			// Flags first: a bad -o is reported without reading a kubeconfig.
 			return validateCompleteRun(c.Context(), o)

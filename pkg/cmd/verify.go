@@ -74,7 +74,7 @@ func NewCmdVerify(getter genericclioptions.RESTClientGetter, streams genericioop
 		Short:   "Compare a local dataset with its staged copy (names, sizes, SHA-256)",
 		Long:    verifyLong,
 		Example: fmt.Sprintf(verifyExample, "kubectl tracebloc"),
-		Args:    badArgs(cobra.ExactArgs(1)),
+		Args:    oneArg("the dataset folder you pushed"),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Path = args[0]
 			// A refusal here gets its -o json object from Execute.

@@ -24,7 +24,7 @@ func NewCmdVersion(p *output.Printer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the plugin version",
-		Args:  badArgs(cobra.NoArgs),
+		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if err := format.Validate(); err != nil {
 				return err

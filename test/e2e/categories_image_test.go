@@ -146,6 +146,11 @@ func TestCategoriesRefusedBeforeTheCluster(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "--min-size does not apply to text_classification") {
 		t.Errorf("want exit 2 naming the flag:\n%s", r)
 	}
+	// A flag given without its dashes is an argument too many.
+	r = runPlugin(t, nil, "push", dir, "table", "e2e_cat_bad", "-n", ns)
+	if r.code != 2 || !strings.Contains(r.stderr, "push takes one argument, the dataset folder to push, and got 3") || !strings.Contains(r.stderr, "(--table, not table)") {
+		t.Errorf("want exit 2 naming the arguments and the flag's dashes:\n%s", r)
+	}
 }
 
 func removeFile(p string) error { return os.Remove(p) }
