@@ -2,9 +2,9 @@ package dataset
 
 import (
 	"regexp"
-	"time"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Dates written otherwise than year first with - or / (12/31/2024,
