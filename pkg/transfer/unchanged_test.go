@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -103,7 +104,7 @@ func TestStageUnchangedLocalChanges(t *testing.T) {
 	if CheckUnchanged(o.Root, o.Files[1:], seals, "cats") != nil {
 		t.Error("a dataset with a file less is vouched for")
 	}
-	extra := append(o.Files[:len(o.Files):len(o.Files)], o.Files[0])
+	extra := append(slices.Clone(o.Files), o.Files[0])
 	extra[len(extra)-1].Rel = "images/extra.jpg"
 	if CheckUnchanged(o.Root, extra, seals, "cats") != nil {
 		t.Error("a dataset with a file more is vouched for")
