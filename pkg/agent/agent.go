@@ -107,6 +107,8 @@ func dispatch(e *env, args []string, stderr io.Writer) error {
 	chunkMin := fset.Int64("chunk-min", 0, "stage: cut staged files of at least this many bytes into chunks for recipes (0: none)")
 	var known knownSums
 	fset.Var(&known, "known", "stage: <sha256><path> of a local file the push knows unchanged; a staged file of that name and hash is not cut into chunks (repeated)")
+	sealed := fset.String("sealed", "", "stage: the seal of the staged copy the push recorded for an unchanged dataset; the inventory confirms that copy by a stat walk against its manifest instead of listing its files")
+	sealedFiles := fset.Int("sealed-files", 0, "stage: with --sealed, the count of files of the push's dataset; a copy of another count is not confirmed")
 	lockPath := fset.String("lock", DefaultLockPath, "lock file that keeps one agent at work per Pod")
 	if err := fset.Parse(args[1:]); err != nil {
 		return failf(proto.KindUsage, "%v", err)
@@ -132,7 +134,7 @@ func dispatch(e *env, args []string, stderr io.Writer) error {
 		// a million files' records past half the stage Pod's 1Gi; near
 		// this soft bound it collects more often instead.
 		debug.SetMemoryLimit(stageMemoryTarget)
-		s := &stager{env: e, table: *table, nonce: *nonce, chunkMin: *chunkMin, known: known}
+		s := &stager{env: e, table: *table, nonce: *nonce, chunkMin: *chunkMin, known: known, sealed: *sealed, sealedFiles: *sealedFiles}
 		return s.run(*resend)
 	case proto.CmdList:
 		return list(e)

@@ -42,6 +42,13 @@ func (s *stager) inventory() error {
 	}
 	hashListed(s.data, partial, toHash, s.workers)
 	s.resumed = partial
+	m := proto.Message{T: proto.MsgInventory, Ingested: ingested(s.shared, s.table), Space: volumeSpace(s.shared)}
+	if s.confirmSealed(partial) {
+		// The copy the plugin recorded, checked: no file needs listing.
+		m.Seal, m.Sealed = s.sealed, s.confirmed.files
+		s.send(m)
+		return nil
+	}
 	// The staged copy.
 	var staged *fileList
 	var chunks map[string]*proto.ChunkList
@@ -70,7 +77,7 @@ func (s *stager) inventory() error {
 		chunks = s.cutStaged(d, staged)
 		d.close()
 	}
-	m := proto.Message{T: proto.MsgInventory, Ingested: ingested(s.shared, s.table), Space: volumeSpace(s.shared), Chunks: chunks, Seal: seal}
+	m.Chunks, m.Seal = chunks, seal
 	if s.cut != nil {
 		m.Cut = &proto.Cut{Rel: s.cut.Rel, Offset: s.cut.Offset, Sum: s.cut.prefixSum()}
 	}

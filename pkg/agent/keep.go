@@ -90,15 +90,37 @@ type kept struct {
 // keeps it in place (plan.keep is the seal the plugin recorded); false
 // sends the push down the full path.
 func (s *stager) keepStaged(plan *planTable) (kept, bool) {
+	k, l, ok := s.checkSealed(plan.keep)
+	if !ok || len(l.files) != len(plan.files) {
+		return k, false
+	}
+	for i := range l.files {
+		f := &l.files[i]
+		// The plan names each path once and has as many files as the copy:
+		// every staged file found in it makes the two the same set.
+		j := plan.find(l.folderOf(i), f.name)
+		if j < 0 || !plan.files[j].reuse || plan.files[j].open || plan.files[j].want != f.sum {
+			return k, false
+		}
+	}
+	return k, true
+}
+
+// checkSealed walks the staged copy and checks it against its manifest,
+// which must carry seal: every file is there as the manifest recorded it
+// (size, times, inode), this uid's, with one link and a name the staged
+// copy may hold, and nothing else is (no other entry, no empty folder).
+// It returns the copy's files with their hashes from the manifest.
+func (s *stager) checkSealed(seal string) (kept, *fileList, bool) {
 	var k kept
 	d, err := s.staging.openDir(s.table)
 	if err != nil {
-		return k, false
+		return k, nil, false
 	}
 	defer d.close()
 	var own unix.Stat_t
 	if unix.Fstat(d.fd, &own) != nil || own.Uid != uint32(os.Geteuid()) {
-		return k, false
+		return k, nil, false
 	}
 	k.dev, k.ino = own.Dev, own.Ino
 	l := &fileList{folders: []string{""}}
@@ -112,27 +134,51 @@ func (s *stager) keepStaged(plan *planTable) (kept, bool) {
 	}, func(folder, name string, info fileInfo) {
 		l.files = append(l.files, listed{name: name, folder: int32(len(l.folders) - 1), info: info})
 	})
-	if err != nil || odd || len(l.files) != len(plan.files) {
-		return k, false
+	if err != nil || odd || len(l.files) == 0 {
+		return k, nil, false
 	}
 	l.sort()
-	if readSealed(s.staging, s.manifestName(), l) != plan.keep {
-		return k, false
+	if seal == "" || readSealed(s.staging, s.manifestName(), l) != seal {
+		return k, nil, false
 	}
 	uid := uint32(os.Geteuid())
 	for i := range l.files {
 		f := &l.files[i]
-		// The plan names each path once and has as many files as the copy:
-		// every staged file found in it makes the two the same set.
-		j := plan.find(l.folderOf(i), f.name)
-		if !f.known || f.info.uid != uid || f.info.nlink != 1 || j < 0 || !plan.files[j].reuse || plan.files[j].open || plan.files[j].want != f.sum ||
-			proto.CheckRel(l.rel(i)) != nil {
-			return k, false
+		if !f.known || f.info.uid != uid || f.info.nlink != 1 || proto.CheckRel(l.rel(i)) != nil {
+			return k, nil, false
 		}
 		k.bytes += f.info.size
 	}
 	k.files = len(l.files)
-	return k, true
+	return k, l, true
+}
+
+// confirmSealed is the inventory of a push that asked for the seal it
+// recorded (--sealed): when nothing of an interrupted push is left and
+// the staged copy is the sealed one with as many files as the push has
+// (--sealed-files), checked file by file, the inventory
+// says so with the count of files instead of listing them, and a plan
+// that keeps that copy may follow. Hostile changes to the copy or its
+// manifest fail the check and the inventory lists the files as usual.
+func (s *stager) confirmSealed(partial *fileList) bool {
+	if s.sealed == "" || s.cut != nil || len(partial.files) > 0 {
+		return false
+	}
+	k, _, ok := s.checkSealed(s.sealed)
+	if !ok || k.files != s.sealedFiles {
+		return false
+	}
+	s.confirmed = &k
+	return true
+}
+
+// keepConfirmed takes a plan that keeps the copy the inventory confirmed
+// without naming its files; the plan's count must be the copy's.
+func (s *stager) keepConfirmed(plan *planTable) (kept, error) {
+	if s.confirmed == nil || plan.keep != s.sealed || plan.sealed != s.confirmed.files || len(plan.files) > 0 {
+		return kept{}, failf(proto.KindStream, "the plan keeps a staged copy of %d files the inventory did not confirm: push again", plan.sealed)
+	}
+	return *s.confirmed, nil
 }
 
 // keptInPlace confirms, at the swap, that the table's folder is still the

@@ -70,6 +70,10 @@ func decodePlan(r io.Reader) (*planTable, error) {
 			if err := dec.Decode(&plan.keep); err != nil {
 				return nil, err
 			}
+		case "sealed":
+			if err := dec.Decode(&plan.sealed); err != nil {
+				return nil, err
+			}
 		case "reuse":
 			if err := proto.ExpectDelim(dec, '['); err != nil {
 				return nil, err
@@ -198,7 +202,13 @@ func (s *stager) receive() (*received, error) {
 		return nil, failf(proto.KindStream, "reading the plan: %v", err)
 	}
 	rec := &received{plan: plan}
-	if plan.keep != "" {
+	if plan.sealed != 0 {
+		k, err := s.keepConfirmed(plan)
+		if err != nil {
+			return nil, err
+		}
+		rec.kept = &k
+	} else if plan.keep != "" {
 		if k, ok := s.keepStaged(plan); ok {
 			rec.kept = &k
 		}

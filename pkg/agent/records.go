@@ -148,6 +148,10 @@ type planTable struct {
 	// keep is the seal of the staged copy's manifest when the plugin asks
 	// to keep that copy in place ("": build a new one).
 	keep string
+	// sealed, with keep, is the count of files of a plan that keeps the
+	// copy the inventory confirmed without naming them (0: the plan names
+	// every file).
+	sealed int
 }
 
 func (p *planTable) sort() {

@@ -62,6 +62,13 @@ type stager struct {
 	relinked bool
 	// seal names the staged copy's manifest after the swap ("": none).
 	seal string
+	// sealed is the seal the plugin asked the inventory to confirm
+	// (--sealed); confirmed is what the check of the copy found when it
+	// held (nil: not confirmed, the inventory listed the files).
+	// sealedFiles is the count of files the push has (--sealed-files).
+	sealed      string
+	sealedFiles int
+	confirmed   *kept
 }
 
 func (s *stager) partialName() string { return proto.PartialPrefix + s.table }

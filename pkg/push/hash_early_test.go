@@ -12,12 +12,12 @@ import (
 // file that reached the volume again before it can resume.
 func TestHashEarlyKeepsOneLocalAcrossAttempts(t *testing.T) {
 	for _, early := range []bool{false, true} {
-		localSums := hashEarly(&dataset.Dataset{Root: t.TempDir()}, early, nil)
-		first, err := localSums()
+		localSums := hashEarly(&dataset.Dataset{Root: t.TempDir()}, early, nil, nil, "cats")
+		first, _, err := localSums()
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := localSums()
+		again, _, err := localSums()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,32 +24,70 @@ import (
 )
 
 // earlyHashes are the hashes of the local files taken while the stage Pod
-// starts, and the error that stopped them.
+// starts, and the error that stopped them; unchanged is set instead when
+// the dataset is, by stat, the one the table's sealed copy holds.
 type earlyHashes struct {
-	local *transfer.Local
-	err   error
+	local     *transfer.Local
+	unchanged *transfer.Unchanged
+	err       error
 }
 
-// hashEarly starts hashing the local files while the stage Pod starts, when
-// the table may already be on the volume (a re-push compares hashes). On a
-// table's first push (or the first since a failed one) little or nothing is
-// there to compare with: the files the volume holds by name are hashed once
-// the inventory is known, and each other file as it is sent, so the
-// dataset is read once. Every attempt gets the same Local: a retry after a
-// broken stream keeps the hashes taken while sending and does not read the
-// files that reached the volume again to plan.
-func hashEarly(ds *dataset.Dataset, early bool, cache *transfer.HashCache) func() (*transfer.Local, error) {
-	local := transfer.NewLocal()
-	local.UseCache(cache)
-	if !early {
-		return func() (*transfer.Local, error) { return local, nil }
+// lazyCache is the dataset's hash cache, loaded when the push first needs
+// a hash: an unchanged re-push needs none.
+type lazyCache struct {
+	once   sync.Once
+	root   string
+	notef  func(format string, args ...any)
+	cache  *transfer.HashCache
+	opened bool
+}
+
+func (c *lazyCache) get() *transfer.HashCache {
+	if c == nil {
+		return nil
 	}
+	c.once.Do(func() {
+		var note string
+		c.cache, note = transfer.OpenHashCache(c.root)
+		if note != "" {
+			c.notef("%s", note)
+		}
+		c.opened = true
+	})
+	return c.cache
+}
+
+// hashEarly looks, while the stage Pod starts, whether every local file
+// is as the push that staged the table's sealed copy left it (one stat
+// each: the push then hashes nothing). Otherwise it starts hashing the
+// local files, when the table may already be on the volume (a re-push
+// compares hashes). On a table's first push (or the first since a failed
+// one) little or nothing is there to compare with: the files the volume
+// holds by name are hashed once the inventory is known, and each other
+// file as it is sent, so the dataset is read once. Every attempt gets the
+// same Local: a retry after a broken stream keeps the hashes taken while
+// sending and does not read the files that reached the volume again to
+// plan.
+func hashEarly(ds *dataset.Dataset, early bool, cache *lazyCache, seals *transfer.Seals, table string) func() (*transfer.Local, *transfer.Unchanged, error) {
 	hc := make(chan earlyHashes, 1)
 	go func() {
-		err := local.HashAll(ds.Root, ds.Files)
-		hc <- earlyHashes{local, err}
+		local := transfer.NewLocal()
+		if u := transfer.CheckUnchanged(ds.Root, ds.Files, seals, table); u != nil {
+			hc <- earlyHashes{local: local, unchanged: u}
+			return
+		}
+		local.UseCache(cache.get())
+		var err error
+		if early {
+			err = local.HashAll(ds.Root, ds.Files)
+		}
+		hc <- earlyHashes{local: local, err: err}
 	}()
-	return sync.OnceValues(func() (*transfer.Local, error) { h := <-hc; return h.local, h.err })
+	got := sync.OnceValue(func() earlyHashes { return <-hc })
+	return func() (*transfer.Local, *transfer.Unchanged, error) {
+		h := got()
+		return h.local, h.unchanged, h.err
+	}
 }
 
 // stageDataset holds the table's Lease while it stages: it starts the stage
@@ -66,13 +104,11 @@ func stageDataset(ctx context.Context, o Options, conn *Connection, target *clus
 	}
 	// Hashes of files unchanged since an earlier push come from the cache;
 	// what this push learns goes back into it, whatever the outcome.
-	cache, note := transfer.OpenHashCache(ds.Root)
-	if note != "" {
-		o.Printer.Notef("%s", note)
-	}
-	a := &attempts{o: o, conn: conn, target: target, ds: ds, r: r, holder: holder, held: held,
-		localSums: hashEarly(ds, !held.Fresh(), cache)}
-	defer a.saveHashes(cache, start)
+	cache := &lazyCache{root: ds.Root, notef: o.Printer.Notef}
+	seals := transfer.OpenSeals()
+	a := &attempts{o: o, conn: conn, target: target, ds: ds, r: r, holder: holder, held: held, start: start, seals: seals, cache: cache,
+		localSums: hashEarly(ds, !held.Fresh(), cache, seals, o.table())}
+	defer a.saveHashes()
 	// Losing the Lease stops the push: another push may be staging the
 	// table, and this one must neither swap nor report success.
 	outer := ctx
@@ -114,7 +150,11 @@ type attempts struct {
 	r         *Report
 	holder    string
 	held      *lock.Held
-	localSums func() (*transfer.Local, error)
+	localSums func() (*transfer.Local, *transfer.Unchanged, error)
+	// start is when the push began; seals and cache are the user's.
+	start time.Time
+	seals *transfer.Seals
+	cache *lazyCache
 
 	pods []*attemptPod
 	// idle is the Pod whose one session ended cleanly, with nothing left
@@ -173,13 +213,14 @@ func (a *attempts) once(ctx context.Context) (final bool, err error) {
 		}
 		a.lockChecked = true
 	}
-	local, err := a.localSums()
+	local, unchanged, err := a.localSums()
 	if err != nil {
 		return true, exitcode.Wrap(exitcode.Local, err)
 	}
 	a.used = local
 	pod.sessions++
-	res, err := streamFiles(ctx, a.o, pod.Agent, a.ds, local, a.holder, a.held.Check)
+	res, err := streamFiles(ctx, a.o, pod.Agent, a.ds, transfer.Options{Local: local, Nonce: a.holder, BeforeSwap: a.held.Check,
+		Seals: a.seals, Unchanged: unchanged, Fallback: func() { local.UseCache(a.cache.get()) }, Start: a.start})
 	if err == nil {
 		// The Lease was checked before the swap; lost in the moment
 		// since, another push may have swapped too: say so rather than
@@ -252,12 +293,13 @@ func (a *attempts) closeAll(ctx context.Context) {
 }
 
 // saveHashes writes what the push learned of the local files back into
-// the cache, once a stream began.
-func (a *attempts) saveHashes(cache *transfer.HashCache, start time.Time) {
-	if a.used == nil {
+// the cache, once a stream began with it (an unchanged re-push that
+// hashed nothing leaves it as it is).
+func (a *attempts) saveHashes() {
+	if a.used == nil || !a.cache.opened {
 		return
 	}
-	if err := cache.Save(a.used, start); err != nil {
+	if err := a.cache.cache.Save(a.used, a.start); err != nil {
 		a.o.Printer.Notef("could not write the hash cache: %v (the next push hashes the files again)", err)
 	}
 }
@@ -296,38 +338,37 @@ func stageFailure(err error) error {
 	return exitcode.Wrap(exitcode.Staging, &transfer.StreamError{Err: err})
 }
 
-// streamFiles runs the staging rounds; beforeSwap (the Lease check) runs
-// once the agent has verified the new copy, before it may swap it in.
-func streamFiles(ctx context.Context, o Options, agent *podexec.RemoteAgent, ds *dataset.Dataset, local *transfer.Local, holder string,
-	beforeSwap func(context.Context) error) (*transfer.Result, error) {
+// streamFiles runs the staging rounds with to's hashes, push identity,
+// seals and BeforeSwap (the Lease check, once the agent has verified the
+// new copy, before it may swap it in).
+func streamFiles(ctx context.Context, o Options, agent *podexec.RemoteAgent, ds *dataset.Dataset, to transfer.Options) (*transfer.Result, error) {
 	var prog output.Progress = nil
-	res, err := transfer.Sync(ctx, transfer.Options{
-		Root: ds.Root, Files: ds.Files, Local: local, Table: o.table(), Agent: agent, Nonce: holder,
-		BeforeSwap: beforeSwap, Compress: o.Stage.Compress, BWLimit: o.Stage.BWLimit, Seals: transfer.OpenSeals(),
-		OnPlan: func(p transfer.Plan) {
-			if hashed, cached := local.Counts(); cached > 0 {
-				o.Printer.Notef("read %d local files to hash them; %d hashes from the cache (files unchanged since an earlier push)", hashed, cached)
-			}
-			o.Printer.Notef("sending %d of %d files (%s); %d reused from the staged copy, %d from an interrupted push",
-				len(p.Send), len(ds.Files), dataset.HumanBytes(p.SendBytes), len(p.Reuse), p.Resumed)
-			if p.ResumeBytes > 0 {
-				o.Printer.Notef("continuing a file the last stream broke off in: its first %s are on the volume already", dataset.HumanBytes(p.ResumeBytes))
-			}
-			if p.ChunkBytes > 0 {
-				o.Printer.Notef("sending only the changed parts of big files: %s are copied from chunks of the staged copy with the same content", dataset.HumanBytes(p.ChunkBytes))
-			}
-			label := "sending"
-			if o.Stage.BWLimit > 0 {
-				label = fmt.Sprintf("sending (capped at %s)", transfer.FormatBandwidth(o.Stage.BWLimit))
-			}
-			prog = o.Printer.NewProgress(label, p.SendBytes)
-		},
-		Progress: func(n int64) {
-			if prog != nil {
-				prog.Add(n)
-			}
-		},
-	})
+	local := to.Local
+	to.Root, to.Files, to.Table, to.Agent, to.Compress, to.BWLimit = ds.Root, ds.Files, o.table(), agent, o.Stage.Compress, o.Stage.BWLimit
+	to.OnPlan = func(p transfer.Plan) {
+		if hashed, cached := local.Counts(); cached > 0 {
+			o.Printer.Notef("read %d local files to hash them; %d hashes from the cache (files unchanged since an earlier push)", hashed, cached)
+		}
+		o.Printer.Notef("sending %d of %d files (%s); %d reused from the staged copy, %d from an interrupted push",
+			len(p.Send), len(ds.Files), dataset.HumanBytes(p.SendBytes), p.ReusedFiles(), p.Resumed)
+		if p.ResumeBytes > 0 {
+			o.Printer.Notef("continuing a file the last stream broke off in: its first %s are on the volume already", dataset.HumanBytes(p.ResumeBytes))
+		}
+		if p.ChunkBytes > 0 {
+			o.Printer.Notef("sending only the changed parts of big files: %s are copied from chunks of the staged copy with the same content", dataset.HumanBytes(p.ChunkBytes))
+		}
+		label := "sending"
+		if o.Stage.BWLimit > 0 {
+			label = fmt.Sprintf("sending (capped at %s)", transfer.FormatBandwidth(o.Stage.BWLimit))
+		}
+		prog = o.Printer.NewProgress(label, p.SendBytes)
+	}
+	to.Progress = func(n int64) {
+		if prog != nil {
+			prog.Add(n)
+		}
+	}
+	res, err := transfer.Sync(ctx, to)
 	if prog != nil {
 		prog.Finish()
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strconv"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/datafile"
@@ -44,6 +45,9 @@ type Plan struct {
 	// Keep is the seal of the staged copy's manifest when the plan asks
 	// the agent to keep that copy in place: it holds exactly the plan.
 	Keep string
+	// sealed, with Keep, is the count of files of a plan that keeps the
+	// copy the agent confirmed sealed (Unchanged) without naming them.
+	sealed int
 	// partialFiles counts the files of the partial copy.
 	partialFiles int
 	// files are every file of the new copy; local has their SHA-256.
@@ -102,6 +106,15 @@ func MakePlan(files []datafile.File, local *Local, inv Inventory) Plan {
 	return p
 }
 
+// ReusedFiles counts the files the new copy takes from the staged one:
+// linked, or every file of a copy kept in place.
+func (p Plan) ReusedFiles() int {
+	if p.sealed > 0 {
+		return p.sealed
+	}
+	return len(p.Reuse)
+}
+
 // keepable reports whether the plan is the staged copy exactly: every file
 // reused from it and nothing else there (staged counts its files).
 func (p Plan) keepable(staged int) bool {
@@ -124,6 +137,13 @@ func (p Plan) writeWire(w io.Writer) (int64, error) {
 	putString := func(s string) {
 		scratch = proto.AppendJSONString(scratch[:0], s)
 		put(scratch)
+	}
+	if p.sealed > 0 {
+		// The copy the agent confirmed: no file named.
+		put([]byte(`{"expected":{},"keep":`))
+		putString(p.Keep)
+		put([]byte(`,"sealed":` + strconv.Itoa(p.sealed) + `}`))
+		return n, bw.Flush()
 	}
 	put([]byte(`{"expected":{`))
 	first := true

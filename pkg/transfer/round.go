@@ -119,6 +119,8 @@ func (r *round) run(ctx context.Context) (outcome, error) {
 	args = append(args, knownArgs(r.o.Root, r.o.Files, r.o.Local, ChunkMin())...)
 	if r.resend {
 		args = append(args, "--resend")
+	} else if u := r.o.Unchanged; u != nil {
+		args = append(args, "--sealed", u.seal, "--sealed-files", strconv.Itoa(len(r.o.Files)))
 	}
 	// The agent has given up: end the stream, so nothing waits on data it
 	// will never read.

@@ -49,6 +49,17 @@ type Options struct {
 	// BWLimit caps the stream at this many bytes a second, as they go onto
 	// the connection (after compression); zero means no cap.
 	BWLimit int64
+	// Unchanged (CheckUnchanged) asks the agent to confirm the sealed
+	// copy instead of listing it, and then to keep it without a list of
+	// files; Local may then hold nothing. When the agent does not confirm
+	// it, Fallback runs first (it gives Local the hash cache), then the
+	// push plans from the listed files as without it.
+	Unchanged *Unchanged
+	Fallback  func()
+	// Start is when the push began: the seal of the copy it swaps in is
+	// recorded with the digest of its local files unless one changed
+	// within racyWindow of it (zero: never).
+	Start time.Time
 }
 
 // DrainTimeout bounds how long an interrupted stream may take to deliver
@@ -126,6 +137,20 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 			return Plan{}, exitcode.Errorf(exitcode.TableExists,
 				"table %s already holds ingested data (%s/%s is not empty) and the ingestor never ingests into an existing table: push under another --table name", o.Table, proto.SharedMount, o.Table)
 		}
+		if o.Unchanged != nil && inv.Sealed > 0 {
+			if inv.Sealed != len(o.Files) || inv.Seal != o.Unchanged.seal {
+				return Plan{}, exitcode.Errorf(exitcode.Staging, "the stage agent confirmed a staged copy of %d files this push did not ask for (%d files): push again", inv.Sealed, len(o.Files))
+			}
+			plan := Plan{Keep: inv.Seal, sealed: len(o.Files), files: o.Files, local: o.Local}
+			res.Reused = plan.ReusedFiles()
+			if o.OnPlan != nil {
+				o.OnPlan(plan)
+			}
+			return plan, nil
+		}
+		if o.Unchanged != nil && o.Fallback != nil {
+			o.Fallback()
+		}
 		// Only files the volume holds under the same name need a hash
 		// before the stream; the others are hashed as they are sent.
 		onVolume := func(rel string) bool {
@@ -149,7 +174,7 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		if plan.keepable(vol.Staged.count()) && o.Seals.Known(o.Table, inv.Seal) {
 			plan.Keep = inv.Seal
 		}
-		res.Reused, res.Resumed = len(plan.Reuse), plan.Resumed
+		res.Reused, res.Resumed = plan.ReusedFiles(), plan.Resumed
 		if o.OnPlan != nil {
 			o.OnPlan(plan)
 		}
@@ -185,7 +210,7 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 			res.Kept = out.kept
 			// A seal recorded only once the swap is confirmed: the copy
 			// behind it is the one this push verified.
-			_ = o.Seals.Record(o.Table, out.seal)
+			_ = o.Seals.record(o.Table, out.seal, filesOf(o, out))
 			res.HashedFiles, res.CachedHashes = o.Local.Counts()
 			return res, nil
 		}
@@ -196,6 +221,18 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 		next := replan(o.Files, o.Local, out.actual)
 		planOf = func(proto.Message, Inventory) (Plan, error) { return next, nil }
 	}
+}
+
+// filesOf is the digest of the local files whose content the copy that
+// out swapped in (or kept) holds, nil when none can vouch for them.
+func filesOf(o Options, out outcome) *digest {
+	if out.plan.sealed > 0 && out.kept {
+		return &o.Unchanged.files
+	}
+	if d, ok := localDigest(o.Files, o.Local, o.Start); ok {
+		return &d
+	}
+	return nil
 }
 
 // stagingError gives every failure of a round its exit code.

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,18 +19,25 @@ import (
 // transfer did with the staged copy.
 type keptCounts struct {
 	Transfer *struct {
-		SentFiles int  `json:"sent_files"`
-		Verified  int  `json:"verified_files"`
-		Kept      bool `json:"kept_in_place"`
+		SentFiles int   `json:"sent_files"`
+		Verified  int   `json:"verified_files"`
+		Kept      bool  `json:"kept_in_place"`
+		Hashed    int   `json:"hashed_files"`
+		Cached    int   `json:"cached_hashes"`
+		Wire      int64 `json:"wire_bytes"`
 	} `json:"transfer"`
 }
 
 // TestUnchangedRepushKeepsTheStagedCopy: an unchanged re-push keeps the
 // staged copy in place on the real volume (the table's folder has the same
 // inode, as the reader Pod sees it) and it stays the user's files exactly.
-// Then another Pod writes a staged file in place (same size, mtime put
-// back): the next push does not keep that copy; the file is sent again
-// and the staged copy is the user's files again, never the tampered one.
+// The re-push hashes no file and names none over the wire: stat shows
+// every local file as the first push hashed it, and the agent confirms
+// the seal. Then another Pod writes a staged file in place (same size,
+// mtime put back): the next push does not keep that copy; the file is
+// sent again and the staged copy is the user's files again, never the
+// tampered one. A local file written with its mtime put back is found by
+// its ctime and sent.
 func TestUnchangedRepushKeepsTheStagedCopy(t *testing.T) {
 	const table = "e2e_keep_in_place"
 	removeStaged(t, table)
@@ -67,8 +75,8 @@ func TestUnchangedRepushKeepsTheStagedCopy(t *testing.T) {
 	}
 	first := folderInode()
 	again := push("unchanged re-push")
-	if c := again.Transfer; !c.Kept || c.SentFiles != 0 || c.Verified != 201 {
-		t.Errorf("unchanged re-push: %+v, want the staged copy kept with its 201 files", *c)
+	if c := again.Transfer; !c.Kept || c.SentFiles != 0 || c.Verified != 201 || c.Hashed+c.Cached != 0 || c.Wire > 4096 {
+		t.Errorf("unchanged re-push: %+v, want the staged copy kept with its 201 files, none hashed, no file list sent", *c)
 	}
 	if now := folderInode(); now != first {
 		t.Errorf("unchanged re-push replaced the staged copy: inode %s, was %s", now, first)
@@ -88,4 +96,27 @@ func TestUnchangedRepushKeepsTheStagedCopy(t *testing.T) {
 		t.Errorf("after the change: %+v, want the changed file sent again and a new copy", *c)
 	}
 	assertExact("after the re-push of the changed file")
+
+	// The local side: a file written with its mtime put back.
+	local := filepath.Join(dir, filepath.FromSlash(victim))
+	st, err := os.Stat(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 1
+	if err := os.WriteFile(local, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(local, st.ModTime(), st.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	edited := push("re-push after a local file was written, its mtime put back")
+	if c := edited.Transfer; c.Kept || c.SentFiles != 1 {
+		t.Errorf("after the local edit: %+v, want the edited file sent and a new copy", *c)
+	}
+	assertExact("after the re-push of the locally edited file")
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // Version changes whenever the messages or the stream change shape.
-const Version = 5
+const Version = 6
 
 // Commands of the agent binary.
 const (
@@ -73,6 +73,11 @@ type Plan struct {
 	// no swap) when it is exactly the plan: the seal of its manifest as
 	// the plugin recorded it after the push that wrote it.
 	Keep string `json:"keep,omitempty"`
+	// Sealed, with Keep, asks to keep the copy the inventory confirmed
+	// sealed (Message.Sealed) without naming its files: Expected and
+	// Reuse are empty, and Sealed is the count of files the plugin's
+	// dataset has, which must be the confirmed copy's.
+	Sealed int `json:"sealed,omitempty"`
 }
 
 // Message is one line of the agent's stdout (JSON).
@@ -97,6 +102,11 @@ type Message struct {
 	// agent read or wrote it: a push that gets the same seal back later
 	// knows the manifest was not rewritten since.
 	Seal string `json:"seal,omitempty"`
+	// Sealed (Inventory) answers a stage command run with --sealed: the
+	// staged copy's manifest has that seal and a stat walk found every
+	// file of the copy as the manifest recorded it (and nothing else);
+	// this many files. Staged lists nothing then.
+	Sealed int `json:"sealed,omitempty"`
 	// Kept (Swapped): the staged copy was kept in place, unchanged.
 	Kept bool `json:"kept,omitempty"`
 	// Ingested is set when /data/shared/<table>/ already holds data.
