@@ -159,8 +159,8 @@ func TestCheckCacheReadsAgain(t *testing.T) {
 			if ds.Cached != 0 {
 				t.Errorf("%d files from a damaged cache, want none", ds.Cached)
 			}
-			if !strings.Contains(strings.Join(ds.Notes, "\n"), tt.note) {
-				t.Errorf("notes %q, want one saying %q", ds.Notes, tt.note)
+			if !strings.Contains(strings.Join(ds.CacheNotes, "\n"), tt.note) {
+				t.Errorf("notes %q, want one saying %q", ds.CacheNotes, tt.note)
 			}
 			// The cache was written anew: the next check takes from it.
 			if ds, err := cachedText(t, task, dir, cache); err != nil || ds.Cached != 12 {

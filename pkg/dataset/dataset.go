@@ -63,6 +63,9 @@ type Dataset struct {
 	// Cached counts the files whose check came from the check cache,
 	// unread (text tasks).
 	Cached int
+	// CacheNotes are notes on the check cache (ignored, not saved): of
+	// the check, not of the dataset.
+	CacheNotes []string
 	// Tokenizer says tokenizer.json is staged with the texts.
 	Tokenizer bool `json:"tokenizer,omitempty"`
 	// Excluded counts by pattern the files left out (leftovers,

@@ -91,7 +91,7 @@ func CheckText(root string, o TextOptions) (*Dataset, error) {
 	if files.n > 0 {
 		var note string
 		if cache, note = openCheckCache(o.CacheDir, abs, o, start); note != "" {
-			ds.Notes = append(ds.Notes, note)
+			ds.CacheNotes = append(ds.CacheNotes, note)
 		}
 	}
 	if empty := checkTexts(abs, o, files, refs, cache, probs); empty.n > 0 {
@@ -101,7 +101,7 @@ func CheckText(root string, o TextOptions) (*Dataset, error) {
 	if cache != nil {
 		ds.Cached = cache.hits
 		if err := cache.save(); err != nil {
-			ds.Notes = append(ds.Notes, fmt.Sprintf("the check cache was not saved (%v): the next push reads every text again", err))
+			ds.CacheNotes = append(ds.CacheNotes, fmt.Sprintf("could not write the check cache: %v (the next push reads every text again)", err))
 		}
 	}
 	ds.Excluded = ign.Exclusions()
@@ -685,24 +685,24 @@ func checkTexts(abs string, o TextOptions, files *texts, refs *textRefs, cache *
 		return empty
 	}
 	defer dir.close()
-	bufs := make([]*bufio.Reader, min(runtime.GOMAXPROCS(0), 8))
+	workers := make([]*textReader, min(runtime.GOMAXPROCS(0), 8))
 	results := make([]textResult, min(textChunk, files.n))
 	for base := 0; base < files.n; base += textChunk {
 		chunk := results[:min(textChunk, files.n-base)]
 		clear(chunk)
 		var next atomic.Int64
 		var wg sync.WaitGroup
-		for w := range min(len(bufs), len(chunk)) {
+		for w := range min(len(workers), len(chunk)) {
 			wg.Go(func() {
-				if bufs[w] == nil {
-					bufs[w] = bufio.NewReaderSize(nil, 64<<10)
+				if workers[w] == nil {
+					workers[w] = &textReader{buf: bufio.NewReaderSize(nil, 64<<10)}
 				}
 				for {
 					k := int(next.Add(1) - 1)
 					if k >= len(chunk) {
 						return
 					}
-					checkOneText(dir, files, base+k, o, refs, cache, &chunk[k], bufs[w])
+					checkOneText(dir, files, base+k, o, refs, cache, &chunk[k], workers[w])
 				}
 			})
 		}
@@ -735,9 +735,36 @@ func checkTexts(abs string, o TextOptions, files *texts, refs *textRefs, cache *
 	return empty
 }
 
+// textReader is what one worker reads every file through.
+type textReader struct {
+	buf *bufio.Reader
+	src sizedFile
+}
+
+// sizedFile reads an open file up to the size fstat gave it: the read that
+// would only say the file ended is not made (for a million texts, a
+// million calls). A file that grew since its stat was changed after it,
+// and its key differs at the next check.
+type sizedFile struct {
+	f    rawFile
+	left int64
+}
+
+func (s *sizedFile) Read(p []byte) (int, error) {
+	if s.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > s.left {
+		p = p[:s.left]
+	}
+	n, err := s.f.read(p)
+	s.left -= int64(n)
+	return n, err
+}
+
 // checkOneText stats file i, and reads it when a row names it and the
 // cache does not hold its verdict.
-func checkOneText(dir folder, files *texts, i int, o TextOptions, refs *textRefs, cache *checkCache, res *textResult, buf *bufio.Reader) {
+func checkOneText(dir folder, files *texts, i int, o TextOptions, refs *textRefs, cache *checkCache, res *textResult, r *textReader) {
 	name, rel := files.name(i), files.file(i).Rel
 	named := refs.has(i)
 	if !named || cache.warm() {
@@ -768,7 +795,9 @@ func checkOneText(dir folder, files *texts, i int, o TextOptions, refs *textRefs
 	}
 	defer f.close()
 	res.st, res.stated = st, true
-	res.textFile = checkTextFile(f, rel, o, &res.report, buf)
+	r.src = sizedFile{f: f, left: st.key.size}
+	r.buf.Reset(&r.src)
+	res.textFile = checkTextFile(rel, o, &res.report, r.buf)
 }
 
 // reporter takes the problems a check finds.
@@ -805,12 +834,11 @@ func (r *fileReport) to(p *problemList) {
 	}
 }
 
-// checkTextFile reads the open text file f through r, in constant memory,
-// for UTF-8 and, if enforced, the record format; for BIO labels it counts
-// the words.
-func checkTextFile(f rawFile, rel string, o TextOptions, probs reporter, r *bufio.Reader) textFile {
+// checkTextFile reads a text file through r, in constant memory, for
+// UTF-8 and, if enforced, the record format; for BIO labels it counts the
+// words.
+func checkTextFile(rel string, o TextOptions, probs reporter, r *bufio.Reader) textFile {
 	var res textFile
-	r.Reset(rawReader{f})
 	var carry []byte
 	var record *recordCheck
 	if o.Format != nil && o.Format.Enforced {
@@ -876,11 +904,6 @@ func checkTextFile(f rawFile, rel string, o TextOptions, probs reporter, r *bufi
 	}
 	return textFile{read: true, empty: !text, words: words.n}
 }
-
-// rawReader is a rawFile as an io.Reader.
-type rawReader struct{ f rawFile }
-
-func (r rawReader) Read(p []byte) (int, error) { return r.f.read(p) }
 
 func recordShape(f *category.RecordFormat) string {
 	var b strings.Builder
