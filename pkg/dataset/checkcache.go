@@ -3,20 +3,19 @@ package dataset
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"io/fs"
 	"math"
-	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 )
@@ -36,17 +35,21 @@ import (
 
 // checkCacheMagic starts every check cache; the version changes with the
 // layout.
-const checkCacheMagic = "kubectl-tracebloc check cache v1\n"
+const checkCacheMagic = "kubectl-tracebloc check cache v2\n"
 
 // checkCachePrefix starts the name of each check cache (the hash caches
 // are named by hex alone, and their trimming leaves other names alone).
 const checkCachePrefix = "checked-"
 
-// checkRecord is one file: dev, ino, size, mtime, ctime and the verdict,
-// 8 bytes each, little endian.
+// checkRecord is the fixed part of a record: dev, ino, size, mtime, ctime
+// and the verdict, 8 bytes each, little endian. It follows the file's
+// path under the root (2 bytes of length, then the path). Records are
+// sorted by path, as the check goes through the files: the cache is read
+// and written alongside, and never held whole (a million records would
+// take 50 MB).
 const checkRecord = 6 * 8
 
-// checkCacheMax bounds the check caches together (5.5 million files):
+// checkCacheMax bounds the check caches together (about 4 million files):
 // past it the caches of the folders checked longest ago go.
 const checkCacheMax = 256 << 20
 
@@ -81,25 +84,47 @@ type fileStat struct {
 
 func (s fileStat) modTime() time.Time { return time.Unix(0, s.key.mtime) }
 
-// checkCache is the loaded check cache of one dataset folder under one
-// set of rules, and what this check adds to it.
+// cachedVerdict is the record the cache holds for a file's path: its key
+// and what the check learned.
+type cachedVerdict struct {
+	key     fileKey
+	verdict uint64
+}
+
+func (v cachedVerdict) textFile() textFile {
+	return textFile{read: true, empty: v.verdict&verdictEmpty != 0, words: int(uint32(v.verdict))}
+}
+
+// checkCache is the check cache of one dataset folder under one set of
+// rules: the one found, read in path order as the check goes, and the one
+// written for the next check, in the same order.
 type checkCache struct {
 	path, root string
 	rules      [sha256.Size]byte
-	// recs are the records loaded, sorted by device and inode; used marks
-	// those a file of this check matched, to keep them.
-	recs []byte
-	used []uint64
-	// fresh are the records of the files read this time, in blocks so
-	// that a million of them are never copied to grow.
-	fresh  [][]byte
-	cutoff int64
+	cutoff     int64
+
+	in   *os.File
+	rd   *bufio.Reader
+	left int64 // bytes of records still to read
+	name []byte
+	// spare is the buffer the next name is read into; buf one record's.
+	spare []byte
+	buf   [2 + checkRecord]byte
+	cur   cachedVerdict
+	at    bool // name and cur hold the next record
+
+	out     *os.File
+	w       *bufio.Writer
+	h       hash.Hash
+	written int64
+	count   uint64
+	werr    error
+	// rec is the buffer a record is written from.
+	rec []byte
+
 	// hits counts the files whose verdict came from the cache.
 	hits int
 }
-
-// freshBlock is how many records one block of fresh records holds.
-const freshBlock = 1 << 12
 
 // checkRules is the fingerprint of what gives a text file its verdict:
 // the layout of the cache, the options that change a verdict, and the
@@ -125,158 +150,200 @@ func checkRules(o TextOptions) ([sha256.Size]byte, bool) {
 	return sum, true
 }
 
-// openCheckCache loads the check cache of the dataset folder root from the
-// folder dir. nil when there is no cache folder or the rules cannot be
-// fingerprinted: every file is then read. A cache of other rules starts
-// empty; one that is damaged, of another format or another folder is
-// ignored with a note, and replaced after the check.
-func openCheckCache(dir, root string, o TextOptions, start time.Time) (c *checkCache, note string) {
+// openCheckCache opens the check cache of the dataset folder root in the
+// folder dir, and a new one to write beside it. nil when there is no cache
+// folder or the rules cannot be fingerprinted: every file is then read. A
+// cache of other rules is passed over; one that is damaged, of another
+// format or another folder is ignored with a note. Either is replaced
+// after the check.
+func openCheckCache(dir, root string, o TextOptions, start time.Time) (c *checkCache, notes []string) {
 	if dir == "" {
-		return nil, ""
+		return nil, nil
 	}
 	rules, ok := checkRules(o)
 	if !ok {
-		return nil, ""
+		return nil, nil
 	}
 	sum := sha256.Sum256([]byte(root))
 	c = &checkCache{path: filepath.Join(dir, checkCachePrefix+hex.EncodeToString(sum[:16])), root: root, rules: rules,
 		cutoff: start.Add(-racyWindow).UnixNano()}
-	b, err := readWhole(c.path, checkCacheMax)
-	if errors.Is(err, fs.ErrNotExist) {
-		return c, ""
+	if err := c.openIn(); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		notes = append(notes, fmt.Sprintf("ignoring the check cache %s (%v): the texts are read again and the cache is rewritten", c.path, err))
+	}
+	if err := c.openOut(); err != nil {
+		notes = append(notes, fmt.Sprintf("could not write the check cache: %v (the next push reads every text again)", err))
+	}
+	return c, notes
+}
+
+// openIn opens the cache found and checks it whole (the magic, the rules,
+// the folder, the count and the SHA-256 of all that) before a record of it
+// is used. It is looked at before it is opened: a FIFO planted under its
+// name would be waited on.
+func (c *checkCache) openIn() error {
+	before, err := os.Lstat(c.path)
+	if err != nil {
+		return err
+	}
+	if !before.Mode().IsRegular() || before.Size() > checkCacheMax {
+		return fmt.Errorf("not a regular file of at most %d bytes", checkCacheMax)
+	}
+	f, err := os.OpenFile(c.path, os.O_RDONLY|openNoFollow, 0)
+	if err != nil {
+		return err
+	}
+	st, err := f.Stat()
+	if err == nil && (!os.SameFile(before, st) || !st.Mode().IsRegular()) {
+		err = errors.New("it was replaced while opened")
+	}
+	head := int64(len(checkCacheMagic) + sha256.Size + 4)
+	if err == nil && st.Size() < head+8+sha256.Size {
+		err = errors.New("truncated")
 	}
 	if err == nil {
-		c.recs, err = c.parse(b)
+		err = c.checkIn(f, st.Size(), head)
 	}
-	if err != nil {
-		c.recs = nil
-		return c, fmt.Sprintf("ignoring the check cache %s (%v): the texts are read again and the cache is rewritten", c.path, err)
+	if err != nil || c.left < 0 {
+		_ = f.Close()
+		c.left = 0
+		return err
 	}
-	c.used = make([]uint64, (len(c.recs)/checkRecord+63)/64)
-	return c, ""
+	c.in, c.rd = f, bufio.NewReaderSize(f, 64<<10)
+	c.next()
+	return nil
 }
 
-// readWhole reads the regular file path of at most limit bytes. It looks
-// before it opens: a FIFO planted under the name would be waited on.
-func readWhole(path string, limit int64) ([]byte, error) {
-	before, err := os.Lstat(path)
-	if err != nil {
-		return nil, err
+// checkIn reads the cache f of size bytes once to check it, then places
+// it at its first record; c.left is -1 for a cache of other rules.
+func (c *checkCache) checkIn(f *os.File, size, head int64) error {
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, size-sha256.Size)); err != nil {
+		return err
 	}
-	tooBig := fmt.Errorf("not a regular file of at most %d bytes", limit)
-	if !before.Mode().IsRegular() || before.Size() > limit {
-		return nil, tooBig
+	tail := make([]byte, 8+sha256.Size)
+	if _, err := f.ReadAt(tail, size-int64(len(tail))); err != nil {
+		return err
 	}
-	f, err := openRead(path)
-	if err != nil {
-		return nil, err
+	if !bytes.Equal(h.Sum(nil), tail[8:]) {
+		return errors.New("damaged: its checksum does not match")
 	}
-	defer f.close()
-	size, err := f.size()
-	if err != nil {
-		return nil, err
+	b := make([]byte, head)
+	if _, err := f.ReadAt(b, 0); err != nil {
+		return err
 	}
-	if size != before.Size() {
-		return nil, errors.New("it changed while read")
-	}
-	b := make([]byte, size)
-	if n, err := f.ReadAt(b, 0); err != nil && n != len(b) {
-		return nil, err
-	}
-	return b, nil
-}
-
-// parse checks a cache file and returns its records, when its rules are
-// this check's: the magic, the rules, the folder, the records in order,
-// their count and the SHA-256 of all that.
-func (c *checkCache) parse(b []byte) ([]byte, error) {
 	if !bytes.HasPrefix(b, []byte(checkCacheMagic)) {
-		return nil, errors.New("not a check cache of this version of kubectl-tracebloc")
+		return errors.New("not a check cache of this version of kubectl-tracebloc")
 	}
-	head := len(checkCacheMagic) + sha256.Size + 4
-	if len(b) < head+8+sha256.Size {
-		return nil, errors.New("truncated")
+	n := int64(binary.LittleEndian.Uint32(b[head-4:]))
+	if n > size-head-8-sha256.Size {
+		return errors.New("truncated")
 	}
-	body, sum := b[:len(b)-sha256.Size], b[len(b)-sha256.Size:]
-	if got := sha256.Sum256(body); !bytes.Equal(got[:], sum) {
-		return nil, errors.New("damaged: its checksum does not match")
+	folder := make([]byte, n)
+	if _, err := f.ReadAt(folder, head); err != nil {
+		return err
 	}
-	rules := body[len(checkCacheMagic) : len(checkCacheMagic)+sha256.Size]
-	n := int(binary.LittleEndian.Uint32(body[head-4:]))
-	if n > len(body)-head-8 {
-		return nil, errors.New("truncated")
+	if string(folder) != c.root {
+		return fmt.Errorf("it is the cache of another folder, %q", folder)
 	}
-	if folder := string(body[head : head+n]); folder != c.root {
-		return nil, fmt.Errorf("it is the cache of another folder, %q", folder)
-	}
-	if !bytes.Equal(rules, c.rules[:]) {
+	if !bytes.Equal(b[len(checkCacheMagic):len(checkCacheMagic)+sha256.Size], c.rules[:]) {
 		// Another task, other options or another build: none of its
 		// verdicts hold, and none is wrong either.
-		return nil, nil
+		c.left = -1
+		return nil
 	}
-	recs := body[head+n : len(body)-8]
-	count := binary.LittleEndian.Uint64(body[len(body)-8:])
-	if len(recs)%checkRecord != 0 || count != uint64(len(recs)/checkRecord) {
-		return nil, errors.New("truncated")
-	}
-	for i := checkRecord; i < len(recs); i += checkRecord {
-		if compareFileID(recs[i-checkRecord:], recs[i:]) >= 0 {
-			return nil, errors.New("its records are out of order")
-		}
-	}
-	return recs, nil
+	c.left = size - head - n - int64(len(tail))
+	_, err := f.Seek(head+n, io.SeekStart)
+	return err
 }
 
-// compareFileID orders two records by device, then inode.
-func compareFileID(a, b []byte) int {
-	if c := cmp.Compare(binary.LittleEndian.Uint64(a), binary.LittleEndian.Uint64(b)); c != 0 {
-		return c
+// next reads the next record; at the end, or at a record out of order
+// (which the checksum says was written so), nothing more is matched.
+func (c *checkCache) next() {
+	c.at = false
+	if c.left < 2+checkRecord {
+		return
 	}
-	return cmp.Compare(binary.LittleEndian.Uint64(a[8:]), binary.LittleEndian.Uint64(b[8:]))
+	rec := c.buf[:2+checkRecord]
+	if _, err := io.ReadFull(c.rd, rec[:2]); err != nil {
+		return
+	}
+	n := int(binary.LittleEndian.Uint16(rec))
+	if int64(2+n+checkRecord) > c.left {
+		c.left = 0
+		return
+	}
+	c.left -= int64(2 + n + checkRecord)
+	name := slices.Grow(c.spare[:0], n)[:n]
+	if _, err := io.ReadFull(c.rd, name); err != nil {
+		return
+	}
+	rec = rec[2:]
+	if _, err := io.ReadFull(c.rd, rec); err != nil {
+		return
+	}
+	if len(c.name) > 0 && string(name) <= string(c.name) {
+		c.left = 0
+		return
+	}
+	c.name, c.spare = name, c.name
+	u := func(i int) uint64 { return binary.LittleEndian.Uint64(rec[i*8:]) }
+	c.cur = cachedVerdict{key: fileKey{dev: u(0), ino: u(1), size: int64(u(2)), mtime: int64(u(3)), ctime: int64(u(4))}, verdict: u(5)}
+	c.at = true
 }
 
-func appendCheckRecord(b []byte, k fileKey, verdict uint64) []byte {
-	for _, v := range [...]uint64{k.dev, k.ino, uint64(k.size), uint64(k.mtime), uint64(k.ctime), verdict} {
-		b = binary.LittleEndian.AppendUint64(b, v)
+// find returns the record of the file rel, if the cache holds one. The
+// files must be asked for in path order.
+func (c *checkCache) find(rel string) (cachedVerdict, bool) {
+	if c == nil {
+		return cachedVerdict{}, false
 	}
-	return b
+	for c.at && string(c.name) < rel {
+		c.next()
+	}
+	return c.cur, c.at && string(c.name) == rel
 }
 
-// warm tells whether the cache holds any verdict to look up: a first
-// check reads every file without looking first.
-func (c *checkCache) warm() bool { return c != nil && len(c.recs) > 0 }
-
-// lookup returns the verdict cached for the file with key k, and the
-// record's index, only when every part of the key matches.
-func (c *checkCache) lookup(k fileKey) (textFile, int, bool) {
-	if !c.warm() {
-		return textFile{}, 0, false
+// openOut starts the cache for the next check, under a temporary name.
+func (c *checkCache) openOut() error {
+	dir := filepath.Dir(c.path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
 	}
-	var want [checkRecord]byte
-	appendCheckRecord(want[:0], k, 0)
-	n := len(c.recs) / checkRecord
-	i := sort.Search(n, func(i int) bool { return compareFileID(c.recs[i*checkRecord:], want[:]) >= 0 })
-	if i == n {
-		return textFile{}, 0, false
+	f, err := os.CreateTemp(dir, ".tmp-checked-*")
+	if err != nil {
+		return err
 	}
-	rec := c.recs[i*checkRecord : (i+1)*checkRecord]
-	if !bytes.Equal(rec[:5*8], want[:5*8]) {
-		return textFile{}, 0, false
-	}
-	v := binary.LittleEndian.Uint64(rec[5*8:])
-	return textFile{read: true, empty: v&verdictEmpty != 0, words: int(uint32(v))}, i, true
+	c.out, c.w, c.h = f, bufio.NewWriterSize(f, 256<<10), sha256.New()
+	c.put([]byte(checkCacheMagic))
+	c.put(c.rules[:])
+	c.put(binary.LittleEndian.AppendUint32(nil, uint32(len(c.root))))
+	c.put([]byte(c.root))
+	return nil
 }
 
-// hit keeps the record i for the file that matched it.
-func (c *checkCache) hit(i int) {
-	c.used[i/64] |= 1 << (i % 64)
+func (c *checkCache) put(b []byte) {
+	if c.werr != nil {
+		return
+	}
+	c.written += int64(len(b))
+	if c.written > checkCacheMax {
+		c.werr = errors.New("too many files for the cache's bound")
+		return
+	}
+	_, c.werr = c.w.Write(b)
+	_, _ = c.h.Write(b)
+}
+
+// keep writes again the record of the file rel whose verdict came from it.
+func (c *checkCache) keep(rel string, v cachedVerdict) {
 	c.hits++
+	c.record(rel, v)
 }
 
-// add records the verdict of a file read whole and found good, unless it
-// changed too close to the start of the check to be told from a later
-// write, or its verdict does not fit a record.
-func (c *checkCache) add(st fileStat, res textFile) {
+// add records the verdict of the file rel, read whole and found good,
+// unless it changed too close to the start of the check to be told from a
+// later write, or its verdict does not fit a record.
+func (c *checkCache) add(rel string, st fileStat, res textFile) {
 	if c == nil || !st.keyed || !res.read || st.key.mtime >= c.cutoff || st.key.ctime >= c.cutoff ||
 		res.words < 0 || res.words > math.MaxUint32 {
 		return
@@ -285,119 +352,59 @@ func (c *checkCache) add(st fileStat, res textFile) {
 	if res.empty {
 		v |= verdictEmpty
 	}
-	if len(c.fresh) == 0 || len(c.fresh[len(c.fresh)-1]) == freshBlock*checkRecord {
-		c.fresh = append(c.fresh, make([]byte, 0, freshBlock*checkRecord))
+	c.record(rel, cachedVerdict{key: st.key, verdict: v})
+}
+
+func (c *checkCache) record(rel string, v cachedVerdict) {
+	if c.out == nil || len(rel) > math.MaxUint16 {
+		return
 	}
-	last := &c.fresh[len(c.fresh)-1]
-	*last = appendCheckRecord(*last, st.key, v)
-}
-
-// freshRecords sorts the fresh records by device and inode in place.
-type freshRecords [][]byte
-
-func (f freshRecords) Len() int {
-	if len(f) == 0 {
-		return 0
+	b := append(c.rec[:0], 0, 0)
+	binary.LittleEndian.PutUint16(b, uint16(len(rel)))
+	b = append(b, rel...)
+	k := v.key
+	for _, x := range [...]uint64{k.dev, k.ino, uint64(k.size), uint64(k.mtime), uint64(k.ctime), v.verdict} {
+		b = binary.LittleEndian.AppendUint64(b, x)
 	}
-	return (len(f)-1)*freshBlock + len(f[len(f)-1])/checkRecord
+	c.put(b)
+	c.rec = b
+	c.count++
 }
 
-func (f freshRecords) at(i int) []byte {
-	b := f[i/freshBlock]
-	j := i % freshBlock * checkRecord
-	return b[j : j+checkRecord]
-}
-
-func (f freshRecords) Less(i, j int) bool { return compareFileID(f.at(i), f.at(j)) < 0 }
-
-func (f freshRecords) Swap(i, j int) {
-	var t [checkRecord]byte
-	a, b := f.at(i), f.at(j)
-	copy(t[:], a)
-	copy(a, b)
-	copy(b, t[:])
-}
-
-// save writes the records of this check over the folder's cache: the
-// loaded ones a file matched and those of the files read, merged in order
-// (two names of one file, hard links, keep one). It is written under a
-// temporary name first, so that a reader never sees half of it; then the
-// check caches are trimmed to checkCacheMax.
-func (c *checkCache) save() error {
+// close ends the cache read and puts the one written in its place (a
+// reader never sees half of it); then the check caches are trimmed to
+// checkCacheMax. A cache that could not be written whole is removed: no
+// cache rather than a stale one.
+func (c *checkCache) close() error {
 	if c == nil {
 		return nil
 	}
-	fresh := freshRecords(c.fresh)
-	sort.Sort(fresh)
-	old := len(c.recs) / checkRecord
-	kept := 0
-	for _, w := range c.used {
-		kept += bits.OnesCount64(w)
+	if c.in != nil {
+		_ = c.in.Close()
 	}
-	if size := len(checkCacheMagic) + 2*sha256.Size + 4 + len(c.root) + 8 + (kept+fresh.Len())*checkRecord; size > checkCacheMax {
-		// Too many files for the bound: no cache rather than a stale one.
-		_ = os.Remove(c.path)
+	if c.out == nil {
 		return nil
 	}
-	dir := filepath.Dir(c.path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
+	c.put(binary.LittleEndian.AppendUint64(nil, c.count))
+	if c.werr == nil {
+		_, c.werr = c.w.Write(c.h.Sum(nil))
 	}
-	tmp, err := os.CreateTemp(dir, ".tmp-checked-*")
-	if err != nil {
-		return err
+	err := c.werr
+	if err == nil {
+		err = c.w.Flush()
 	}
-	h := sha256.New()
-	w := bufio.NewWriterSize(tmp, 256<<10)
-	put := func(b []byte) {
-		_, _ = w.Write(b)
-		_, _ = h.Write(b)
-	}
-	put([]byte(checkCacheMagic))
-	put(c.rules[:])
-	put(binary.LittleEndian.AppendUint32(nil, uint32(len(c.root))))
-	put([]byte(c.root))
-	var prev []byte
-	count := uint64(0)
-	emit := func(rec []byte) {
-		if prev != nil && compareFileID(prev, rec) == 0 {
-			return
-		}
-		put(rec)
-		prev = rec
-		count++
-	}
-	i, j := 0, 0
-	for {
-		for i < old && c.used[i/64]&(1<<(i%64)) == 0 {
-			i++
-		}
-		switch {
-		case i < old && (j == fresh.Len() || compareFileID(c.recs[i*checkRecord:], fresh.at(j)) <= 0):
-			emit(c.recs[i*checkRecord : (i+1)*checkRecord])
-			i++
-		case j < fresh.Len():
-			emit(fresh.at(j))
-			j++
-		}
-		if i >= old && j >= fresh.Len() {
-			break
-		}
-	}
-	put(binary.LittleEndian.AppendUint64(nil, count))
-	_, _ = w.Write(h.Sum(nil))
-	err = w.Flush()
-	if cerr := tmp.Close(); err == nil {
+	if cerr := c.out.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), c.path)
+		err = os.Rename(c.out.Name(), c.path)
 	}
 	if err != nil {
-		_ = os.Remove(tmp.Name())
+		_ = os.Remove(c.out.Name())
+		_ = os.Remove(c.path)
 		return err
 	}
-	trimCheckCaches(dir, c.path, checkCacheMax)
+	trimCheckCaches(filepath.Dir(c.path), c.path, checkCacheMax)
 	return nil
 }
 

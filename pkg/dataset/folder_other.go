@@ -57,3 +57,6 @@ func statPath(path string) (fileStat, error) {
 	}
 	return fileStat{regular: info.Mode().IsRegular()}, nil
 }
+
+// openNoFollow: the cache file is looked at before it is opened here.
+const openNoFollow = 0

@@ -96,6 +96,10 @@ func statPath(path string) (fileStat, error) {
 	}
 }
 
+// openNoFollow opens a cache file without following a link or waiting on
+// a FIFO put in its place.
+const openNoFollow = unix.O_NOFOLLOW | unix.O_NONBLOCK
+
 func statOf(st *unix.Stat_t) fileStat {
 	return fileStat{
 		regular: st.Mode&unix.S_IFMT == unix.S_IFREG,

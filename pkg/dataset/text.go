@@ -89,10 +89,7 @@ func CheckText(root string, o TextOptions) (*Dataset, error) {
 	refs := checkTextLabels(abs, o, files, ign, ds, probs)
 	var cache *checkCache
 	if files.n > 0 {
-		var note string
-		if cache, note = openCheckCache(o.CacheDir, abs, o, start); note != "" {
-			ds.CacheNotes = append(ds.CacheNotes, note)
-		}
+		cache, ds.CacheNotes = openCheckCache(o.CacheDir, abs, o, start)
 	}
 	if empty := checkTexts(abs, o, files, refs, cache, probs); empty.n > 0 {
 		// The ingestor warns about an empty text and ingests it.
@@ -100,7 +97,7 @@ func CheckText(root string, o TextOptions) (*Dataset, error) {
 	}
 	if cache != nil {
 		ds.Cached = cache.hits
-		if err := cache.save(); err != nil {
+		if err := cache.close(); err != nil {
 			ds.CacheNotes = append(ds.CacheNotes, fmt.Sprintf("could not write the check cache: %v (the next push reads every text again)", err))
 		}
 	}
@@ -662,10 +659,11 @@ type textResult struct {
 	// st is what stat said of the file, when stated is true.
 	st     fileStat
 	stated bool
-	// cached is 1 + the index of the cache record that gave the
-	// verdict, 0 when the file was read.
-	cached int
-	report fileReport
+	// was is what the cache holds for the file, when known is true;
+	// cached: it gave the verdict, unread.
+	was           cachedVerdict
+	known, cached bool
+	report        fileReport
 }
 
 // checkTexts stats every file of the folder and reads those rows name,
@@ -690,6 +688,11 @@ func checkTexts(abs string, o TextOptions, files *texts, refs *textRefs, cache *
 	for base := 0; base < files.n; base += textChunk {
 		chunk := results[:min(textChunk, files.n-base)]
 		clear(chunk)
+		for k := range chunk {
+			if refs.has(base + k) {
+				chunk[k].was, chunk[k].known = cache.find(files.file(base + k).Rel)
+			}
+		}
 		var next atomic.Int64
 		var wg sync.WaitGroup
 		for w := range min(len(workers), len(chunk)) {
@@ -719,10 +722,10 @@ func checkTexts(abs string, o TextOptions, files *texts, refs *textRefs, cache *
 				continue
 			}
 			switch {
-			case res.cached > 0:
-				cache.hit(res.cached - 1)
+			case res.cached:
+				cache.keep(f.Rel, res.was)
 			case len(res.report.found) == 0:
-				cache.add(res.st, res.textFile)
+				cache.add(f.Rel, res.st, res.textFile)
 			}
 			if res.empty {
 				empty.add(f.Rel, f.Rel)
@@ -767,7 +770,7 @@ func (s *sizedFile) Read(p []byte) (int, error) {
 func checkOneText(dir folder, files *texts, i int, o TextOptions, refs *textRefs, cache *checkCache, res *textResult, r *textReader) {
 	name, rel := files.name(i), files.file(i).Rel
 	named := refs.has(i)
-	if !named || cache.warm() {
+	if !named || res.known {
 		st, err := dir.stat(name)
 		if !named {
 			switch {
@@ -780,11 +783,9 @@ func checkOneText(dir folder, files *texts, i int, o TextOptions, refs *textRefs
 			}
 			return
 		}
-		if err == nil && st.regular {
-			if v, at, ok := cache.lookup(st.key); ok {
-				res.textFile, res.st, res.stated, res.cached = v, st, true, at+1
-				return
-			}
+		if err == nil && st.regular && st.keyed && st.key == res.was.key {
+			res.textFile, res.st, res.stated, res.cached = res.was.textFile(), st, true, true
+			return
 		}
 		// Anything else is read, and the reading says what is wrong.
 	}
