@@ -206,7 +206,10 @@ func walkTexts(abs string, o TextOptions, ign *Ignore, ds *Dataset, probs *probl
 		return t
 	}
 	defer func() { _ = dir.Close() }()
-	t.lo = len(ds.Files)
+	// The paths are gathered in blocks and ds.Files grown once, to its
+	// size: grown by append, a million files would be copied at each
+	// step, the old array and the new one both held.
+	var rels [][]string
 	byExt := map[string]int{}
 	links, dirs, hidden, badNames, badExt := smallest{k: 3}, smallest{k: 5}, smallest{k: 5}, smallest{k: 3}, smallest{k: 3}
 	kept, entries := 0, 0
@@ -251,19 +254,30 @@ func walkTexts(abs string, o TextOptions, ign *Ignore, ds *Dataset, probs *probl
 				continue
 			}
 			byExt[ext]++
-			ds.Files = append(ds.Files, File{Rel: rel})
+			if len(rels) == 0 || len(rels[len(rels)-1]) == cap(rels[len(rels)-1]) {
+				rels = append(rels, make([]string, 0, readDirBatch))
+			}
+			rels[len(rels)-1] = append(rels[len(rels)-1], rel)
 			ds.Images++
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				probs.add("reading %s/: %v", o.Dir, err)
-				ds.Files, ds.Images = ds.Files[:t.lo], 0
+				ds.Images = 0
 				return t
 			}
 			break
 		}
 	}
-	t.n = len(ds.Files) - t.lo
+	// Room for tokenizer.json after the texts.
+	t.lo, t.n = len(ds.Files), ds.Images
+	ds.Files = slices.Grow(ds.Files, t.n+1)
+	for _, block := range rels {
+		for _, rel := range block {
+			ds.Files = append(ds.Files, File{Rel: rel})
+		}
+	}
+	rels = nil
 	slices.SortFunc(ds.Files[t.lo:], func(a, b File) int { return strings.Compare(a.Rel, b.Rel) })
 	if links.n > 0 {
 		probs.add("%d symbolic links in %s/: %s: copy the real files in (links are refused, they can point anywhere on your disk)", links.n, o.Dir, links)
