@@ -359,15 +359,13 @@ func (c *checkCache) record(rel string, v cachedVerdict) {
 	if c.out == nil || len(rel) > math.MaxUint16 {
 		return
 	}
-	b := append(c.rec[:0], 0, 0)
-	binary.LittleEndian.PutUint16(b, uint16(len(rel)))
-	b = append(b, rel...)
+	c.rec = binary.LittleEndian.AppendUint16(c.rec[:0], uint16(len(rel)))
+	c.rec = append(c.rec, rel...)
 	k := v.key
 	for _, x := range [...]uint64{k.dev, k.ino, uint64(k.size), uint64(k.mtime), uint64(k.ctime), v.verdict} {
-		b = binary.LittleEndian.AppendUint64(b, x)
+		c.rec = binary.LittleEndian.AppendUint64(c.rec, x)
 	}
-	c.put(b)
-	c.rec = b
+	c.put(c.rec)
 	c.count++
 }
 

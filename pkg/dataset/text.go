@@ -719,7 +719,7 @@ func checkTexts(abs string, o TextOptions, files *texts, refs *textRefs, cache *
 					if k >= len(chunk) {
 						return
 					}
-					checkOneText(dir, files, base+k, o, refs, cache, &chunk[k], workers[w])
+					checkOneText(dir, files, base+k, o, refs, &chunk[k], workers[w])
 				}
 			})
 		}
@@ -781,7 +781,7 @@ func (s *sizedFile) Read(p []byte) (int, error) {
 
 // checkOneText stats file i, and reads it when a row names it and the
 // cache does not hold its verdict.
-func checkOneText(dir folder, files *texts, i int, o TextOptions, refs *textRefs, cache *checkCache, res *textResult, r *textReader) {
+func checkOneText(dir folder, files *texts, i int, o TextOptions, refs *textRefs, res *textResult, r *textReader) {
 	name, rel := files.name(i), files.file(i).Rel
 	named := refs.has(i)
 	if !named || res.known {

@@ -2,13 +2,10 @@ package dataset
 
 import (
 	"math"
-	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
-	"sync/atomic"
 	"testing"
-	"time"
 
+	"github.com/tracebloc/kubectl-tracebloc/internal/heaptest"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
 )
 
@@ -17,42 +14,18 @@ import (
 // growth of ds.Files as the folder is listed, a bit a file for the rows'
 // files; the check cache is read and written alongside, never held. The
 // folder read whole, a map of the names, the list of the referenced files
-// and a result and a report per file took 150 bytes a file; now about 25.
+// and a result and a report per file took 150 bytes a file; now under 30.
 const textBytesPerFile = 64
 
 // textPeak is the live heap's peak above where it started while CheckText
-// checks dir, less what ds.Files holds. The live heap is what the last
-// collection marked (garbage not yet collected does not count, so the
-// measure does not hang on when the collector ran); collections are
-// frequent with the test's GC percent.
+// checks dir, less what ds.Files holds.
 func textPeak(t *testing.T, dir, cacheDir string) (peak int64, cached int) {
 	t.Helper()
-	heap := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	read := func() uint64 { metrics.Read(heap); return heap[0].Value.Uint64() }
-	runtime.GC()
-	before := read()
-	var top atomic.Uint64
-	done, sampled := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(sampled)
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			if v := read(); v > top.Load() {
-				top.Store(v)
-			}
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
 	o := textOpts(t, "text_classification")
 	o.CacheDir = cacheDir
-	ds, err := CheckText(dir, o)
-	close(done)
-	<-sampled
+	var ds *Dataset
+	var err error
+	peak = heaptest.PeakAbove(heaptest.LiveHeap, func() { ds, err = CheckText(dir, o) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,8 +33,7 @@ func textPeak(t *testing.T, dir, cacheDir string) (peak int64, cached int) {
 	for _, f := range ds.Files {
 		files += int64(len(f.Rel)+7) &^ 7
 	}
-	runtime.KeepAlive(ds)
-	return int64(top.Load()) - int64(before) - files, ds.Cached
+	return peak - files, ds.Cached
 }
 
 // sizeofFile is the size of a File on a 64-bit platform.
