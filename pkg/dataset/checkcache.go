@@ -41,6 +41,10 @@ const checkCacheMagic = "kubectl-tracebloc check cache v2\n"
 // are named by hex alone, and their trimming leaves other names alone).
 const checkCachePrefix = "checked-"
 
+// checkCacheTemp starts the name a cache is written under before it
+// takes its place.
+const checkCacheTemp = ".tmp-" + checkCachePrefix
+
 // checkRecord is the fixed part of a record: dev, ino, size, mtime, ctime
 // and the verdict, 8 bytes each, little endian. It follows the file's
 // path under the root (2 bytes of length, then the path). Records are
@@ -309,7 +313,7 @@ func (c *checkCache) openOut() error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".tmp-checked-*")
+	f, err := os.CreateTemp(dir, checkCacheTemp+"*")
 	if err != nil {
 		return err
 	}
@@ -421,11 +425,16 @@ func trimCheckCaches(dir, keep string, limit int64) {
 	var all []cached
 	var total int64
 	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), checkCachePrefix) {
-			continue
-		}
 		info, err := e.Info()
 		if err != nil || !info.Mode().IsRegular() {
+			continue
+		}
+		if strings.HasPrefix(e.Name(), checkCacheTemp) && time.Since(info.ModTime()) > time.Hour {
+			// Left by a check that was stopped while it wrote.
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+			continue
+		}
+		if !strings.HasPrefix(e.Name(), checkCachePrefix) {
 			continue
 		}
 		all = append(all, cached{filepath.Join(dir, e.Name()), info.Size(), info.ModTime()})

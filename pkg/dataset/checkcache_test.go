@@ -203,3 +203,29 @@ func TestCheckCacheSkipsRecentFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckCacheTrim: past the bound, the caches checked longest ago go,
+// and a half-written one left by a stopped check is removed once old;
+// other files of the folder stay.
+func TestCheckCacheTrim(t *testing.T) {
+	dir := t.TempDir()
+	long := time.Now().Add(-2 * time.Hour)
+	for i, name := range []string{checkCachePrefix + "old", checkCachePrefix + "new", checkCacheTemp + "1", "0123456789abcdef0123456789abcdef", "staged-seals"} {
+		p := filepath.Join(dir, name)
+		writeFile(t, p, strings.Repeat("x", 100))
+		if i != 1 {
+			must(t, os.Chtimes(p, long, long))
+		}
+	}
+	trimCheckCaches(dir, filepath.Join(dir, checkCachePrefix+"keep"), 150)
+	var left []string
+	entries, err := os.ReadDir(dir)
+	must(t, err)
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	want := []string{"0123456789abcdef0123456789abcdef", checkCachePrefix + "new", "staged-seals"}
+	if diff := cmp.Diff(want, left); diff != "" {
+		t.Errorf("left in the cache folder (-want +got):\n%s", diff)
+	}
+}
