@@ -60,6 +60,12 @@ type Dataset struct {
 	SchemaInferred bool
 	// Sequences counts the sequences of a grouped task (time_series_classification).
 	Sequences int
+	// Cached counts the files whose check came from the check cache,
+	// unread (text tasks).
+	Cached int
+	// CacheNotes are notes on the check cache (ignored, not saved): of
+	// the check, not of the dataset.
+	CacheNotes []string
 	// Tokenizer says tokenizer.json is staged with the texts.
 	Tokenizer bool `json:"tokenizer,omitempty"`
 	// Excluded counts by pattern the files left out (leftovers,

@@ -39,7 +39,7 @@ func TestReadersDoNotWaitOnAFIFO(t *testing.T) {
 		}},
 		"text labels reader": {LabelsFile, func(dir string) string {
 			var probs problemList
-			checkTextLabels(dir, TextOptions{}, map[string]struct{}{}, nil, &Dataset{}, &probs)
+			checkTextLabels(dir, TextOptions{}, &texts{ds: &Dataset{}}, nil, &Dataset{}, &probs)
 			return fmt.Sprint(probs)
 		}},
 		"tabular schema reader": {"data.csv", func(dir string) string {

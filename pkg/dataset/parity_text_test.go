@@ -1,10 +1,13 @@
 package dataset
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
@@ -353,18 +356,7 @@ func TestTextParity(t *testing.T) {
 		if !ok {
 			t.Fatalf("no task %s", taskName)
 		}
-		cases := textCommonCases(taskName)
-		if task.Manifest.HasLabel() {
-			cases = append(cases, supervisedCases(taskName)...)
-		} else {
-			cases = append(cases, selfSupervisedCases(taskName)...)
-		}
-		cases = append(cases, textParity[taskName]...)
-		runCorpusWith(t, taskName, cases, func(t *testing.T) string {
-			dir := t.TempDir()
-			must(t, fixture.WriteText(dir, fixture.TextOptions{Task: taskName, Files: tN, Seed: 1}))
-			return dir
-		}, func(_ *testing.T, dir string, _ int) ([]string, error) {
+		runCorpusWith(t, taskName, textCorpus(task), textFixture(taskName), func(_ *testing.T, dir string, _ int) ([]string, error) {
 			ds, err := CheckText(dir, TextOptionsFor(task, "label", DefaultLimits))
 			if err != nil {
 				return nil, err
@@ -372,6 +364,62 @@ func TestTextParity(t *testing.T) {
 			return ds.Notes, nil
 		})
 	}
+}
+
+// TestTextParityFromTheCache: the verdicts the check cache gives are the
+// ones a read gives, on every case of the corpus: each dataset is checked
+// with a cache, then again from it, and both reports must be the read's.
+func TestTextParityFromTheCache(t *testing.T) {
+	was := cacheClock
+	cacheClock = func() time.Time { return time.Now().Add(time.Hour) }
+	defer func() { cacheClock = was }()
+	for _, taskName := range textTasks {
+		task, _ := category.Lookup(taskName)
+		runCorpusWith(t, taskName, textCorpus(task), textFixture(taskName), func(t *testing.T, dir string, _ int) ([]string, error) {
+			o := TextOptionsFor(task, "label", DefaultLimits)
+			read, readErr := CheckText(dir, o)
+			o.CacheDir = t.TempDir()
+			var ds *Dataset
+			var err error
+			for range 2 {
+				ds, err = CheckText(dir, o)
+				if fmt.Sprint(err) != fmt.Sprint(readErr) || (err == nil && !slices.Equal(ds.Notes, read.Notes)) {
+					t.Fatalf("with the check cache: %v %v; read: %v %v", err, notesOf(ds), readErr, notesOf(read))
+				}
+			}
+			if _, cacheable := checkRules(o); cacheable && err == nil && ds.Cached == 0 {
+				t.Errorf("no verdict came from the cache")
+			}
+			return notesOf(ds), err
+		})
+	}
+}
+
+// textCorpus is every case of the corpus for a text task.
+func textCorpus(task category.Task) []corpusCase {
+	cases := textCommonCases(task.Name)
+	if task.Manifest.HasLabel() {
+		cases = append(cases, supervisedCases(task.Name)...)
+	} else {
+		cases = append(cases, selfSupervisedCases(task.Name)...)
+	}
+	return append(cases, textParity[task.Name]...)
+}
+
+// textFixture builds a valid dataset of the task for a case to break.
+func textFixture(task string) func(t *testing.T) string {
+	return func(t *testing.T) string {
+		dir := t.TempDir()
+		must(t, fixture.WriteText(dir, fixture.TextOptions{Task: task, Files: tN, Seed: 1}))
+		return dir
+	}
+}
+
+func notesOf(ds *Dataset) []string {
+	if ds == nil {
+		return nil
+	}
+	return ds.Notes
 }
 
 // runCorpusWith runs each case on a fresh dataset and holds the pre-flight

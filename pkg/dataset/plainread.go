@@ -20,7 +20,7 @@ import (
 // the rows whose label differs from that reading (ingest, by line) and
 // holds a tag that is not BIO, and returns their tag counts for the words
 // check.
-func plainBIO(abs string, o TextOptions, ext string, files map[string]struct{}, ingest map[int]string, probs *problemList) map[string][]tagCount {
+func plainBIO(abs string, o TextOptions, ext string, files *texts, ingest map[int]string, probs *problemList) map[int][]tagCount {
 	f, err := openRead(filepath.Join(abs, LabelsFile))
 	if err != nil {
 		probs.add("opening labels.csv: %v", err)
@@ -44,7 +44,7 @@ func plainBIO(abs string, o TextOptions, ext string, files map[string]struct{}, 
 	if fileCol < 0 || labelCol < 0 {
 		return nil
 	}
-	tags := map[string][]tagCount{}
+	tags := map[int][]tagCount{}
 	for {
 		rec, err := s.Read()
 		if errors.Is(err, io.EOF) || err != nil {
@@ -69,7 +69,7 @@ func plainBIO(abs string, o TextOptions, ext string, files map[string]struct{}, 
 				line, bad, o.LabelColumn, clip(label))
 		}
 		if fileCol < len(rec) {
-			if file, found := resolveText(string(rec[fileCol]), o.Dir, ext, files); found {
+			if file, found := resolveText(string(rec[fileCol]), ext, files); found {
 				n, _ := countWords([]byte(label), false)
 				tags[file] = append(tags[file], tagCount{line: line, tags: n, plain: true})
 			}

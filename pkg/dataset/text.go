@@ -43,6 +43,10 @@ type TextOptions struct {
 	MaxProblems int
 	// Exclude are the --exclude patterns (see Options.Exclude).
 	Exclude []string
+	// CacheDir is the folder of the check cache (the user's cache folder):
+	// a file whose verdict it holds under the same rules is not read
+	// again. Empty: every file is read and nothing is kept.
+	CacheDir string
 }
 
 // TextOptionsFor derives the options of a text task from its description.
@@ -63,6 +67,7 @@ func TextOptionsFor(t category.Task, labelColumn string, limits Limits) TextOpti
 // format holds on every line of every file. Problems are reported at once
 // (the first MaxProblems with a line); the error exits 3.
 func CheckText(root string, o TextOptions) (*Dataset, error) {
+	start := cacheClock()
 	if o.MaxProblems <= 0 {
 		o.MaxProblems = DefaultMaxProblems
 	}
@@ -81,22 +86,20 @@ func CheckText(root string, o TextOptions) (*Dataset, error) {
 	}
 	files := walkTexts(abs, o, ign, ds, probs)
 	ds.Tokenizer = checkTokenizer(abs, o, ds, probs)
-	referenced, tags := checkTextLabels(abs, o, files, ign, ds, probs)
-	var empty []string
-	results, reports := checkTextFiles(abs, referenced, o)
-	for i, rel := range referenced {
-		reports[i].to(probs)
-		res := results[i]
-		if res.empty {
-			empty = append(empty, rel)
-		}
-		if res.read {
-			checkTagCounts(rel, res.words, tags[rel], probs)
-		}
+	refs := checkTextLabels(abs, o, files, ign, ds, probs)
+	var cache *checkCache
+	if files.n > 0 {
+		cache, ds.CacheNotes = openCheckCache(o.CacheDir, abs, o, start)
 	}
-	if len(empty) > 0 {
+	if empty := checkTexts(abs, o, files, refs, cache, probs); empty.n > 0 {
 		// The ingestor warns about an empty text and ingests it.
-		ds.Notes = append(ds.Notes, fmt.Sprintf("%d files named in labels.csv are empty or only white space (staged and ingested, but they hold nothing to train on): %s", len(empty), listFirst(empty, 3)))
+		ds.Notes = append(ds.Notes, fmt.Sprintf("%d files named in labels.csv are empty or only white space (staged and ingested, but they hold nothing to train on): %s", empty.n, empty))
+	}
+	if cache != nil {
+		ds.Cached = cache.hits
+		if err := cache.close(); err != nil {
+			ds.CacheNotes = append(ds.CacheNotes, fmt.Sprintf("could not write the check cache: %v (the next push reads every text again)", err))
+		}
 	}
 	ds.Excluded = ign.Exclusions()
 	ds.Notes = append(ds.Notes, ign.Notes()...)
@@ -147,13 +150,41 @@ func checkTextLayout(abs, shown, dir string) error {
 	return nil
 }
 
-// walkTexts lists the folder (Lstat only), checks names, types, extensions
-// and sizes, fills ds.Files and returns the set of file names.
-func walkTexts(abs string, o TextOptions, ign *Ignore, ds *Dataset, probs *problemList) map[string]struct{} {
+// texts are the files of the folder of texts, ds.Files[lo:lo+n], sorted
+// by name once the walk is done: a file is known by its index there, and
+// a name is found by binary search (a million names in a map would take
+// more than the files themselves).
+type texts struct {
+	ds    *Dataset
+	dir   string
+	lo, n int
+}
+
+// file is the file of index i.
+func (t *texts) file(i int) *File { return &t.ds.Files[t.lo+i] }
+
+// name is the name of file i in the folder.
+func (t *texts) name(i int) string { return t.ds.Files[t.lo+i].Rel[len(t.dir)+1:] }
+
+// find returns the index of the file called name.
+func (t *texts) find(name string) (int, bool) {
+	i := sort.Search(t.n, func(i int) bool { return t.name(i) >= name })
+	return i, i < t.n && t.name(i) == name
+}
+
+// readDirBatch is how many entries the walk lists at a time: the folder is
+// never held whole, only the files kept.
+const readDirBatch = 1024
+
+// walkTexts lists the folder from its entries' types alone (the size and
+// times come with the check of each file), checks names, types and
+// extensions, and adds the files to ds.Files, sorted by name.
+func walkTexts(abs string, o TextOptions, ign *Ignore, ds *Dataset, probs *problemList) *texts {
+	t := &texts{ds: ds, dir: o.Dir}
 	labels, err := os.Lstat(filepath.Join(abs, LabelsFile))
 	if err != nil {
 		probs.add("reading labels.csv: %v", err)
-		return nil
+		return t
 	}
 	ds.Files = append(ds.Files, File{Rel: LabelsFile, Size: labels.Size(), ModTime: labels.ModTime()})
 	ds.Bytes += labels.Size()
@@ -169,70 +200,96 @@ func walkTexts(abs string, o TextOptions, ign *Ignore, ds *Dataset, probs *probl
 	}
 	noteOthers(abs, staged, ign, ds)
 
-	entries, err := os.ReadDir(filepath.Join(abs, o.Dir))
+	dir, err := os.Open(filepath.Join(abs, o.Dir))
 	if err != nil {
 		probs.add("reading %s/: %v", o.Dir, err)
-		return nil
+		return t
 	}
-	names := make(map[string]struct{}, len(entries))
+	defer func() { _ = dir.Close() }()
+	// The paths are gathered in blocks and ds.Files grown once, to its
+	// size: grown by append, a million files would be copied at each
+	// step, the old array and the new one both held.
+	var rels [][]string
 	byExt := map[string]int{}
-	var links, dirs, hidden, badNames, badExt []string
-	kept := 0
-	for _, e := range entries {
-		name := e.Name()
-		rel := o.Dir + "/" + name
-		if ign.Skip(abs, rel, e.IsDir()) {
-			continue
+	links, dirs, hidden, badNames, badExt := smallest{k: 3}, smallest{k: 5}, smallest{k: 5}, smallest{k: 3}, smallest{k: 3}
+	kept, entries := 0, 0
+	for {
+		batch, err := dir.ReadDir(readDirBatch)
+		for _, e := range batch {
+			entries++
+			name := e.Name()
+			rel := o.Dir + "/" + name
+			if ign.Skip(abs, rel, e.IsDir()) {
+				continue
+			}
+			kept++
+			// The type comes with the listing (an lstat where the
+			// filesystem does not give it); the check looks again when
+			// it opens the file.
+			typ := e.Type()
+			switch {
+			case typ&fs.ModeSymlink != 0:
+				links.add(rel, rel)
+				continue
+			case typ.IsDir():
+				// The ingestor copies only the files rows name: a folder
+				// inside is not staged, and no row can name what is in it.
+				dirs.add(rel, rel+"/")
+				continue
+			case strings.HasPrefix(name, "."):
+				// Hidden files (.DS_Store) are skipped by the ingestor's
+				// extension check and named by no row: not staged.
+				hidden.add(rel, rel)
+				continue
+			case !typ.IsRegular():
+				badNames.add(rel, fmt.Sprintf("%q (not a regular file)", rel))
+				continue
+			case NameRule(name) != "":
+				badNames.add(rel, fmt.Sprintf("%q (%s)", rel, NameRule(name)))
+				continue
+			}
+			ext := strings.ToLower(filepath.Ext(name))
+			if !slices.Contains(o.Extensions, ext) {
+				badExt.add(rel, rel)
+				continue
+			}
+			byExt[ext]++
+			if len(rels) == 0 || len(rels[len(rels)-1]) == cap(rels[len(rels)-1]) {
+				rels = append(rels, make([]string, 0, readDirBatch))
+			}
+			rels[len(rels)-1] = append(rels[len(rels)-1], rel)
+			ds.Images++
 		}
-		kept++
-		info, err := e.Info()
 		if err != nil {
-			probs.add("reading %s: %v", rel, err)
-			continue
+			if !errors.Is(err, io.EOF) {
+				probs.add("reading %s/: %v", o.Dir, err)
+				ds.Images = 0
+				return t
+			}
+			break
 		}
-		switch {
-		case info.Mode()&fs.ModeSymlink != 0:
-			links = append(links, rel)
-			continue
-		case info.IsDir():
-			// The ingestor copies only the files rows name: a folder
-			// inside is not staged, and no row can name what is in it.
-			dirs = append(dirs, rel+"/")
-			continue
-		case strings.HasPrefix(name, "."):
-			// Hidden files (.DS_Store) are skipped by the ingestor's
-			// extension check and named by no row: not staged.
-			hidden = append(hidden, rel)
-			continue
-		case !info.Mode().IsRegular():
-			badNames = append(badNames, fmt.Sprintf("%q (not a regular file)", rel))
-			continue
-		case NameRule(name) != "":
-			badNames = append(badNames, fmt.Sprintf("%q (%s)", rel, NameRule(name)))
-			continue
+	}
+	// Room for tokenizer.json after the texts.
+	t.lo, t.n = len(ds.Files), ds.Images
+	ds.Files = slices.Grow(ds.Files, t.n+1)
+	for _, block := range rels {
+		for _, rel := range block {
+			ds.Files = append(ds.Files, File{Rel: rel})
 		}
-		ext := strings.ToLower(filepath.Ext(name))
-		if !slices.Contains(o.Extensions, ext) {
-			badExt = append(badExt, rel)
-			continue
-		}
-		byExt[ext]++
-		names[name] = struct{}{}
-		ds.Files = append(ds.Files, File{Rel: rel, Size: info.Size(), ModTime: info.ModTime()})
-		ds.Bytes += info.Size()
-		ds.Images++
 	}
-	if len(links) > 0 {
-		probs.add("%d symbolic links in %s/: %s: copy the real files in (links are refused, they can point anywhere on your disk)", len(links), o.Dir, listFirst(links, 3))
+	rels = nil
+	slices.SortFunc(ds.Files[t.lo:], func(a, b File) int { return strings.Compare(a.Rel, b.Rel) })
+	if links.n > 0 {
+		probs.add("%d symbolic links in %s/: %s: copy the real files in (links are refused, they can point anywhere on your disk)", links.n, o.Dir, links)
 	}
-	if skipped := append(slices.Clone(dirs), hidden...); len(skipped) > 0 {
-		ds.Notes = append(ds.Notes, fmt.Sprintf("not staged (folders and hidden files in %s/ are named by no row): %s", o.Dir, listFirst(skipped, 5)))
+	if dirs.n+hidden.n > 0 {
+		ds.Notes = append(ds.Notes, fmt.Sprintf("not staged (folders and hidden files in %s/ are named by no row): %s", o.Dir, dirs.then(hidden)))
 	}
-	if len(badNames) > 0 {
-		probs.add("%s/ holds entries that cannot be staged: %s: rename or remove them", o.Dir, listFirst(badNames, 3))
+	if badNames.n > 0 {
+		probs.add("%s/ holds entries that cannot be staged: %s: rename or remove them", o.Dir, badNames)
 	}
-	if len(badExt) > 0 {
-		probs.add("%d files in %s/ are not %s: %s: save the texts as UTF-8 %s files, or move the others out", len(badExt), o.Dir, strings.Join(o.Extensions, " or "), listFirst(badExt, 3), o.Extensions[0])
+	if badExt.n > 0 {
+		probs.add("%d files in %s/ are not %s: %s: save the texts as UTF-8 %s files, or move the others out", badExt.n, o.Dir, strings.Join(o.Extensions, " or "), badExt, o.Extensions[0])
 	}
 	exts := make([]string, 0, len(byExt))
 	for e := range byExt {
@@ -242,7 +299,7 @@ func walkTexts(abs string, o TextOptions, ign *Ignore, ds *Dataset, probs *probl
 	switch len(exts) {
 	case 0:
 		if kept == 0 {
-			probs.add("%s/ is empty%s: put the text files named in labels.csv there", o.Dir, skippedOnly(len(entries)))
+			probs.add("%s/ is empty%s: put the text files named in labels.csv there", o.Dir, skippedOnly(entries))
 		}
 	case 1:
 		ds.Extension = exts[0]
@@ -253,7 +310,54 @@ func walkTexts(abs string, o TextOptions, ign *Ignore, ds *Dataset, probs *probl
 		}
 		probs.add("%s/ mixes extensions: %s: the ingestor takes one extension per dataset, rename them to one", o.Dir, strings.Join(parts, ", "))
 	}
-	return names
+	return t
+}
+
+// smallest counts entries and keeps the k smallest by key, shown as
+// given: a message then lists the first few in name order, whatever order
+// the folder listed them in.
+type smallest struct {
+	k, n  int
+	first []shownKey
+}
+
+type shownKey struct{ key, shown string }
+
+func (s *smallest) add(key, shown string) {
+	s.n++
+	i, _ := slices.BinarySearchFunc(s.first, key, func(e shownKey, k string) int { return strings.Compare(e.key, k) })
+	if i >= s.k {
+		return
+	}
+	s.first = slices.Insert(s.first, i, shownKey{key, shown})
+	if len(s.first) > s.k {
+		s.first = s.first[:s.k]
+	}
+}
+
+func (s *smallest) shown() []string {
+	out := make([]string, len(s.first))
+	for i, e := range s.first {
+		out[i] = e.shown
+	}
+	return out
+}
+
+// String lists the first entries and says how many more there are.
+func (s smallest) String() string {
+	return listWithMore(s.shown(), s.n)
+}
+
+// then lists s's first entries and, while there is room, next's, as one
+// list of s's and then next's entries in order would show them.
+func (s smallest) then(next smallest) string {
+	shown := s.shown()
+	for _, e := range next.first {
+		if len(shown) < s.k {
+			shown = append(shown, e.shown)
+		}
+	}
+	return listWithMore(shown, s.n+next.n)
 }
 
 func noteOthers(abs string, staged []string, ign *Ignore, ds *Dataset) {
@@ -287,25 +391,38 @@ func checkTagCounts(rel string, words int, rows []tagCount, probs *problemList) 
 	}
 }
 
-// checkTextLabels reads labels.csv and returns the files its rows name,
-// sorted, each once, as slash paths under the root, and, for BIO labels,
-// how many tags each row gives its file.
-func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ign *Ignore, ds *Dataset, probs *problemList) ([]string, map[string][]tagCount) {
+// textRefs are the files of the folder that rows of labels.csv name, one
+// bit a file, and, for BIO labels, how many tags each row gives its file.
+type textRefs struct {
+	bits []uint64
+	tags map[int][]tagCount
+}
+
+func newTextRefs(n int) *textRefs { return &textRefs{bits: make([]uint64, (n+63)/64)} }
+
+// has tells whether a row names file i.
+func (r *textRefs) has(i int) bool { return r.bits[i/64]&(1<<(i%64)) != 0 }
+
+func (r *textRefs) set(i int) { r.bits[i/64] |= 1 << (i % 64) }
+
+// checkTextLabels reads labels.csv and returns the files its rows name.
+func checkTextLabels(abs string, o TextOptions, files *texts, ign *Ignore, ds *Dataset, probs *problemList) *textRefs {
+	refs := newTextRefs(files.n)
 	f, err := openRead(filepath.Join(abs, LabelsFile))
 	if err != nil {
 		probs.add("opening labels.csv: %v", err)
-		return nil, nil
+		return refs
 	}
 	defer f.close()
 	s := csvread.NewStream(f, LabelsFile)
 	header, err := s.Read()
 	if errors.Is(err, io.EOF) {
 		probs.add("labels.csv is empty: it needs a header (%s) and one row per text file", textHeader(o))
-		return nil, nil
+		return refs
 	}
 	if err != nil {
 		probs.add("%s", csvStreamProblem(err))
-		return nil, nil
+		return refs
 	}
 	// The ingestor strips the header names before it reads a column, but
 	// its BIO validator reads the label column as written.
@@ -319,9 +436,8 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ign *
 	if o.LabelColumn != "" {
 		ds.Labels = map[string]int{}
 	}
-	referenced := map[string]struct{}{}
-	tags := map[string][]tagCount{}
-	var missing []string
+	tags := map[int][]tagCount{}
+	missing := smallest{k: 5}
 	var excluded sample
 	emptyNames, emptyLabels, firstEmptyLabel := 0, 0, 0
 	var padded [][]byte
@@ -354,17 +470,17 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ign *
 		} else if numericNames && firstNumeric == "" {
 			firstNumeric = name
 		}
-		file := ""
+		file := -1
 		if name == "" {
 			emptyNames++
 			probs.atLine("labels.csv line %d has an empty %s: name the text file of every row", line, FilenameColumn)
-		} else if resolved, found := resolveText(name, o.Dir, ds.Extension, files); found {
-			file = resolved
-			referenced[file] = struct{}{}
+		} else if i, found := resolveText(name, ds.Extension, files); found {
+			file = i
+			refs.set(i)
 		} else if ign.Why(o.Dir+"/"+name) != "" {
 			excluded.addName(name)
 		} else {
-			missing = append(missing, name)
+			missing.add(name, name)
 		}
 		if labelCol < 0 {
 			continue
@@ -388,7 +504,7 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ign *
 			if bad := badBIO(label); bad != "" {
 				probs.atLine("labels.csv line %d: %s %q is not a BIO tag: write O, B-<type> or I-<type> for each token, separated by spaces", line, o.LabelColumn, bad)
 			}
-			if file != "" {
+			if file >= 0 {
 				n, _ := countWords(label, false)
 				tags[file] = append(tags[file], tagCount{line: line, tags: n})
 			}
@@ -405,13 +521,12 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ign *
 			tags[file] = append(tags[file], counts...)
 		}
 	}
-	if len(missing) > 0 {
-		sort.Strings(missing)
+	if missing.n > 0 {
 		hint := fmt.Sprintf(": put those files in %s/ or remove their rows", o.Dir)
-		if strings.Contains(missing[0], "/") {
+		if strings.Contains(missing.first[0].key, "/") {
 			hint = ": the filename column holds bare file names (e.g. a1.txt, not texts/a1.txt)"
 		}
-		probs.add("%d rows of labels.csv name files that are not in %s/: %s%s", len(missing), o.Dir, listFirst(missing, 5), hint)
+		probs.add("%d rows of labels.csv name files that are not in %s/: %s%s", missing.n, o.Dir, missing, hint)
 	}
 	if numericNames && firstNumeric != "" {
 		probs.add("every %s in labels.csv is a number (%s): the ingestor reads the column as numbers (0001 becomes 1) and copies no file; write the names with their extension (%s%s)",
@@ -428,22 +543,19 @@ func checkTextLabels(abs string, o TextOptions, files map[string]struct{}, ign *
 			probs.add("every row of labels.csv has the same %s %q: a classifier needs at least %d label values", o.LabelColumn, v, o.MinLabels)
 		}
 	}
-	var extra []string
-	for name := range files {
-		if _, ok := referenced[o.Dir+"/"+name]; !ok {
-			extra = append(extra, o.Dir+"/"+name)
+	extra := smallest{k: 3}
+	for i := range files.n {
+		if !refs.has(i) {
+			extra.add(files.file(i).Rel, files.file(i).Rel)
 		}
 	}
-	if len(extra) > 0 {
-		sort.Strings(extra)
-		ds.Notes = append(ds.Notes, fmt.Sprintf("%d files in %s/ have no row in labels.csv (staged, but not ingested): %s", len(extra), o.Dir, listFirst(extra, 3)))
+	if extra.n > 0 {
+		ds.Notes = append(ds.Notes, fmt.Sprintf("%d files in %s/ have no row in labels.csv (staged, but not ingested): %s", extra.n, o.Dir, extra))
 	}
-	out := make([]string, 0, len(referenced))
-	for r := range referenced {
-		out = append(out, r)
+	if len(tags) > 0 {
+		refs.tags = tags
 	}
-	sort.Strings(out)
-	return out, tags
+	return refs
 }
 
 func textHeader(o TextOptions) string {
@@ -496,16 +608,14 @@ func textHeaderColumns(cols []string, o TextOptions, ds *Dataset, probs *problem
 // resolveText finds the file a row names: the name as given, or, for a
 // name without an extension, with the dataset's extension appended, as the
 // ingestor does.
-func resolveText(name, dir, ext string, files map[string]struct{}) (string, bool) {
-	if _, ok := files[name]; ok {
-		return dir + "/" + name, true
+func resolveText(name, ext string, files *texts) (int, bool) {
+	if i, ok := files.find(name); ok {
+		return i, true
 	}
 	if !hasFileExtension(name) && ext != "" {
-		if _, ok := files[name+ext]; ok {
-			return dir + "/" + name + ext, true
-		}
+		return files.find(name + ext)
 	}
-	return "", false
+	return 0, false
 }
 
 // looksNumeric says pandas reads v as a number (an integer or a float).
@@ -553,31 +663,156 @@ type textFile struct {
 	words int
 }
 
-// checkTextFiles reads the files on a worker per core (each with one
-// buffer for all its files: tens of thousands of small texts would
-// otherwise each allocate their own). Each file's problems are held apart,
-// for the caller to report in file order.
-func checkTextFiles(abs string, rels []string, o TextOptions) ([]textFile, []fileReport) {
-	results := make([]textFile, len(rels))
-	reports := make([]fileReport, len(rels))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), 8, max(1, len(rels))) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := bufio.NewReaderSize(nil, 64<<10)
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(rels) {
-					return
-				}
-				results[i] = checkTextFile(filepath.Join(abs, filepath.FromSlash(rels[i])), rels[i], o, &reports[i], buf)
-			}
-		}()
+// textChunk is how many files are checked between two hand-overs of
+// their results, in file order: only a chunk's results are ever held.
+const textChunk = 1024
+
+// textResult is what the check of one file found.
+type textResult struct {
+	textFile
+	// st is what stat said of the file, when stated is true.
+	st     fileStat
+	stated bool
+	// was is what the cache holds for the file, when known is true;
+	// cached: it gave the verdict, unread.
+	was           cachedVerdict
+	known, cached bool
+	report        fileReport
+}
+
+// checkTexts stats every file of the folder and reads those rows name,
+// chunk by chunk on a worker per core (each with one buffer for all its
+// files), unless the check cache holds a file's verdict. Each chunk's
+// results then go to the dataset in file order: sizes and times to
+// ds.Files, problems to probs, verdicts to the cache. It returns the
+// empty texts.
+func checkTexts(abs string, o TextOptions, files *texts, refs *textRefs, cache *checkCache, probs *problemList) smallest {
+	empty := smallest{k: 3}
+	if files.n == 0 {
+		return empty
 	}
-	wg.Wait()
-	return results, reports
+	dir, err := openFolder(filepath.Join(abs, o.Dir))
+	if err != nil {
+		probs.add("reading %s/: %v", o.Dir, err)
+		return empty
+	}
+	defer dir.close()
+	workers := make([]*textReader, min(runtime.GOMAXPROCS(0), 8))
+	results := make([]textResult, min(textChunk, files.n))
+	for base := 0; base < files.n; base += textChunk {
+		chunk := results[:min(textChunk, files.n-base)]
+		clear(chunk)
+		for k := range chunk {
+			if refs.has(base + k) {
+				chunk[k].was, chunk[k].known = cache.find(files.file(base + k).Rel)
+			}
+		}
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for w := range min(len(workers), len(chunk)) {
+			wg.Go(func() {
+				if workers[w] == nil {
+					workers[w] = &textReader{buf: bufio.NewReaderSize(nil, 64<<10)}
+				}
+				for {
+					k := int(next.Add(1) - 1)
+					if k >= len(chunk) {
+						return
+					}
+					checkOneText(dir, files, base+k, o, refs, &chunk[k], workers[w])
+				}
+			})
+		}
+		wg.Wait()
+		for k := range chunk {
+			i, res := base+k, &chunk[k]
+			res.report.to(probs)
+			f := files.file(i)
+			if res.stated {
+				f.Size, f.ModTime = res.st.key.size, res.st.modTime()
+				files.ds.Bytes += f.Size
+			}
+			if !refs.has(i) {
+				continue
+			}
+			switch {
+			case res.cached:
+				cache.keep(f.Rel, res.was)
+			case len(res.report.found) == 0:
+				cache.add(f.Rel, res.st, res.textFile)
+			}
+			if res.empty {
+				empty.add(f.Rel, f.Rel)
+			}
+			if res.read {
+				checkTagCounts(f.Rel, res.words, refs.tags[i], probs)
+			}
+		}
+	}
+	return empty
+}
+
+// textReader is what one worker reads every file through.
+type textReader struct {
+	buf *bufio.Reader
+	src sizedFile
+}
+
+// sizedFile reads an open file up to the size fstat gave it: the read that
+// would only say the file ended is not made (for a million texts, a
+// million calls). A file that grew since its stat was changed after it,
+// and its key differs at the next check.
+type sizedFile struct {
+	f    rawFile
+	left int64
+}
+
+func (s *sizedFile) Read(p []byte) (int, error) {
+	if s.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > s.left {
+		p = p[:s.left]
+	}
+	n, err := s.f.read(p)
+	s.left -= int64(n)
+	return n, err
+}
+
+// checkOneText stats file i, and reads it when a row names it and the
+// cache does not hold its verdict.
+func checkOneText(dir folder, files *texts, i int, o TextOptions, refs *textRefs, res *textResult, r *textReader) {
+	name, rel := files.name(i), files.file(i).Rel
+	named := refs.has(i)
+	if !named || res.known {
+		st, err := dir.stat(name)
+		if !named {
+			switch {
+			case err != nil:
+				res.report.add("reading %s: %v", rel, err)
+			case !st.regular:
+				res.report.add("reading %s: %v", rel, errNotRegular)
+			default:
+				res.st, res.stated = st, true
+			}
+			return
+		}
+		if err == nil && st.regular && st.keyed && st.key == res.was.key {
+			res.textFile, res.st, res.stated, res.cached = res.was.textFile(), st, true, true
+			return
+		}
+		// Anything else is read, and the reading says what is wrong.
+	}
+	f, st, err := dir.open(name)
+	if err != nil {
+		res.report.add("opening %s: %v", rel, err)
+		return
+	}
+	defer f.close()
+	res.st, res.stated = st, true
+	r.src = sizedFile{f: f, left: st.key.size}
+	r.buf.Reset(&r.src)
+	res.textFile = checkTextFile(rel, o, &res.report, r.buf)
 }
 
 // reporter takes the problems a check finds.
@@ -614,18 +849,11 @@ func (r *fileReport) to(p *problemList) {
 	}
 }
 
-// checkTextFile reads one text file through r, in constant memory, for
+// checkTextFile reads a text file through r, in constant memory, for
 // UTF-8 and, if enforced, the record format; for BIO labels it counts the
 // words.
-func checkTextFile(full, rel string, o TextOptions, probs reporter, r *bufio.Reader) textFile {
+func checkTextFile(rel string, o TextOptions, probs reporter, r *bufio.Reader) textFile {
 	var res textFile
-	f, err := openRead(full)
-	if err != nil {
-		probs.add("opening %s: %v", rel, err)
-		return res
-	}
-	defer f.close()
-	r.Reset(rawReader{f})
 	var carry []byte
 	var record *recordCheck
 	if o.Format != nil && o.Format.Enforced {
@@ -691,11 +919,6 @@ func checkTextFile(full, rel string, o TextOptions, probs reporter, r *bufio.Rea
 	}
 	return textFile{read: true, empty: !text, words: words.n}
 }
-
-// rawReader is a rawFile as an io.Reader.
-type rawReader struct{ f rawFile }
-
-func (r rawReader) Read(p []byte) (int, error) { return r.f.read(p) }
 
 func recordShape(f *category.RecordFormat) string {
 	var b strings.Builder

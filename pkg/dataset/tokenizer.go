@@ -85,7 +85,7 @@ func checkTokenizer(abs string, o TextOptions, ds *Dataset, probs *problemList) 
 		return false
 	}
 	defer f.close()
-	vocab, err := tokenizerVocabulary(io.LimitReader(rawReader{f}, maxTokenizerBytes), rule.Tokens)
+	vocab, err := tokenizerVocabulary(io.LimitReader(f, maxTokenizerBytes), rule.Tokens)
 	switch {
 	case err != nil:
 		probs.add("%s is not valid JSON (%v): save the tokenizer again with the tokenizers library (tokenizer.save)", TokenizerFile, err)

@@ -89,6 +89,9 @@ type Report struct {
 	// SkippedRecords are records the ingestor will skip (object detection:
 	// annotations without an object).
 	SkippedRecords int `json:"skipped_records,omitempty"`
+	// CachedChecks counts the files whose check came from the check
+	// cache, unread (text tasks).
+	CachedChecks int `json:"cached_checks,omitempty"`
 	// SchemaVersion is SchemaVersion in every report.
 	SchemaVersion int `json:"schema_version"`
 }

@@ -106,6 +106,12 @@ func preflight(o Options, r *Report) (*dataset.Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, n := range ds.CacheNotes {
+		o.Printer.Notef("%s", n)
+	}
+	if ds.Cached > 0 {
+		o.Printer.Notef("%d texts passed their check before and are unchanged since: taken from the check cache, not read", ds.Cached)
+	}
 	fillDataset(r, ds)
 	s = specOf(task, s, ds, schema)
 	if err := spec.Validate(s); err != nil {
@@ -240,7 +246,7 @@ func fillDataset(r *Report, ds *dataset.Dataset) {
 		r.ImageSize = []int{ds.Width, ds.Height}
 	}
 	r.Labels = ds.Labels
-	r.Records, r.SkippedRecords = ds.Rows, ds.Skipped
+	r.Records, r.SkippedRecords, r.CachedChecks = ds.Rows, ds.Skipped, ds.Cached
 	r.Folders = map[string]int{}
 	if t, ok := category.Lookup(ds.Task); ok && t.Primary != nil {
 		r.Folders[t.Primary.Subdir] = ds.Images

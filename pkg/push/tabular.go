@@ -4,6 +4,7 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/transfer"
 )
 
 // withSchemaToCome stands a placeholder in for a schema that the CSV is
@@ -26,6 +27,8 @@ func checkDataset(o LocalOptions) (*dataset.Dataset, map[string]string, error) {
 	case category.FamilyText:
 		to := dataset.TextOptionsFor(task, in.LabelColumn, o.Limits)
 		to.Exclude = o.Exclude
+		// Without a cache folder (no home folder) every text is read.
+		to.CacheDir, _ = transfer.CacheDir()
 		ds, err := dataset.CheckText(o.Path, to)
 		if err != nil {
 			return nil, nil, err

@@ -1,0 +1,231 @@
+//go:build unix
+
+package dataset
+
+import (
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
+)
+
+// pastRacyWindow moves the check's clock on, so that files a test has just
+// written are old enough to be cached.
+func pastRacyWindow(t *testing.T) {
+	t.Helper()
+	was := cacheClock
+	cacheClock = func() time.Time { return time.Now().Add(time.Hour) }
+	t.Cleanup(func() { cacheClock = was })
+}
+
+// checkTwice is the outcome of a check: the dataset, or the problems.
+type checkOutcome struct {
+	Files  []File
+	Bytes  int64
+	Labels map[string]int
+	Notes  []string
+	Err    string
+}
+
+func outcomeOf(ds *Dataset, err error) checkOutcome {
+	if err != nil {
+		return checkOutcome{Err: err.Error()}
+	}
+	return checkOutcome{Files: ds.Files, Bytes: ds.Bytes, Labels: ds.Labels, Notes: ds.Notes}
+}
+
+func cachedText(t *testing.T, task, dir, cacheDir string) (*Dataset, error) {
+	t.Helper()
+	o := textOpts(t, task)
+	o.CacheDir = cacheDir
+	return CheckText(dir, o)
+}
+
+// TestCheckCacheGivesWhatAReadGives: a re-check of an unchanged folder
+// takes every verdict from the cache and reports exactly what reading the
+// files reported, for each text task, with and without problems (the
+// files with problems are not cached and are read again).
+func TestCheckCacheGivesWhatAReadGives(t *testing.T) {
+	pastRacyWindow(t)
+	tests := []struct {
+		name, task string
+		mutate     func(t *testing.T, dir string)
+		// unread: files read again on the second check (not cached).
+		unread int
+	}{
+		{name: "clean", task: "text_classification"},
+		{name: "an empty text is a note", task: "text_classification", mutate: func(t *testing.T, dir string) {
+			writeFile(t, filepath.Join(dir, "texts", "t_00003.txt"), " \n")
+		}},
+		{name: "a text that is not UTF-8", task: "text_classification", unread: 1, mutate: func(t *testing.T, dir string) {
+			writeFile(t, filepath.Join(dir, "texts", "t_00004.txt"), "caf\xe9\n")
+		}},
+		{name: "a pair without its tab", task: "sentence_pair_classification", unread: 1, mutate: func(t *testing.T, dir string) {
+			writeFile(t, filepath.Join(dir, "texts", "t_00002.txt"), "no tab\n")
+		}},
+		// The word count comes from the cache: a row's tags are still
+		// held to it.
+		{name: "tags that do not match the words", task: "token_classification", mutate: func(t *testing.T, dir string) {
+			writeFile(t, filepath.Join(dir, "texts", "t_00001.txt"), "two words\n")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, cache := t.TempDir(), t.TempDir()
+			must(t, fixture.WriteText(dir, fixture.TextOptions{Task: tt.task, Files: 12, Seed: 3}))
+			if tt.mutate != nil {
+				tt.mutate(t, dir)
+			}
+			read := outcomeOf(CheckText(dir, textOpts(t, tt.task)))
+			first := outcomeOf(cachedText(t, tt.task, dir, cache))
+			ds, err := cachedText(t, tt.task, dir, cache)
+			second := outcomeOf(ds, err)
+			if diff := cmp.Diff(read, first); diff != "" {
+				t.Errorf("the first check with a cache differs from a plain check (-read +cached):\n%s", diff)
+			}
+			if diff := cmp.Diff(read, second); diff != "" {
+				t.Errorf("the check from the cache differs from a read (-read +cached):\n%s", diff)
+			}
+			if ds != nil && ds.Cached != 12-tt.unread {
+				t.Errorf("%d files from the cache, want %d", ds.Cached, 12-tt.unread)
+			}
+		})
+	}
+}
+
+// TestCheckCacheReadsAgain: whatever could change a file's verdict sends
+// the check back to the file.
+func TestCheckCacheReadsAgain(t *testing.T) {
+	pastRacyWindow(t)
+	const bad = "texts/t_00005.txt line 1 is not valid UTF-8: save the file as UTF-8 text"
+	tests := []struct {
+		name   string
+		change func(t *testing.T, dir, cache string)
+		task   string
+		want   string
+		note   string
+	}{
+		{name: "a changed file", want: bad, change: func(t *testing.T, dir, _ string) {
+			writeFile(t, filepath.Join(dir, "texts", "t_00005.txt"), "\xff not text at all\n")
+		}},
+		{name: "a same-size edit with its mtime put back", want: bad, change: func(t *testing.T, dir, _ string) {
+			p := filepath.Join(dir, "texts", "t_00005.txt")
+			st, err := os.Stat(p)
+			must(t, err)
+			b, err := os.ReadFile(p)
+			must(t, err)
+			b[0] = 0xff
+			// The change time ticks on a coarse clock on some filesystems.
+			time.Sleep(20 * time.Millisecond)
+			must(t, os.WriteFile(p, b, 0o644))
+			must(t, os.Chtimes(p, st.ModTime(), st.ModTime()))
+		}},
+		{name: "another task", task: "sentence_pair_classification",
+			want: "texts/t_00000.txt line 1 has 1 field: a record of sentence_pair_classification is text_a<TAB>text_b"},
+		{name: "a damaged cache", note: "ignoring the check cache", change: func(t *testing.T, _, cache string) {
+			damage(t, cache)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, cache := t.TempDir(), t.TempDir()
+			must(t, fixture.WriteText(dir, fixture.TextOptions{Task: "text_classification", Files: 12, Seed: 3}))
+			if _, err := cachedText(t, "text_classification", dir, cache); err != nil {
+				t.Fatal(err)
+			}
+			if tt.change != nil {
+				tt.change(t, dir, cache)
+			}
+			task := "text_classification"
+			if tt.task != "" {
+				task = tt.task
+			}
+			ds, err := cachedText(t, task, dir, cache)
+			if tt.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("check = %v, want it to report %q", err, tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ds.Cached != 0 {
+				t.Errorf("%d files from a damaged cache, want none", ds.Cached)
+			}
+			if !strings.Contains(strings.Join(ds.CacheNotes, "\n"), tt.note) {
+				t.Errorf("notes %q, want one saying %q", ds.CacheNotes, tt.note)
+			}
+			// The cache was written anew: the next check takes from it.
+			if ds, err := cachedText(t, task, dir, cache); err != nil || ds.Cached != 12 {
+				t.Errorf("check after the rewrite: %v, %d files from the cache, want 12", err, ds.Cached)
+			}
+		})
+	}
+}
+
+// damage flips, in each cache of dir, the bit of the last record that says
+// its file is empty: a damage only the checksum tells.
+func damage(t *testing.T, dir string) {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, checkCachePrefix+"*"))
+	must(t, err)
+	if len(names) == 0 {
+		t.Fatal("no cache written")
+	}
+	for _, p := range names {
+		b, err := os.ReadFile(p)
+		must(t, err)
+		b[len(b)-sha256.Size-8-1] ^= 0x80
+		must(t, os.WriteFile(p, b, 0o600))
+	}
+}
+
+// TestCheckCacheSkipsRecentFiles: a file changed within racyWindow of the
+// check's start could change again within its timestamps' tick unseen: it
+// is not cached.
+func TestCheckCacheSkipsRecentFiles(t *testing.T) {
+	dir, cache := t.TempDir(), t.TempDir()
+	must(t, fixture.WriteText(dir, fixture.TextOptions{Task: "text_classification", Files: 5, Seed: 3}))
+	for range 2 {
+		ds, err := cachedText(t, "text_classification", dir, cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ds.Cached != 0 {
+			t.Fatalf("%d files just written came from the cache", ds.Cached)
+		}
+	}
+}
+
+// TestCheckCacheTrim: past the bound, the caches checked longest ago go,
+// and a half-written one left by a stopped check is removed once old;
+// other files of the folder stay.
+func TestCheckCacheTrim(t *testing.T) {
+	dir := t.TempDir()
+	long := time.Now().Add(-2 * time.Hour)
+	for i, name := range []string{checkCachePrefix + "old", checkCachePrefix + "new", checkCacheTemp + "1", "0123456789abcdef0123456789abcdef", "staged-seals"} {
+		p := filepath.Join(dir, name)
+		writeFile(t, p, strings.Repeat("x", 100))
+		if i != 1 {
+			must(t, os.Chtimes(p, long, long))
+		}
+	}
+	trimCheckCaches(dir, filepath.Join(dir, checkCachePrefix+"keep"), 150)
+	var left []string
+	entries, err := os.ReadDir(dir)
+	must(t, err)
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	want := []string{"0123456789abcdef0123456789abcdef", checkCachePrefix + "new", "staged-seals"}
+	if diff := cmp.Diff(want, left); diff != "" {
+		t.Errorf("left in the cache folder (-want +got):\n%s", diff)
+	}
+}
