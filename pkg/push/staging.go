@@ -39,14 +39,14 @@ type earlyHashes struct {
 // broken stream keeps the hashes taken while sending and does not read the
 // files that reached the volume again to plan.
 func hashEarly(ds *dataset.Dataset, early bool, cache *transfer.HashCache) func() (*transfer.Local, error) {
-	local := transfer.NewLocal()
+	local := transfer.NewLocal(ds.Files)
 	local.UseCache(cache)
 	if !early {
 		return func() (*transfer.Local, error) { return local, nil }
 	}
 	hc := make(chan earlyHashes, 1)
 	go func() {
-		err := local.HashAll(ds.Root, ds.Files)
+		err := local.HashAll(ds.Root)
 		hc <- earlyHashes{local, err}
 	}()
 	return sync.OnceValues(func() (*transfer.Local, error) { h := <-hc; return h.local, h.err })

@@ -47,9 +47,9 @@ func statFile(t *testing.T, root, rel string) dataset.File {
 func hashWithCache(t *testing.T, root string, files []dataset.File, start time.Time) (*Local, string) {
 	t.Helper()
 	c, note := OpenHashCache(root)
-	l := NewLocal()
+	l := NewLocal(files)
 	l.UseCache(c)
-	if err := l.HashAll(root, files); err != nil {
+	if err := l.HashAll(root); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Save(l, start); err != nil {
@@ -218,9 +218,9 @@ func TestHashCacheCorruptOrForeignIsIgnoredWithANote(t *testing.T) {
 			if !strings.Contains(note, tt.wantNote) || !strings.Contains(note, "hashed again") {
 				t.Errorf("note %q, want it to say %q and that the files are hashed again", note, tt.wantNote)
 			}
-			l := NewLocal()
+			l := NewLocal(files)
 			l.UseCache(c)
-			if err := l.HashAll(root, files); err != nil {
+			if err := l.HashAll(root); err != nil {
 				t.Fatal(err)
 			}
 			if h, cached := l.Counts(); h != 5 || cached != 0 {
