@@ -45,8 +45,8 @@ type Local struct {
 	// byName are the indexes of files sorted by path, built at the first
 	// lookup by name that the caller's index does not answer.
 	byName []int32
-	// last is the index last found by name: lookups in the order of the
-	// list (verify's) find the next one there.
+	// last is the index last found by name (-1: none yet): lookups in the
+	// order of the list (the stream's, verify's) find the next one there.
 	last int
 	// cache holds hashes of earlier pushes (nil: none).
 	cache *HashCache
@@ -60,7 +60,7 @@ type Local struct {
 // volume holds a file of the same name to compare with (see Stage). The
 // push hands it the same list as Options.Files.
 func NewLocal(files []datafile.File) *Local {
-	return &Local{files: files, recs: make([]localEntry, len(files))}
+	return &Local{files: files, recs: make([]localEntry, len(files)), last: -1}
 }
 
 // UseCache makes l take the hash of each unchanged file from c instead of
