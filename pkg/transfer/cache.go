@@ -169,15 +169,6 @@ func parseCache(b []byte, root string) ([]byte, error) {
 	return recs, nil
 }
 
-// compareFileID orders two files as the cache's records are: by device,
-// then inode.
-func compareFileID(a, b fileID) int {
-	if c := cmp.Compare(a.dev, b.dev); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.ino, b.ino)
-}
-
 // compareID orders two records by device, then inode.
 func compareID(a, b []byte) int {
 	if c := cmp.Compare(binary.LittleEndian.Uint64(a), binary.LittleEndian.Uint64(b)); c != 0 {

@@ -3,6 +3,7 @@
 package transfer
 
 import (
+	"cmp"
 	"errors"
 	"strings"
 
@@ -28,6 +29,15 @@ func (e localEntry) key(f datafile.File) (fileKey, bool) {
 		return fileKey{}, false
 	}
 	return fileKey{dev: e.id.dev, ino: e.id.ino, size: f.Size, mtime: f.ModTime.UnixNano(), ctime: e.stamp.ctime}, true
+}
+
+// compareFileID orders two files as the cache's records are: by device,
+// then inode.
+func compareFileID(a, b fileID) int {
+	if c := cmp.Compare(a.dev, b.dev); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ino, b.ino)
 }
 
 // statKey stats f where it is, without opening it or following a link:
