@@ -75,6 +75,7 @@ func run(ctx context.Context, o Options, r *Report) error {
 		r.Status = StatusDryRun
 		return nil
 	}
+	defer settleMemory(len(ds.Files))()
 	return stageAndIngest(ctx, o, conn, target, ds, r)
 }
 

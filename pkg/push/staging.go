@@ -71,7 +71,7 @@ func (c *lazyCache) get() *transfer.HashCache {
 func hashEarly(ds *dataset.Dataset, early bool, cache *lazyCache, seals *transfer.Seals, table string) func() (*transfer.Local, *transfer.Unchanged, error) {
 	hc := make(chan earlyHashes, 1)
 	go func() {
-		local := transfer.NewLocal()
+		local := transfer.NewLocal(ds.Files)
 		if u := transfer.CheckUnchanged(ds.Root, ds.Files, seals, table); u != nil {
 			hc <- earlyHashes{local: local, unchanged: u}
 			return
@@ -79,7 +79,7 @@ func hashEarly(ds *dataset.Dataset, early bool, cache *lazyCache, seals *transfe
 		local.UseCache(cache.get())
 		var err error
 		if early {
-			err = local.HashAll(ds.Root, ds.Files)
+			err = local.HashAll(ds.Root)
 		}
 		hc <- earlyHashes{local: local, err: err}
 	}()

@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"bufio"
 	"bytes"
 	"cmp"
 	"crypto/sha256"
@@ -8,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -207,62 +209,88 @@ func (c *HashCache) lookup(k fileKey) (digest, bool) {
 
 // Save writes the hashes l holds of files with a known key, except those
 // changed within racyWindow of start (when the push began), over the
-// dataset's cache; then the cache folder is trimmed to CacheMaxBytes.
+// dataset's cache; then the cache folder is trimmed to CacheMaxBytes. The
+// file is written as it is put together, hashed on the way: beside l it
+// takes 4 bytes a file (the order of the records), where a copy of every
+// record and of the whole file took 150.
 func (c *HashCache) Save(l *Local, start time.Time) error {
 	if c == nil || l == nil {
 		return nil
 	}
 	cutoff := start.Add(-racyWindow).UnixNano()
-	recs := make([]byte, 0, len(l.files)*cacheRecord)
-	for _, e := range l.files {
-		k, ok := e.key()
-		if !ok || k.mtime >= cutoff || k.ctime >= cutoff {
-			continue
+	cached := func(i int) (fileKey, bool) {
+		e, ok := l.at(i)
+		if !ok {
+			return fileKey{}, false
 		}
-		recs = putRecord(recs, k, e.sum)
+		k, ok := e.key(l.files[i])
+		return k, ok && k.mtime < cutoff && k.ctime < cutoff
 	}
-	n := len(recs) / cacheRecord
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortFunc(idx, func(a, b int) int { return compareID(recs[a*cacheRecord:], recs[b*cacheRecord:]) })
-	out := make([]byte, 0, len(cacheMagic)+4+len(c.root)+8+len(recs)+sha256.Size)
-	out = append(out, cacheMagic...)
-	out = binary.LittleEndian.AppendUint32(out, uint32(len(c.root)))
-	out = append(out, c.root...)
-	out = binary.LittleEndian.AppendUint64(out, 0)
-	countAt := len(out) - 8
-	var prev []byte
-	kept := 0
-	for _, i := range idx {
-		rec := recs[i*cacheRecord : (i+1)*cacheRecord]
-		// Two names of one file (hard links) carry one hash.
-		if prev != nil && compareID(prev, rec) == 0 {
-			continue
+	n := 0
+	for i := range l.recs {
+		if _, ok := cached(i); ok {
+			n++
 		}
-		out = append(out, rec...)
-		prev = rec
-		kept++
 	}
-	binary.LittleEndian.PutUint64(out[countAt:], uint64(kept))
-	sum := sha256.Sum256(out)
-	out = append(out, sum[:]...)
-	if len(out) > CacheMaxBytes {
+	order := make([]int32, 0, n)
+	for i := range l.recs {
+		if _, ok := cached(i); ok {
+			order = append(order, int32(i))
+		}
+	}
+	id := func(i int32) fileID { return l.recs[i].id }
+	slices.SortFunc(order, func(a, b int32) int { return compareFileID(id(a), id(b)) })
+	// Two names of one file (hard links) carry one hash.
+	order = slices.CompactFunc(order, func(a, b int32) bool { return id(a) == id(b) })
+	size := len(cacheMagic) + 4 + len(c.root) + 8 + len(order)*cacheRecord + sha256.Size
+	if size > CacheMaxBytes {
 		// Too many files for the bound: no cache rather than a stale one.
 		_ = os.Remove(c.path)
 		return nil
 	}
-	if err := replaceCacheFile(c.path, out); err != nil {
+	err := writeCacheFile(c.path, func(w io.Writer) error {
+		h := sha256.New()
+		out := io.MultiWriter(w, h)
+		b := make([]byte, 0, 4<<10)
+		b = append(b, cacheMagic...)
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(c.root)))
+		b = append(b, c.root...)
+		b = binary.LittleEndian.AppendUint64(b, uint64(len(order)))
+		for _, i := range order {
+			k, _ := cached(int(i))
+			b = putRecord(b, k, l.recs[i].sum)
+			if len(b) > cap(b)-cacheRecord {
+				if _, err := out.Write(b); err != nil {
+					return err
+				}
+				b = b[:0]
+			}
+		}
+		if _, err := out.Write(b); err != nil {
+			return err
+		}
+		_, err := w.Write(h.Sum(nil))
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	trimCaches(filepath.Dir(c.path), c.path, CacheMaxBytes)
 	return nil
 }
 
-// replaceCacheFile writes data over the file path of the cache folder:
-// under a temporary name first, so that a reader never sees half of it.
+// replaceCacheFile writes data over the file path of the cache folder.
 func replaceCacheFile(path string, data []byte) error {
+	return writeCacheFile(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// writeCacheFile writes what write writes over the file path of the cache
+// folder: under a temporary name first, so that a reader never sees half
+// of it.
+func writeCacheFile(path string, write func(io.Writer) error) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -271,7 +299,11 @@ func replaceCacheFile(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	_, err = tmp.Write(data)
+	bw := bufio.NewWriterSize(tmp, 64<<10)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}

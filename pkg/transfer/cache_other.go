@@ -12,6 +12,9 @@ func stampOf(fileKey) stamp { return stamp{} }
 
 func (f *localFile) stamp() stamp { return stamp{} }
 
-func (e localEntry) key() (fileKey, bool) { return fileKey{}, false }
+func (e localEntry) key(datafile.File) (fileKey, bool) { return fileKey{}, false }
 
 func (l *localRoot) statKey(datafile.File) (fileKey, fileID, bool) { return fileKey{}, fileID{}, false }
+
+// compareFileID has nothing to order: no file is cached here.
+func compareFileID(fileID, fileID) int { return 0 }

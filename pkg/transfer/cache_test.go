@@ -3,13 +3,18 @@
 package transfer
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
 )
@@ -47,9 +52,9 @@ func statFile(t *testing.T, root, rel string) dataset.File {
 func hashWithCache(t *testing.T, root string, files []dataset.File, start time.Time) (*Local, string) {
 	t.Helper()
 	c, note := OpenHashCache(root)
-	l := NewLocal()
+	l := NewLocal(files)
 	l.UseCache(c)
-	if err := l.HashAll(root, files); err != nil {
+	if err := l.HashAll(root); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Save(l, start); err != nil {
@@ -218,9 +223,9 @@ func TestHashCacheCorruptOrForeignIsIgnoredWithANote(t *testing.T) {
 			if !strings.Contains(note, tt.wantNote) || !strings.Contains(note, "hashed again") {
 				t.Errorf("note %q, want it to say %q and that the files are hashed again", note, tt.wantNote)
 			}
-			l := NewLocal()
+			l := NewLocal(files)
 			l.UseCache(c)
-			if err := l.HashAll(root, files); err != nil {
+			if err := l.HashAll(root); err != nil {
 				t.Fatal(err)
 			}
 			if h, cached := l.Counts(); h != 5 || cached != 0 {
@@ -275,3 +280,52 @@ func TestHashCacheFolderIsBounded(t *testing.T) {
 
 // cacheName is a name of the kind OpenHashCache gives a cache file.
 func cacheName(i int) string { return fmt.Sprintf("%032x", i) }
+
+// TestHashCacheFileLayout: the cache Save writes as it goes is the file
+// the layout describes, byte for byte (the magic, the folder, the count,
+// the records by device and inode with one for two names of a file, the
+// SHA-256 of all that), so caches written before still load.
+func TestHashCacheFileLayout(t *testing.T) {
+	t.Setenv(cacheDirEnv, t.TempDir())
+	root, files := cacheDataset(t, 5)
+	if err := os.Link(filepath.Join(root, files[2].Rel), filepath.Join(root, "texts/link.txt")); err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, statFile(t, root, "texts/link.txt"))
+	hashWithCache(t, root, files, later())
+	type rec struct {
+		k   fileKey
+		sum digest
+	}
+	byID := map[fileID]rec{}
+	for _, f := range files {
+		var st unix.Stat_t
+		if err := unix.Lstat(filepath.Join(root, f.Rel), &st); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(root, f.Rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := fileKey{dev: uint64(st.Dev), ino: uint64(st.Ino), size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}
+		byID[fileID{dev: k.dev, ino: k.ino}] = rec{k, sha256.Sum256(b)}
+	}
+	recs := slices.Collect(maps.Values(byID))
+	slices.SortFunc(recs, func(a, b rec) int { return compareFileID(fileID{a.k.dev, a.k.ino}, fileID{b.k.dev, b.k.ino}) })
+	want := append([]byte(cacheMagic), byte(len(root)), byte(len(root)>>8), 0, 0)
+	want = append(want, root...)
+	want = append(want, byte(len(recs)), 0, 0, 0, 0, 0, 0, 0)
+	for _, r := range recs {
+		want = putRecord(want, r.k, r.sum)
+	}
+	sum := sha256.Sum256(want)
+	want = append(want, sum[:]...)
+	c, _ := OpenHashCache(root)
+	got, err := os.ReadFile(c.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 5 || !bytes.Equal(got, want) {
+		t.Errorf("the cache file of %d records differs from its layout:\n got %x\nwant %x", len(recs), got, want)
+	}
+}

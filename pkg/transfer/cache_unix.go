@@ -3,6 +3,7 @@
 package transfer
 
 import (
+	"cmp"
 	"errors"
 	"strings"
 
@@ -11,23 +12,32 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/datafile"
 )
 
-// stamp is the part of a file's cache key that identity does not give.
-type stamp struct{ size, mtime, ctime int64 }
+// stamp is the part of a file's cache key that neither its identity nor
+// the pre-flight's size and mtime give: the ctime. (Every file read is
+// checked to have the size and mtime the pre-flight saw.)
+type stamp struct{ ctime int64 }
 
-func stampOf(k fileKey) stamp { return stamp{size: k.size, mtime: k.mtime, ctime: k.ctime} }
+func stampOf(k fileKey) stamp { return stamp{ctime: k.ctime} }
 
 // stamp is what fstat said as the file was opened.
-func (f *localFile) stamp() stamp {
-	return stamp{size: f.at.Size, mtime: f.at.Mtim.Nano(), ctime: f.at.Ctim.Nano()}
-}
+func (f *localFile) stamp() stamp { return stamp{ctime: f.at.Ctim.Nano()} }
 
-// key is the cache key of the file e was hashed from; false when its
-// times are unknown.
-func (e localEntry) key() (fileKey, bool) {
-	if e.stamp.ctime == 0 {
+// key is the cache key of the file e was hashed from, f as the pre-flight
+// saw it; false when its times are unknown.
+func (e localEntry) key(f datafile.File) (fileKey, bool) {
+	if e.stamp.ctime == 0 || f.ModTime.IsZero() {
 		return fileKey{}, false
 	}
-	return fileKey{dev: e.id.dev, ino: e.id.ino, size: e.stamp.size, mtime: e.stamp.mtime, ctime: e.stamp.ctime}, true
+	return fileKey{dev: e.id.dev, ino: e.id.ino, size: f.Size, mtime: f.ModTime.UnixNano(), ctime: e.stamp.ctime}, true
+}
+
+// compareFileID orders two files as the cache's records are: by device,
+// then inode.
+func compareFileID(a, b fileID) int {
+	if c := cmp.Compare(a.dev, b.dev); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ino, b.ino)
 }
 
 // statKey stats f where it is, without opening it or following a link:

@@ -73,7 +73,7 @@ func MakePlan(files []datafile.File, local *Local, inv Inventory) Plan {
 		}
 		// A file not hashed yet has nothing on the volume to compare with:
 		// it is sent, and hashed as it goes.
-		e, hashed := local.files[f.Rel]
+		_, e, hashed := local.lookup(f.Rel, i)
 		resumed, reused := hashed && inv.Partial.has(f.Rel, e.sum), hashed && inv.Staged.has(f.Rel, e.sum)
 		if (resumed || reused) && prefix {
 			prefix = false
@@ -148,7 +148,7 @@ func (p Plan) writeWire(w io.Writer) (int64, error) {
 	put([]byte(`{"expected":{`))
 	first := true
 	var hexSum [2 * len(digest{})]byte
-	for _, f := range p.files {
+	for i, f := range p.files {
 		if !first {
 			put([]byte{','})
 		}
@@ -156,7 +156,7 @@ func (p Plan) writeWire(w io.Writer) (int64, error) {
 		putString(f.Rel)
 		put([]byte{':', '"'})
 		// A hash not taken yet is left open; it follows the files.
-		if e, ok := p.local.files[f.Rel]; ok {
+		if _, e, ok := p.local.lookup(f.Rel, i); ok {
 			hex.Encode(hexSum[:], e.sum[:])
 			put(hexSum[:])
 		}
@@ -186,8 +186,8 @@ func (p Plan) writeWire(w io.Writer) (int64, error) {
 // listed with the right hash is sent again.
 func replan(files []datafile.File, local *Local, actual *sumTable) Plan {
 	p := Plan{files: files, local: local, Send: []datafile.File{}}
-	for _, f := range files {
-		if e, ok := local.files[f.Rel]; ok && actual.has(f.Rel, e.sum) {
+	for i, f := range files {
+		if _, e, ok := local.lookup(f.Rel, i); ok && actual.has(f.Rel, e.sum) {
 			p.Resumed++
 			continue
 		}

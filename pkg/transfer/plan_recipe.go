@@ -146,8 +146,11 @@ func (p *Plan) planRecipes(root string, lists map[string]*proto.ChunkList, chunk
 	var r *localRoot
 	for _, f := range p.Send {
 		list := lists[f.Rel]
-		e, hashed := p.local.files[f.Rel]
-		if list == nil || f.Size < chunkMin || !hashed {
+		if list == nil || f.Size < chunkMin {
+			continue
+		}
+		_, e, hashed := p.local.lookup(f.Rel, -1)
+		if !hashed {
 			continue
 		}
 		if r == nil {
@@ -209,12 +212,12 @@ const maxKnownArgs = 256
 func knownArgs(root string, files []datafile.File, local *Local, chunkMin int64) []string {
 	var r *localRoot
 	var args []string
-	for _, f := range files {
+	for i, f := range files {
 		if f.Size < chunkMin || len(args) >= 2*maxKnownArgs || proto.CheckRel(f.Rel) != nil {
 			continue
 		}
-		e, ok := local.files[f.Rel]
-		if !ok && local.cache != nil {
+		at, e, ok := local.lookup(f.Rel, i)
+		if !ok && at >= 0 && local.cache != nil {
 			if r == nil {
 				var err error
 				if r, err = openLocalRoot(root); err != nil {
@@ -223,7 +226,7 @@ func knownArgs(root string, files []datafile.File, local *Local, chunkMin int64)
 				defer r.close()
 			}
 			if e, ok = local.fromCache(r, f); ok {
-				local.files[f.Rel] = e
+				local.recs[at] = e
 				local.cached++
 			}
 		}

@@ -52,7 +52,7 @@ func (p *Plan) resumeCut(root string, cut *proto.Cut) error {
 		return nil
 	}
 	var want *fileID
-	if e, ok := p.local.files[f.Rel]; ok {
+	if _, e, ok := p.local.lookup(f.Rel, -1); ok {
 		want = &e.id
 	}
 	r, err := openLocalRoot(root)

@@ -28,15 +28,17 @@ func TestPlanWireDecodesAsThePlan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			local := &Local{files: map[string]localEntry{}}
 			want := proto.Plan{Expected: map[string]string{}, Reuse: tt.reuse}
 			var files []dataset.File
+			for _, rel := range tt.rels {
+				files = append(files, dataset.File{Rel: rel})
+			}
+			local := NewLocal(files)
 			for i, rel := range tt.rels {
 				e := localEntry{sum: sha256.Sum256([]byte(rel))}
 				e.sum[0] = byte(i)
-				local.files[rel] = e
+				local.put(rel, e)
 				want.Expected[rel] = e.sum.hex()
-				files = append(files, dataset.File{Rel: rel})
 			}
 			plan := Plan{files: files, local: local, Reuse: tt.reuse}
 			size, err := plan.writeWire(io.Discard)
@@ -66,11 +68,11 @@ func TestPlanWireDecodesAsThePlan(t *testing.T) {
 // sends exactly the files whose content the volume lacks, in order.
 func TestMakePlan(t *testing.T) {
 	files := []dataset.File{{Rel: "a", Size: 1}, {Rel: "b", Size: 2}, {Rel: "c", Size: 4}, {Rel: "d", Size: 8}}
-	local := &Local{files: map[string]localEntry{}}
+	local := NewLocal(files)
 	for _, f := range files {
-		local.files[f.Rel] = localEntry{sum: sha256.Sum256([]byte(f.Rel))}
+		local.put(f.Rel, localEntry{sum: sha256.Sum256([]byte(f.Rel))})
 	}
-	hexOf := func(rel string) string { return local.files[rel].sum.hex() }
+	hexOf := func(rel string) string { s, _ := local.Sum(rel); return s }
 	tests := []struct {
 		name            string
 		inv             Inventory

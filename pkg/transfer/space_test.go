@@ -27,7 +27,7 @@ func roomFiles() []dataset.File {
 
 func TestRoomNeeded(t *testing.T) {
 	files := roomFiles()
-	local := NewLocal()
+	local := NewLocal(files)
 	// Everything sent: each file in whole blocks and an inode, two folders.
 	all := MakePlan(files, local, Inventory{})
 	r := roomNeeded(all, 4096)
@@ -40,8 +40,8 @@ func TestRoomNeeded(t *testing.T) {
 	}
 	// b.txt reused from the staged copy (a link: a name, no data, no inode),
 	// c.txt resumed from the partial copy (nothing more).
-	local.files["texts/b.txt"] = localEntry{sum: digest{1}}
-	local.files["texts/c.txt"] = localEntry{sum: digest{2}}
+	local.put("texts/b.txt", localEntry{sum: digest{1}})
+	local.put("texts/c.txt", localEntry{sum: digest{2}})
 	some := MakePlan(files, local, Inventory{Staged: tableOf(Sums{"texts/b.txt": digest{1}.hex()}), Partial: tableOf(Sums{"texts/c.txt": digest{2}.hex()})})
 	r = roomNeeded(some, 4096)
 	if r.Inodes != 2+2 || r.Bytes != int64(2+1+4)*4096 {
@@ -57,7 +57,7 @@ func TestRoomOnNetworkVolume(t *testing.T) {
 	for i := range 10000 {
 		files = append(files, dataset.File{Rel: fmt.Sprintf("texts/%05d.txt", i), Size: 1024})
 	}
-	plan := MakePlan(files, NewLocal(), Inventory{})
+	plan := MakePlan(files, NewLocal(files), Inventory{})
 	for _, block := range []int64{1 << 20, 4 << 20} {
 		inv := proto.Message{Space: &proto.Space{FreeBytes: 1 << 30, FreeInodes: -1, BlockSize: block}}
 		if err := checkRoom(plan, inv, "cats"); err != nil {
@@ -72,7 +72,8 @@ func TestRoomOnNetworkVolume(t *testing.T) {
 }
 
 func TestCheckRoomRefusesBeforeSending(t *testing.T) {
-	plan := MakePlan(roomFiles(), NewLocal(), Inventory{})
+	files := roomFiles()
+	plan := MakePlan(files, NewLocal(files), Inventory{})
 	need := roomNeeded(plan, 4096)
 	tests := []struct {
 		name  string

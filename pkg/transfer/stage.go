@@ -158,7 +158,7 @@ func Sync(ctx context.Context, o Options) (*Result, error) {
 			_, partial := vol.Partial.get(rel)
 			return staged || partial
 		}
-		if err := o.Local.hashWhere(o.Root, o.Files, onVolume); err != nil {
+		if err := o.Local.hashWhere(o.Root, onVolume); err != nil {
 			return Plan{}, exitcode.Wrap(exitcode.Local, err)
 		}
 		plan := MakePlan(o.Files, o.Local, vol)

@@ -58,7 +58,7 @@ func (w *world) options(ctx context.Context) Options {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	local := NewLocal()
+	local := NewLocal(ds.Files)
 	if !w.lazy {
 		if local, err = HashFiles(ds.Root, ds.Files); err != nil {
 			w.t.Fatal(err)

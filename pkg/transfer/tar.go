@@ -26,8 +26,8 @@ type tarSource struct {
 	stop <-chan struct{}
 	buf  []byte
 	// streamed are the files hashed only as they were sent, whose hashes
-	// the plan left open.
-	streamed []string
+	// the plan left open: their indexes in local.
+	streamed []int32
 }
 
 // EntryName is the tar name of a staged file: data/ and a path the stage
@@ -83,12 +83,12 @@ func (s *tarSource) writeSums(tw *tar.Writer, now time.Time) error {
 	var hexSum [2 * len(digest{})]byte
 	for start := 0; start < len(s.streamed); start += sumsPerEntry {
 		body = append(body[:0], '{')
-		for i, rel := range s.streamed[start:min(start+sumsPerEntry, len(s.streamed))] {
+		for i, at := range s.streamed[start:min(start+sumsPerEntry, len(s.streamed))] {
 			if i > 0 {
 				body = append(body, ',')
 			}
-			body = proto.AppendJSONString(body, rel)
-			sum := s.local.files[rel].sum
+			body = proto.AppendJSONString(body, s.local.files[at].Rel)
+			sum := s.local.recs[at].sum
 			hex.Encode(hexSum[:], sum[:])
 			body = append(append(append(body, ':', '"'), hexSum[:]...), '"')
 		}
@@ -118,7 +118,11 @@ func (s *tarSource) writeFile(tw *tar.Writer, f datafile.File) error {
 		return exitcode.Wrap(exitcode.Local, err)
 	}
 	var want *fileID
-	e, hashed := s.local.files[f.Rel]
+	// Send follows the order of the files: each is found next to the last.
+	at, e, hashed := s.local.lookup(f.Rel, -1)
+	if at < 0 {
+		return exitcode.Errorf(exitcode.Local, "%s is not among the files listed for the push", f.Source())
+	}
 	if hashed {
 		want = &e.id
 	}
@@ -166,8 +170,8 @@ func (s *tarSource) writeFile(tw *tar.Writer, f datafile.File) error {
 	switch {
 	case !hashed:
 		// Hashed only now: the agent gets the hash after the files.
-		s.local.files[f.Rel] = localEntry{sum: got, id: fh.id, stamp: fh.stamp()}
-		s.streamed = append(s.streamed, f.Rel)
+		s.local.recs[at] = localEntry{sum: got, id: fh.id, stamp: fh.stamp()}
+		s.streamed = append(s.streamed, int32(at))
 	case got != e.sum:
 		return exitcode.Errorf(exitcode.Local, "%s changed during the push (its content differs from the pre-flight's): push again", f.Source())
 	}

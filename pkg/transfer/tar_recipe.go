@@ -22,7 +22,7 @@ func (s *tarSource) writeRecipe(tw *tar.Writer, f datafile.File, rc *recipe) err
 	if err != nil {
 		return exitcode.Wrap(exitcode.Local, err)
 	}
-	e := s.local.files[f.Rel]
+	_, e, _ := s.local.lookup(f.Rel, -1)
 	fh, err := s.root.open(f, &e.id)
 	if err != nil {
 		return err

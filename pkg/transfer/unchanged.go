@@ -103,12 +103,12 @@ func localDigest(files []datafile.File, local *Local, start time.Time) (digest, 
 	}
 	cutoff := start.Add(-racyWindow).UnixNano()
 	d := newFilesDigest(len(files))
-	for _, f := range files {
-		e, ok := local.files[f.Rel]
+	for i, f := range files {
+		_, e, ok := local.lookup(f.Rel, i)
 		if !ok {
 			return digest{}, false
 		}
-		k, ok := e.key()
+		k, ok := e.key(f)
 		if !ok || k.mtime >= cutoff || k.ctime >= cutoff {
 			return digest{}, false
 		}

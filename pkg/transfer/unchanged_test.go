@@ -25,7 +25,7 @@ func (w *world) unchangedPush(cache string) (res *Result, plan Plan, fellBack bo
 	o.Seals, o.Start = OpenSeals(), time.Now().Add(time.Minute)
 	o.Unchanged = CheckUnchanged(o.Root, o.Files, o.Seals, o.Table)
 	if o.Unchanged != nil {
-		o.Local = NewLocal()
+		o.Local = NewLocal(o.Files)
 		o.Fallback = func() { fellBack = true }
 	}
 	o.OnPlan = func(p Plan) { plan = p }
