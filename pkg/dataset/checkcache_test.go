@@ -308,3 +308,70 @@ func firstLabel(t *testing.T, dir string) string {
 	row := strings.Split(strings.Split(string(b), "\n")[1], ",")
 	return row[len(row)-1]
 }
+
+// TestCheckCachePlanted: what is planted under a cache's name in the cache
+// folder (a FIFO, a link to a good cache of the same folder, the cache of
+// another folder copied over it) gives no verdict: every text is read,
+// without waiting on the FIFO, and the check passes.
+func TestCheckCachePlanted(t *testing.T) {
+	pastRacyWindow(t)
+	tests := []struct {
+		name  string
+		plant func(t *testing.T, path, other string)
+	}{
+		{name: "a FIFO", plant: func(t *testing.T, path, _ string) {
+			must(t, os.Remove(path))
+			must(t, unix.Mkfifo(path, 0o600))
+		}},
+		{name: "a link to the cache", plant: func(t *testing.T, path, _ string) {
+			must(t, os.Rename(path, path+".real"))
+			must(t, os.Symlink(path+".real", path))
+		}},
+		{name: "another folder's cache", plant: func(t *testing.T, path, other string) {
+			must(t, os.Rename(other, path))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, dir2, cache := t.TempDir(), t.TempDir(), t.TempDir()
+			for _, d := range []string{dir, dir2} {
+				must(t, fixture.WriteText(d, fixture.TextOptions{Task: "text_classification", Files: 12, Seed: 3}))
+			}
+			if _, err := cachedText(t, "text_classification", dir, cache); err != nil {
+				t.Fatal(err)
+			}
+			mine, err := filepath.Glob(filepath.Join(cache, checkCachePrefix+"*"))
+			must(t, err)
+			if _, err := cachedText(t, "text_classification", dir2, cache); err != nil {
+				t.Fatal(err)
+			}
+			all, err := filepath.Glob(filepath.Join(cache, checkCachePrefix+"*"))
+			must(t, err)
+			if len(mine) != 1 || len(all) != 2 {
+				t.Fatalf("caches %q then %q: want one a folder", mine, all)
+			}
+			other := all[0]
+			if other == mine[0] {
+				other = all[1]
+			}
+			tt.plant(t, mine[0], other)
+			done := make(chan struct{})
+			var ds *Dataset
+			go func() {
+				defer close(done)
+				ds, err = cachedText(t, "text_classification", dir, cache)
+			}()
+			select {
+			case <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("the check waits on what was planted")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ds.Cached != 0 {
+				t.Errorf("%d verdicts from what was planted, want none", ds.Cached)
+			}
+		})
+	}
+}
