@@ -22,7 +22,7 @@ import (
 )
 
 // runAgent runs the agent in-process and returns its messages and exit code.
-func runAgent(t *testing.T, vol string, stdin []byte, args ...string) ([]proto.Message, int) {
+func runAgent(t testing.TB, vol string, stdin []byte, args ...string) ([]proto.Message, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	full := append([]string{args[0], "--root", vol, "--lock", filepath.Join(t.TempDir(), "lock")}, args[1:]...)
@@ -45,7 +45,7 @@ func sum(b []byte) string {
 }
 
 // stream builds what the plugin sends: the plan, the files, the commit.
-func stream(t *testing.T, files map[string]string, extra func(tw *tar.Writer)) []byte {
+func stream(t testing.TB, files map[string]string, extra func(tw *tar.Writer)) []byte {
 	t.Helper()
 	plan := proto.Plan{Expected: map[string]string{}}
 	for rel, content := range files {
@@ -250,7 +250,7 @@ func TestExclusiveStopsAnEarlierAgent(t *testing.T) {
 	}
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

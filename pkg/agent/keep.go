@@ -182,8 +182,17 @@ func (s *stager) keepConfirmed(plan *planTable) (kept, error) {
 }
 
 // keptInPlace confirms, at the swap, that the table's folder is still the
-// one checked, and marks it as pushed again.
+// one checked, and marks it as pushed again. A copy the inventory
+// confirmed is walked again first: its check ran before the plugin made
+// its plan, and a file written, swapped or added on the volume since then
+// would be reported kept (a plan that names its files had its walk after
+// the plan arrived, as late as this one).
 func (s *stager) keptInPlace(k kept) error {
+	if s.confirmed != nil {
+		if again, _, ok := s.checkSealed(s.sealed); !ok || again != k {
+			return failf(proto.KindSwap, "%s/%s/%s changed on the volume while the push checked it (another push or workload): push again, the next push sends what differs", s.root, proto.StagingDir, s.table)
+		}
+	}
 	t, err := s.staging.openDir(s.table)
 	var st unix.Stat_t
 	if err == nil && unix.Fstat(t.fd, &st) == nil && st.Dev == k.dev && st.Ino == k.ino {

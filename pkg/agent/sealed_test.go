@@ -3,8 +3,12 @@
 package agent
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,6 +120,74 @@ func TestSealedPlanNeedsTheConfirmation(t *testing.T) {
 				if got := string(mustReadFile(t, filepath.Join(table, rel))); got != content {
 					t.Errorf("%s holds %q, want %q", rel, got, content)
 				}
+			}
+		})
+	}
+}
+
+// onFirstRead runs change as the agent first reads its stdin (the plan,
+// after it sent the inventory), then reads stdin.
+type onFirstRead struct {
+	change func()
+	r      io.Reader
+}
+
+func (o *onFirstRead) Read(p []byte) (int, error) {
+	if o.change != nil {
+		o.change()
+		o.change = nil
+	}
+	return o.r.Read(p)
+}
+
+// TestSealedKeepRefusesACopyChangedAfterTheInventory: the staged copy
+// changed on the volume after the inventory confirmed it and before the
+// plan that keeps it arrived (a file written in place with its mtime put
+// back, a file swapped by rename, a file added) is not reported kept.
+func TestSealedKeepRefusesACopyChangedAfterTheInventory(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		change func(t *testing.T, table string)
+	}{
+		{"written in place", func(t *testing.T, table string) {
+			p := filepath.Join(table, "images", "1.png")
+			st, err := os.Stat(p)
+			must(t, err)
+			time.Sleep(10 * time.Millisecond)
+			must(t, os.WriteFile(p, []byte("PNG-ONE"), 0o644))
+			must(t, os.Chtimes(p, st.ModTime(), st.ModTime()))
+		}},
+		{"swapped by rename", func(t *testing.T, table string) {
+			p := filepath.Join(table, "images", "1.png")
+			st, err := os.Stat(p)
+			must(t, err)
+			must(t, os.WriteFile(p+".new", []byte("PNG-ONE"), 0o644))
+			must(t, os.Chtimes(p+".new", st.ModTime(), st.ModTime()))
+			must(t, os.Rename(p+".new", p))
+		}},
+		{"a file added", func(t *testing.T, table string) {
+			must(t, os.WriteFile(filepath.Join(table, "images", "3.png"), []byte("planted"), 0o644))
+		}},
+	} {
+		t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
+			vol := t.TempDir()
+			seal := pushFirst(t, vol)
+			table := filepath.Join(vol, proto.StagingDir, "cats")
+			in := &onFirstRead{change: func() { c.change(t, table) }, r: bytes.NewReader(planStream(t, sealedPlan(seal, 3), nil))}
+			var out, errb bytes.Buffer
+			code := Main([]string{proto.CmdStage, "--root", vol, "--lock", filepath.Join(t.TempDir(), "lock"),
+				"--table", "cats", "--nonce", "n2", "--sealed", seal, "--sealed-files", "3"}, in, &out, &errb)
+			var msgs []proto.Message
+			for dec := json.NewDecoder(&out); dec.More(); {
+				var m proto.Message
+				must(t, dec.Decode(&m))
+				msgs = append(msgs, m)
+			}
+			if len(msgs) == 0 || msgs[0].T != proto.MsgInventory || msgs[0].Sealed != 3 {
+				t.Fatalf("the inventory did not confirm the copy before the change: %+v", msgs)
+			}
+			if end := last(msgs); end.Kept || code == 0 {
+				t.Errorf("exit %d, %+v: the copy changed after the inventory was reported kept", code, end)
 			}
 		})
 	}

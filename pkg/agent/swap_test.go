@@ -275,7 +275,7 @@ func TestHardLinkInTheStagedCopyIsNotReused(t *testing.T) {
 }
 
 // planStream is a stream with the given plan, the files given, the commit.
-func planStream(t *testing.T, plan proto.Plan, files map[string]string) []byte {
+func planStream(t testing.TB, plan proto.Plan, files map[string]string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
 )
@@ -227,5 +228,150 @@ func TestCheckCacheTrim(t *testing.T) {
 	want := []string{"0123456789abcdef0123456789abcdef", checkCachePrefix + "new", "staged-seals"}
 	if diff := cmp.Diff(want, left); diff != "" {
 		t.Errorf("left in the cache folder (-want +got):\n%s", diff)
+	}
+}
+
+// TestCheckCacheAttacks: after every text's verdict was cached, a text
+// replaced by a link or a FIFO, a labels.csv that now names a text that
+// is not there or gives a row no label, and a token_classification row
+// whose tags no longer match the cached word count are each still found.
+func TestCheckCacheAttacks(t *testing.T) {
+	pastRacyWindow(t)
+	tests := []struct {
+		name, task string
+		change     func(t *testing.T, dir string)
+		want       string
+	}{
+		{name: "a text replaced by a link", change: func(t *testing.T, dir string) {
+			p := filepath.Join(dir, "texts", "t_00005.txt")
+			must(t, os.Rename(p, filepath.Join(dir, "elsewhere.txt")))
+			must(t, os.Symlink(filepath.Join(dir, "elsewhere.txt"), p))
+		}, want: "t_00005.txt"},
+		{name: "a text replaced by a FIFO", change: func(t *testing.T, dir string) {
+			p := filepath.Join(dir, "texts", "t_00005.txt")
+			must(t, os.Remove(p))
+			must(t, unix.Mkfifo(p, 0o644))
+		}, want: "t_00005.txt"},
+		{name: "labels.csv names a text not there", change: func(t *testing.T, dir string) {
+			appendLine(t, filepath.Join(dir, "labels.csv"), "t_99999.txt,"+firstLabel(t, dir))
+		}, want: "t_99999.txt"},
+		{name: "tags that no longer match the cached words", task: "token_classification", change: func(t *testing.T, dir string) {
+			p := filepath.Join(dir, "labels.csv")
+			b, err := os.ReadFile(p)
+			must(t, err)
+			lines := strings.Split(string(b), "\n")
+			lines[1] += " O"
+			must(t, os.WriteFile(p, []byte(strings.Join(lines, "\n")), 0o644))
+		}, want: "t_00000.txt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			task := tt.task
+			if task == "" {
+				task = "text_classification"
+			}
+			dir, cache := t.TempDir(), t.TempDir()
+			must(t, fixture.WriteText(dir, fixture.TextOptions{Task: task, Files: 12, Seed: 3}))
+			cached := 0
+			for range 2 {
+				ds, err := cachedText(t, task, dir, cache)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cached = ds.Cached
+			}
+			if cached != 12 {
+				t.Fatalf("%d verdicts cached before the change, want 12", cached)
+			}
+			tt.change(t, dir)
+			_, err := cachedText(t, task, dir, cache)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("check = %v, want a problem naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func appendLine(t *testing.T, p, line string) {
+	t.Helper()
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	must(t, err)
+	_, err = f.WriteString(line + "\n")
+	must(t, err)
+	must(t, f.Close())
+}
+
+func firstLabel(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "labels.csv"))
+	must(t, err)
+	row := strings.Split(strings.Split(string(b), "\n")[1], ",")
+	return row[len(row)-1]
+}
+
+// TestCheckCachePlanted: what is planted under a cache's name in the cache
+// folder (a FIFO, a link to a good cache of the same folder, the cache of
+// another folder copied over it) gives no verdict: every text is read,
+// without waiting on the FIFO, and the check passes.
+func TestCheckCachePlanted(t *testing.T) {
+	pastRacyWindow(t)
+	tests := []struct {
+		name  string
+		plant func(t *testing.T, path, other string)
+	}{
+		{name: "a FIFO", plant: func(t *testing.T, path, _ string) {
+			must(t, os.Remove(path))
+			must(t, unix.Mkfifo(path, 0o600))
+		}},
+		{name: "a link to the cache", plant: func(t *testing.T, path, _ string) {
+			must(t, os.Rename(path, path+".real"))
+			must(t, os.Symlink(path+".real", path))
+		}},
+		{name: "another folder's cache", plant: func(t *testing.T, path, other string) {
+			must(t, os.Rename(other, path))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, dir2, cache := t.TempDir(), t.TempDir(), t.TempDir()
+			for _, d := range []string{dir, dir2} {
+				must(t, fixture.WriteText(d, fixture.TextOptions{Task: "text_classification", Files: 12, Seed: 3}))
+			}
+			if _, err := cachedText(t, "text_classification", dir, cache); err != nil {
+				t.Fatal(err)
+			}
+			mine, err := filepath.Glob(filepath.Join(cache, checkCachePrefix+"*"))
+			must(t, err)
+			if _, err := cachedText(t, "text_classification", dir2, cache); err != nil {
+				t.Fatal(err)
+			}
+			all, err := filepath.Glob(filepath.Join(cache, checkCachePrefix+"*"))
+			must(t, err)
+			if len(mine) != 1 || len(all) != 2 {
+				t.Fatalf("caches %q then %q: want one a folder", mine, all)
+			}
+			other := all[0]
+			if other == mine[0] {
+				other = all[1]
+			}
+			tt.plant(t, mine[0], other)
+			done := make(chan struct{})
+			var ds *Dataset
+			go func() {
+				defer close(done)
+				ds, err = cachedText(t, "text_classification", dir, cache)
+			}()
+			select {
+			case <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("the check waits on what was planted")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ds.Cached != 0 {
+				t.Errorf("%d verdicts from what was planted, want none", ds.Cached)
+			}
+		})
 	}
 }
