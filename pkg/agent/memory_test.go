@@ -11,17 +11,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tracebloc/kubectl-tracebloc/internal/heaptest"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/agenttest/deeptree"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 )
@@ -271,35 +268,15 @@ func TestStageHeapPerFile(t *testing.T) {
 	vol := t.TempDir()
 	defer debug.SetGCPercent(debug.SetGCPercent(10))
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
-	heap := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	read := func() uint64 { metrics.Read(heap); return heap[0].Value.Uint64() }
-	runtime.GC()
-	before := read()
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			if v := read(); v > peak.Load() {
-				peak.Store(v)
-			}
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	msgs, code := runAgent(t, vol, in, proto.CmdStage, "--table", "texts", "--nonce", "n")
-	close(done)
-	<-sampled
+	var msgs []proto.Message
+	var code int
+	peak := heaptest.PeakAbove(heaptest.HeapObjects, func() {
+		msgs, code = runAgent(t, vol, in, proto.CmdStage, "--table", "texts", "--nonce", "n")
+	})
 	if code != 0 || last(msgs).T != proto.MsgSwapped {
 		t.Fatalf("push: exit %d, %+v", code, last(msgs))
 	}
-	per := (int64(peak.Load()) - int64(before)) / n
+	per := peak / n
 	t.Logf("heap at its peak: %d bytes a file over %d files", per, n)
 	if per > heapBytesPerFile {
 		t.Errorf("a stage round kept %d bytes a file on the heap, bound %d: a million files would not fit the stage Pod", per, heapBytesPerFile)

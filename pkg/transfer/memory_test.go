@@ -10,11 +10,9 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
-	"sync/atomic"
 	"testing"
-	"time"
 
+	"github.com/tracebloc/kubectl-tracebloc/internal/heaptest"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/agent/proto"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/podexec"
 )
@@ -49,51 +47,28 @@ func (r inventoryRunner) Run(_ context.Context, _ []string, _ io.Reader, stdout,
 // plugin reads an inventory of n files into its tables, as a push does.
 func inventoryPeak(t *testing.T, n int) int64 {
 	t.Helper()
-	heap := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	read := func() uint64 { metrics.Read(heap); return heap[0].Value.Uint64() }
-	runtime.GC()
-	before := read()
-	var peak atomic.Uint64
-	done, sampled := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(sampled)
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			if v := read(); v > peak.Load() {
-				peak.Store(v)
-			}
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
 	staged := &sumTable{}
 	got := false
-	a := &podexec.RemoteAgent{Runner: inventoryRunner{n: n}, Path: "agent"}
-	err := a.RunSums(context.Background(), nil, nil, func(m proto.Message) {
-		got = got || m.T == proto.MsgInventory
-		// The plan is made here: the table is sorted and read.
-		if _, ok := staged.get("texts/r0000000.txt"); !ok && n > 0 {
-			t.Errorf("the inventory's first file is missing")
-		}
-	}, func(field, rel, sum string) {
-		if field == "staged" {
-			staged.add(rel, sum)
-		}
-	}, nil)
-	if v := read(); v > peak.Load() {
-		peak.Store(v)
-	}
-	close(done)
-	<-sampled
+	var err error
+	peak := heaptest.PeakAbove(heaptest.HeapObjects, func() {
+		a := &podexec.RemoteAgent{Runner: inventoryRunner{n: n}, Path: "agent"}
+		err = a.RunSums(context.Background(), nil, nil, func(m proto.Message) {
+			got = got || m.T == proto.MsgInventory
+			// The plan is made here: the table is sorted and read.
+			if _, ok := staged.get("texts/r0000000.txt"); !ok && n > 0 {
+				t.Errorf("the inventory's first file is missing")
+			}
+		}, func(field, rel, sum string) {
+			if field == "staged" {
+				staged.add(rel, sum)
+			}
+		}, nil)
+	})
 	if err != nil || !got || staged.count() != n {
 		t.Fatalf("inventory of %d files: %v, message %v, %d files read", n, err, got, staged.count())
 	}
 	runtime.KeepAlive(staged)
-	return int64(peak.Load()) - int64(before)
+	return peak
 }
 
 // inventoryBytesPerFile bounds what reading the inventory adds to the
