@@ -47,17 +47,7 @@ func TestCheckCache(t *testing.T) {
 	}
 	name := entries[0].Name()
 	path := filepath.Join(dir, "texts", name)
-	info, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body[0] = 0xff
-	must(t, os.WriteFile(path, body, 0o644))
-	must(t, os.Chtimes(path, info.ModTime(), info.ModTime()))
+	editKeepingMtime(t, path, func(b []byte) []byte { b[0] = 0xff; return b })
 	r, n := dryRun("after the edit")
 	if want := "texts/" + name + " line 1 is not valid UTF-8"; r.code != 3 || !strings.Contains(r.stdout+r.stderr, want) {
 		t.Errorf("after a same-size edit with the mtime put back: exit %d, want 3 naming %q\n%s", r.code, want, r)

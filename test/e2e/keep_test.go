@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -99,21 +98,7 @@ func TestUnchangedRepushKeepsTheStagedCopy(t *testing.T) {
 
 	// The local side: a file written with its mtime put back.
 	local := filepath.Join(dir, filepath.FromSlash(victim))
-	st, err := os.Stat(local)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(local)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[0] ^= 1
-	if err := os.WriteFile(local, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(local, st.ModTime(), st.ModTime()); err != nil {
-		t.Fatal(err)
-	}
+	editKeepingMtime(t, local, func(b []byte) []byte { b[0] ^= 1; return b })
 	edited := push("re-push after a local file was written, its mtime put back")
 	if c := edited.Transfer; c.Kept || c.SentFiles != 1 {
 		t.Errorf("after the local edit: %+v, want the edited file sent and a new copy", *c)
