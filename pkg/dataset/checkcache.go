@@ -412,6 +412,27 @@ func (c *checkCache) close() error {
 
 // trimCheckCaches removes the check caches of dir written longest ago
 // until the rest take at most limit bytes; keep stays.
+// checkCacheFamily starts every check cache, whatever its version.
+const checkCacheFamily = "kubectl-tracebloc check cache v"
+
+// isCheckCache tells whether the file at path starts as a check cache
+// does (or, when empty may be, holds nothing: a cache stopped before it
+// wrote a byte). It is opened without following a link or waiting on a
+// FIFO.
+func isCheckCache(path string, empty bool) bool {
+	f, err := os.OpenFile(path, os.O_RDONLY|openNoFollow, 0)
+	if err != nil {
+		return false
+	}
+	defer func() { _ = f.Close() }()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return false
+	}
+	head := make([]byte, len(checkCacheFamily))
+	n, _ := io.ReadFull(f, head)
+	return string(head[:n]) == checkCacheFamily || (empty && n == 0)
+}
+
 func trimCheckCaches(dir, keep string, limit int64) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -429,15 +450,18 @@ func trimCheckCaches(dir, keep string, limit int64) {
 		if err != nil || !info.Mode().IsRegular() {
 			continue
 		}
-		if strings.HasPrefix(e.Name(), checkCacheTemp) && time.Since(info.ModTime()) > time.Hour {
+		p := filepath.Join(dir, e.Name())
+		if strings.HasPrefix(e.Name(), checkCacheTemp) && time.Since(info.ModTime()) > time.Hour && isCheckCache(p, true) {
 			// Left by a check that was stopped while it wrote.
-			_ = os.Remove(filepath.Join(dir, e.Name()))
+			_ = os.Remove(p)
 			continue
 		}
-		if !strings.HasPrefix(e.Name(), checkCachePrefix) {
+		// The folder may be shared with the user's own files: only what
+		// starts as a check cache of some version is counted or removed.
+		if !strings.HasPrefix(e.Name(), checkCachePrefix) || !isCheckCache(p, false) {
 			continue
 		}
-		all = append(all, cached{filepath.Join(dir, e.Name()), info.Size(), info.ModTime()})
+		all = append(all, cached{p, info.Size(), info.ModTime()})
 		total += info.Size()
 	}
 	slices.SortFunc(all, func(a, b cached) int { return a.at.Compare(b.at) })

@@ -207,13 +207,24 @@ func TestCheckCacheSkipsRecentFiles(t *testing.T) {
 
 // TestCheckCacheTrim: past the bound, the caches checked longest ago go,
 // and a half-written one left by a stopped check is removed once old;
-// other files of the folder stay.
+// other files of the folder stay, even under a name a cache could have
+// (the folder may be shared: TRACEBLOC_CACHE_DIR).
 func TestCheckCacheTrim(t *testing.T) {
 	dir := t.TempDir()
 	long := time.Now().Add(-2 * time.Hour)
-	for i, name := range []string{checkCachePrefix + "old", checkCachePrefix + "new", checkCacheTemp + "1", "0123456789abcdef0123456789abcdef", "staged-seals"} {
-		p := filepath.Join(dir, name)
-		writeFile(t, p, strings.Repeat("x", 100))
+	cache := checkCacheMagic + strings.Repeat("x", 100-len(checkCacheMagic))
+	for i, f := range []struct{ name, body string }{
+		{checkCachePrefix + "old", cache},
+		{checkCachePrefix + "new", cache},
+		{checkCacheTemp + "1", cache},
+		{checkCacheTemp + "2", ""},
+		{checkCacheTemp + "3", "the user's own notes"},
+		{checkCachePrefix + "notes.txt", strings.Repeat("the user's own notes ", 20)},
+		{"0123456789abcdef0123456789abcdef", strings.Repeat("x", 100)},
+		{"staged-seals", strings.Repeat("x", 100)},
+	} {
+		p := filepath.Join(dir, f.name)
+		writeFile(t, p, f.body)
 		if i != 1 {
 			must(t, os.Chtimes(p, long, long))
 		}
@@ -225,7 +236,7 @@ func TestCheckCacheTrim(t *testing.T) {
 	for _, e := range entries {
 		left = append(left, e.Name())
 	}
-	want := []string{"0123456789abcdef0123456789abcdef", checkCachePrefix + "new", "staged-seals"}
+	want := []string{checkCacheTemp + "3", "0123456789abcdef0123456789abcdef", checkCachePrefix + "new", checkCachePrefix + "notes.txt", "staged-seals"}
 	if diff := cmp.Diff(want, left); diff != "" {
 		t.Errorf("left in the cache folder (-want +got):\n%s", diff)
 	}

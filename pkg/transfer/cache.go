@@ -102,6 +102,10 @@ func OpenHashCache(root string) (c *HashCache, note string) {
 	return c, ""
 }
 
+// beforeCacheOpen, when tests set it, runs between readCacheFile's stat
+// and its open.
+var beforeCacheOpen func(path string)
+
 // readCacheFile reads the cache folder's file path whole when it is a
 // regular file of at most limit bytes. It is looked at before it is
 // opened: opening a FIFO planted under that name would wait for a writer,
@@ -114,7 +118,12 @@ func readCacheFile(path string, limit int64) ([]byte, error) {
 	if !pre.Mode().IsRegular() || pre.Size() > limit {
 		return nil, fmt.Errorf("not a regular file of at most %d bytes", limit)
 	}
-	f, err := os.Open(path)
+	if beforeCacheOpen != nil {
+		beforeCacheOpen(path)
+	}
+	// Without blocking: a FIFO put in the file's place since the stat
+	// would hold an open for reading until someone writes to it.
+	f, err := os.OpenFile(path, os.O_RDONLY|openNonblock, 0)
 	if err != nil {
 		return nil, err
 	}

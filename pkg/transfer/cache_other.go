@@ -4,6 +4,9 @@ package transfer
 
 import "github.com/tracebloc/kubectl-tracebloc/pkg/datafile"
 
+// openNonblock is not needed here: no FIFO has a cache file's name.
+const openNonblock = 0
+
 // stamp is empty here: without a change time the cache could not tell a
 // file whose mtime was put back, so nothing is cached.
 type stamp struct{}

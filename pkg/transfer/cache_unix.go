@@ -12,6 +12,10 @@ import (
 	"github.com/tracebloc/kubectl-tracebloc/pkg/datafile"
 )
 
+// openNonblock opens a cache file without waiting for a writer, should
+// it be a FIFO.
+const openNonblock = unix.O_NONBLOCK
+
 // stamp is the part of a file's cache key that neither its identity nor
 // the pre-flight's size and mtime give: the ctime. (Every file read is
 // checked to have the size and mtime the pre-flight saw.)

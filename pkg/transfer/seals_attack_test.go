@@ -75,3 +75,33 @@ func TestSealsIgnoreAnOversizedFile(t *testing.T) {
 		t.Errorf("the seals file after a record holds %d bytes, want only the new line", len(b))
 	}
 }
+
+// TestCacheFileSwappedForAFIFOAfterItsStat: a seals file or hash cache
+// that is a regular file when looked at and a FIFO when opened (swapped
+// in between) is ignored at once, not waited on for a writer.
+func TestCacheFileSwappedForAFIFOAfterItsStat(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv(cacheDirEnv, dir)
+	swap := func(path string) {
+		must(t, os.Remove(path))
+		must(t, unix.Mkfifo(path, 0o600))
+	}
+	beforeCacheOpen = swap
+	t.Cleanup(func() { beforeCacheOpen = nil })
+
+	must(t, os.WriteFile(filepath.Join(dir, sealsFile), []byte("cats seal\n"), 0o600))
+	returnsWithin(t, 3*time.Second, "Seals.Known on a file swapped for a FIFO", func() {
+		if OpenSeals().Known("cats", "seal") {
+			t.Error("the seal of a file swapped for a FIFO was trusted")
+		}
+	})
+
+	root := t.TempDir()
+	c, _ := OpenHashCache(root)
+	must(t, os.WriteFile(c.path, []byte(cacheMagic), 0o600))
+	returnsWithin(t, 3*time.Second, "OpenHashCache on a file swapped for a FIFO", func() {
+		if c, note := OpenHashCache(root); c == nil || note == "" {
+			t.Errorf("the hash cache swapped for a FIFO was not reported as ignored (note %q)", note)
+		}
+	})
+}
