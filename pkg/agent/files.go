@@ -122,20 +122,60 @@ func walkEach(d *dir, odd func(parent *dir, name, rel string, st *unix.Stat_t), 
 		if enter != nil {
 			enter(n, len(names))
 		}
-		for _, m := range names {
-			mst, err := sub.stat(m)
-			if err != nil {
-				continue
-			}
+		statEach(sub, names, func(m string, mst *unix.Stat_t) {
 			if isFile(mst) {
 				file(n, m, infoOf(mst))
 			} else if odd != nil {
 				odd(sub, m, n+"/"+m, mst)
 			}
-		}
+		})
 		sub.close()
 	}
 	return nil
+}
+
+// Stats of a big folder are taken by several workers at once, a batch at
+// a time: on a volume whose inodes are not cached (a million files, or a
+// Pod whose memory limit the kernel reclaims them to stay under) each
+// stat may wait for a read, and reads in flight together take less time
+// than one after another (a million stats of a cold folder: 8.5 s one at a
+// time, 6.1 s by eight workers; 3.0 and 1.9 s cached).
+const (
+	statWorkers = 8
+	statBatch   = 4096
+)
+
+// statEach stats each of names in d (without following a link) and
+// passes the ones that exist to each, in the order of names.
+func statEach(d *dir, names []string, each func(name string, st *unix.Stat_t)) {
+	if len(names) < 2*statBatch {
+		for _, m := range names {
+			if st, err := d.stat(m); err == nil {
+				each(m, st)
+			}
+		}
+		return
+	}
+	stats := make([]unix.Stat_t, statBatch)
+	ok := make([]bool, statBatch)
+	for len(names) > 0 {
+		batch := names[:min(len(names), statBatch)]
+		names = names[len(batch):]
+		var wg sync.WaitGroup
+		for w := range statWorkers {
+			wg.Go(func() {
+				for i := w; i < len(batch); i += statWorkers {
+					ok[i] = unix.Fstatat(d.fd, batch[i], &stats[i], unix.AT_SYMLINK_NOFOLLOW) == nil
+				}
+			})
+		}
+		wg.Wait()
+		for i, m := range batch {
+			if ok[i] {
+				each(m, &stats[i])
+			}
+		}
+	}
 }
 
 // hashRel hashes the regular file rel under d, returning its sum and stat.
