@@ -164,13 +164,14 @@ func pushTimed(b *testing.B, dir, table string, extra ...string) run {
 // copies) aside in a trash folder on the volume, to be deleted by
 // emptyTrash between measurements. Deleting tens of thousands of files
 // right before a run would bill that run for it: ext4 without a journal
-// (this volume's) skips inodes freed in the last minute when it allocates,
-// so creating files right after a mass delete is several times slower, for
-// either workflow. Each call sets
+// (this volume's) skips inodes freed in the last minutes when it allocates,
+// so creating files right after a mass delete is up to several times
+// slower, for either workflow (emptyTrash, afterDeletes). Each call sets
 // aside into a folder of its own (the Pod's date has no %N: two calls in
 // one second would share one, and the second mv of a table would fail).
 func clearStaged(b *testing.B, tables ...string) {
 	b.Helper()
+	defer afterDeletes(b)
 	for _, t := range tables {
 		out, err := exec.Command(kubectlBin, "--kubeconfig", kubeconfig, "exec", "-n", ns, readerPod, "--", "sh", "-c",
 			`mkdir -p /data/shared/.bench-trash && trash=$(mktemp -d /data/shared/.bench-trash/c.XXXXXX) && for p in "$1/$2" "$1/.$2.manifest" "$1/.partial-$2" /data/shared/bench-manual-*; do if [ -e "$p" ]; then mv "$p" "$trash/"; fi; done`,
@@ -190,12 +191,43 @@ func emptyTrash(b *testing.B) {
 	}
 	// The next measurement would pay for the inodes just freed (see
 	// clearStaged): ext4 passes over an inode deleted less than 60 s ago,
-	// or 360 s while its inode table block is not yet written back. Write
-	// everything back, then wait the minute out.
+	// or 360 s while its inode table block is not yet written back, and
+	// the files a push creates dirty those blocks again. Measured: a first
+	// push of 1 000 000 texts took 98-110 s on a quiet volume and 195-244 s
+	// within minutes of the deletion of a million staged files (the same
+	// build, three times each). Write everything back and note the time:
+	// the next measurement waits the six minutes out (afterDeletes).
 	if out, err := exec.Command("sync").CombinedOutput(); err != nil {
 		b.Fatalf("sync: %v %s", err, out)
 	}
-	time.Sleep(61 * time.Second)
+	if err := os.WriteFile(deletedMark(), []byte(time.Now().UTC().Format(time.RFC3339)), 0o644); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// deletedMark holds the time the trash was last emptied.
+func deletedMark() string { return filepath.Join(os.TempDir(), "tracebloc-bench", ".trash-emptied") }
+
+// inodeQuarantine is how long ext4 without a journal passes over an inode
+// freed while its inode table block is dirty.
+const inodeQuarantine = 6*time.Minute + 10*time.Second
+
+// afterDeletes waits until the last emptying of the trash is
+// inodeQuarantine old, so a measurement does not pay for it.
+func afterDeletes(b *testing.B) {
+	b.Helper()
+	raw, err := os.ReadFile(deletedMark())
+	if err != nil {
+		return
+	}
+	at, err := time.Parse(time.RFC3339, strings.TrimSpace(string(raw)))
+	if err != nil {
+		return
+	}
+	if wait := time.Until(at.Add(inodeQuarantine)); wait > 0 {
+		b.Logf("waiting %s: the trash was emptied at %s, and inodes freed within six minutes slow file creation", wait.Round(time.Second), at.Format(time.TimeOnly))
+		time.Sleep(wait)
+	}
 }
 
 func bulkBench(b *testing.B) string {
