@@ -64,6 +64,6 @@ func BenchmarkMillionTexts(b *testing.B) {
 	record(millionSection, "")
 	record(millionSection, "Every staged file checked from the reader Pod (one SHA-256 over the sorted `sha256sum` lines of the staged copy vs the local files). "+
 		"The unchanged re-push keeps the staged copy in place: the agent checks a stat walk of it against its sealed manifest instead of linking, hashing and swapping every file. "+
-		"Nothing was deleted on the volume's filesystem in the six minutes before (ext4 without a journal passes over inodes freed that recently: a first push of 1 000 000 texts took 195-244 s within minutes of a mass delete).")
+		"Each measurement waits until the bench's last deletion on the volume is six minutes old (ext4 without a journal passes over inodes freed that recently: a first push of 1 000 000 texts took 195-244 s within minutes of a mass delete).")
 	record(millionSection, "")
 }
