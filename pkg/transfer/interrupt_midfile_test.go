@@ -5,6 +5,7 @@ package transfer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/tracebloc/kubectl-tracebloc/pkg/agent"
@@ -16,18 +17,22 @@ import (
 // on its way ends the stream within a buffer, not at the file's end (a
 // 4 GiB CSV at 100 Mbit/s kept sending until the drain clock cut it, ten
 // seconds on); the next push continues the file from the last byte that
-// arrived, and the staged copy is exact.
+// arrived, and the staged copy is exact (also when the file was to be
+// hashed only as it went: a first push).
 func TestStageInterruptInsideABigFileStopsThere(t *testing.T) {
-	for _, compress := range []string{CompressNever, CompressAlways} {
-		t.Run(compress, func(t *testing.T) {
+	for _, tc := range []struct {
+		compress string
+		lazy     bool
+	}{{CompressNever, false}, {CompressAlways, false}, {CompressNever, true}} {
+		t.Run(fmt.Sprintf("%s/lazy=%v", tc.compress, tc.lazy), func(t *testing.T) {
 			defer agent.SetCheckpoints(16<<10, 0)()
-			w := &world{t: t, local: t.TempDir(), volume: t.TempDir()}
+			w := &world{t: t, local: t.TempDir(), volume: t.TempDir(), lazy: tc.lazy}
 			w.runner = &agenttest.Runner{Volume: w.volume}
 			must(t, fixture.Write(w.local, fixture.Options{Images: 3, Width: 700, Height: 700, Ext: ".png", Noise: true}))
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			o := w.options(ctx)
-			o.Compress = compress
+			o.Compress = tc.compress
 			// Ctrl-C a quarter into the second file.
 			at := o.Files[0].Size + o.Files[1].Size/4
 			var sent, after int64
