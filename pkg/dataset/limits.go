@@ -23,8 +23,13 @@ func (l Limits) over(total int64) (string, bool) {
 	if l.MaxTotalBytes <= 0 || total <= l.MaxTotalBytes {
 		return "", false
 	}
+	have, limit := HumanBytes(total), HumanBytes(l.MaxTotalBytes)
+	if have == limit {
+		// Over by less than the rounding: the bytes say by how much.
+		have, limit = fmt.Sprintf("%s (%d bytes)", have, total), fmt.Sprintf("%s (%d bytes)", limit, l.MaxTotalBytes)
+	}
 	return fmt.Sprintf("the dataset holds %s, over the --max-size cap of %s: push a smaller dataset, split it into several tables, or raise --max-size",
-		HumanBytes(total), HumanBytes(l.MaxTotalBytes)), true
+		have, limit), true
 }
 
 // CrowdedFolder is how many files one folder may hold before a push warns:

@@ -55,3 +55,16 @@ func TestCrowdedFolders(t *testing.T) {
 		t.Fatalf("notes = %q, want one for texts/ alone (images/ holds exactly the limit)", notes)
 	}
 }
+
+// TestOverTheCapByLessThanItsRounding: a dataset over the cap by less than
+// what the sizes are rounded to names both in bytes ("holds 106.6 MiB, over
+// the cap of 106.6 MiB" read as no reason at all).
+func TestOverTheCapByLessThanItsRounding(t *testing.T) {
+	msg, over := Limits{MaxTotalBytes: 111789496}.over(111789497)
+	if !over || !strings.Contains(msg, "111789497 bytes") || !strings.Contains(msg, "111789496 bytes") {
+		t.Errorf("over = %v, message %q, want both sizes in bytes", over, msg)
+	}
+	if msg, _ := (Limits{MaxTotalBytes: 1 << 30}).over(2 << 30); strings.Contains(msg, "bytes)") {
+		t.Errorf("message %q gives bytes where the rounded sizes differ", msg)
+	}
+}

@@ -60,7 +60,7 @@ func fail(r *Report, err error) {
 // preflight (no cluster), connect (kubeconfig, release, volume, what the run
 // and the permissions need), stage, ingest.
 func run(ctx context.Context, o Options, r *Report) error {
-	ds, err := preflight(o, r)
+	ds, err := preflight(ctx, o, r)
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func run(ctx context.Context, o Options, r *Report) error {
 // preflight is every check that needs no cluster: the table, the spec
 // against its schema, then the dataset for its task. It fills the report's
 // dataset and spec.
-func preflight(o Options, r *Report) (*dataset.Dataset, error) {
+func preflight(ctx context.Context, o Options, r *Report) (*dataset.Dataset, error) {
 	// The table name, before any path is built from it (the command
 	// checked it already; a caller filling Options itself may not have).
 	if err := spec.ValidateTable(o.table()); err != nil {
@@ -100,7 +100,7 @@ func preflight(o Options, r *Report) (*dataset.Dataset, error) {
 	}
 	r.StagedPath = spec.StagedDir(in.Table) + "/"
 	o.Printer.Notef("checking %s", o.Local.Path)
-	ds, schema, err := checkDataset(o.Local)
+	ds, schema, err := checkUntil(ctx, o.Local)
 	if err == nil {
 		err = checkIDColumn(task, ds, in.DataID)
 	}

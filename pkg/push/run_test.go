@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
@@ -189,5 +190,37 @@ func TestExistingRunOfTheKey(t *testing.T) {
 		if err != nil || got != tt.want {
 			t.Errorf("%s: existing run %q (%v), want %q", tt.name, got, err, tt.want)
 		}
+	}
+}
+
+// TestCtrlCDuringTheCheckExits130AtOnce: Ctrl-C while the dataset is
+// checked ends the push then, exit 130, not when the check is over (2 s
+// into the pre-flight of a million texts, the push went on for 19 s).
+func TestCtrlCDuringTheCheckExits130AtOnce(t *testing.T) {
+	client := fake.NewClientset(chart("tb")...)
+	allowAllBut(client, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	release := make(chan struct{})
+	defer close(release)
+	beforeCheck = func() { cancel(); <-release }
+	defer func() { beforeCheck = nil }()
+	o, _ := options(t, client, nil)
+	type ran struct {
+		r   *Report
+		err error
+	}
+	done := make(chan ran, 1)
+	go func() {
+		r, err := o.run(ctx)
+		done <- ran{r, err}
+	}()
+	select {
+	case got := <-done:
+		if exitcode.Of(got.err) != exitcode.Interrupted || !strings.Contains(got.r.Error, "while checking the dataset") {
+			t.Fatalf("exit %d: %v, want 130 naming the check", exitcode.Of(got.err), got.err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the push waited for the check to end after Ctrl-C")
 	}
 }

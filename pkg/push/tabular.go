@@ -1,8 +1,11 @@
 package push
 
 import (
+	"context"
+
 	"github.com/tracebloc/kubectl-tracebloc/pkg/category"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset"
+	"github.com/tracebloc/kubectl-tracebloc/pkg/exitcode"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/spec"
 	"github.com/tracebloc/kubectl-tracebloc/pkg/transfer"
 )
@@ -17,6 +20,36 @@ func withSchemaToCome(task category.Task, s spec.Spec) spec.Spec {
 		}
 	}
 	return s
+}
+
+// beforeCheck, when tests set it, runs as the dataset's check begins.
+var beforeCheck func()
+
+// checkUntil runs the dataset's check, and returns at Ctrl-C without
+// waiting for its end: the check of a million texts reads each of them
+// (20 s and more) and creates nothing, and the process ends with it. A
+// check cache it was writing then is left under its temporary name, which
+// the next check's trim removes.
+func checkUntil(ctx context.Context, o LocalOptions) (*dataset.Dataset, map[string]string, error) {
+	type checked struct {
+		ds     *dataset.Dataset
+		schema map[string]string
+		err    error
+	}
+	done := make(chan checked, 1)
+	go func() {
+		if beforeCheck != nil {
+			beforeCheck()
+		}
+		ds, schema, err := checkDataset(o)
+		done <- checked{ds, schema, err}
+	}()
+	select {
+	case c := <-done:
+		return c.ds, c.schema, c.err
+	case <-ctx.Done():
+		return nil, nil, exitcode.Errorf(exitcode.Interrupted, "interrupted while checking the dataset: nothing was created in the cluster")
+	}
 }
 
 // checkDataset runs the checks of the task's family; for a tabular task it

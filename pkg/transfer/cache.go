@@ -304,7 +304,7 @@ func writeCacheFile(path string, write func(io.Writer) error) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	tmp, err := os.CreateTemp(dir, cacheTemp+"*")
 	if err != nil {
 		return err
 	}
@@ -341,12 +341,20 @@ func trimCaches(dir, keep string, max int64) {
 	var total int64
 	for _, e := range entries {
 		// TRACEBLOC_CACHE_DIR may name a folder that holds other files too:
-		// only the caches (named by their folder's hash) are ever removed.
-		if !isCacheName(e.Name()) {
+		// only the caches (named by their folder's hash) are ever removed,
+		// and what a push stopped while writing one left (never in use an
+		// hour on).
+		if !isCacheName(e.Name()) && !isCacheTemp(e.Name()) {
 			continue
 		}
 		info, err := e.Info()
 		if err != nil || !info.Mode().IsRegular() {
+			continue
+		}
+		if isCacheTemp(e.Name()) {
+			if time.Since(info.ModTime()) > time.Hour {
+				_ = os.Remove(filepath.Join(dir, e.Name()))
+			}
 			continue
 		}
 		files = append(files, cacheFile{filepath.Join(dir, e.Name()), info.Size(), info.ModTime()})
@@ -364,6 +372,17 @@ func trimCaches(dir, keep string, max int64) {
 			total -= f.size
 		}
 	}
+}
+
+// cacheTemp starts the name a cache file is written under before it takes
+// its place; os.CreateTemp ends it with digits.
+const cacheTemp = ".tmp-"
+
+// isCacheTemp reports whether name is one writeCacheFile writes under (the
+// check cache's temporary files, .tmp-checked-*, are its own to trim).
+func isCacheTemp(name string) bool {
+	digits, ok := strings.CutPrefix(name, cacheTemp)
+	return ok && digits != "" && strings.Trim(digits, "0123456789") == ""
 }
 
 // isCacheName reports whether name is that of a cache file: the hex of

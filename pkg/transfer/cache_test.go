@@ -329,3 +329,29 @@ func TestHashCacheFileLayout(t *testing.T) {
 		t.Errorf("the cache file of %d records differs from its layout:\n got %x\nwant %x", len(recs), got, want)
 	}
 }
+
+// TestHashCacheTrimRemovesAHalfWrittenCache: a push stopped while it wrote
+// a cache (a second Ctrl-C exits at once; a kill) leaves it under its
+// temporary name, 72 bytes a file, outside the bound; the next trim
+// removes it once an hour old. One being written now, the check cache's
+// own and the user's files stay.
+func TestHashCacheTrimRemovesAHalfWrittenCache(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-2 * time.Hour)
+	for _, name := range []string{".tmp-123456789", ".tmp-checked-42", ".tmp-notes"} {
+		p := filepath.Join(dir, name)
+		must(t, os.WriteFile(p, make([]byte, 1000), 0o600))
+		must(t, os.Chtimes(p, old, old))
+	}
+	must(t, os.WriteFile(filepath.Join(dir, ".tmp-987"), make([]byte, 1000), 0o600))
+	must(t, os.WriteFile(filepath.Join(dir, cacheName(0)), make([]byte, 100), 0o600))
+	trimCaches(dir, filepath.Join(dir, cacheName(0)), 650)
+	var left []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if want := ".tmp-987,.tmp-checked-42,.tmp-notes," + cacheName(0); strings.Join(left, ",") != want {
+		t.Errorf("left %v, want %s: the half-written cache of two hours ago removed", left, want)
+	}
+}

@@ -255,15 +255,22 @@ func (r *round) closeWire(w *wire) {
 // sendFiles writes the tar of the plan's files and flushes it out.
 func (r *round) sendFiles(ctx context.Context, plan Plan, w *wire) error {
 	src := &tarSource{root: r.root, plan: plan, files: plan.Send, local: r.o.Local, progress: r.progress, stop: ctx.Done()}
-	if err := src.writeTo(w.w); err != nil {
+	err := src.writeTo(w.w)
+	if err != nil && !errors.Is(err, errStopped) {
 		return err
 	}
+	// Stopped inside a file, what was written still goes out (the
+	// compressor holds the last of it): the agent keeps it for the next
+	// push, then finds the stream cut.
 	if w.enc != nil {
 		if err := w.enc.Flush(); err != nil {
 			return err
 		}
 	}
-	return w.bw.Flush()
+	if ferr := w.bw.Flush(); ferr != nil {
+		return ferr
+	}
+	return err
 }
 
 // commit sends the word that lets the agent swap the verified copy in.

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"time"
 
@@ -21,8 +22,11 @@ type tarSource struct {
 	files    []datafile.File
 	local    *Local
 	progress func(n int64)
-	// stop ends the stream cleanly at the next file boundary (Ctrl-C): every
-	// file sent so far lands whole in the partial copy, for the next push.
+	// stop ends the stream (Ctrl-C): cleanly between two files, every file
+	// sent so far whole in the partial copy; inside a file, at once after
+	// the buffer in flight (the agent keeps every byte that arrived and the
+	// next push continues the file from there: a big file is not sent to
+	// its end first).
 	stop <-chan struct{}
 	buf  []byte
 	// streamed are the files hashed only as they were sent, whose hashes
@@ -156,7 +160,8 @@ func (s *tarSource) writeFile(tw *tar.Writer, f datafile.File) error {
 	if s.buf == nil {
 		s.buf = make([]byte, 256<<10)
 	}
-	n, err := io.CopyBuffer(io.MultiWriter(tw, h, progressWriter(s.progress)), io.LimitReader(fh, f.Size-off), s.buf)
+	src := stopReader{r: &io.LimitedReader{R: fh, N: f.Size - off}, stop: s.stop}
+	n, err := io.CopyBuffer(io.MultiWriter(tw, h, progressWriter(s.progress)), src, s.buf)
 	if err != nil {
 		return err
 	}
@@ -176,6 +181,27 @@ func (s *tarSource) writeFile(tw *tar.Writer, f datafile.File) error {
 		return exitcode.Errorf(exitcode.Local, "%s changed during the push (its content differs from the pre-flight's): push again", f.Source())
 	}
 	return nil
+}
+
+// errStopped ends a stream that Ctrl-C stopped inside a file.
+var errStopped = errors.New("interrupted inside a file: the bytes that arrived are kept for the next push")
+
+// stopReader reads r until stop closes: a file read to its end is sent
+// whole.
+type stopReader struct {
+	r    *io.LimitedReader
+	stop <-chan struct{}
+}
+
+func (s stopReader) Read(b []byte) (int, error) {
+	if s.r.N > 0 {
+		select {
+		case <-s.stop:
+			return 0, errStopped
+		default:
+		}
+	}
+	return s.r.Read(b)
 }
 
 type progressWriter func(n int64)
