@@ -35,7 +35,7 @@ import (
 
 // checkCacheMagic starts every check cache; the version changes with the
 // layout.
-const checkCacheMagic = "kubectl-tracebloc check cache v2\n"
+const checkCacheMagic = checkCacheFamily + "2\n"
 
 // checkCachePrefix starts the name of each check cache (the hash caches
 // are named by hex alone, and their trimming leaves other names alone).
@@ -410,8 +410,6 @@ func (c *checkCache) close() error {
 	return nil
 }
 
-// trimCheckCaches removes the check caches of dir written longest ago
-// until the rest take at most limit bytes; keep stays.
 // checkCacheFamily starts every check cache, whatever its version.
 const checkCacheFamily = "kubectl-tracebloc check cache v"
 
@@ -433,6 +431,8 @@ func isCheckCache(path string, empty bool) bool {
 	return string(head[:n]) == checkCacheFamily || (empty && n == 0)
 }
 
+// trimCheckCaches removes the check caches of dir written longest ago
+// until the rest take at most limit bytes; keep stays.
 func trimCheckCaches(dir, keep string, limit int64) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
