@@ -4,11 +4,15 @@ package e2e
 
 import (
 	"bufio"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/tracebloc/kubectl-tracebloc/pkg/dataset/fixture"
 )
 
 // progressRE reads the percent of a progress line.
@@ -56,5 +60,38 @@ func TestInterruptInsideAFileStopsThere(t *testing.T) {
 	if tr.ResumedBytes == 0 || tr.ResumedBytes > size/2 || tr.SentBytes != size-tr.ResumedBytes {
 		t.Errorf("resumed %d and sent %d bytes of %d: want the file continued from about a fifth (at most half: the stream stops at Ctrl-C)", tr.ResumedBytes, tr.SentBytes, size)
 	}
+	assertNoStagePodsOf(t, table)
+}
+
+// TestInterruptDuringTheCheck: Ctrl-C while the pre-flight reads 100 000
+// texts (no check cache) exits 130 at once, saying nothing was created in
+// the cluster, and leaves no Pod (the push waited for the whole check
+// before it looked at the interrupt).
+func TestInterruptDuringTheCheck(t *testing.T) {
+	const table = "e2e_interrupt_check"
+	dir := filepath.Join(t.TempDir(), "texts")
+	must(t, fixture.WriteText(dir, fixture.TextOptions{Task: "text_classification", Files: 100000}))
+	cmd := pluginCmd([]string{"TRACEBLOC_CACHE_DIR=" + t.TempDir()}, "push", dir, "--table", table, "-n", ns, "--task", "text_classification")
+	pipe, err := cmd.StderrPipe()
+	must(t, err)
+	must(t, cmd.Start())
+	var errOut strings.Builder
+	var sentAt time.Time
+	sc := bufio.NewScanner(pipe)
+	for sc.Scan() {
+		errOut.WriteString(sc.Text() + "\n")
+		if sentAt.IsZero() && strings.HasPrefix(sc.Text(), "checking ") {
+			must(t, cmd.Process.Signal(syscall.SIGINT))
+			sentAt = time.Now()
+		}
+	}
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); sentAt.IsZero() || code != 130 {
+		t.Fatalf("push interrupted in its check: exit %d (signal sent: %v), want 130:\n%s", code, !sentAt.IsZero(), errOut.String())
+	}
+	if want := "interrupted while checking the dataset: nothing was created in the cluster"; !strings.Contains(errOut.String(), want) {
+		t.Errorf("the interrupted push does not say %q:\n%s", want, errOut.String())
+	}
+	t.Logf("exit %s after Ctrl-C", time.Since(sentAt).Round(time.Millisecond))
 	assertNoStagePodsOf(t, table)
 }
